@@ -1,0 +1,224 @@
+"""Turn what series report into model inputs, and parse the prior strings used by the CLI.
+
+Published single-arm series rarely report a standard error. This module holds the documented
+rules that turn what they do report into an estimate and its standard error on the log scale:
+
+* **95% confidence interval reported** (median, HR, rate): ``SE = (log U - log L) / (2 z)`` with
+  ``z = 1.959964`` — exact for a Wald interval built on the log scale, which is how survival
+  medians (Brookmeyer-Crowley with log-log or log transform) and hazards are usually reported.
+* **Only the median and the number of patients reported**: under an exponential model the
+  median is ``log 2 / lambda`` and the MLE of ``log lambda`` has variance ``1 / d`` (``d`` = number
+  of events), so ``SE(log median) ~ 1 / sqrt(d)``. When ``d`` is not reported it is approximated:
+  with median follow-up ``F`` as ``d ~ N (1 - exp(-log 2 * F / median))`` (exponential event
+  times, all patients followed for ``F``); without follow-up as ``d ~ N / 2`` (every patient
+  followed at least to the median). Both are approximations and are flagged as such in the
+  returned :class:`StudyEstimate` (``method`` says which rule was used).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+from prrt_bayes.errors import InputError
+
+
+@dataclass(frozen=True)
+class PriorSpec:
+    """A parsed prior string such as ``halfnormal:1`` or ``normal:0,2``.
+
+    Attributes: ``family`` (``normal``, ``halfnormal``, ``halfcauchy``, ``halft`` or
+    ``uniform``) and ``params`` (floats, in the order the string gave them).
+    """
+
+    family: str
+    params: tuple[float, ...]
+
+
+_PRIOR_ARITY = {"normal": 2, "halfnormal": 1, "halfcauchy": 1, "uniform": 2, "halft": 2}
+
+
+def parse_prior(text: str, *, field: str = "prior") -> PriorSpec:
+    """Parse ``FAMILY:P1[,P2]`` (e.g. ``halfnormal:1``, ``normal:0,2``, ``halfcauchy:25``).
+
+    Scales must be positive and finite; ``uniform:LOW,HIGH`` needs ``LOW < HIGH``;
+    ``halft:NU,SCALE`` is a half Student-t. Raises :class:`InputError` on anything else.
+    """
+    if not isinstance(text, str) or ":" not in text:
+        raise InputError(
+            f"expected FAMILY:PARAMS (e.g. halfnormal:1 or normal:0,2), got {text!r}", field=field
+        )
+    family, _, rest = text.strip().partition(":")
+    family = family.strip().lower()
+    if family not in _PRIOR_ARITY:
+        raise InputError(
+            f"unknown prior family {family!r}; use one of {', '.join(sorted(_PRIOR_ARITY))}",
+            field=field,
+        )
+    params = parse_float_list(rest, field=field)
+    if len(params) != _PRIOR_ARITY[family]:
+        raise InputError(
+            f"{family} prior takes {_PRIOR_ARITY[family]} number(s), got {len(params)} in {text!r}",
+            field=field,
+        )
+    scale_positions = {"normal": [1], "halfnormal": [0], "halfcauchy": [0], "halft": [0, 1]}
+    for i in scale_positions.get(family, []):
+        if params[i] <= 0:
+            raise InputError(f"{family} prior needs a positive scale, got {text!r}", field=field)
+    if family == "uniform" and not params[0] < params[1]:
+        raise InputError(f"uniform prior needs LOW < HIGH, got {text!r}", field=field)
+    return PriorSpec(family, tuple(params))
+
+
+def parse_float_list(text: str, *, field: str = "values") -> list[float]:
+    """Parse a comma-separated list of finite numbers (``"6,8,17"``); InputError on bad items."""
+    items = [t.strip() for t in str(text).split(",")]
+    if not items or any(t == "" for t in items):
+        raise InputError(f"expected comma-separated numbers, got {text!r}", field=field)
+    values = []
+    for t in items:
+        try:
+            v = float(t)
+        except ValueError:
+            raise InputError(f"{t!r} is not a number", field=field) from None
+        if not math.isfinite(v):
+            raise InputError(f"{t!r} is not a finite number", field=field)
+        values.append(v)
+    return values
+
+
+@dataclass(frozen=True)
+class StudyEstimate:
+    """An estimate on the log scale with its standard error and how the SE was obtained.
+
+    ``method`` is one of ``"ci"``, ``"events"``, ``"events_from_follow_up"``,
+    ``"events_half_n"``; the last two mean the event count was approximated.
+    """
+
+    estimate: float
+    std_error: float
+    method: str
+
+    @property
+    def approximated(self) -> bool:
+        """True when the standard error rests on an approximated number of events."""
+        return self.method in ("events_from_follow_up", "events_half_n")
+
+
+def se_from_ci(lower: float, upper: float, *, level: float = 0.95, log: bool = True) -> float:
+    """Standard error from a reported two-sided confidence interval.
+
+    ``log=True`` (default) works on the log scale, as for medians, hazard ratios and rates:
+    ``(log U - log L) / (2 z_{(1+level)/2})``. Raises InputError for an empty or invalid interval.
+    """
+    if not 0 < level < 1:
+        raise InputError(f"confidence level must be in (0, 1), got {level}", field="level")
+    if not (math.isfinite(lower) and math.isfinite(upper)) or not lower < upper:
+        raise InputError(f"confidence interval needs lower < upper, got ({lower}, {upper})")
+    if log and lower <= 0:
+        raise InputError(f"log-scale interval needs a positive lower limit, got {lower}")
+    z = float(norm.ppf(0.5 + level / 2))
+    width = (math.log(upper) - math.log(lower)) if log else (upper - lower)
+    return width / (2 * z)
+
+
+def approximate_events(n: int, median: float, follow_up: float | None = None) -> float:
+    """Approximate number of events when a series reports only its median (and N).
+
+    With median follow-up ``F``: ``N (1 - exp(-log 2 F / median))`` (exponential times, all
+    followed for F). Without it: ``N / 2`` (all patients followed at least to the median).
+    """
+    if n <= 0:
+        raise InputError(f"number of patients must be positive, got {n}", field="n")
+    if median <= 0:
+        raise InputError(f"median must be positive, got {median}", field="median")
+    if follow_up is None:
+        return n / 2
+    if follow_up <= 0:
+        raise InputError(f"follow-up must be positive, got {follow_up}", field="follow_up")
+    return n * (1 - math.exp(-math.log(2) * follow_up / median))
+
+
+def log_median_estimate(
+    median: float,
+    *,
+    ci: tuple[float, float] | None = None,
+    events: int | None = None,
+    n: int | None = None,
+    follow_up: float | None = None,
+) -> StudyEstimate:
+    """Log median survival and its SE from what a series reports, preferring the best source.
+
+    Order of preference: the reported 95% CI; the reported number of events
+    (``1/sqrt(d)``, exponential model); events approximated from ``n`` (and ``follow_up`` if
+    given). Raises InputError when none of these is available.
+    """
+    if not median > 0:
+        raise InputError(f"median must be positive, got {median}", field="median")
+    if ci is not None:
+        return StudyEstimate(math.log(median), se_from_ci(*ci), "ci")
+    if events is not None:
+        if events <= 0:
+            raise InputError(f"number of events must be positive, got {events}", field="events")
+        return StudyEstimate(math.log(median), 1 / math.sqrt(events), "events")
+    if n is None:
+        raise InputError("log median needs a CI, the number of events, or the number of patients")
+    d = approximate_events(n, median, follow_up)
+    method = "events_half_n" if follow_up is None else "events_from_follow_up"
+    return StudyEstimate(math.log(median), 1 / math.sqrt(d), method)
+
+
+def validate_counts(events, totals) -> tuple[np.ndarray, np.ndarray]:
+    """Check event counts against totals; return them as integer arrays.
+
+    Raises InputError for mismatched lengths, negative or non-integer counts, zero totals and
+    events greater than totals (naming the study, 1-based).
+    """
+    r = np.asarray(events, dtype=float).ravel()
+    n = np.asarray(totals, dtype=float).ravel()
+    if r.size != n.size:
+        raise InputError(f"{r.size} event counts but {n.size} totals: the lists must match")
+    if r.size == 0:
+        raise InputError("no studies given")
+    for i, (ri, ni) in enumerate(zip(r, n, strict=True), start=1):
+        if not (np.isfinite(ri) and np.isfinite(ni)) or ri != round(ri) or ni != round(ni):
+            raise InputError(f"study {i}: counts must be whole numbers, got {ri:g}/{ni:g}")
+        if ri < 0 or ni <= 0:
+            raise InputError(f"study {i}: need events >= 0 and total > 0, got {ri:g}/{ni:g}")
+        if ri > ni:
+            raise InputError(f"study {i}: events ({ri:g}) exceed total ({ni:g})")
+    return r.astype(int), n.astype(int)
+
+
+def validate_estimates(estimates, std_errors) -> tuple[np.ndarray, np.ndarray]:
+    """Check study estimates and standard errors; return them as float arrays.
+
+    Raises InputError for mismatched lengths, non-finite values and std errors <= 0.
+    """
+    y = np.asarray(estimates, dtype=float).ravel()
+    s = np.asarray(std_errors, dtype=float).ravel()
+    if y.size != s.size:
+        raise InputError(f"{y.size} estimates but {s.size} standard errors: the lists must match")
+    if y.size == 0:
+        raise InputError("no studies given")
+    for i, (yi, si) in enumerate(zip(y, s, strict=True), start=1):
+        if not (np.isfinite(yi) and np.isfinite(si)):
+            raise InputError(f"study {i}: estimate and standard error must be finite")
+        if si <= 0:
+            raise InputError(f"study {i}: standard error must be positive, got {si:g}")
+    return y, s
+
+
+def validate_weight(w: float, *, field: str = "robust_weight") -> float:
+    """Check a mixture weight lies in [0, 1]; InputError otherwise."""
+    try:
+        w = float(w)
+    except (TypeError, ValueError):
+        raise InputError(f"weight must be a number in [0, 1], got {w!r}", field=field) from None
+    if not (0.0 <= w <= 1.0):
+        raise InputError(f"weight must be in [0, 1], got {w:g}", field=field)
+    return w
+

@@ -1,0 +1,385 @@
+"""Mixture priors: mixtures of normals (estimates on a log scale) and of betas (probabilities).
+
+A MAP prior is the predictive distribution of a new study's parameter; like RBesT we represent
+it by a small parametric mixture fitted to predictive draws by EM, because a mixture of
+conjugate components keeps every later step exact:
+
+* normal data ``y ~ Normal(theta, se^2)`` with a normal mixture prior: component ``k`` becomes
+  ``Normal((m_k/v_k + y/se^2) / (1/v_k + 1/se^2), 1/(1/v_k + 1/se^2))`` with posterior weight
+  ``proportional to w_k Normal(y | m_k, v_k + se^2)``;
+* binomial data ``r ~ Bin(n, p)`` with a beta mixture prior: ``Beta(a_k + r, b_k + n - r)`` with
+  weight ``proportional to w_k BetaBinomial(r | n, a_k, b_k)``.
+
+The posterior weights say how much of the informative (MAP) part survives the new data: they
+are the quantity reported after robustification. The ``*_update`` and ``*_quantiles``
+functions work on arrays of data sets at once (shape ``(R, K)``) for fast simulation studies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, special, stats
+
+from prrt_bayes.borrowing.inputs import validate_weight
+from prrt_bayes.errors import InputError
+
+
+def _as_weights(w) -> np.ndarray:
+    w = np.atleast_1d(np.asarray(w, dtype=float))
+    if np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
+        raise InputError(f"mixture weights must be non-negative and sum > 0, got {w.tolist()}")
+    return w / w.sum()
+
+
+def _bisect(cdf, q, lo, hi, iters: int = 200) -> np.ndarray:
+    """Vectorised bisection for ``cdf(x) = q`` with elementwise brackets ``lo < hi``."""
+    lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        below = cdf(mid) < q
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+        if np.all(hi - lo <= 1e-12 * np.maximum(1.0, np.abs(mid))):
+            break
+    return 0.5 * (lo + hi)
+
+
+# ---------------------------------------------------------------------------------------------
+# Normal mixtures
+# ---------------------------------------------------------------------------------------------
+def normal_update(w, m, s, y, se):
+    """Conjugate update of normal mixture(s) with normal estimate(s); broadcasts over data.
+
+    Returns ``(weights, means, sds)`` of the posterior mixture(s); data arrays of shape
+    ``(R, 1)`` give results of shape ``(R, K)``.
+    """
+    v, se2 = np.square(s), np.square(se)
+    post_v = 1.0 / (1.0 / v + 1.0 / se2)
+    post_m = post_v * (m / v + y / se2)
+    logw = np.log(w) + stats.norm.logpdf(y, loc=m, scale=np.sqrt(v + se2))
+    logw = logw - special.logsumexp(logw, axis=-1, keepdims=True)
+    return np.exp(logw), post_m, np.sqrt(post_v)
+
+
+def normal_mixture_cdf(w, m, s, x):
+    """CDF of normal mixture(s) at ``x`` (mixture axis last; ``x`` broadcasts without it)."""
+    return np.sum(w * special.ndtr((np.expand_dims(x, -1) - m) / s), axis=-1)
+
+
+def normal_mixture_quantiles(w, m, s, q: float) -> np.ndarray:
+    """``q`` quantile of each normal mixture in a batch (rows of ``w``, ``m``, ``s``)."""
+    lo = np.min(m - 40 * s, axis=-1)
+    hi = np.max(m + 40 * s, axis=-1)
+    return _bisect(lambda x: normal_mixture_cdf(w, m, s, x), q, lo, hi)
+
+
+@dataclass(frozen=True)
+class NormalMixture:
+    """Mixture of normals ``sum_k w_k Normal(mean_k, sd_k^2)`` (parameter on a real scale)."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    sds: np.ndarray
+
+    def __post_init__(self) -> None:
+        w = _as_weights(self.weights)
+        m = np.atleast_1d(np.asarray(self.means, dtype=float))
+        s = np.atleast_1d(np.asarray(self.sds, dtype=float))
+        if not (w.size == m.size == s.size):
+            raise InputError("mixture weights, means and sds must have the same length")
+        if np.any(s <= 0) or not np.isfinite(m).all():
+            raise InputError("normal mixture components need finite means and positive sds")
+        object.__setattr__(self, "weights", w)
+        object.__setattr__(self, "means", m)
+        object.__setattr__(self, "sds", s)
+
+    def components(self) -> list[tuple[float, float, float]]:
+        """``[(weight, mean, sd), ...]``."""
+        return [(float(a), float(b), float(c)) for a, b, c in zip(*self._p(), strict=True)]
+
+    def _p(self):
+        return self.weights, self.means, self.sds
+
+    def mean(self) -> float:
+        """Mixture mean."""
+        return float(np.sum(self.weights * self.means))
+
+    def sd(self) -> float:
+        """Mixture standard deviation."""
+        m = self.mean()
+        return float(np.sqrt(np.sum(self.weights * (self.sds**2 + self.means**2)) - m**2))
+
+    def pdf(self, x) -> np.ndarray:
+        """Density at ``x``."""
+        x = np.expand_dims(np.asarray(x, dtype=float), -1)
+        return np.sum(self.weights * stats.norm.pdf(x, self.means, self.sds), axis=-1)
+
+    def cdf(self, x) -> np.ndarray:
+        """CDF at ``x``."""
+        return normal_mixture_cdf(self.weights, self.means, self.sds, np.asarray(x, float))
+
+    def quantile(self, q: float) -> float:
+        """``q`` quantile."""
+        return float(normal_mixture_quantiles(self.weights, self.means, self.sds, q))
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` random draws."""
+        k = rng.choice(self.weights.size, size=n, p=self.weights)
+        return rng.normal(self.means[k], self.sds[k])
+
+    def posterior(self, estimate: float, std_error: float) -> NormalMixture:
+        """Posterior after observing ``estimate`` with standard error ``std_error``."""
+        if not std_error > 0:
+            raise InputError(f"standard error must be positive, got {std_error}")
+        return NormalMixture(*normal_update(*self._p(), estimate, std_error))
+
+    def predictive(self, std_error: float) -> NormalMixture:
+        """Prior predictive distribution of a new estimate with standard error ``std_error``."""
+        return NormalMixture(self.weights, self.means, np.sqrt(self.sds**2 + std_error**2))
+
+    def robustify(self, weight: float, *, mean: float, sd: float) -> NormalMixture:
+        """Add a vague ``Normal(mean, sd^2)`` component of weight ``weight`` (RBesT robustify).
+
+        The informative weights are scaled by ``1 - weight``; ``weight = 1`` leaves only the
+        vague component, ``weight = 0`` returns the prior unchanged.
+        """
+        weight = validate_weight(weight)
+        if not sd > 0:
+            raise InputError(f"robust component sd must be positive, got {sd}")
+        w = np.append((1 - weight) * self.weights, weight)
+        keep = w > 0
+        return NormalMixture(
+            w[keep], np.append(self.means, mean)[keep], np.append(self.sds, sd)[keep]
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Beta mixtures
+# ---------------------------------------------------------------------------------------------
+def _log_betabinom(r, n, a, b):
+    return (
+        special.gammaln(n + 1)
+        - special.gammaln(r + 1)
+        - special.gammaln(n - r + 1)
+        + special.betaln(a + r, b + n - r)
+        - special.betaln(a, b)
+    )
+
+
+def beta_update(w, a, b, r, n):
+    """Conjugate update of beta mixture(s) with binomial count(s); broadcasts over data."""
+    logw = np.log(w) + _log_betabinom(r, n, a, b)
+    logw = logw - special.logsumexp(logw, axis=-1, keepdims=True)
+    return np.exp(logw), a + r, b + n - r
+
+
+def beta_mixture_cdf(w, a, b, x):
+    """CDF of beta mixture(s) at ``x`` (mixture axis last)."""
+    return np.sum(w * special.betainc(a, b, np.expand_dims(x, -1)), axis=-1)
+
+
+def beta_mixture_quantiles(w, a, b, q: float) -> np.ndarray:
+    """``q`` quantile of each beta mixture in a batch."""
+    shape = np.broadcast_shapes(np.shape(w), np.shape(a), np.shape(b))[:-1]
+    return _bisect(
+        lambda x: beta_mixture_cdf(w, a, b, x), q, np.zeros(shape), np.ones(shape), iters=60
+    )
+
+
+@dataclass(frozen=True)
+class BetaMixture:
+    """Mixture of betas ``sum_k w_k Beta(a_k, b_k)`` for a probability."""
+
+    weights: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+
+    def __post_init__(self) -> None:
+        w = _as_weights(self.weights)
+        a = np.atleast_1d(np.asarray(self.a, dtype=float))
+        b = np.atleast_1d(np.asarray(self.b, dtype=float))
+        if not (w.size == a.size == b.size):
+            raise InputError("mixture weights, a and b must have the same length")
+        if np.any(a <= 0) or np.any(b <= 0) or not (np.isfinite(a).all() and np.isfinite(b).all()):
+            raise InputError("beta mixture components need positive finite a and b")
+        object.__setattr__(self, "weights", w)
+        object.__setattr__(self, "a", a)
+        object.__setattr__(self, "b", b)
+
+    def _p(self):
+        return self.weights, self.a, self.b
+
+    def components(self) -> list[tuple[float, float, float]]:
+        """``[(weight, a, b), ...]``."""
+        return [(float(x), float(y), float(z)) for x, y, z in zip(*self._p(), strict=True)]
+
+    def mean(self) -> float:
+        """Mixture mean."""
+        return float(np.sum(self.weights * self.a / (self.a + self.b)))
+
+    def sd(self) -> float:
+        """Mixture standard deviation."""
+        mk = self.a / (self.a + self.b)
+        second = mk * (self.a + 1) / (self.a + self.b + 1)
+        return float(np.sqrt(np.sum(self.weights * second) - self.mean() ** 2))
+
+    def pdf(self, x) -> np.ndarray:
+        """Density at ``x``."""
+        x = np.expand_dims(np.asarray(x, dtype=float), -1)
+        return np.sum(self.weights * stats.beta.pdf(x, self.a, self.b), axis=-1)
+
+    def cdf(self, x) -> np.ndarray:
+        """CDF at ``x``."""
+        return beta_mixture_cdf(self.weights, self.a, self.b, np.asarray(x, dtype=float))
+
+    def quantile(self, q: float) -> float:
+        """``q`` quantile."""
+        return float(beta_mixture_quantiles(self.weights, self.a, self.b, q))
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` random draws."""
+        k = rng.choice(self.weights.size, size=n, p=self.weights)
+        return rng.beta(self.a[k], self.b[k])
+
+    def posterior(self, events: int, total: int) -> BetaMixture:
+        """Posterior after observing ``events`` out of ``total``."""
+        if not (0 <= events <= total) or total <= 0:
+            raise InputError(f"need 0 <= events <= total and total > 0, got {events}/{total}")
+        return BetaMixture(*beta_update(*self._p(), events, total))
+
+    def predictive_pmf(self, total: int) -> np.ndarray:
+        """Prior predictive probabilities of 0..total events in a new study of size ``total``."""
+        r = np.arange(total + 1)[:, None]
+        return np.sum(self.weights * np.exp(_log_betabinom(r, total, self.a, self.b)), axis=-1)
+
+    def robustify(self, weight: float, *, mean: float = 0.5, n: float = 1.0) -> BetaMixture:
+        """Add a vague ``Beta(mean (n+1), (1-mean)(n+1))`` component of weight ``weight``.
+
+        With the defaults this is the uniform Beta(1, 1), RBesT's default robust component.
+        """
+        weight = validate_weight(weight)
+        if not 0 < mean < 1 or not n > 0:
+            raise InputError(f"robust component needs 0 < mean < 1 and n > 0, got {mean}, {n}")
+        w = np.append((1 - weight) * self.weights, weight)
+        keep = w > 0
+        a = np.append(self.a, mean * (n + 1))[keep]
+        b = np.append(self.b, (1 - mean) * (n + 1))[keep]
+        return BetaMixture(w[keep], a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# EM fits to draws
+# ---------------------------------------------------------------------------------------------
+def _init_by_sorted_blocks(x: np.ndarray, k: int) -> list[np.ndarray]:
+    return np.array_split(np.sort(x), k)
+
+
+def fit_normal_mixture(
+    draws, n_components: int = 3, *, max_iter: int = 1000, tol: float = 1e-9
+) -> tuple[NormalMixture, float]:
+    """Fit a ``n_components`` normal mixture to draws by EM; return it and its log-likelihood.
+
+    Deterministic: initialised from blocks of the sorted draws (equal weights).
+    """
+    x = np.asarray(draws, dtype=float).ravel()
+    k = int(n_components)
+    if x.size < 10 * k:
+        raise InputError(f"need at least {10 * k} draws to fit {k} components, got {x.size}")
+    blocks = _init_by_sorted_blocks(x, k)
+    w = np.full(k, 1.0 / k)
+    m = np.array([blk.mean() for blk in blocks])
+    s = np.array([max(blk.std(), 1e-3 * x.std()) for blk in blocks])
+    floor = 1e-6 * x.std()
+    old = -np.inf
+    for _ in range(max_iter):
+        logp = np.log(w) + stats.norm.logpdf(x[:, None], m, s)
+        ll_i = special.logsumexp(logp, axis=1)
+        resp = np.exp(logp - ll_i[:, None])
+        nk = resp.sum(axis=0) + 1e-300
+        w = nk / x.size
+        m = (resp * x[:, None]).sum(axis=0) / nk
+        s = np.sqrt(np.maximum((resp * (x[:, None] - m) ** 2).sum(axis=0) / nk, floor**2))
+        ll = float(ll_i.sum())
+        if ll - old < tol * abs(ll):
+            break
+        old = ll
+    order = np.argsort(-w)
+    return NormalMixture(w[order], m[order], s[order]), ll
+
+
+def _beta_mle(s1: float, s2: float, a0: float, b0: float, lower: float) -> tuple[float, float]:
+    """Weighted beta MLE from sufficient statistics ``E[log x]``, ``E[log(1-x)]``."""
+
+    def nll(p):
+        a, b = p
+        val = special.betaln(a, b) - (a - 1) * s1 - (b - 1) * s2
+        dab = special.digamma(a + b)
+        grad = np.array([special.digamma(a) - dab - s1, special.digamma(b) - dab - s2])
+        return val, grad
+
+    res = optimize.minimize(
+        nll, x0=[max(a0, lower), max(b0, lower)], jac=True, method="L-BFGS-B",
+        bounds=[(lower, 1e7), (lower, 1e7)],
+    )
+    return float(res.x[0]), float(res.x[1])
+
+
+def fit_beta_mixture(
+    draws,
+    n_components: int = 3,
+    *,
+    constrain_gt1: bool = True,
+    max_iter: int = 500,
+    tol: float = 1e-9,
+) -> tuple[BetaMixture, float]:
+    """Fit a beta mixture to draws in (0, 1) by EM with exact weighted-ML M-steps.
+
+    ``constrain_gt1`` keeps every ``a, b >= 1`` (as RBesT's ``constrain_gt1``), which the ELIR
+    ESS needs to be finite. Returns the mixture and its log-likelihood.
+    """
+    x = np.clip(np.asarray(draws, dtype=float).ravel(), 1e-12, 1 - 1e-12)
+    k = int(n_components)
+    if x.size < 10 * k:
+        raise InputError(f"need at least {10 * k} draws to fit {k} components, got {x.size}")
+    lower = 1.0 if constrain_gt1 else 1e-3
+    lx, l1x = np.log(x), np.log1p(-x)
+    w = np.full(k, 1.0 / k)
+    a, b = np.empty(k), np.empty(k)
+    for j, blk in enumerate(_init_by_sorted_blocks(x, k)):
+        mu, var = blk.mean(), max(blk.var(), 1e-8)
+        n = max(mu * (1 - mu) / var - 1, 2 * lower)
+        a[j], b[j] = max(mu * n, lower), max((1 - mu) * n, lower)
+    old = -np.inf
+    for _ in range(max_iter):
+        logp = np.log(w) + stats.beta.logpdf(x[:, None], a, b)
+        ll_i = special.logsumexp(logp, axis=1)
+        resp = np.exp(logp - ll_i[:, None])
+        nk = resp.sum(axis=0) + 1e-300
+        w = nk / x.size
+        for j in range(k):
+            s1 = float(resp[:, j] @ lx / nk[j])
+            s2 = float(resp[:, j] @ l1x / nk[j])
+            a[j], b[j] = _beta_mle(s1, s2, a[j], b[j], lower)
+        ll = float(ll_i.sum())
+        if ll - old < tol * abs(ll):
+            break
+        old = ll
+    order = np.argsort(-w)
+    return BetaMixture(w[order], a[order], b[order]), ll
+
+
+def fit_mixture_auto(draws, family: str, max_components: int = 4):
+    """Fit 1..``max_components`` components and keep the one with the lowest AIC.
+
+    ``family`` is ``"normal"`` or ``"beta"``; each component has 3 parameters (weights sum to 1).
+    """
+    fit = {"normal": fit_normal_mixture, "beta": fit_beta_mixture}[family]
+    best, best_aic = None, np.inf
+    for k in range(1, max_components + 1):
+        mix, ll = fit(draws, k)
+        aic = -2 * ll + 2 * (3 * k - 1)
+        if aic < best_aic:
+            best, best_aic = mix, aic
+    return best

@@ -1,0 +1,160 @@
+"""The ``prrt-bayes`` command line (typer + rich).
+
+Every command turns :class:`~prrt_bayes.errors.InputError` into a one-line message on stderr and
+exit code 2 — never a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from prrt_bayes.errors import InputError
+
+app = typer.Typer(
+    help="Bayesian evidence synthesis for PRRT (NETTER-1 + single-arm 177Lu-DOTATATE series).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Bundled published evidence and its provenance.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+console = Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def fail(message: str) -> None:
+    """Print a one-line error and exit with code 2 (bad input)."""
+    Console(stderr=True).print(f"error: {' '.join(str(message).split())}", markup=False,
+                               highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def bad_input_exits_2(command: Callable) -> Callable:
+    """Decorator: InputError (and OSError on user paths) -> one-line message, exit code 2."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except InputError as err:
+            fail(str(err))
+        except OSError as err:
+            fail(f"{err.filename or ''}: {err.strerror or err}")
+
+    return wrapper
+
+
+def _print_frame(frame, title: str, columns: list[str] | None = None) -> None:
+    table = Table(title=title, show_lines=False)
+    columns = columns or list(frame.columns)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in frame[columns].itertuples(index=False):
+        table.add_row(*["" if v is None or v != v else str(v) for v in row])
+    console.print(table)
+
+
+@data_app.command("list")
+@bad_input_exits_2
+def data_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List every bundled source and what it contributes."""
+    from prrt_bayes.evidence import list_sources
+
+    frame = list_sources()
+    if as_json:
+        sys.stdout.write(frame.to_json(orient="records", indent=2) + "\n")
+        return
+    _print_frame(frame, "Bundled evidence sources", ["name", "kind", "n_numbers", "contributes"])
+
+
+@data_app.command("show")
+@bad_input_exits_2
+def data_show(
+    name: Annotated[str, typer.Argument(help="'netter1', 'series', a source key or a study id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Show all numbers of one source with their provenance."""
+    from prrt_bayes.evidence import load_netter1, load_series
+
+    netter1, series = load_netter1(), load_series()
+    netter1_frame, series_frame = netter1.frame(), series.frame()
+    if name == "netter1":
+        frame = netter1_frame
+    elif name == "series":
+        frame = series_frame
+    elif name in netter1.sources:
+        frame = netter1_frame[netter1_frame["source"] == name]
+    elif name in series.studies:
+        frame = series_frame[series_frame["study"] == name]
+    else:
+        known = ["netter1", "series", *netter1.sources, *series.studies]
+        raise InputError(f"unknown source {name!r}; known: {', '.join(known)}")
+    frame = frame.dropna(axis=1, how="all")
+    if as_json:
+        payload = {"name": name, "records": json.loads(frame.to_json(orient="records"))}
+        if name == "netter1":
+            payload["tables"] = {
+                key: json.loads(table.to_json(orient="records"))
+                for key, table in netter1.tables.items()
+            }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    wanted = [c for c in ("cut", "study", "quantity", "arm", "time", "value", "lower", "upper",
+                          "denominator", "percent", "unit", "source", "locator", "derived_from",
+                          "primary") if c in frame.columns]
+    _print_frame(frame, f"{name}: {len(frame)} numbers", wanted)
+    if name == "netter1":
+        for key, table in netter1.tables.items():
+            _print_frame(table, f"NEJM {key}")
+
+
+@app.command("reconstruct")
+@bad_input_exits_2
+def reconstruct(
+    curve: Annotated[Path, typer.Option("--curve", help="Digitised KM curve CSV (time, S).")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the IPD CSV (time,event).")],
+    at_risk: Annotated[Path | None, typer.Option("--at-risk", help="Numbers-at-risk CSV.")] = None,
+    at_risk_column: Annotated[
+        str | None, typer.Option("--at-risk-column", help="Count column of the at-risk CSV.")
+    ] = None,
+    total_events: Annotated[
+        int | None, typer.Option("--total-events", help="Published total number of events.")
+    ] = None,
+    n_patients: Annotated[
+        int | None, typer.Option("--n-patients", help="Patients at time 0 (without at-risk).")
+    ] = None,
+    percent: Annotated[
+        bool | None,
+        typer.Option("--percent/--probability", help="Survival column scale (default: detect)."),
+    ] = None,
+) -> None:
+    """Reconstruct individual patient data from a digitised Kaplan-Meier curve (Guyot 2012)."""
+    from prrt_bayes.reconstruct.guyot import reconstruct_from_files
+
+    result = reconstruct_from_files(
+        curve, at_risk, at_risk_column=at_risk_column, total_events=total_events,
+        n_patients=n_patients, percent=percent,
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(out.name + ".tmp")
+    result.ipd[["time", "event"]].to_csv(temporary, index=False)
+    temporary.replace(out)
+    for note in result.cleaning_notes:
+        console.print(f"cleaning: {note}", markup=False)
+    console.print(result.accuracy.to_text(), markup=False)
+    console.print(f"wrote {len(result.ipd)} patients to {out}", markup=False)
+
+
+def main() -> None:  # pragma: no cover - console-script entry point
+    """Run the CLI."""
+    app()

@@ -1,0 +1,168 @@
+"""MCMC convergence checks on a fitted posterior: the gate before any result is reported.
+
+:func:`check_diagnostics` computes rank-normalised split R-hat, bulk and tail effective sample
+sizes (ArviZ ``rhat``/``ess``), the number of divergent transitions and the energy Bayesian
+fraction of missing information (E-BFMI, ArviZ ``bfmi``), and compares them with thresholds
+(defaults from Vehtari et al. 2021: R-hat <= 1.01, ESS >= 400, BFMI >= 0.3).
+:func:`require_convergence` turns a failed check into a :class:`ConvergenceError` (or a loud
+:class:`ConvergenceWarning`), so an unconverged fit is never silently a result.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import arviz as az
+import numpy as np
+import xarray as xr
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Worst-case convergence figures of one fit and the verdict against the thresholds."""
+
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    divergences: int
+    min_bfmi: float
+    passed: bool
+    problems: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        """Return the record as a plain dict (problems as a list)."""
+        out = asdict(self)
+        out["problems"] = list(self.problems)
+        return out
+
+
+class ConvergenceError(RuntimeError):
+    """A fit failed its convergence checks; ``.diagnostics`` holds the figures."""
+
+    def __init__(self, diagnostics: Diagnostics, what: str = "fit") -> None:
+        self.diagnostics = diagnostics
+        super().__init__(f"{what} did not converge: " + "; ".join(diagnostics.problems))
+
+
+class ConvergenceWarning(UserWarning):
+    """Warning category for a fit that failed its convergence checks."""
+
+
+def _varying(ds: xr.Dataset, var_names: Sequence[str] | None) -> list[str]:
+    """Names of the requested variables, minus those whose draws are all identical."""
+    names = list(ds.data_vars) if var_names is None else list(var_names)
+    missing = [n for n in names if n not in ds.data_vars]
+    if missing:
+        raise KeyError(f"variables not in the posterior: {missing}")
+    return [n for n in names if float(ds[n].max() - ds[n].min()) > 0.0]
+
+
+def _extreme(result: xr.DataTree | xr.Dataset, names: list[str], how: str) -> float:
+    """Max or min over all elements of all variables of an ArviZ result; NaN propagates."""
+    ds = result.to_dataset() if isinstance(result, xr.DataTree) else result
+    values = np.concatenate([np.ravel(ds[n].values) for n in names])
+    if np.isnan(values).any():
+        return math.nan
+    return float(values.max() if how == "max" else values.min())
+
+
+def check_diagnostics(
+    tree: xr.DataTree,
+    var_names: Sequence[str] | None = None,
+    *,
+    rhat_max: float = 1.01,
+    ess_min: float = 400,
+    bfmi_min: float = 0.3,
+) -> Diagnostics:
+    """Check convergence of a posterior sampled with NUTS.
+
+    Parameters
+    ----------
+    tree
+        Result of :func:`prrt_bayes.sampling.sample` (needs ``posterior``; ``sample_stats`` with
+        ``diverging`` and ``energy`` for the divergence and BFMI checks).
+    var_names
+        Posterior variables to check (default: all). Elements with identical draws (constants)
+        are skipped, as R-hat is undefined for them.
+    rhat_max, ess_min, bfmi_min
+        Thresholds: largest acceptable R-hat, smallest bulk and tail ESS, smallest E-BFMI.
+
+    Returns
+    -------
+    Diagnostics
+        Worst values over the checked variables, ``passed`` and the list of problems.
+    """
+    posterior = tree.posterior.to_dataset()
+    names = _varying(posterior, var_names)
+    problems: list[str] = []
+    if posterior.sizes.get("chain", 1) < 2:
+        problems.append("fewer than 2 chains: R-hat cannot detect non-convergence")
+    if names:
+        max_rhat = _extreme(az.rhat(tree, var_names=names), names, "max")
+        ess_bulk = _extreme(az.ess(tree, var_names=names, method="bulk"), names, "min")
+        ess_tail = _extreme(az.ess(tree, var_names=names, method="tail"), names, "min")
+    else:
+        max_rhat, ess_bulk, ess_tail = 1.0, math.inf, math.inf
+    stats = tree["sample_stats"].to_dataset() if "sample_stats" in tree.children else None
+    divergences = int(stats["diverging"].sum()) if stats is not None else 0
+    if stats is not None and "energy" in stats:
+        min_bfmi = float(np.min(az.bfmi(tree).to_dataset()["energy"].values))
+    else:
+        min_bfmi = math.nan
+    if not max_rhat <= rhat_max:
+        problems.append(f"max R-hat {max_rhat:.3f} > {rhat_max}")
+    if not ess_bulk >= ess_min:
+        problems.append(f"min bulk ESS {ess_bulk:.0f} < {ess_min}")
+    if not ess_tail >= ess_min:
+        problems.append(f"min tail ESS {ess_tail:.0f} < {ess_min}")
+    if divergences > 0:
+        problems.append(f"{divergences} divergent transitions")
+    if stats is None:
+        problems.append("no sample_stats: divergences and BFMI not checked")
+    elif not min_bfmi >= bfmi_min:
+        problems.append(f"min E-BFMI {min_bfmi:.2f} < {bfmi_min}")
+    return Diagnostics(
+        max_rhat=max_rhat,
+        min_ess_bulk=ess_bulk,
+        min_ess_tail=ess_tail,
+        divergences=divergences,
+        min_bfmi=min_bfmi,
+        passed=not problems,
+        problems=tuple(problems),
+    )
+
+
+def require_convergence(
+    tree: xr.DataTree,
+    var_names: Sequence[str] | None = None,
+    *,
+    on_fail: Literal["raise", "warn"] = "raise",
+    what: str = "fit",
+    **thresholds: float,
+) -> Diagnostics:
+    """Check convergence and raise :class:`ConvergenceError` (or warn loudly) if it failed.
+
+    The diagnostics are also written to ``tree.posterior.attrs`` (``converged``,
+    ``diagnostics_problems``) so a saved posterior carries its own verdict.
+
+    Parameters
+    ----------
+    tree, var_names, thresholds
+        As for :func:`check_diagnostics`.
+    on_fail
+        ``"raise"`` (default) or ``"warn"`` (a :class:`ConvergenceWarning`).
+    what
+        Name of the fit used in the message, e.g. ``"PH model, PFS"``.
+    """
+    diag = check_diagnostics(tree, var_names, **thresholds)
+    tree.posterior.attrs["converged"] = int(diag.passed)
+    tree.posterior.attrs["diagnostics_problems"] = "; ".join(diag.problems)
+    if not diag.passed:
+        if on_fail == "raise":
+            raise ConvergenceError(diag, what)
+        warnings.warn(str(ConvergenceError(diag, what)), ConvergenceWarning, stacklevel=2)
+    return diag

@@ -1,0 +1,1 @@
+"""Reconstruction of individual patient data from published Kaplan-Meier curves and summaries."""

@@ -1,0 +1,105 @@
+"""Posterior draws -> summary rows in the package's fixed vocabulary.
+
+Every reported number is a row ``analysis, endpoint, quantity, group, mean, sd, median, lower,
+upper`` (lower/upper: 2.5% and 97.5% posterior quantiles, an equal-tailed 95% credible
+interval) computed over all chains and draws. :func:`summary_frame` collects rows into a
+DataFrame in that column order and can carry the priors that produced them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "analysis",
+    "endpoint",
+    "quantity",
+    "group",
+    "mean",
+    "sd",
+    "median",
+    "lower",
+    "upper",
+)
+SAMPLE_DIMS: tuple[str, ...] = ("chain", "draw")
+
+
+def _flat_draws(draws: xr.DataArray | np.ndarray) -> np.ndarray:
+    """All draws of one scalar quantity as a 1-D float array."""
+    if isinstance(draws, xr.DataArray):
+        extra = [d for d in draws.dims if d not in SAMPLE_DIMS]
+        if extra:
+            raise ValueError(f"draws of one quantity must have only chain/draw dims, got {extra}")
+    values = np.asarray(draws, dtype=float).ravel()
+    if values.size == 0:
+        raise ValueError("no draws to summarise")
+    return values
+
+
+def summarize_draws(
+    draws: xr.DataArray | np.ndarray,
+    *,
+    quantity: str,
+    group: str,
+    endpoint: str = "",
+    analysis: str = "",
+) -> dict:
+    """Summarise the draws of one scalar quantity as one row.
+
+    Parameters
+    ----------
+    draws
+        DataArray with (some of) the dims ``chain``/``draw`` only, or any array of draws.
+    quantity, group, endpoint, analysis
+        Labels of the row (see the vocabulary in the module docstring).
+
+    Returns
+    -------
+    dict
+        Keys :data:`SUMMARY_COLUMNS`; ``sd`` uses ``ddof=1``. A non-finite draw (e.g. a median
+        survival beyond the horizon, ``inf``) makes mean and sd non-finite; quantiles stay
+        meaningful while fewer than 2.5% of draws are infinite.
+    """
+    values = _flat_draws(draws)
+    with np.errstate(invalid="ignore"):
+        lower, median, upper = np.quantile(values, [0.025, 0.5, 0.975])
+        mean = float(values.mean())
+        sd = float(values.std(ddof=1)) if values.size > 1 else float("nan")
+    return {
+        "analysis": analysis,
+        "endpoint": endpoint,
+        "quantity": quantity,
+        "group": group,
+        "mean": mean,
+        "sd": sd,
+        "median": float(median),
+        "lower": float(lower),
+        "upper": float(upper),
+    }
+
+
+def summary_frame(
+    rows: Iterable[Mapping], *, priors: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Collect summary rows into a DataFrame with exactly :data:`SUMMARY_COLUMNS`, in order.
+
+    Parameters
+    ----------
+    rows
+        Row dicts from :func:`summarize_draws` (extra keys are an error, missing keys too).
+    priors
+        Optional ``{parameter: description}`` (e.g. from
+        :func:`prrt_bayes.priors.describe_priors`), stored in ``frame.attrs["priors"]``.
+    """
+    rows = list(rows)
+    for i, row in enumerate(rows):
+        if set(row) != set(SUMMARY_COLUMNS):
+            raise ValueError(f"summary row {i} has keys {sorted(row)}, expected {SUMMARY_COLUMNS}")
+    frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    if priors is not None:
+        frame.attrs["priors"] = dict(priors)
+    return frame

@@ -1,0 +1,1 @@
+"""Bayesian survival models: interval aggregation, PH and parametric models, derived quantities."""

@@ -1,0 +1,280 @@
+r"""Survival quantities from posterior draws: S(t), h(t), median, landmark, RMST, mean, HR(t).
+
+Everything works on draws of the survival function on a time grid: an ``xarray.DataArray`` with
+dims ``(chain, draw[, arm], time)`` and a ``time`` coordinate in months. Any model can feed it:
+
+- piecewise-constant hazards (the PH model): :func:`piecewise_survival`, exact;
+- a parametric survival function :math:`S(t \mid \theta)`: :func:`survival_from_function` with a
+  callable taking the time grid and the posterior parameter DataArrays, e.g.
+  ``survival_from_function(lambda t, shape, scale: np.exp(-(t / scale) ** shape),
+  {"shape": post["shape"], "scale": post["scale"]}, grid)``;
+- an array of S on a grid built elsewhere (wrap it in a DataArray with a ``time`` dim).
+
+Between grid points S is interpolated log-linearly (piecewise-exponential), which is exact for
+piecewise-constant hazards whose breakpoints are on the grid and second-order accurate
+otherwise. So, with :math:`u_k = \log S(t_k)`,
+
+.. math::
+
+    \text{RMST}(t^*) = \int_0^{t^*} S(t)\,dt
+      = \sum_k (t_{k+1} - t_k)\,\frac{S(t_k) - S(t_{k+1})}{u_k - u_{k+1}},
+
+the median is the first :math:`t` with :math:`S(t) = 1/2` (``inf`` if S stays above 1/2 on the
+grid), and the mean survival is the RMST up to a horizon (default 30 years = 360 months), which
+must not be shorter than the observed follow-up (the mean would then ignore observed data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+from prrt_bayes.errors import InputError
+from prrt_bayes.summary import summarize_draws
+
+HORIZON_MONTHS = 360.0
+"""Default horizon for mean survival: 30 years, a lifetime horizon for adults with NETs."""
+_TINY = 1e-300
+
+
+def time_grid(
+    horizon: float = HORIZON_MONTHS, *, step: float = 0.25, include: Sequence[float] = ()
+) -> np.ndarray:
+    """Grid ``0, step, 2 step, ..., horizon`` plus the points in ``include`` (<= horizon)."""
+    if horizon <= 0 or step <= 0:
+        raise InputError(f"horizon ({horizon}) and step ({step}) must be > 0")
+    grid = np.arange(0.0, horizon + step / 2, step)
+    extra = np.asarray([t for t in include if 0 <= t <= horizon], dtype=float)
+    return np.unique(np.concatenate([grid[grid <= horizon], extra, [horizon]]))
+
+
+def _time_coord(times: Sequence[float] | np.ndarray) -> xr.DataArray:
+    t = np.asarray(times, dtype=float)
+    if t.ndim != 1 or t.size < 2 or t[0] != 0 or np.any(np.diff(t) <= 0):
+        raise InputError("the time grid must start at 0 and be strictly increasing")
+    return xr.DataArray(t, dims="time", coords={"time": t})
+
+
+def survival_from_function(
+    fn: Callable[..., xr.DataArray],
+    params: Mapping[str, xr.DataArray],
+    times: Sequence[float] | np.ndarray,
+) -> xr.DataArray:
+    """Evaluate ``fn(t, **params)`` = S(t | params) for all draws on the grid ``times``.
+
+    ``t`` is passed as a DataArray with dim ``time``; xarray broadcasting does the rest, so
+    ``params`` may carry extra dims such as ``arm``. Returns dims ``(..., time)``.
+    """
+    surv = fn(_time_coord(times), **params)
+    if not isinstance(surv, xr.DataArray) or "time" not in surv.dims:
+        raise TypeError("the survival function must return a DataArray with a 'time' dim")
+    return surv.transpose(..., "time").rename("survival")
+
+
+def _overlap(times: np.ndarray, edges: np.ndarray) -> xr.DataArray:
+    """Time spent in each interval (edges[j], edges[j+1]] by time t: dims (time, interval)."""
+    t = times[:, None]
+    width = np.clip(np.minimum(t, edges[1:]) - edges[:-1], 0.0, None)
+    return xr.DataArray(width, dims=("time", "interval"), coords={"time": times})
+
+
+def piecewise_survival(
+    hazard: xr.DataArray, edges: np.ndarray, times: Sequence[float] | np.ndarray
+) -> xr.DataArray:
+    r"""S(t) = exp(-sum_j h_j |(0, t] ∩ I_j|) from piecewise-constant hazards (dim ``interval``)."""
+    t = _time_coord(times)
+    cumhaz = xr.dot(hazard, _overlap(t.values, np.asarray(edges, dtype=float)), dim="interval")
+    return np.exp(-cumhaz).transpose(..., "time").rename("survival")
+
+
+def piecewise_hazard(
+    hazard: xr.DataArray, edges: np.ndarray, times: Sequence[float] | np.ndarray
+) -> xr.DataArray:
+    """h(t) on the grid from piecewise-constant hazards (t in (c_{j-1}, c_j] -> h_j)."""
+    t = _time_coord(times)
+    cuts = np.asarray(edges, dtype=float)[1:-1]
+    idx = xr.DataArray(np.searchsorted(cuts, t.values, side="left"), dims="time")
+    out = hazard.isel(interval=idx).assign_coords(time=t.values)
+    return out.transpose(..., "time").rename("hazard")
+
+
+def hazard_from_survival(surv: xr.DataArray) -> xr.DataArray:
+    """h(t) = -d log S / dt by finite differences on the grid (for parametric curves)."""
+    log_s = np.log(np.clip(surv, _TINY, None))
+    return (-log_s.differentiate("time")).rename("hazard")
+
+
+def _check_within(surv: xr.DataArray, t: float, what: str) -> None:
+    t_max = float(surv["time"].max())
+    if not 0 <= t <= t_max:
+        raise InputError(f"{what} {t:g} is outside the time grid [0, {t_max:g}]")
+
+
+def _log_interp(times: np.ndarray, log_s: np.ndarray, t: float) -> np.ndarray:
+    """log S(t) by linear interpolation of log S along the last axis."""
+    i = min(int(np.searchsorted(times, t, side="right")) - 1, len(times) - 2)
+    w = (t - times[i]) / (times[i + 1] - times[i])
+    return (1 - w) * log_s[..., i] + w * log_s[..., i + 1]
+
+
+def survival_at(surv: xr.DataArray, t: float) -> xr.DataArray:
+    """Landmark survival S(t) per draw (log-linear interpolation between grid points)."""
+    _check_within(surv, t, "landmark time")
+
+    def _at(s: np.ndarray) -> np.ndarray:
+        return np.exp(_log_interp(surv["time"].values, np.log(np.clip(s, _TINY, None)), t))
+
+    return xr.apply_ufunc(_at, surv, input_core_dims=[["time"]]).rename("survival")
+
+
+def median_survival(surv: xr.DataArray) -> xr.DataArray:
+    """Median survival per draw: first t with S(t) = 0.5; ``inf`` if not reached on the grid."""
+    times = surv["time"].values
+
+    def _median(s: np.ndarray) -> np.ndarray:
+        log_s = np.log(np.clip(s, _TINY, None))
+        below = log_s <= np.log(0.5)
+        reached = below.any(axis=-1)
+        i = np.argmax(below, axis=-1).clip(1)
+        lo = np.take_along_axis(log_s, (i - 1)[..., None], -1)[..., 0]
+        hi = np.take_along_axis(log_s, i[..., None], -1)[..., 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(lo > hi, (np.log(0.5) - lo) / (hi - lo), 0.0)
+        t = times[i - 1] + frac * (times[i] - times[i - 1])
+        return np.where(reached, t, np.inf)
+
+    return xr.apply_ufunc(_median, surv, input_core_dims=[["time"]]).rename("median")
+
+
+def _segment_integrals(times: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Exact integral of the log-linear interpolant over each grid segment (last axis)."""
+    log_s = np.log(np.clip(s, _TINY, None))
+    dt = np.diff(times)
+    d_log = log_s[..., :-1] - log_s[..., 1:]
+    s0, s1 = s[..., :-1], s[..., 1:]
+    small = np.abs(d_log) < 1e-8
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact = (s0 - s1) / np.where(small, 1.0, d_log)
+    return dt * np.where(small, 0.5 * (s0 + s1), exact)
+
+
+def rmst(surv: xr.DataArray, t_star: float) -> xr.DataArray:
+    """Restricted mean survival time: integral of S from 0 to ``t_star``, per draw."""
+    _check_within(surv, t_star, "RMST time")
+    times = surv["time"].values
+
+    def _rmst(s: np.ndarray) -> np.ndarray:
+        k = int(np.searchsorted(times, t_star, side="left"))
+        if times[k] == t_star:
+            return _segment_integrals(times[: k + 1], s[..., : k + 1]).sum(axis=-1)
+        log_end = _log_interp(times, np.log(np.clip(s, _TINY, None)), t_star)
+        tt = np.append(times[:k], t_star)
+        ss = np.concatenate([s[..., :k], np.exp(log_end)[..., None]], axis=-1)
+        return _segment_integrals(tt, ss).sum(axis=-1)
+
+    return xr.apply_ufunc(_rmst, surv, input_core_dims=[["time"]]).rename("rmst")
+
+
+def mean_survival(
+    surv: xr.DataArray, *, follow_up: float, horizon: float = HORIZON_MONTHS
+) -> xr.DataArray:
+    """Mean survival restricted to ``horizon`` months (the RMST at the horizon).
+
+    Parameters
+    ----------
+    follow_up
+        Longest observed follow-up; a horizon shorter than it is an :class:`InputError`
+        (the extrapolated mean would discard observed survival).
+    horizon
+        Time horizon (default 360 months = 30 years); the grid must reach it.
+    """
+    if horizon < follow_up:
+        raise InputError(
+            f"horizon {horizon:g} months is shorter than the follow-up {follow_up:g} months",
+            field="horizon",
+        )
+    return rmst(surv, horizon).rename("mean_survival")
+
+
+def hazard_ratio_over_time(
+    hazard: xr.DataArray, *, treatment: str = "lu177", control: str = "control"
+) -> xr.DataArray:
+    """HR(t) = h_treatment(t) / h_control(t) per draw, from hazards with an ``arm`` dim."""
+    return (hazard.sel(arm=treatment) / hazard.sel(arm=control)).rename("hazard_ratio")
+
+
+def rmst_difference(
+    surv: xr.DataArray, t_star: float, *, treatment: str = "lu177", control: str = "control"
+) -> xr.DataArray:
+    """RMST(treatment) - RMST(control) up to ``t_star``, per draw."""
+    r = rmst(surv, t_star)
+    return (r.sel(arm=treatment) - r.sel(arm=control)).rename("rmst_difference")
+
+
+def _label(t: float) -> str:
+    return f"{t:g}m"
+
+
+def survival_summary(
+    surv: xr.DataArray,
+    *,
+    follow_up: float,
+    landmarks: Sequence[float] = (),
+    rmst_times: Sequence[float] = (),
+    horizon: float = HORIZON_MONTHS,
+    treatment: str | None = "lu177",
+    control: str | None = "control",
+    endpoint: str = "",
+    analysis: str = "",
+) -> tuple[dict[str, xr.DataArray], list[dict]]:
+    """All scalar survival quantities of a fit, as draws and as summary rows.
+
+    Parameters
+    ----------
+    surv
+        Survival draws ``(chain, draw[, arm], time)``; the grid must reach ``horizon``.
+    follow_up
+        Longest observed follow-up (checked against ``horizon``).
+    landmarks, rmst_times
+        Times t* (months) for ``survival_probability_<t*>m`` and ``rmst_<t*>m``.
+    treatment, control
+        Arm labels for the contrasts (``rmst_difference_<t*>m``,
+        ``mean_survival_difference_months``, group ``<treatment>_vs_<control>``); pass
+        ``treatment=None`` to skip contrasts.
+
+    Returns
+    -------
+    (draws, rows)
+        ``draws`` maps quantity name to a DataArray (dims ``chain, draw[, arm]``); ``rows`` are
+        :func:`prrt_bayes.summary.summarize_draws` rows, one per quantity and arm/contrast.
+    """
+    draws: dict[str, xr.DataArray] = {
+        "median_survival_months": median_survival(surv),
+        "mean_survival_months": mean_survival(surv, follow_up=follow_up, horizon=horizon),
+    }
+    for t in landmarks:
+        draws[f"survival_probability_{_label(t)}"] = survival_at(surv, t)
+    for t in rmst_times:
+        draws[f"rmst_{_label(t)}"] = rmst(surv, t)
+    contrast = {}
+    if treatment is not None and "arm" in surv.dims:
+        group = f"{treatment}_vs_{control}"
+        for t in rmst_times:
+            r = draws[f"rmst_{_label(t)}"]
+            contrast[f"rmst_difference_{_label(t)}"] = r.sel(arm=treatment) - r.sel(arm=control)
+        m = draws["mean_survival_months"]
+        contrast["mean_survival_difference_months"] = m.sel(arm=treatment) - m.sel(arm=control)
+    rows = []
+    for name, da in draws.items():
+        arms = da["arm"].values.tolist() if "arm" in da.dims else ["all"]
+        for arm in arms:
+            sub = da.sel(arm=arm) if "arm" in da.dims else da
+            rows.append(summarize_draws(sub, quantity=name, group=str(arm), endpoint=endpoint,
+                                        analysis=analysis))
+    for name, da in contrast.items():
+        rows.append(summarize_draws(da, quantity=name, group=group, endpoint=endpoint,
+                                    analysis=analysis))
+    draws.update(contrast)
+    return draws, rows
