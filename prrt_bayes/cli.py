@@ -155,6 +155,111 @@ def reconstruct(
     console.print(f"wrote {len(result.ipd)} patients to {out}", markup=False)
 
 
+QUICK = {"draws": 500, "tune": 500, "psa_draws": 200}
+"""``--quick`` settings: enough draws for the convergence gate on the bundled models."""
+
+
+def _print_summary(summary, diagnostics) -> None:
+    table = Table(title="Posterior summary (median and 95% credible interval)")
+    for column in ("analysis", "quantity", "group", "median", "95% CrI"):
+        table.add_column(column, overflow="fold")
+    for row in summary.itertuples(index=False):
+        table.add_row(row.analysis, row.quantity, row.group, f"{row.median:.4g}",
+                      f"{row.lower:.4g} to {row.upper:.4g}")
+    console.print(table)
+    verdict = Table(title="Convergence diagnostics")
+    for column in ("analysis", "max R-hat", "min ESS bulk", "min ESS tail", "divergences",
+                   "min BFMI", "verdict"):
+        verdict.add_column(column)
+    for row in diagnostics.itertuples(index=False):
+        ok = bool(row.passed)
+        verdict.add_row(row.analysis, f"{row.max_rhat:.3f}", f"{row.min_ess_bulk:.0f}",
+                        f"{row.min_ess_tail:.0f}", f"{row.divergences:.0f}",
+                        f"{row.min_bfmi:.2f}",
+                        "[green]converged[/]" if ok else f"[red]FAILED[/] {row.problems}")
+    console.print(verdict)
+
+
+@app.command("run")
+@bad_input_exits_2
+def run_command(
+    analyses: Annotated[
+        list[str] | None,
+        typer.Argument(help="Bundled analysis names or spec paths (default: all bundled)."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Results folder.")] = Path("results"),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing folder.")] = False,
+    draws: Annotated[int | None, typer.Option("--draws", help="Posterior draws per chain.")] = None,
+    tune: Annotated[int | None, typer.Option("--tune", help="Tuning steps per chain.")] = None,
+    chains: Annotated[int | None, typer.Option("--chains", help="Number of chains.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    borrowing: Annotated[
+        str | None,
+        typer.Option("--borrowing", help="Override: none, map, robust-map, power, commensurate."),
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Fewer draws (500 + 500 tune) and 200 PSA draws.")
+    ] = False,
+) -> None:
+    """Fit the analyses, print the posterior summary and write the results folder."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from prrt_bayes.runner import run
+    from prrt_bayes.specs import BORROWING_METHODS, bundled_names, resolve_spec
+
+    if borrowing is not None and borrowing not in BORROWING_METHODS:
+        raise InputError(f"--borrowing must be one of {', '.join(BORROWING_METHODS)}, "
+                         f"got {borrowing!r}")
+    for flag, value in (("--draws", draws), ("--tune", tune), ("--chains", chains)):
+        if value is not None and value <= 0:
+            raise InputError(f"{flag} must be a positive integer, got {value}")
+    overrides = {"draws": draws, "tune": tune, "chains": chains, "seed": seed,
+                 "borrowing": borrowing}
+    if quick:
+        for key, value in QUICK.items():
+            if overrides.get(key) is None:
+                overrides[key] = value
+    specs = [resolve_spec(name).with_overrides(**overrides)
+             for name in (analyses or bundled_names())]
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("fitting", total=len(specs))
+        outcome = run(
+            specs, out, force=force,
+            on_start=lambda name: progress.update(task, description=f"fitting {name}"),
+            on_done=lambda name: progress.advance(task),
+        )
+    _print_summary(outcome.summary, outcome.diagnostics)
+    console.print(f"results written to {out}/", markup=False)
+    if not outcome.all_passed:
+        failed = outcome.diagnostics.loc[~outcome.diagnostics.passed.astype(bool), "analysis"]
+        Console(stderr=True).print(
+            f"error: not converged or failed: {', '.join(failed)} (see {out}/diagnostics.csv)",
+            markup=False)
+        raise typer.Exit(code=1)
+
+
+@app.command("summarize")
+@bad_input_exits_2
+def summarize_command(
+    posterior: Annotated[Path, typer.Argument(help="A posterior.nc written by prrt-bayes run.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Re-summarise a saved posterior (same numbers as the run's summary.csv)."""
+    from prrt_bayes.posterior import load_posterior, summary_from_tree
+
+    summary = summary_from_tree(load_posterior(posterior))
+    if as_json:
+        sys.stdout.write(summary.to_json(orient="records", double_precision=10, indent=2) + "\n")
+        return
+    table = Table(title=f"Posterior summary: {posterior}")
+    for column in summary.columns:
+        table.add_column(column)
+    for row in summary.itertuples(index=False):
+        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+
+
 def main() -> None:  # pragma: no cover - console-script entry point
     """Run the CLI."""
     app()

@@ -145,6 +145,30 @@ def _adjust(run, start: int) -> tuple[int, int]:
     return best, run(best)
 
 
+def _keep_tail_events(run_last, grid: _Grid, c_start: int, lo: int, hi: int, n_last: int,
+                      last: int) -> int:
+    """Largest censoring count <= ``c_start`` that still lets the KM reach the curve's end.
+
+    Guyot's average-rate rule spreads censoring over the last interval in proportion to its
+    length, not to the number still at risk; when few patients remain it can censor all of them
+    before the curve's last drops, leaving the reconstructed KM flat where the published one
+    falls. This safeguard lowers the count (one at a time) until the reconstructed KM at the last
+    point is within half an event of what it is with no censoring at all.
+    """
+    if c_start <= 0:
+        return max(c_start, 0)
+
+    def excess(c: int) -> float:
+        run_last(c)
+        return float(grid.km[hi] - grid.s[hi])
+
+    tolerance = max(excess(0), 0.0) + 0.5 * float(grid.km[last]) / max(n_last, 1)
+    c = c_start
+    while c > 0 and excess(c) > tolerance:
+        c -= 1
+    return c
+
+
 def _insert_times(curve: DigitisedCurve, t_risk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Add each at-risk time to the curve as a flat point (survival of the step it lies on)."""
     extra = np.setdiff1d(t_risk, curve.time)
@@ -269,6 +293,13 @@ def run_guyot(
         grid.forward(lo, hi, int(n_used[-1]), int(last_at[-1]))
         return int(grid.d[: hi + 1].sum()) - int(total_events or 0)
 
+    c_kept = _keep_tail_events(run_last, grid, c_last, lo, hi, int(n_used[-1]), last_at[-1])
+    if c_kept < c_last:
+        notes.append(
+            f"last interval: censoring lowered from {c_last} (average-rate rule) to {c_kept} so "
+            "that patients remain at risk for the curve's last drops"
+        )
+    c_last = c_kept
     gap = run_last(c_last)
     if total_events is not None:
         before = int(grid.d[:lo].sum())

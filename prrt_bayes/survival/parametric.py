@@ -46,6 +46,7 @@ from prrt_bayes.errors import InputError
 from prrt_bayes.priors import Normal, Prior, attach_priors
 from prrt_bayes.sampling import DEFAULT_SEED, sample
 from prrt_bayes.survival.distributions import FAMILIES, NP, PT, Family
+from prrt_bayes.survival.intervals import validate_ipd
 
 Structure = Literal["separate", "ph", "aft"]
 SINGLE_ARM_LABEL = "all"
@@ -138,8 +139,8 @@ def default_priors(name: str) -> dict[str, Prior]:
     ========================== ================= =========================================
     """
     spec = get_spec(name)
-    table = _GOMPERTZ_DEFAULTS if spec.family.name == "gompertz" else {}
-    return {n: table.get(n, _DEFAULT_PRIORS[n]) for n in spec.free_names}
+    table = _DEFAULT_PRIORS | (_GOMPERTZ_DEFAULTS if spec.family.name == "gompertz" else {})
+    return {n: table[n] for n in spec.free_names}
 
 
 def vague_priors(name: str, sigma: float = 10.0) -> dict[str, Prior]:
@@ -190,29 +191,9 @@ def prepare_ipd(
         at time 0 (zero likelihood under a continuous model), an arm without events, or the wrong
         number of arms.
     """
-    if not isinstance(ipd, pd.DataFrame):
-        raise InputError(f"IPD must be a pandas DataFrame, got {type(ipd).__name__}")
-    for col in ("time", "event"):
-        if col not in ipd.columns:
-            raise InputError(f"IPD has no '{col}' column", field=col)
-    if len(ipd) == 0:
-        raise InputError("IPD has no rows")
-    time = pd.to_numeric(ipd["time"], errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(~np.isfinite(time))
-    if bad.size:
-        raise InputError("time must be a finite number", row=int(bad[0]), field="time")
-    bad = np.flatnonzero(time < 0)
-    if bad.size:
-        raise InputError(f"negative time {time[bad[0]]:g}", row=int(bad[0]), field="time")
-    event_raw = pd.to_numeric(ipd["event"], errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(~np.isin(event_raw, (0.0, 1.0)))
-    if bad.size:
-        raise InputError(
-            f"event flag must be 0 or 1, got {ipd['event'].iloc[bad[0]]!r}",
-            row=int(bad[0]),
-            field="event",
-        )
-    event = event_raw.astype(np.int64)
+    clean = validate_ipd(ipd, treatment=None)
+    time = clean["time"].to_numpy(dtype=float)
+    event = clean["event"].to_numpy(dtype=np.int64)
     bad = np.flatnonzero((event == 1) & (time == 0))
     if bad.size:
         raise InputError(
@@ -221,6 +202,9 @@ def prepare_ipd(
             field="time",
         )
     if "arm" in ipd.columns:
+        missing = np.flatnonzero(ipd["arm"].isna().to_numpy())
+        if missing.size:
+            raise InputError("arm label is missing", row=int(missing[0]), field="arm")
         labels = ipd["arm"].astype(str).to_numpy()
         found = sorted(set(labels))
         if treatment is not None and treatment in found and len(found) == 2:
@@ -555,3 +539,74 @@ def fit_all(
                 spec.name, f"{type(err).__name__}: {err}", traceback.format_exc()
             )
     return results
+
+
+@dataclass(frozen=True)
+class PriorCheck:
+    """Prior predictive median survival of a model: is it plausible for the time unit?"""
+
+    model: str
+    lower: float
+    upper: float
+    prob_in_range: dict[str, float]
+    median_quantiles: dict[str, tuple[float, float, float]]
+    min_prob: float
+
+    @property
+    def passed(self) -> bool:
+        """True when every arm's prior median lies in [lower, upper] with prob >= min_prob."""
+        return all(p >= self.min_prob for p in self.prob_in_range.values())
+
+
+def prior_predictive_check(
+    name: str,
+    priors: Mapping[str, Prior] | None = None,
+    *,
+    lower: float = 0.1,
+    upper: float = 1000.0,
+    min_prob: float = 0.9,
+    draws: int = 4000,
+    seed: int = DEFAULT_SEED,
+) -> PriorCheck:
+    """Prior predictive median survival of model ``name``, checked against a plausible range.
+
+    Draws the parameters from their priors, computes each arm's median survival (closed form
+    per family) and the probability that it lies in [``lower``, ``upper``] (default 0.1-1000
+    months: anything outside is implausible for a cancer population followed in months).
+
+    Parameters
+    ----------
+    name, priors
+        Model name and prior overrides (as for :func:`build_model`).
+    lower, upper
+        Plausible range of median survival, in the data's time unit.
+    min_prob
+        Probability the check requires per arm.
+    draws, seed
+        Number of prior draws and seed.
+
+    Returns
+    -------
+    PriorCheck
+        Per arm (``control``/``treated`` for effect models, ``arm`` for separate ones): the
+        probability and the 2.5%, 50%, 97.5% prior quantiles of the median.
+    """
+    spec = get_spec(name)
+    full = _resolve_priors(spec, priors)
+    with pm.Model():
+        rvs = [full[n].to_pymc(n) for n in spec.free_names]
+    values = pm.draw(rvs, draws=draws, random_seed=seed)
+    free = {n: np.asarray(v, dtype=float)[:, None] for n, v in zip(spec.free_names, values,
+                                                                   strict=True)}
+    natural = _natural(spec, free, np.exp)
+    stacked = {k: np.concatenate(v, axis=-1) if isinstance(v, tuple) else v
+               for k, v in natural.items()}
+    medians = spec.family.quantile(0.5, **stacked)
+    roles = ("arm",) if spec.structure == "separate" else ("control", "treated")
+    prob, quant = {}, {}
+    for k, role in enumerate(roles):
+        m = medians[:, k]
+        prob[role] = float(np.mean((m >= lower) & (m <= upper)))
+        q = np.quantile(np.where(np.isnan(m), np.inf, m), [0.025, 0.5, 0.975])
+        quant[role] = (float(q[0]), float(q[1]), float(q[2]))
+    return PriorCheck(name, lower, upper, prob, quant, min_prob)

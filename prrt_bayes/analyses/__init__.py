@@ -1,0 +1,37 @@
+"""Analysis kinds: each turns a validated spec into an :class:`~prrt_bayes.results.AnalysisResult`.
+
+The runner looks the kind up in :data:`ANALYSES`; adding a kind means adding a module with a
+``run(spec) -> AnalysisResult`` function and one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prrt_bayes.results import AnalysisResult
+from prrt_bayes.specs import AnalysisSpec
+
+
+def _survival(spec: AnalysisSpec) -> AnalysisResult:
+    from prrt_bayes.analyses.survival import run
+
+    return run(spec)
+
+
+def _response(spec: AnalysisSpec) -> AnalysisResult:
+    from prrt_bayes.analyses.response import run
+
+    return run(spec)
+
+
+def _toxicity(spec: AnalysisSpec) -> AnalysisResult:
+    from prrt_bayes.analyses.toxicity import run
+
+    return run(spec)
+
+
+ANALYSES: dict[str, Callable[[AnalysisSpec], AnalysisResult]] = {
+    "survival": _survival,
+    "response": _response,
+    "toxicity": _toxicity,
+}

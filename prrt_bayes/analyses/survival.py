@@ -1,0 +1,195 @@
+"""Survival analyses (PFS, OS): spec -> fitted model -> HR, curves, medians, RMST, mean survival.
+
+The family ``ph_piecewise`` is the proportional-hazards piecewise-exponential model of
+:mod:`prrt_bayes.survival.ph` (beyond the last breakpoint its hazard stays constant, i.e. it
+extrapolates exponentially); the parametric families are those of
+:mod:`prrt_bayes.survival.parametric`. Reported quantities (fixed vocabulary):
+
+- ``hazard_ratio`` (PH families; ``hazard_ratio_<a>-<b>m`` per period for the non-PH variant,
+  plus ``probability_hr_increases``), or ``time_ratio`` (AFT families: acceleration factor of
+  177Lu-Dotatate vs control) — group ``lu177_vs_control``;
+- per arm: ``median_survival_months``, ``survival_probability_<t>m`` and ``rmst_<t>m`` at the
+  spec's landmarks, ``mean_survival_months`` (restricted to the spec's horizon);
+- ``rmst_difference_<t>m`` and ``mean_survival_difference_months`` for the contrast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from prrt_bayes.diagnostics import check_diagnostics
+from prrt_bayes.errors import InputError
+from prrt_bayes.posterior import attach_quantities, summary_from_tree
+from prrt_bayes.priors import Prior, attach_priors, describe_priors
+from prrt_bayes.results import AnalysisResult
+from prrt_bayes.specs import AnalysisSpec
+from prrt_bayes.survival import parametric
+from prrt_bayes.survival.intervals import CONTROL, validate_ipd
+from prrt_bayes.survival.ph import PHPriors, fit_ph
+from prrt_bayes.survival.quantities import mean_survival, median_survival, rmst, survival_at
+
+CONTRAST = "lu177_vs_control"
+
+
+def read_ipd_csv(path: Path, *, treatment: str) -> pd.DataFrame:
+    """Read a user's IPD CSV (columns ``time, event, arm``), naming file, row and field on error."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise InputError("IPD file not found", file=path) from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as err:
+        raise InputError(f"unreadable CSV: {err}", file=path) from None
+    missing = {"time", "event", "arm"} - set(frame.columns)
+    if missing:
+        raise InputError(f"missing column(s) {sorted(missing)}", file=path)
+    for column in ("time", "event"):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna()
+        if bad.any():
+            row = int(np.argmax(bad.to_numpy())) + 2
+            raise InputError(
+                f"not a number: {frame[column].iloc[row - 2]!r}", file=path, row=row, field=column
+            )
+        frame[column] = values
+    try:
+        return validate_ipd(frame, treatment=treatment, control=CONTROL)
+    except InputError as err:
+        raise InputError(err.message, file=path, row=err.row, field=err.field) from None
+
+
+def load_ipd(spec: AnalysisSpec) -> pd.DataFrame:
+    """The IPD a survival spec names: a bundled NETTER-1 reconstruction or a user's CSV."""
+    evidence = spec.evidence
+    if evidence.ipd is not None:
+        return read_ipd_csv(evidence.ipd, treatment=evidence.treatment_arm)
+    from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
+
+    return load_netter1_ipd(evidence.endpoint, evidence.cut)
+
+
+def _ph_priors(priors: dict[str, Prior]) -> PHPriors:
+    known = set(PHPriors().as_dict())
+    unknown = set(priors) - known
+    if unknown:
+        raise InputError(f"unknown prior(s) {sorted(unknown)} for ph_piecewise; known: "
+                         f"{sorted(known)}", field="priors")
+    return PHPriors(**{**PHPriors().as_dict(), **priors})
+
+
+def _fit(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
+    """Fit the spec's family; return (tree, survival draws (arm, time), effect items, priors)."""
+    sampler = spec.sampler
+    settings = dict(draws=sampler.draws, tune=sampler.tune, chains=sampler.chains,
+                    seed=spec.seed, target_accept=sampler.target_accept)
+    family = spec.model.family
+    if family == "ph_piecewise":
+        priors = _ph_priors(spec.prior_objects())
+        fit = fit_ph(ipd, breakpoints=spec.model.breakpoints, n_intervals=spec.model.intervals,
+                     treatment=spec.evidence.treatment_arm, priors=priors,
+                     time_varying=spec.model.time_varying_hr, check="none", **settings)
+        hr = fit.hazard_ratio()
+        if fit.period_cuts is None:
+            effect = [("hazard_ratio", CONTRAST, hr)]
+        else:
+            edges = np.concatenate([[0.0], fit.period_cuts, [np.inf]])
+            effect = [
+                (f"hazard_ratio_{edges[p]:g}-{edges[p + 1]:g}m" if np.isfinite(edges[p + 1])
+                 else f"hazard_ratio_{edges[p]:g}m_plus", CONTRAST, hr.isel(period=p))
+                for p in range(hr.sizes["period"])
+            ]
+            change = (fit.tree.posterior["log_hr_change"] > 0).astype(float)
+            effect.append(("probability_hr_increases", CONTRAST, change))
+        return fit.tree, fit.survival(grid), effect, priors.as_dict()
+    priors = spec.prior_objects() or None
+    fit = parametric.fit(family, ipd, treatment=spec.evidence.treatment_arm, priors=priors,
+                         **settings)
+    posterior = fit.tree.posterior
+    if "log_hr" in posterior:
+        effect = [("hazard_ratio", CONTRAST, np.exp(posterior["log_hr"]))]
+    else:
+        effect = [("time_ratio", CONTRAST, np.exp(posterior["log_time_ratio"]))]
+    return fit.tree, fit.survival(grid), effect, fit.priors
+
+
+def _arm_quantities(surv: xr.DataArray, landmarks: list[float], horizon: float) -> list:
+    items = []
+    for arm in [a for a in ("lu177", "control") if a in surv.arm.values]:
+        s = surv.sel(arm=arm, drop=True)
+        items.append(("median_survival_months", arm, median_survival(s)))
+        for t in landmarks:
+            items.append((f"survival_probability_{t:g}m", arm, survival_at(s, t)))
+            items.append((f"rmst_{t:g}m", arm, rmst(s, t)))
+        items.append(("mean_survival_months", arm, mean_survival(s, horizon=horizon)))
+    return items
+
+
+def _contrast_quantities(surv: xr.DataArray, landmarks: list[float], horizon: float) -> list:
+    lu, control = surv.sel(arm="lu177", drop=True), surv.sel(arm="control", drop=True)
+    items = [(f"rmst_difference_{t:g}m", CONTRAST, rmst(lu, t) - rmst(control, t))
+             for t in landmarks]
+    items.append(("mean_survival_difference_months", CONTRAST,
+                  mean_survival(lu, horizon=horizon) - mean_survival(control, horizon=horizon)))
+    return items
+
+
+def _parameters(tree: xr.DataTree) -> pd.DataFrame:
+    """Real-line parameters per draw (log scale for positive ones), for PSA."""
+    posterior = tree.posterior
+    columns = {}
+    for name in ("log_baseline_hazard", "log_hr", "log_time_ratio", "log_rate", "log_shape",
+                 "log_scale", "meanlog", "log_sdlog", "mu", "log_sigma", "Q", "shape"):
+        if name not in posterior:
+            continue
+        values = posterior[name].stack(sample=("chain", "draw")).transpose("sample", ...)
+        flat = values.values.reshape(values.sizes["sample"], -1)
+        labels = [name] if flat.shape[1] == 1 else [f"{name}[{j}]" for j in range(flat.shape[1])]
+        columns.update({label: flat[:, j] for j, label in enumerate(labels)})
+    index = posterior.stack(sample=("chain", "draw")).sample
+    frame = pd.DataFrame(columns)
+    frame.insert(0, "draw", index.draw.values)
+    frame.insert(0, "chain", index.chain.values)
+    return frame
+
+
+def run(spec: AnalysisSpec) -> AnalysisResult:
+    """Fit one survival spec and derive everything the summary and exports report."""
+    ipd = load_ipd(spec)
+    export = spec.export
+    follow_up = float(ipd["time"].max())
+    if export.horizon_months < follow_up:
+        raise InputError(
+            f"horizon {export.horizon_months:g} months is shorter than the follow-up "
+            f"({follow_up:.1f} months)", field="export.horizon_months",
+        )
+    grid = np.unique(np.concatenate([
+        np.arange(0.0, export.horizon_months + export.cycle_months / 2, export.cycle_months),
+        export.landmarks_months, [export.horizon_months],
+    ]))
+    grid = grid[grid <= export.horizon_months]
+    tree, surv, effect, priors = _fit(spec, ipd, grid)
+    landmarks = [t for t in export.landmarks_months if t <= export.horizon_months]
+    items = effect + _arm_quantities(surv, landmarks, export.horizon_months)
+    if {"lu177", "control"} <= set(surv.arm.values.tolist()):
+        items += _contrast_quantities(surv, landmarks, export.horizon_months)
+    attach_priors(tree, priors)
+    attach_quantities(tree, items, analysis=spec.name, endpoint=spec.evidence.endpoint)
+    cycle_times = np.arange(0.0, export.horizon_months + export.cycle_months / 2,
+                            export.cycle_months)
+    curves = surv.sel(time=cycle_times)
+    return AnalysisResult(
+        name=spec.name, kind="survival", endpoint=spec.evidence.endpoint,
+        summary=summary_from_tree(tree), diagnostics=check_diagnostics(tree, _check_vars(tree)),
+        tree=tree, survival={arm: curves.sel(arm=arm, drop=True) for arm in curves.arm.values},
+        parameters=_parameters(tree), ipd=ipd, priors=describe_priors(priors),
+    )
+
+
+def _check_vars(tree: xr.DataTree) -> list[str]:
+    """The sampled parameters (not deterministics derived from them) for the convergence gate."""
+    wanted = ("log_hr", "log_time_ratio", "log_baseline_hazard", "log_rate", "log_shape",
+              "log_scale", "meanlog", "log_sdlog", "mu", "log_sigma", "Q", "shape")
+    return [name for name in wanted if name in tree.posterior]

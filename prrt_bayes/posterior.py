@@ -1,0 +1,93 @@
+"""Posterior trees on disk, and the derived quantities they carry for re-summarising.
+
+Every analysis stores the draws of each reported quantity in a ``quantities`` group of its
+DataTree (variable ``draws``, dims ``chain, draw, row``; coordinates ``quantity``, ``group``,
+``endpoint``, ``analysis`` along ``row``). The summary table is computed from that group by
+:func:`summary_from_tree`, both when the runner writes ``summary.csv`` and when
+``prrt-bayes summarize POSTERIOR.nc`` reloads a saved posterior, so both give the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from prrt_bayes.errors import InputError
+from prrt_bayes.summary import summarize_draws, summary_frame
+
+QuantityDraws = tuple[str, str, xr.DataArray]
+"""(quantity, group, draws with dims chain, draw)."""
+
+
+def attach_quantities(
+    tree: xr.DataTree, items: Sequence[QuantityDraws], *, analysis: str, endpoint: str
+) -> None:
+    """Store the draws of each reported quantity in ``tree["quantities"]``.
+
+    Parameters
+    ----------
+    tree : the posterior DataTree (modified in place).
+    items : ``(quantity, group, draws)`` triples; draws have dims ``chain, draw`` only.
+    analysis, endpoint : labels written on every row.
+    """
+    if not items:
+        raise ValueError("no quantities to attach")
+    arrays = []
+    for quantity, group, draws in items:
+        extra = [d for d in draws.dims if d not in ("chain", "draw")]
+        if extra:
+            raise ValueError(f"{quantity}/{group}: draws have extra dims {extra}")
+        arrays.append(draws.transpose("chain", "draw").astype(float).drop_vars(
+            [c for c in draws.coords if c not in ("chain", "draw")]))
+    stacked = xr.concat(arrays, dim="row")
+    stacked = stacked.assign_coords(
+        quantity=("row", [q for q, _, _ in items]),
+        group=("row", [g for _, g, _ in items]),
+        endpoint=("row", [endpoint] * len(items)),
+        analysis=("row", [analysis] * len(items)),
+    )
+    tree["quantities"] = xr.DataTree(xr.Dataset({"draws": stacked}))
+
+
+def summary_from_tree(tree: xr.DataTree) -> pd.DataFrame:
+    """The summary table (fixed vocabulary) from a tree's ``quantities`` group."""
+    if "quantities" not in tree.children:
+        raise InputError("this posterior has no 'quantities' group (not written by prrt-bayes)")
+    draws = tree["quantities"].dataset["draws"]
+    rows = []
+    for index in range(draws.sizes["row"]):
+        one = draws.isel(row=index)
+        rows.append(summarize_draws(
+            one.drop_vars(["quantity", "group", "endpoint", "analysis"]),
+            quantity=str(one.quantity.values), group=str(one.group.values),
+            endpoint=str(one.endpoint.values), analysis=str(one.analysis.values),
+        ))
+    return summary_frame(rows)
+
+
+def save_posterior(tree: xr.DataTree, path: Path, *, spec: dict, version: str) -> None:
+    """Write the tree as NetCDF with the spec (JSON) and package version in its attributes."""
+    tree.attrs["prrt_bayes_version"] = version
+    tree.attrs["spec"] = json.dumps(spec, default=str, sort_keys=True)
+    tree.to_netcdf(path)
+
+
+def load_posterior(path: str | Path) -> xr.DataTree:
+    """Read a saved posterior; a missing or unreadable file is an InputError."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("posterior file not found", file=path)
+    try:
+        return xr.open_datatree(path).load()
+    except (OSError, ValueError) as err:
+        raise InputError(f"not a readable NetCDF posterior: {err}", file=path) from None
+
+
+def flatten_draws(array: xr.DataArray) -> np.ndarray:
+    """Stack chain and draw into one sample axis (first axis)."""
+    return array.stack(sample=("chain", "draw")).transpose("sample", ...).values

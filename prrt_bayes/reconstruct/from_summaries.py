@@ -1,0 +1,730 @@
+"""Pseudo individual patient data calibrated to published summaries, when no curve is available.
+
+Some trials publish no Kaplan-Meier figure that can be digitised, or no numbers at risk (NETTER-1
+is one). What they do publish per arm is a handful of numbers: patients randomised ``n``, number
+of events, Kaplan-Meier survival at one or more landmark times, the median, the median follow-up
+and the accrual window with the data cut-off. This module turns those numbers into deterministic
+pseudo-IPD (``time``, ``event`` rows) whose Kaplan-Meier estimate passes through the published
+points and whose event count equals the published count exactly.
+
+Event model
+-----------
+Event times follow a piecewise-constant hazard whose breakpoints are the published points
+``tau_1 < ... < tau_k`` (landmark times, and the median with survival 1/2)::
+
+    h(t) = lambda_j   for tau_{j-1} < t <= tau_j   (tau_0 = 0),     h(t) = lambda_tail  for t > tau_k
+    lambda_j = log(s_{j-1} / s_j) / (tau_j - tau_{j-1}),   s_0 = 1,  s_j = published S(tau_j)
+
+so the model survival ``S(t) = exp(-H(t))`` goes through every published point exactly. The rate
+after the last published point, ``lambda_tail``, is the one free parameter: it is calibrated so that
+the number of events equals the published count. With no landmark and no median (an interim
+overall-survival analysis that reports only deaths) the hazard is constant and calibrated to the
+events alone.
+
+Censoring model
+---------------
+Censoring is ``C = min(A, D)``: administrative censoring ``A`` at the data cut-off and an
+independent exponential dropout ``D`` with rate ``delta``. With uniform accrual, the potential
+follow-up ``A`` (cut-off minus randomisation date) is uniform on ``[a_min, a_max]`` (the cut-off
+minus the end and the start of accrual), so ``G(t) = P(C > t) = P(A > t) exp(-delta t)``.
+
+Median follow-up is taken in the **reverse Kaplan-Meier** sense (Schemper & Smith, Control Clin
+Trials 1996;17:343-6: the Kaplan-Meier estimate of the censoring times, events counted as
+censored), the usual definition in trial reports. Under independent censoring the reverse KM
+estimates ``G``, so a published median follow-up ``m`` means ``G(m) = 1/2`` whatever the event
+hazard. It is reproduced by
+
+- the dropout rate ``delta = log(2 P(A > m)) / m`` when the accrual window is known
+  (:meth:`FollowUpSummary.from_dates`); a median follow-up longer than uniform accrual allows
+  is an :class:`~prrt_bayes.errors.InputError`;
+- the window's start ``a_min = 2m - a_max`` without dropout when only the maximum follow-up is
+  known (e.g. "median 76 months, range up to 95"); if that start would be negative, ``a_min = 0``
+  and ``delta`` is calibrated as above.
+
+If the reported median follow-up used another definition (median observation time, or the median
+among censored patients), it is shorter than the reverse-KM one; calibrating to it would
+overstate the dropout.
+
+Accrual past the cut-off: when accrual continues after the data cut-off (NETTER-1's primary
+analysis, cut-off 2015-07-24, accrual to January 2016), patients randomised after the cut have no
+follow-up at the cut. :meth:`FollowUpSummary.from_dates` offers two readings of the published
+``n``:
+
+- ``late_entrants="zero_follow_up"`` (default): ``n`` counts everyone randomised over the whole
+  accrual window (the intention-to-treat population); the window's start ``a_min`` is negative
+  and the fraction ``P(A <= 0)`` randomised after the cut is censored at time 0. Those patients
+  change neither the Kaplan-Meier nor the Cox estimate, but they do count in the reverse-KM
+  median follow-up. They are returned as a count (:attr:`Reconstruction.unfollowed`), not as
+  rows, because parametric fitters reject zero durations.
+- ``late_entrants="excluded"``: ``n`` counts only patients randomised by the cut; the window is
+  clipped at the cut-off (``a_min = 0``).
+
+Deterministic pseudo-IPD
+------------------------
+On a fine grid ``t_1 < ... < t_M`` (``grid_cells`` equal cells up to ``a_max`` plus every
+breakpoint), with ``r`` patients at risk at ``t_k``, the numbers of events and censorings placed at
+``t_k`` are the integers that keep the running Kaplan-Meier ``S^`` and reverse Kaplan-Meier ``G^``
+of the rows built so far closest to the model::
+
+    d_k = floor(r (1 - S(t_k) / S^(t_{k-1})) + 1/2)
+    c_k = min(floor(r (1 - G(t_k) / G^(t_{k-1})) + 1/2), r - d_k)
+
+Each event therefore sits where the model's expected count, conditional on the risk set, crosses a
+half-integer: a quantile construction with no random numbers, and the same inputs always give the
+same rows. The KM of the rows never departs from ``S`` by more than half a step (``S / 2r``) at a
+grid time, and the reverse KM tracks ``G`` likewise. Finally ``lambda_tail`` is set by bisection
+on the pseudo-data itself so the number of events equals the target exactly; if the count jumps
+over the target, the surplus latest events become censorings at the same times.
+
+Assumptions (what the pseudo-IPD cannot know)
+---------------------------------------------
+- The hazard is constant between published points and after the last one: the published points
+  are reproduced, the shape between them is a piecewise-exponential interpolation.
+- Accrual is uniform over its window, censoring is independent of the event time, and the
+  dropout hazard is constant; the same censoring distribution applies to every arm that shares a
+  follow-up summary.
+- Landmark survival values are Kaplan-Meier estimates of the same analysis; a median ``m`` is read
+  as ``S(m) = 1/2``.
+- Ties: rows sit on the calculation grid (``a_max / grid_cells`` wide), so a few events may share a
+  time.
+
+Hazard ratios are **not** calibration targets. They are the check: the Cox hazard ratio of two
+pseudo-IPD arms is compared with the published one (see the NETTER-1 reconstructions).
+
+When only the total number of events of a two-arm trial is published,
+:func:`allocate_total_events` chooses the per-arm split; see its docstring for the rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    ValidationError,
+    model_validator,
+)
+from scipy.optimize import brentq
+
+from prrt_bayes.errors import InputError
+
+DAYS_PER_MONTH = 365.25 / 12
+DEFAULT_GRID_CELLS = 2000
+
+
+# ------------------------------------------------------------------------------------------ input
+def to_date(value: str | date) -> date:
+    """Parse ``YYYY-MM-DD`` or ``YYYY-MM`` (read as the 15th, mid-month) into a date."""
+    if isinstance(value, date):
+        return value
+    try:
+        parts = [int(part) for part in str(value).strip().split("-")]
+        if len(parts) == 2:
+            return date(parts[0], parts[1], 15)
+        if len(parts) == 3:
+            return date(*parts)
+    except ValueError:
+        pass
+    raise InputError(f"not a date (YYYY-MM or YYYY-MM-DD): {value!r}")
+
+
+def months_between(start: str | date, end: str | date) -> float:
+    """Months from ``start`` to ``end`` (days / 30.4375)."""
+    return (to_date(end) - to_date(start)).days / DAYS_PER_MONTH
+
+
+def _as_input_error(err: ValidationError, what: str) -> InputError:
+    first = err.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"]) or None
+    message = first["msg"].removeprefix("Value error, ")
+    return InputError(f"{what}: {message}", field=loc)
+
+
+class FollowUpSummary(BaseModel):
+    """Published follow-up of one arm: the administrative window and the median follow-up.
+
+    Attributes
+    ----------
+    maximum : longest possible follow-up (cut-off minus start of accrual), in the time unit.
+    minimum : shortest possible follow-up (cut-off minus end of accrual; negative when accrual
+        continued after the cut-off, see the module docstring); None = unknown, then chosen to
+        reproduce ``median``.
+    median : reverse-Kaplan-Meier median follow-up (calibration target), or None.
+    dropout_rate : fixed dropout hazard; None = calibrated to ``median`` (0 without a median).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    maximum: PositiveFloat
+    minimum: float | None = None
+    median: PositiveFloat | None = None
+    dropout_rate: NonNegativeFloat | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FollowUpSummary:
+        if self.minimum is not None and self.minimum > self.maximum:
+            raise ValueError(f"minimum follow-up {self.minimum:g} > maximum {self.maximum:g}")
+        if self.median is not None and self.median > self.maximum:
+            raise ValueError(f"median follow-up {self.median:g} > maximum {self.maximum:g}")
+        return self
+
+    @classmethod
+    def from_dates(
+        cls,
+        accrual_start: str | date,
+        accrual_end: str | date,
+        cutoff: str | date,
+        *,
+        median: float | None = None,
+        dropout_rate: float | None = None,
+        late_entrants: Literal["zero_follow_up", "excluded"] = "zero_follow_up",
+    ) -> FollowUpSummary:
+        """Window in months from accrual dates and the data cut-off (``YYYY-MM`` = the 15th).
+
+        When accrual continues past the cut-off, ``late_entrants`` says whether the published
+        ``n`` includes the patients randomised after it (``"zero_follow_up"``: the window starts
+        below 0 and they are censored at time 0) or not (``"excluded"``: the window is clipped
+        at the cut-off). See the module docstring.
+        """
+        start, end, cut = to_date(accrual_start), to_date(accrual_end), to_date(cutoff)
+        if end < start:
+            raise InputError(f"accrual ends ({end}) before it starts ({start})", field="accrual")
+        if cut <= start:
+            raise InputError(f"data cut-off {cut} is not after the start of accrual {start}",
+                             field="cutoff")
+        if late_entrants not in ("zero_follow_up", "excluded"):
+            raise InputError(
+                f"late_entrants={late_entrants!r}; valid: 'zero_follow_up', 'excluded'",
+                field="late_entrants",
+            )
+        minimum = months_between(end, cut)
+        if late_entrants == "excluded":
+            minimum = max(minimum, 0.0)
+        return _build(
+            cls, "follow-up", maximum=months_between(start, cut), minimum=minimum, median=median,
+            dropout_rate=dropout_rate,
+        )
+
+
+class ArmSummary(BaseModel):
+    """Published summaries of one arm for one endpoint and data cut.
+
+    Attributes
+    ----------
+    n : patients analysed.
+    events : number of events (None only for :func:`allocate_total_events`).
+    landmarks : Kaplan-Meier survival (probability, not percent) at landmark times.
+    median : median time to event, or None (not reached or not published).
+    follow_up : the follow-up summary (censoring model).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n: int = Field(gt=0)
+    events: int | None = Field(default=None, ge=0)
+    landmarks: dict[float, float] = Field(default_factory=dict)
+    median: PositiveFloat | None = None
+    follow_up: FollowUpSummary
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ArmSummary:
+        if self.events is not None and self.events > self.n:
+            raise ValueError(f"events {self.events} > n {self.n}")
+        for time, surv in self.landmarks.items():
+            if time <= 0:
+                raise ValueError(f"landmark time {time:g} must be > 0")
+            if not 0 < surv < 1:
+                hint = " (give a probability, not a percent)" if 1 < surv <= 100 else ""
+                raise ValueError(f"landmark survival {surv:g} at {time:g} not in (0, 1){hint}")
+        points = self.survival_points()
+        for (t0, s0), (t1, s1) in zip(points, points[1:], strict=False):
+            if t1 == t0:
+                raise ValueError(f"two survival targets at time {t0:g}")
+            if s1 >= s0:
+                raise ValueError(
+                    f"survival targets must decrease over time: S({t0:g}) = {s0:g} but "
+                    f"S({t1:g}) = {s1:g}"
+                )
+        if points and points[-1][0] > self.follow_up.maximum:
+            raise ValueError(
+                f"survival target at {points[-1][0]:g} is beyond the maximum follow-up "
+                f"{self.follow_up.maximum:g}"
+            )
+        return self
+
+    def survival_points(self) -> list[tuple[float, float]]:
+        """All survival targets ``(time, S)``, landmarks and the median (S = 1/2), sorted."""
+        points = [(float(t), float(s)) for t, s in self.landmarks.items()]
+        if self.median is not None:
+            points.append((float(self.median), 0.5))
+        return sorted(points)
+
+
+def _build(model, what: str, **fields):
+    try:
+        return model(**fields)
+    except ValidationError as err:
+        raise _as_input_error(err, what) from None
+
+
+# ------------------------------------------------------------------------------------- the models
+@dataclass(frozen=True)
+class CensoringModel:
+    """Uniform administrative censoring on ``[minimum, maximum]`` and exponential dropout."""
+
+    minimum: float
+    maximum: float
+    dropout_rate: float
+
+    def admin_survival(self, t) -> np.ndarray:
+        """P(A > t) for the administrative censoring time A."""
+        t = np.asarray(t, dtype=float)
+        if self.maximum > self.minimum:
+            return np.clip((self.maximum - t) / (self.maximum - self.minimum), 0.0, 1.0)
+        return (t < self.maximum).astype(float)
+
+    def survival(self, t) -> np.ndarray:
+        """G(t) = P(C > t): probability of still being under follow-up at t."""
+        t = np.asarray(t, dtype=float)
+        return self.admin_survival(t) * np.exp(-self.dropout_rate * t)
+
+    def median(self) -> float:
+        """Median of the censoring distribution (= reverse-KM median follow-up)."""
+        if self.survival(0.0) <= 0.5:
+            return 0.0
+        if self.survival(self.maximum - 1e-12 * self.maximum) >= 0.5:
+            return self.maximum
+        return float(brentq(lambda t: float(self.survival(t)) - 0.5, 0.0, self.maximum))
+
+
+@dataclass(frozen=True)
+class PiecewiseHazard:
+    """Piecewise-constant hazard: ``rates[j]`` from ``starts[j]`` to the next start (last: open)."""
+
+    starts: tuple[float, ...]
+    rates: tuple[float, ...]
+
+    def cumulative_hazard(self, t) -> np.ndarray:
+        """H(t) = integral of the hazard from 0 to t."""
+        t = np.asarray(t, dtype=float)
+        ends = (*self.starts[1:], math.inf)
+        total = np.zeros_like(t)
+        for start, end, rate in zip(self.starts, ends, self.rates, strict=True):
+            total = total + rate * np.clip(t - start, 0.0, end - start)
+        return total
+
+    def survival(self, t) -> np.ndarray:
+        """S(t) = exp(-H(t))."""
+        return np.exp(-self.cumulative_hazard(t))
+
+
+def calibrate_censoring(follow_up: FollowUpSummary) -> CensoringModel:
+    """Censoring model reproducing the reverse-KM median follow-up (rules in the module doc)."""
+    maximum, median = follow_up.maximum, follow_up.median
+    minimum = follow_up.minimum
+    if minimum is None:
+        if median is not None and follow_up.dropout_rate is None and 2 * median >= maximum:
+            return CensoringModel(2 * median - maximum, maximum, 0.0)
+        minimum = 0.0
+    if follow_up.dropout_rate is not None:
+        return CensoringModel(minimum, maximum, follow_up.dropout_rate)
+    if median is None:
+        return CensoringModel(minimum, maximum, 0.0)
+    admin = CensoringModel(minimum, maximum, 0.0)
+    admin_median = (minimum + maximum) / 2
+    if median > admin_median * (1 + 1e-9):
+        raise InputError(
+            f"median follow-up {median:g} is longer than uniform accrual allows (median potential "
+            f"follow-up {admin_median:g} for a window {minimum:g}-{maximum:g})",
+            field="follow_up.median",
+        )
+    at_median = float(admin.admin_survival(median))
+    if median >= admin_median or at_median <= 0.5:
+        return admin
+    return CensoringModel(minimum, maximum, math.log(2 * at_median) / median)
+
+
+def _known_rates(points: list[tuple[float, float]]) -> tuple[tuple[float, ...], list[float]]:
+    """Interval starts and closed-form rates up to the last survival target."""
+    starts, rates, t_prev, s_prev = [0.0], [], 0.0, 1.0
+    for time, surv in points:
+        rates.append(math.log(s_prev / surv) / (time - t_prev))
+        starts.append(time)
+        t_prev, s_prev = time, surv
+    return tuple(starts), rates
+
+
+def hazard_with_tail(summary: ArmSummary, tail_rate: float) -> PiecewiseHazard:
+    """The arm's piecewise hazard through its survival targets, with a given tail rate."""
+    starts, rates = _known_rates(summary.survival_points())
+    return PiecewiseHazard(starts, (*rates, tail_rate))
+
+
+# ---------------------------------------------------------------------------- deterministic rows
+def _grid(summary: ArmSummary, censoring: CensoringModel, cells: int) -> np.ndarray:
+    """Calculation times: equal cells up to the maximum follow-up, the breakpoints, and 0 when
+    patients randomised after the cut-off are censored there."""
+    uniform = np.linspace(0.0, censoring.maximum, cells + 1)
+    breaks = [t for t, _ in summary.survival_points()]
+    grid = np.union1d(uniform, breaks)
+    return grid if censoring.minimum < 0 else grid[1:]
+
+
+def _counts(n: int, surv: np.ndarray, cens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Events and censorings at each grid time, tracking the KM and reverse KM (module doc)."""
+    events = np.zeros(len(surv), dtype=int)
+    censored = np.zeros(len(surv), dtype=int)
+    at_risk, s_km, g_km = n, 1.0, 1.0
+    for k, (s_k, g_k) in enumerate(zip(surv.tolist(), cens.tolist(), strict=True)):
+        d = min(max(math.floor(at_risk * (1.0 - s_k / s_km) + 0.5), 0), at_risk)
+        c = min(max(math.floor(at_risk * (1.0 - g_k / g_km) + 0.5), 0), at_risk - d)
+        events[k], censored[k] = d, c
+        s_km *= 1.0 - d / at_risk
+        g_km *= 1.0 - c / at_risk
+        at_risk -= d + c
+        if at_risk == 0:
+            break
+    censored[-1] += at_risk if at_risk > 0 else 0
+    return events, censored
+
+
+def _drop_surplus(events: np.ndarray, censored: np.ndarray, target: int):
+    """Turn the latest surplus events into censorings at the same times."""
+    events, censored = events.copy(), censored.copy()
+    surplus = int(events.sum()) - target
+    for k in range(len(events) - 1, -1, -1):
+        if surplus <= 0:
+            break
+        moved = min(surplus, int(events[k]))
+        events[k] -= moved
+        censored[k] += moved
+        surplus -= moved
+    return events, censored
+
+
+def _bisect(counts_at, log_lo: float, log_hi: float, target: int):
+    """Parameter (on the log scale) whose pseudo-data has ``target`` events, by bisection.
+
+    ``counts_at(log_p)`` returns ``(events, censored)``; the event count must be monotone in
+    ``log_p`` and bracket the target at the two ends. When the count jumps over the target,
+    the end with too many events is kept and its surplus latest events become censorings.
+    """
+    ends = {log_lo: counts_at(log_lo), log_hi: counts_at(log_hi)}
+    for log_p, counts in ends.items():
+        if counts[0].sum() == target:
+            return log_p, counts
+    over_end = log_lo if ends[log_lo][0].sum() > target else log_hi
+    under_end = log_hi if over_end == log_lo else log_lo
+    over = ends[over_end]
+    for _ in range(100):
+        mid = (over_end + under_end) / 2
+        counts = counts_at(mid)
+        if counts[0].sum() == target:
+            return mid, counts
+        if counts[0].sum() > target:
+            over_end, over = mid, counts
+        else:
+            under_end = mid
+    return over_end, _drop_surplus(*over, target)
+
+
+@dataclass(frozen=True)
+class _Calibrated:
+    tail_rate: float
+    censoring: CensoringModel
+    events: np.ndarray
+    censored: np.ndarray
+    method: str
+
+
+def _calibrate_events(summary: ArmSummary, censoring: CensoringModel, grid: np.ndarray):
+    """Tail rate (or, failing that, extra dropout) giving exactly ``summary.events`` events.
+
+    First the tail rate after the last survival target is solved with the follow-up censoring.
+    If even a zero tail rate leaves too many events, the follow-up model censors too late for
+    this endpoint (e.g. progression-free survival censored at the last tumour assessment): the
+    tail rate is then the last interval's rate and an extra arm-specific dropout hazard is
+    solved instead, so the median-follow-up check shows the departure.
+    """
+    target, n = summary.events, summary.n
+    points = summary.survival_points()
+    last = points[-1][0] if points else 0.0
+    span = censoring.maximum - last
+    cens = censoring.survival(grid)
+
+    def with_tail(log_rate: float):
+        return _counts(n, hazard_with_tail(summary, math.exp(log_rate)).survival(grid), cens)
+
+    tail_bounds = (math.log(1e-9 / censoring.maximum),
+                   math.log(1e3 * len(grid) / censoring.maximum))
+    if span > 0:
+        low, high = with_tail(tail_bounds[0]), with_tail(tail_bounds[1])
+        if target > high[0].sum():
+            raise InputError(
+                f"events={target} cannot be reproduced: with these survival targets and follow-up "
+                f"the pseudo-data holds at most {high[0].sum()} events",
+                field="events",
+            )
+        if target >= low[0].sum():
+            log_rate, (events, censored) = _bisect(with_tail, *tail_bounds, target)
+            return _Calibrated(math.exp(log_rate), censoring, events, censored, "tail_rate")
+    tail_rate = _known_rates(points)[1][-1]
+    surv = hazard_with_tail(summary, tail_rate).survival(grid)
+    base = _counts(n, surv, cens)
+    if target > base[0].sum():
+        raise InputError(
+            f"events={target} cannot be reproduced: the survival targets and follow-up imply "
+            f"{base[0].sum()} events and leave no time after the last target to adjust",
+            field="events",
+        )
+
+    def with_dropout(log_extra: float) -> tuple[np.ndarray, np.ndarray]:
+        return _counts(n, surv, _more_dropout(censoring, math.exp(log_extra)).survival(grid))
+
+    log_extra, (events, censored) = _bisect(
+        with_dropout, math.log(1e-9 / censoring.maximum),
+        math.log(1e3 * len(grid) / censoring.maximum), target,
+    )
+    return _Calibrated(tail_rate, _more_dropout(censoring, math.exp(log_extra)), events,
+                       censored, "dropout")
+
+
+def _more_dropout(censoring: CensoringModel, extra: float) -> CensoringModel:
+    return CensoringModel(censoring.minimum, censoring.maximum, censoring.dropout_rate + extra)
+
+
+# ------------------------------------------------------------------------------------ diagnostics
+@dataclass(frozen=True)
+class TargetCheck:
+    """One calibration target against what the pseudo-IPD achieves."""
+
+    name: str
+    target: float
+    achieved: float
+
+    @property
+    def error(self) -> float:
+        """achieved - target."""
+        return self.achieved - self.target
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """How well each published target is met by the pseudo-IPD (KM and reverse KM of the rows)."""
+
+    checks: tuple[TargetCheck, ...]
+
+    def frame(self) -> pd.DataFrame:
+        """Columns ``target_name, target, achieved, error``."""
+        return pd.DataFrame(
+            [(c.name, c.target, c.achieved, c.error) for c in self.checks],
+            columns=["target_name", "target", "achieved", "error"],
+        )
+
+    def __getitem__(self, name: str) -> TargetCheck:
+        for check in self.checks:
+            if check.name == name:
+                return check
+        raise KeyError(f"no target {name!r}; have {[c.name for c in self.checks]}")
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """Pseudo-IPD of one arm with the calibrated models and the target checks.
+
+    ``ipd`` holds the patients with follow-up; ``unfollowed`` counts those randomised after the
+    data cut-off (censored at time 0, see the module docstring), so ``len(ipd) + unfollowed = n``.
+    """
+
+    ipd: pd.DataFrame
+    unfollowed: int
+    hazard: PiecewiseHazard
+    censoring: CensoringModel
+    event_calibration: str
+    diagnostics: Diagnostics
+
+
+def _km(times: np.ndarray, events: np.ndarray):
+    from lifelines import KaplanMeierFitter
+
+    return KaplanMeierFitter().fit(times, events)
+
+
+def _diagnose(summary: ArmSummary, ipd: pd.DataFrame) -> Diagnostics:
+    times, events = ipd["time"].to_numpy(), ipd["event"].to_numpy()
+    checks = [TargetCheck("events", float(summary.events), float(events.sum()))]
+    km = _km(times, events)
+    for time, surv in sorted(summary.landmarks.items()):
+        achieved = float(km.survival_function_at_times(time).iloc[0])
+        checks.append(TargetCheck(f"survival_at_{time:g}", surv, achieved))
+    if summary.median is not None:
+        checks.append(TargetCheck("median", summary.median, float(km.median_survival_time_)))
+    if summary.follow_up.median is not None:
+        reverse = _km(times, 1 - events)
+        checks.append(
+            TargetCheck("median_follow_up", summary.follow_up.median,
+                        float(reverse.median_survival_time_))
+        )
+    return Diagnostics(tuple(checks))
+
+
+# ------------------------------------------------------------------------------------- public API
+def reconstruct_arm(summary: ArmSummary, *, grid_cells: int = DEFAULT_GRID_CELLS) -> Reconstruction:
+    """Deterministic pseudo-IPD of one arm from its published summaries (method: module doc).
+
+    Parameters
+    ----------
+    summary : the arm's published numbers; ``events`` is required.
+    grid_cells : cells of the calculation grid up to the maximum follow-up.
+
+    Returns
+    -------
+    Reconstruction with ``ipd`` (columns ``time``, ``event``; exactly ``events`` events; ``n``
+    rows less the ``unfollowed`` patients randomised after the cut-off), the calibrated hazard
+    and censoring models, and the target checks (computed on all ``n`` patients).
+    """
+    if summary.events is None:
+        raise InputError("events is required to reconstruct an arm", field="events")
+    if grid_cells < 10:
+        raise InputError(f"grid_cells={grid_cells} is too coarse (at least 10)",
+                         field="grid_cells")
+    grid = _grid(summary, calibrate_censoring(summary.follow_up), grid_cells)
+    fit = _calibrate_events(summary, calibrate_censoring(summary.follow_up), grid)
+    events, censored = fit.events, fit.censored
+    times = np.concatenate([np.repeat(grid, events), np.repeat(grid, censored)])
+    flags = np.concatenate([np.ones(events.sum(), int), np.zeros(censored.sum(), int)])
+    order = np.lexsort((1 - flags, times))
+    rows = pd.DataFrame({"time": times[order], "event": flags[order]})
+    followed = rows["time"] > 0
+    return Reconstruction(
+        ipd=rows[followed].reset_index(drop=True),
+        unfollowed=int((~followed).sum()),
+        hazard=hazard_with_tail(summary, fit.tail_rate),
+        censoring=fit.censoring,
+        event_calibration=fit.method,
+        diagnostics=_diagnose(summary, rows),
+    )
+
+
+def reconstruct_from_summaries(
+    n: int,
+    events: int,
+    *,
+    follow_up: FollowUpSummary | Mapping,
+    landmarks: Mapping[float, float] | None = None,
+    median: float | None = None,
+    grid_cells: int = DEFAULT_GRID_CELLS,
+) -> Reconstruction:
+    """Pseudo-IPD of one arm from N, events, landmarks, median and follow-up (module doc).
+
+    Parameters
+    ----------
+    n, events : patients analysed and events.
+    follow_up : :class:`FollowUpSummary` (or its fields as a mapping), e.g.
+        ``FollowUpSummary.from_dates("2012-09", "2016-01", "2015-07-24", median=14)``.
+    landmarks : ``{time: survival probability}`` Kaplan-Meier landmarks.
+    median : median time to event (None if not reached / not published).
+    grid_cells : cells of the calculation grid.
+
+    Returns
+    -------
+    Reconstruction (``.ipd`` is the ``time, event`` DataFrame; ``.diagnostics`` the target checks).
+    """
+    summary = _build(
+        ArmSummary, "arm summary", n=n, events=events, landmarks=dict(landmarks or {}),
+        median=median, follow_up=follow_up,
+    )
+    return reconstruct_arm(summary, grid_cells=grid_cells)
+
+
+def stack_arms(reconstructions: Mapping[str, Reconstruction]) -> pd.DataFrame:
+    """Two-arm IPD: the arms' rows with an ``arm`` column, in the mapping's order."""
+    frames = [rec.ipd.assign(arm=arm) for arm, rec in reconstructions.items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+# ------------------------------------------------------------------------- total events, no split
+@dataclass(frozen=True)
+class EventAllocation:
+    """Per-arm events chosen from a published total (rule: :func:`allocate_total_events`)."""
+
+    events: dict[str, int]
+    expected: dict[str, float]
+    tail_multiplier: float
+
+
+def expected_events(summary: ArmSummary, hazard: PiecewiseHazard, *, grid_cells: int = 20000):
+    """Expected number of events ``n * integral f(t) G(t) dt`` under the calibrated censoring."""
+    censoring = calibrate_censoring(summary.follow_up)
+    grid = np.linspace(0.0, censoring.maximum, grid_cells + 1)
+    surv = hazard.survival(grid)
+    mid = (grid[1:] + grid[:-1]) / 2
+    return float(summary.n * np.sum((surv[:-1] - surv[1:]) * censoring.survival(mid)))
+
+
+def allocate_total_events(arms: Mapping[str, ArmSummary], total_events: int) -> EventAllocation:
+    """Split a published total number of events between arms that report no per-arm count.
+
+    Each arm's survival targets fix its hazard up to its last published point, and the
+    follow-up fixes its censoring: landmarks, medians and median follow-up are reproduced by
+    *any* split, so they cannot choose it. The rule adds one assumption: after its last
+    published point, every arm's hazard is the hazard of its last interval times one common
+    multiplier ``k``. ``k`` is solved so the expected events (:func:`expected_events`) sum to
+    the total; the per-arm expectations are rounded by largest remainder (ties: mapping order)
+    to integers that sum to the total.
+
+    Parameters
+    ----------
+    arms : per-arm summaries (``events`` ignored), each with at least one survival target.
+    total_events : published total.
+
+    Returns
+    -------
+    EventAllocation with integer ``events``, the continuous ``expected`` and ``tail_multiplier``.
+    """
+    if total_events > sum(s.n for s in arms.values()) or total_events < 0:
+        raise InputError(f"total events {total_events} not in 0..sum of n", field="total_events")
+    last_rates = {}
+    for arm, summary in arms.items():
+        points = summary.survival_points()
+        if not points:
+            raise InputError(
+                f"arm {arm!r} has no landmark or median: the split needs one per arm",
+                field="landmarks",
+            )
+        last_rates[arm] = _known_rates(points)[1][-1]
+
+    def expected(log_k: float) -> dict[str, float]:
+        return {
+            arm: expected_events(s, hazard_with_tail(s, last_rates[arm] * math.exp(log_k)))
+            for arm, s in arms.items()
+        }
+
+    def gap(log_k: float) -> float:
+        return sum(expected(log_k).values()) - total_events
+
+    lo, hi = math.log(1e-6), math.log(1e3)
+    if not gap(lo) <= 0 <= gap(hi):
+        span = (sum(expected(lo).values()), sum(expected(hi).values()))
+        raise InputError(
+            f"total events {total_events} cannot be reached: the targets allow "
+            f"{span[0]:.1f} to {span[1]:.1f}",
+            field="total_events",
+        )
+    log_k = brentq(gap, lo, hi, xtol=1e-12)
+    exact = expected(log_k)
+    floors = {arm: math.floor(value) for arm, value in exact.items()}
+    order = sorted(exact, key=lambda arm: -(exact[arm] - floors[arm]))
+    for arm in order[: total_events - sum(floors.values())]:
+        floors[arm] += 1
+    return EventAllocation(floors, exact, math.exp(log_k))

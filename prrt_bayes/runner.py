@@ -1,0 +1,181 @@
+"""Run analysis specs and write the results folder atomically.
+
+``run`` fits each spec (via :data:`prrt_bayes.analyses.ANALYSES`), then writes everything into a
+temporary sibling folder and renames it into place, so an interrupted run (Ctrl-C, crash) never
+leaves a half-written results folder, and an existing folder is replaced only with
+``force=True``. Layout of the results folder:
+
+- ``summary.csv`` / ``summary.json``: one row per estimate, columns
+  ``analysis, endpoint, quantity, group, mean, sd, median, lower, upper``;
+- ``diagnostics.csv``: per analysis ``max_rhat, min_ess_bulk, min_ess_tail, divergences,
+  min_bfmi, passed`` (and ``problems``);
+- ``<analysis>/posterior.nc``: the posterior DataTree with the spec and package version;
+- ``psa/``, ``plots/``, ``report.html``: HTA exports, figures and the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from prrt_bayes import __version__
+from prrt_bayes.analyses import ANALYSES
+from prrt_bayes.errors import InputError
+from prrt_bayes.posterior import save_posterior
+from prrt_bayes.results import AnalysisResult
+from prrt_bayes.specs import AnalysisSpec
+from prrt_bayes.summary import SUMMARY_COLUMNS
+
+DIAGNOSTIC_COLUMNS = ("analysis", "max_rhat", "min_ess_bulk", "min_ess_tail", "divergences",
+                      "min_bfmi", "passed", "problems")
+
+
+@dataclass
+class RunOutcome:
+    """What a run produced: results, analyses that failed to fit, and the folder written."""
+
+    out_dir: Path
+    results: list[AnalysisResult]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """All summary rows of all analyses."""
+        frames = [r.summary for r in self.results]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+            columns=list(SUMMARY_COLUMNS))
+
+    @property
+    def diagnostics(self) -> pd.DataFrame:
+        """One row per analysis (failed fits included, with passed = False)."""
+        rows = []
+        for result in self.results:
+            d = result.diagnostics
+            rows.append({"analysis": result.name, "max_rhat": d.max_rhat,
+                         "min_ess_bulk": d.min_ess_bulk, "min_ess_tail": d.min_ess_tail,
+                         "divergences": d.divergences, "min_bfmi": d.min_bfmi,
+                         "passed": d.passed, "problems": "; ".join(d.problems)})
+        for name, error in self.errors.items():
+            rows.append({"analysis": name, "passed": False, "problems": f"fit failed: {error}"})
+        return pd.DataFrame(rows, columns=list(DIAGNOSTIC_COLUMNS))
+
+    @property
+    def all_passed(self) -> bool:
+        """True when every analysis fitted and passed its convergence checks."""
+        return not self.errors and all(r.diagnostics.passed for r in self.results)
+
+
+def check_out_dir(out_dir: Path, *, force: bool) -> None:
+    """Refuse an existing folder without ``force`` and an unwritable parent, before any fit."""
+    if out_dir.exists() and not force:
+        raise InputError("results folder already exists; use --force to replace it",
+                         file=out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("exists and is not a folder", file=out_dir)
+    parent = out_dir.resolve().parent
+    existing = parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError("output folder is not writable", file=out_dir)
+
+
+def run(
+    specs: Sequence[AnalysisSpec],
+    out_dir: Path,
+    *,
+    force: bool = False,
+    on_start: Callable[[str], None] | None = None,
+    on_done: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Fit every spec and write the results folder.
+
+    Parameters
+    ----------
+    specs : validated analysis specs (names must be unique).
+    out_dir : results folder; replaced only when ``force``.
+    on_start, on_done : progress callbacks, called with the analysis name.
+
+    Returns
+    -------
+    RunOutcome
+        Bad input raises :class:`InputError` (nothing written); a fit that raises anything else
+        is recorded in ``errors`` and the others still run.
+    """
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise InputError(f"analysis names must be unique, got {names}")
+    check_out_dir(out_dir, force=force)
+    results, errors = [], {}
+    for spec in specs:
+        if on_start:
+            on_start(spec.name)
+        try:
+            results.append(ANALYSES[spec.kind](spec))
+        except InputError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a failed fit is reported, the run goes on
+            errors[spec.name] = f"{type(err).__name__}: {err}"
+        if on_done:
+            on_done(spec.name)
+    outcome = RunOutcome(out_dir, results, errors)
+    write_results(outcome, {s.name: s for s in specs}, force=force)
+    return outcome
+
+
+def write_results(outcome: RunOutcome, specs: dict[str, AnalysisSpec], *, force: bool) -> None:
+    """Write every output into a temporary folder, then move it into place atomically."""
+    out_dir = outcome.out_dir
+    out_dir.resolve().parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-",
+                                    dir=out_dir.resolve().parent))
+    try:
+        _write_all(outcome, specs, staging)
+        if out_dir.exists():
+            if not force:
+                raise InputError("results folder already exists; use --force", file=out_dir)
+            old = staging.with_name(staging.name.replace(".partial-", ".old-"))
+            out_dir.rename(old)
+            staging.rename(out_dir)
+            shutil.rmtree(old)
+        else:
+            staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _write_all(outcome: RunOutcome, specs: dict[str, AnalysisSpec], folder: Path) -> None:
+    from prrt_bayes.evidence import list_sources
+    from prrt_bayes.hta import write_psa
+    from prrt_bayes.plots import save_all
+    from prrt_bayes.report import write_report
+    from prrt_bayes.safe_text import escape_cell
+
+    summary = outcome.summary
+    safe_summary = summary.map(escape_cell)
+    safe_summary.to_csv(folder / "summary.csv", index=False, float_format="%.10g")
+    (folder / "summary.json").write_text(
+        json.dumps(json.loads(summary.to_json(orient="records", double_precision=10)), indent=2)
+        + "\n")
+    outcome.diagnostics.map(escape_cell).to_csv(folder / "diagnostics.csv", index=False,
+                                                float_format="%.10g")
+    for result in outcome.results:
+        (folder / result.name).mkdir()
+        if result.tree is not None:
+            save_posterior(result.tree, folder / result.name / "posterior.nc",
+                           spec=specs[result.name].model_dump(mode="json"), version=__version__)
+    psa_draws = min((specs[r.name].export.psa_draws for r in outcome.results), default=1000)
+    (folder / "psa").mkdir()
+    write_psa(outcome.results, folder / "psa", n_draws=psa_draws)
+    (folder / "plots").mkdir()
+    save_all(outcome.results, folder / "plots")
+    write_report(outcome.results, folder / "report.html", provenance=list_sources(),
+                 version=__version__)

@@ -1,0 +1,256 @@
+"""Analysis specs: one TOML file per analysis (``models/*.toml``), validated with pydantic.
+
+A spec names the evidence (a bundled NETTER-1 reconstruction or a user's IPD CSV), the model
+family and its options, priors, the borrowing method and strength, sampler settings, the seed,
+and the horizon / cycle length for HTA exports. Unknown keys and bad values are rejected with
+the file, the key and the reason (:class:`~prrt_bayes.errors.InputError`).
+
+Example (``models/pfs_primary.toml``)::
+
+    name = "pfs_primary"
+    kind = "survival"
+    description = "PFS, primary analysis (2015 cut)"
+    seed = 20150724
+
+    [evidence]
+    source = "netter1"
+    endpoint = "pfs"
+    cut = "primary"
+
+    [model]
+    family = "ph_piecewise"
+    intervals = 6
+
+    [priors.log_hr]
+    dist = "Normal"
+    mu = 0.0
+    sigma = 2.5
+
+    [sampler]
+    draws = 1000
+    tune = 1000
+    chains = 2
+
+    [export]
+    horizon_months = 360
+    cycle_months = 1
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from prrt_bayes.errors import InputError
+from prrt_bayes.priors import Prior, prior_from_dict
+
+BUNDLED_SPECS_DIR = Path(__file__).resolve().parent.parent / "models"
+"""The bundled analyses, in the repository's ``models/`` folder."""
+
+BORROWING_METHODS = ("none", "map", "robust-map", "power", "commensurate")
+SURVIVAL_FAMILIES = (
+    "ph_piecewise",
+    "exponential_ph",
+    "weibull_ph",
+    "gompertz_ph",
+    "loglogistic_aft",
+    "lognormal_aft",
+    "gengamma_aft",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EvidenceSpec(_Strict):
+    """Where the data come from: bundled NETTER-1 evidence or a user's IPD CSV."""
+
+    source: Literal["netter1"] | None = "netter1"
+    endpoint: Literal["pfs", "os", "response", "adverse_events"]
+    cut: Literal["primary", "final"] | None = None
+    ipd: Path | None = None
+    population: Literal["evaluable", "itt"] = "evaluable"
+    treatment_arm: str = "lu177"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EvidenceSpec:
+        if self.endpoint in ("pfs", "os"):
+            if self.ipd is None and self.cut is None:
+                raise ValueError("a survival analysis needs 'cut' (bundled data) or 'ipd' (CSV)")
+            if self.ipd is None and self.endpoint == "pfs" and self.cut == "final":
+                raise ValueError("NETTER-1 PFS is bundled for cut 'primary' only")
+        return self
+
+
+class ModelSpec(_Strict):
+    """Model family and options."""
+
+    family: str
+    intervals: Annotated[int, Field(ge=1, le=50)] = 6
+    breakpoints: list[Annotated[float, Field(gt=0)]] | None = None
+    time_varying_hr: bool = False
+    candidates: list[str] = Field(default_factory=list)
+
+
+class BorrowingSpec(_Strict):
+    """How the single-arm series inform the 177Lu-Dotatate arm (``none`` = no borrowing)."""
+
+    method: Literal["none", "map", "robust-map", "power", "commensurate"] = "none"
+    robust_weight: Annotated[float, Field(ge=0, le=1)] = 0.2
+    a0: Annotated[float, Field(ge=0, le=1)] = 0.5
+    tau: Annotated[float, Field(gt=0)] = 0.5
+
+
+class SamplerSpec(_Strict):
+    """NUTS settings (nutpie)."""
+
+    draws: Annotated[int, Field(gt=0)] = 1000
+    tune: Annotated[int, Field(gt=0)] = 1000
+    chains: Annotated[int, Field(ge=1, le=16)] = 2
+    target_accept: Annotated[float, Field(gt=0, lt=1)] = 0.9
+
+
+class ExportSpec(_Strict):
+    """Horizon and cycle length of the exported curves, PSA draws, and reporting landmarks."""
+
+    horizon_months: Annotated[float, Field(gt=0)] = 360.0
+    cycle_months: Annotated[float, Field(gt=0)] = 1.0
+    psa_draws: Annotated[int, Field(gt=0)] = 1000
+    landmarks_months: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [12.0, 24.0, 60.0])
+
+
+class AnalysisSpec(_Strict):
+    """One analysis: evidence, model, priors, borrowing, sampler, seed and exports."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+$")]
+    kind: Literal["survival", "response", "toxicity"]
+    description: str = ""
+    seed: Annotated[int, Field(ge=0)] = 20170112
+    evidence: EvidenceSpec
+    model: ModelSpec
+    priors: dict[str, dict] = Field(default_factory=dict)
+    borrowing: BorrowingSpec = BorrowingSpec()
+    sampler: SamplerSpec = SamplerSpec()
+    export: ExportSpec = ExportSpec()
+
+    @field_validator("priors")
+    @classmethod
+    def _priors_parse(cls, value: dict[str, dict]) -> dict[str, dict]:
+        for name, prior in value.items():
+            try:
+                prior_from_dict(prior)
+            except InputError as err:
+                raise ValueError(f"prior '{name}': {err}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _family_fits_kind(self) -> AnalysisSpec:
+        if self.kind == "survival":
+            if self.model.family not in SURVIVAL_FAMILIES:
+                raise ValueError(
+                    f"unknown survival family {self.model.family!r}; "
+                    f"known: {', '.join(SURVIVAL_FAMILIES)}"
+                )
+            for candidate in self.model.candidates:
+                if candidate not in SURVIVAL_FAMILIES:
+                    raise ValueError(f"unknown candidate family {candidate!r}")
+            if self.evidence.endpoint not in ("pfs", "os"):
+                raise ValueError("a survival analysis needs endpoint 'pfs' or 'os'")
+        return self
+
+    def prior_objects(self) -> dict[str, Prior]:
+        """The spec's priors as prior objects."""
+        return {name: prior_from_dict(d) for name, d in self.priors.items()}
+
+    def with_overrides(
+        self,
+        *,
+        draws: int | None = None,
+        tune: int | None = None,
+        chains: int | None = None,
+        seed: int | None = None,
+        borrowing: str | None = None,
+        psa_draws: int | None = None,
+    ) -> AnalysisSpec:
+        """A copy with command-line overrides applied (validated like the file)."""
+        data = self.model_dump()
+        for key, value in (("draws", draws), ("tune", tune), ("chains", chains)):
+            if value is not None:
+                data["sampler"][key] = value
+        if seed is not None:
+            data["seed"] = seed
+        if borrowing is not None:
+            data["borrowing"]["method"] = borrowing
+        if psa_draws is not None:
+            data["export"]["psa_draws"] = psa_draws
+        return _validate(data, file="(command-line overrides)")
+
+
+def _validate(data: dict, *, file: str | Path) -> AnalysisSpec:
+    try:
+        return AnalysisSpec(**data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or None
+        reason = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            reason = "unknown key"
+        raise InputError(reason, file=file, field=key) from None
+
+
+def load_spec(path: str | Path) -> AnalysisSpec:
+    """Read and validate one spec file; a relative ``evidence.ipd`` is resolved against it.
+
+    Parameters
+    ----------
+    path : the TOML file.
+
+    Returns
+    -------
+    AnalysisSpec
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise InputError("spec file not found", file=path) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a spec file", file=path) from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"malformed TOML: {err}", file=path) from None
+    spec = _validate(data, file=path)
+    if spec.evidence.ipd is not None:
+        ipd = spec.evidence.ipd
+        ipd = ipd if ipd.is_absolute() else path.parent / ipd
+        if not ipd.exists():
+            raise InputError(f"evidence file not found: {ipd}", file=path, field="evidence.ipd")
+        data["evidence"]["ipd"] = ipd
+        spec = _validate(data, file=path)
+    return spec
+
+
+def bundled_names() -> list[str]:
+    """Names of the bundled analyses (``models/*.toml``), in run order."""
+    order = ["pfs_primary", "os_interim", "os_final", "response", "toxicity"]
+    names = sorted(p.stem for p in BUNDLED_SPECS_DIR.glob("*.toml"))
+    return [n for n in order if n in names] + [n for n in names if n not in order]
+
+
+def resolve_spec(name_or_path: str) -> AnalysisSpec:
+    """A bundled analysis by name, or a spec file by path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        return load_spec(candidate)
+    bundled = BUNDLED_SPECS_DIR / f"{name_or_path}.toml"
+    if not bundled.exists():
+        raise InputError(
+            f"unknown analysis {name_or_path!r}; bundled: {', '.join(bundled_names())} "
+            "(or give a path to a .toml spec)"
+        )
+    return load_spec(bundled)
