@@ -61,12 +61,14 @@ def summarize_draws(
     -------
     dict
         Keys :data:`SUMMARY_COLUMNS`; ``sd`` uses ``ddof=1``. A non-finite draw (e.g. a median
-        survival beyond the horizon, ``inf``) makes mean and sd non-finite; quantiles stay
-        meaningful while fewer than 2.5% of draws are infinite.
+        survival not reached on the grid, ``inf``) makes mean and sd non-finite; quantiles are then
+        order statistics (no interpolation), finite while fewer than 2.5% of draws are infinite.
     """
     values = _flat_draws(draws)
+    # interpolating between two infinite draws gives NaN: use order statistics then
+    method = "linear" if np.all(np.isfinite(values)) else "inverted_cdf"
     with np.errstate(invalid="ignore"):
-        lower, median, upper = np.quantile(values, [0.025, 0.5, 0.975])
+        lower, median, upper = np.quantile(values, [0.025, 0.5, 0.975], method=method)
         mean = float(values.mean())
         sd = float(values.std(ddof=1)) if values.size > 1 else float("nan")
     return {

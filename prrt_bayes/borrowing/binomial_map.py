@@ -11,7 +11,7 @@ Model, for historical studies ``i = 1..k`` with ``r_i`` events out of ``n_i``::
 Two implementations that must agree:
 
 * :func:`binomial_map_exact` — deterministic quadrature. Each study's ``theta_i`` is integrated
-  out by adaptive Gauss-Hermite quadrature (30 nodes, centred at the mode of the log-concave
+  out by adaptive Gauss-Hermite quadrature (16 nodes, centred at the mode of the log-concave
   integrand, scaled by its curvature), then ``(mu, tau)`` is integrated on a 2-D trapezoid grid
   refined to the region holding the posterior mass. No Monte Carlo error except in the draws
   used to fit a mixture.
@@ -37,7 +37,7 @@ from prrt_bayes.borrowing.hyperpriors import (
 from prrt_bayes.borrowing.inputs import PriorSpec, validate_counts
 from prrt_bayes.errors import InputError
 
-_GH_X, _GH_W = np.polynomial.hermite.hermgauss(30)
+_GH_X, _GH_W = np.polynomial.hermite.hermgauss(16)
 
 
 def _log_marginal_study(r, n, mu, tau):
@@ -181,7 +181,7 @@ def binomial_map_exact(
     """Deterministic posterior of the binomial-logit MAP model (see module docstring).
 
     A coarse pass over a wide box locates the posterior; a fine ``n_tau x n_mu`` grid then
-    covers the box where the log posterior is within 30 of its maximum.
+    covers the box where the log posterior is within 25 of its maximum.
     """
     r, n = _check(events, totals, tau_prior, mu_prior)
     lhat = np.log((r + 0.5) / (n - r + 0.5))
@@ -195,7 +195,7 @@ def binomial_map_exact(
         lp = _log_post_grid(r, n, mu, tau, tau_prior, mu_prior)
         if size is None:
             break
-        inside = lp > lp.max() - 30.0
+        inside = lp > lp.max() - 25.0
         rows, cols = np.where(inside.any(axis=1))[0], np.where(inside.any(axis=0))[0]
         h_mu, h_tau = mu[1] - mu[0], tau[1] - tau[0]
         mu_lo, mu_hi = mu[cols[0]] - h_mu, mu[cols[-1]] + h_mu

@@ -45,7 +45,8 @@ def tau_logpdf(spec: PriorSpec, tau: np.ndarray) -> np.ndarray:
     if spec.family == "halfcauchy":
         return stats.halfcauchy.logpdf(tau, scale=p[0])
     if spec.family == "halft":
-        return np.log(2.0) + stats.t.logpdf(tau, df=p[0], scale=p[1]) + np.where(tau < 0, -np.inf, 0)
+        support = np.where(tau < 0, -np.inf, 0.0)
+        return np.log(2.0) + stats.t.logpdf(tau, df=p[0], scale=p[1]) + support
     if spec.family == "uniform":
         return stats.uniform.logpdf(tau, loc=p[0], scale=p[1] - p[0])
     raise InputError(f"unsupported tau prior {spec.family!r}", field="tau_prior")

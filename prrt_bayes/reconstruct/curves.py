@@ -415,8 +415,9 @@ def validate_at_risk(table: AtRiskTable) -> None:
             row=table.row_of(0),
         )
     if table.n_risk[0] <= 0:
-        raise InputError("the number at risk at time 0 must be positive", file=src,
-                         row=table.row_of(0))
+        raise InputError(
+            "the number at risk at time 0 must be positive", file=src, row=table.row_of(0)
+        )
     for i in range(1, table.time.size):
         if table.time[i] <= table.time[i - 1]:
             raise InputError(

@@ -12,7 +12,8 @@ Event model
 Event times follow a piecewise-constant hazard whose breakpoints are the published points
 ``tau_1 < ... < tau_k`` (landmark times, and the median with survival 1/2)::
 
-    h(t) = lambda_j   for tau_{j-1} < t <= tau_j   (tau_0 = 0),     h(t) = lambda_tail  for t > tau_k
+    h(t) = lambda_j     for tau_{j-1} < t <= tau_j   (tau_0 = 0)
+    h(t) = lambda_tail  for t > tau_k
     lambda_j = log(s_{j-1} / s_j) / (tau_j - tau_{j-1}),   s_0 = 1,  s_j = published S(tau_j)
 
 so the model survival ``S(t) = exp(-H(t))`` goes through every published point exactly. The rate
@@ -20,6 +21,16 @@ after the last published point, ``lambda_tail``, is the one free parameter: it i
 the number of events equals the published count. With no landmark and no median (an interim
 overall-survival analysis that reports only deaths) the hazard is constant and calibrated to the
 events alone.
+
+Too few events for the follow-up. If even ``lambda_tail = 0`` leaves more events than published,
+the survival targets and the follow-up cannot both describe this endpoint's censoring: it is
+censored earlier than the trial's follow-up says (progression-free survival is censored at the
+last tumour assessment, not at the cut-off; patients stop assessments). The arm then gets an
+extra, endpoint-specific dropout hazard, solved so the expected events equal the published count,
+with the hazard after the last point continuing at the last interval's rate
+(:attr:`Reconstruction.event_calibration` is ``"dropout"`` instead of ``"tail_rate"``). The
+median follow-up of that arm's rows is then shorter than the published one, and the diagnostics
+show by how much.
 
 Censoring model
 ---------------
@@ -72,9 +83,17 @@ of the rows built so far closest to the model::
 Each event therefore sits where the model's expected count, conditional on the risk set, crosses a
 half-integer: a quantile construction with no random numbers, and the same inputs always give the
 same rows. The KM of the rows never departs from ``S`` by more than half a step (``S / 2r``) at a
-grid time, and the reverse KM tracks ``G`` likewise. Finally ``lambda_tail`` is set by bisection
-on the pseudo-data itself so the number of events equals the target exactly; if the count jumps
-over the target, the surplus latest events become censorings at the same times.
+grid time, and the reverse KM tracks ``G`` likewise.
+
+Half a step can be large late in follow-up, where few patients are at risk (10.8% survival with
+8 at risk: steps of 1.4 points). So each published point's model value is then fine-tuned: it is
+multiplied by a factor between 0.74 and 1.35 (on a fixed grid of factors) to the value whose rows
+give the KM closest to the published survival, or for a median the KM median closest to the
+published time. This moves events by fractions of a grid cell relative to censorings and lands
+well within a step of the published point. Finally ``lambda_tail`` is set by bisection on the
+pseudo-data itself so the number of events equals the target exactly; if the count jumps over the
+target, the surplus latest events become censorings at the same times. ``Reconstruction.hazard``
+is the model with the fine-tuned points, the one that generated the rows.
 
 Assumptions (what the pseudo-IPD cannot know)
 ---------------------------------------------
@@ -364,9 +383,9 @@ def _known_rates(points: list[tuple[float, float]]) -> tuple[tuple[float, ...], 
     return tuple(starts), rates
 
 
-def hazard_with_tail(summary: ArmSummary, tail_rate: float) -> PiecewiseHazard:
-    """The arm's piecewise hazard through its survival targets, with a given tail rate."""
-    starts, rates = _known_rates(summary.survival_points())
+def hazard_with_tail(points: list[tuple[float, float]], tail_rate: float) -> PiecewiseHazard:
+    """Piecewise hazard through the survival points ``(time, S)``, then ``tail_rate``."""
+    starts, rates = _known_rates(points)
     return PiecewiseHazard(starts, (*rates, tail_rate))
 
 
@@ -386,15 +405,22 @@ def _counts(n: int, surv: np.ndarray, cens: np.ndarray) -> tuple[np.ndarray, np.
     censored = np.zeros(len(surv), dtype=int)
     at_risk, s_km, g_km = n, 1.0, 1.0
     for k, (s_k, g_k) in enumerate(zip(surv.tolist(), cens.tolist(), strict=True)):
-        d = min(max(math.floor(at_risk * (1.0 - s_k / s_km) + 0.5), 0), at_risk)
-        c = min(max(math.floor(at_risk * (1.0 - g_k / g_km) + 0.5), 0), at_risk - d)
-        events[k], censored[k] = d, c
-        s_km *= 1.0 - d / at_risk
-        g_km *= 1.0 - c / at_risk
-        at_risk -= d + c
-        if at_risk == 0:
-            break
-    censored[-1] += at_risk if at_risk > 0 else 0
+        x = at_risk * (1.0 - s_k / s_km) + 0.5
+        d = int(x) if x >= 1.0 else 0  # floor(x + 1/2), at least 0
+        if d > at_risk:
+            d = at_risk
+        y = at_risk * (1.0 - g_k / g_km) + 0.5
+        c = int(y) if y >= 1.0 else 0
+        if c > at_risk - d:
+            c = at_risk - d
+        if d or c:
+            events[k], censored[k] = d, c
+            s_km *= 1.0 - d / at_risk
+            g_km *= 1.0 - c / at_risk
+            at_risk -= d + c
+            if at_risk == 0:
+                break
+    censored[-1] += at_risk
     return events, censored
 
 
@@ -438,69 +464,127 @@ def _bisect(counts_at, log_lo: float, log_hi: float, target: int):
     return over_end, _drop_surplus(*over, target)
 
 
-@dataclass(frozen=True)
-class _Calibrated:
-    tail_rate: float
-    censoring: CensoringModel
-    events: np.ndarray
-    censored: np.ndarray
-    method: str
+def _expected_events(n: int, hazard: PiecewiseHazard, censoring: CensoringModel,
+                     cells: int = 20000) -> float:
+    """``n * integral f(t) G(t) dt`` (midpoint rule)."""
+    grid = np.linspace(0.0, censoring.maximum, cells + 1)
+    surv = hazard.survival(grid)
+    mid = (grid[1:] + grid[:-1]) / 2
+    return float(n * np.sum((surv[:-1] - surv[1:]) * censoring.survival(mid)))
 
 
-def _calibrate_events(summary: ArmSummary, censoring: CensoringModel, grid: np.ndarray):
-    """Tail rate (or, failing that, extra dropout) giving exactly ``summary.events`` events.
+def _tail_bounds(censoring: CensoringModel, grid: np.ndarray) -> tuple[float, float]:
+    """Log-rate bracket: from no events to death within one grid cell."""
+    return math.log(1e-9 / censoring.maximum), math.log(1e3 * len(grid) / censoring.maximum)
 
-    First the tail rate after the last survival target is solved with the follow-up censoring.
-    If even a zero tail rate leaves too many events, the follow-up model censors too late for
-    this endpoint (e.g. progression-free survival censored at the last tumour assessment): the
-    tail rate is then the last interval's rate and an extra arm-specific dropout hazard is
-    solved instead, so the median-follow-up check shows the departure.
+
+def _counts_with_tail(n, points, censoring, grid, log_rate):
+    surv = hazard_with_tail(points, math.exp(log_rate)).survival(grid)
+    return _counts(n, surv, censoring.survival(grid))
+
+
+def feasible_events(
+    summary: ArmSummary, *, grid_cells: int = DEFAULT_GRID_CELLS
+) -> tuple[int, int]:
+    """Fewest and most events the pseudo-data can hold with the follow-up censoring.
+
+    The bounds are the tail rate near 0 and near infinity, with the published survival points.
+    Fewer published events than the lower bound trigger the dropout calibration (module doc).
     """
-    target, n = summary.events, summary.n
+    censoring = calibrate_censoring(summary.follow_up)
+    grid = _grid(summary, censoring, grid_cells)
     points = summary.survival_points()
-    last = points[-1][0] if points else 0.0
-    span = censoring.maximum - last
-    cens = censoring.survival(grid)
+    low, high = (
+        int(_counts_with_tail(summary.n, points, censoring, grid, bound)[0].sum())
+        for bound in _tail_bounds(censoring, grid)
+    )
+    return low, high
 
-    def with_tail(log_rate: float):
-        return _counts(n, hazard_with_tail(summary, math.exp(log_rate)).survival(grid), cens)
 
-    tail_bounds = (math.log(1e-9 / censoring.maximum),
-                   math.log(1e3 * len(grid) / censoring.maximum))
-    if span > 0:
-        low, high = with_tail(tail_bounds[0]), with_tail(tail_bounds[1])
-        if target > high[0].sum():
-            raise InputError(
-                f"events={target} cannot be reproduced: with these survival targets and follow-up "
-                f"the pseudo-data holds at most {high[0].sum()} events",
-                field="events",
-            )
-        if target >= low[0].sum():
-            log_rate, (events, censored) = _bisect(with_tail, *tail_bounds, target)
-            return _Calibrated(math.exp(log_rate), censoring, events, censored, "tail_rate")
-    tail_rate = _known_rates(points)[1][-1]
-    surv = hazard_with_tail(summary, tail_rate).survival(grid)
-    base = _counts(n, surv, cens)
-    if target > base[0].sum():
+def _needs_dropout(summary: ArmSummary, grid_cells: int) -> bool:
+    """True when even a zero tail rate leaves more events than published (see _dropout_for)."""
+    low, high = feasible_events(summary, grid_cells=grid_cells)
+    if summary.events > high:
         raise InputError(
-            f"events={target} cannot be reproduced: the survival targets and follow-up imply "
-            f"{base[0].sum()} events and leave no time after the last target to adjust",
+            f"events={summary.events} cannot be reproduced: with these survival targets and "
+            f"follow-up the pseudo-data holds at most {high} events",
             field="events",
         )
+    return summary.events < low
 
-    def with_dropout(log_extra: float) -> tuple[np.ndarray, np.ndarray]:
-        return _counts(n, surv, _more_dropout(censoring, math.exp(log_extra)).survival(grid))
 
-    log_extra, (events, censored) = _bisect(
-        with_dropout, math.log(1e-9 / censoring.maximum),
-        math.log(1e3 * len(grid) / censoring.maximum), target,
-    )
-    return _Calibrated(tail_rate, _more_dropout(censoring, math.exp(log_extra)), events,
-                       censored, "dropout")
+def _dropout_for(summary: ArmSummary, points, follow_up: CensoringModel) -> CensoringModel:
+    """Censoring with the extra dropout whose *expected* events equal the published count.
+
+    Used when the follow-up censoring leaves too many events even with no events after the last
+    survival target: the endpoint is censored earlier than the follow-up says (for
+    progression-free survival, at the last tumour assessment). The hazard after the last target
+    then continues at the last interval's rate. The dropout is solved on the expected events of
+    the published points (smooth in the dropout); the exact count comes after, from the tail rate.
+    """
+    hazard = hazard_with_tail(points, _known_rates(points)[1][-1])
+
+    def gap(log_extra: float) -> float:
+        censoring = _more_dropout(follow_up, math.exp(log_extra))
+        return _expected_events(summary.n, hazard, censoring) - summary.events
+
+    lo, hi = math.log(1e-9 / follow_up.maximum), math.log(1e3 / follow_up.maximum)
+    if gap(lo) <= 0:
+        return follow_up
+    return _more_dropout(follow_up, math.exp(brentq(gap, lo, hi, xtol=1e-12)))
 
 
 def _more_dropout(censoring: CensoringModel, extra: float) -> CensoringModel:
     return CensoringModel(censoring.minimum, censoring.maximum, censoring.dropout_rate + extra)
+
+
+def _km_path(n: int, events: np.ndarray, censored: np.ndarray) -> np.ndarray:
+    """Kaplan-Meier of grid counts, at each grid time."""
+    removed = np.concatenate([[0], np.cumsum(events + censored)[:-1]])
+    at_risk = n - removed
+    factors = np.where(at_risk > 0, 1.0 - events / np.maximum(at_risk, 1), 1.0)
+    return np.cumprod(factors)
+
+
+def _match_points(
+    summary: ArmSummary, censoring: CensoringModel, grid: np.ndarray
+) -> list[tuple[float, float]]:
+    """Model survival at each point chosen so the pseudo-data KM lands closest to the published one.
+
+    The KM of the rows moves in steps, so the model value ``S(tau_j)`` itself is not always the
+    one whose rows reproduce the published point best. Each point, in time order, is multiplied
+    by ``exp(offset)``, the offset searched on a fixed grid (61 offsets in [-0.3, 0.3], then 51
+    in +-0.01 around the best); the offset whose rows give the KM closest to the published
+    survival (for the median: the KM median closest to the published time) wins, ties going to
+    the smallest offset.
+    """
+    published = summary.survival_points()
+    cens = censoring.survival(grid)
+    adjusted: list[tuple[float, float]] = []
+    for j, (time, surv) in enumerate(published):
+        bounds = (published[j + 1][1] if j + 1 < len(published) else 0.0,
+                  adjusted[-1][1] if adjusted else 1.0)
+        stop = int(np.searchsorted(grid, time, side="right"))
+        is_median = summary.median is not None and time == summary.median
+
+        def loss(offset: float, time=time, surv=surv, bounds=bounds, stop=stop,
+                 is_median=is_median) -> float:
+            candidate = surv * math.exp(offset)
+            if not bounds[0] < candidate < bounds[1]:
+                return math.inf
+            surv_grid = hazard_with_tail([*adjusted, (time, candidate)], 0.0).survival(grid[:stop])
+            km = _km_path(summary.n, *_counts(summary.n, surv_grid, cens[:stop]))
+            if is_median:
+                crossed = np.flatnonzero(km <= 0.5)
+                return abs(grid[crossed[0]] - time) if crossed.size else math.inf
+            return abs(km[-1] - surv)
+
+        best = 0.0
+        for offsets in (np.linspace(-0.3, 0.3, 61), np.linspace(-0.01, 0.01, 51)):
+            centre = best
+            best = min((loss(centre + o), abs(centre + o), centre + o) for o in offsets)[2]
+        adjusted.append((time, surv * math.exp(best)))
+    return adjusted
 
 
 # ------------------------------------------------------------------------------------ diagnostics
@@ -598,9 +682,17 @@ def reconstruct_arm(summary: ArmSummary, *, grid_cells: int = DEFAULT_GRID_CELLS
     if grid_cells < 10:
         raise InputError(f"grid_cells={grid_cells} is too coarse (at least 10)",
                          field="grid_cells")
-    grid = _grid(summary, calibrate_censoring(summary.follow_up), grid_cells)
-    fit = _calibrate_events(summary, calibrate_censoring(summary.follow_up), grid)
-    events, censored = fit.events, fit.censored
+    follow_up = calibrate_censoring(summary.follow_up)
+    grid = _grid(summary, follow_up, grid_cells)
+    published = summary.survival_points()
+    censoring, method = follow_up, "tail_rate"
+    if _needs_dropout(summary, grid_cells) and published:
+        censoring, method = _dropout_for(summary, published, follow_up), "dropout"
+    points = _match_points(summary, censoring, grid)
+    log_rate, (events, censored) = _bisect(
+        lambda log_r: _counts_with_tail(summary.n, points, censoring, grid, log_r),
+        *_tail_bounds(censoring, grid), summary.events,
+    )
     times = np.concatenate([np.repeat(grid, events), np.repeat(grid, censored)])
     flags = np.concatenate([np.ones(events.sum(), int), np.zeros(censored.sum(), int)])
     order = np.lexsort((1 - flags, times))
@@ -609,9 +701,9 @@ def reconstruct_arm(summary: ArmSummary, *, grid_cells: int = DEFAULT_GRID_CELLS
     return Reconstruction(
         ipd=rows[followed].reset_index(drop=True),
         unfollowed=int((~followed).sum()),
-        hazard=hazard_with_tail(summary, fit.tail_rate),
-        censoring=fit.censoring,
-        event_calibration=fit.method,
+        hazard=hazard_with_tail(points, math.exp(log_rate)),
+        censoring=censoring,
+        event_calibration=method,
         diagnostics=_diagnose(summary, rows),
     )
 
@@ -663,13 +755,9 @@ class EventAllocation:
     tail_multiplier: float
 
 
-def expected_events(summary: ArmSummary, hazard: PiecewiseHazard, *, grid_cells: int = 20000):
-    """Expected number of events ``n * integral f(t) G(t) dt`` under the calibrated censoring."""
-    censoring = calibrate_censoring(summary.follow_up)
-    grid = np.linspace(0.0, censoring.maximum, grid_cells + 1)
-    surv = hazard.survival(grid)
-    mid = (grid[1:] + grid[:-1]) / 2
-    return float(summary.n * np.sum((surv[:-1] - surv[1:]) * censoring.survival(mid)))
+def expected_events(summary: ArmSummary, hazard: PiecewiseHazard) -> float:
+    """Expected number of events ``n * integral f(t) G(t) dt`` under the follow-up censoring."""
+    return _expected_events(summary.n, hazard, calibrate_censoring(summary.follow_up))
 
 
 def allocate_total_events(arms: Mapping[str, ArmSummary], total_events: int) -> EventAllocation:
@@ -706,7 +794,9 @@ def allocate_total_events(arms: Mapping[str, ArmSummary], total_events: int) -> 
 
     def expected(log_k: float) -> dict[str, float]:
         return {
-            arm: expected_events(s, hazard_with_tail(s, last_rates[arm] * math.exp(log_k)))
+            arm: expected_events(
+                s, hazard_with_tail(s.survival_points(), last_rates[arm] * math.exp(log_k))
+            )
             for arm, s in arms.items()
         }
 
@@ -717,8 +807,9 @@ def allocate_total_events(arms: Mapping[str, ArmSummary], total_events: int) -> 
     if not gap(lo) <= 0 <= gap(hi):
         span = (sum(expected(lo).values()), sum(expected(hi).values()))
         raise InputError(
-            f"total events {total_events} cannot be reached: the targets allow "
-            f"{span[0]:.1f} to {span[1]:.1f}",
+            f"total events {total_events} cannot be reached: with the follow-up censoring the "
+            f"survival targets imply {span[0]:.1f} to {span[1]:.1f} expected events; give the "
+            "per-arm events instead",
             field="total_events",
         )
     log_k = brentq(gap, lo, hi, xtol=1e-12)

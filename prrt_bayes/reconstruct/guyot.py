@@ -2,8 +2,8 @@
 
 Guyot P, Ades AE, Ouwens MJ, Welton NJ. Enhanced secondary analysis of survival data:
 reconstructing the data from published Kaplan-Meier survival curves. BMC Med Res Methodol
-2012;12:9. This module follows the authors' published R code step by step (the same steps as the
-R packages IPDfromKM and reconstructKM), in three modes:
+2012;12:9. This module follows the authors' published R code step by step (the core steps
+are shared by the R packages IPDfromKM and reconstructKM), in three modes:
 
 * **at-risk table** (optionally with the total number of events): the curve is cut into the
   intervals between the times at which numbers at risk are reported. On interval ``i`` the number
@@ -22,12 +22,18 @@ the earlier intervals already hold at least that many events, the last interval 
 Patients still at risk at the end are censored at the last time. Events are placed at the
 digitised times and censorings at the midpoint between consecutive digitised times.
 
-Two details differ from the R code, both for robustness: the reported at-risk times are inserted
-into the curve as flat points (so each interval starts exactly at its reported time even when no
-click falls there), and counts are clamped so that events and censorings never exceed the number at
-risk (the R code can make numbers at risk negative on noisy input). When the adjustment cannot hit
-the reported number (it cycles), the closest value is kept and the next interval starts from the
-reconstructed number, so every patient is accounted for exactly once; the shortfall is noted.
+Three details differ from the R code, for robustness:
+
+* the reported at-risk times are inserted into the curve as flat points, so each interval starts
+  exactly at its reported time even when no click falls there;
+* counts are clamped so that events and censorings never exceed the number at risk (the R code
+  can make numbers at risk negative on noisy input). When the adjustment cannot hit the reported
+  number (it cycles, or events already exceed it with no censoring left to remove), the closest
+  value is kept and the next interval starts from the reconstructed number, so every patient is
+  accounted for exactly once; the shortfall is noted;
+* the average-rate censoring count of the last interval is used as an upper bound: the count in
+  0..bound whose KM best fits the interval's digitised points is kept (see
+  :func:`_fit_tail_censoring`), because the rule ignores how few patients remain at the end.
 """
 
 from __future__ import annotations
@@ -145,28 +151,25 @@ def _adjust(run, start: int) -> tuple[int, int]:
     return best, run(best)
 
 
-def _keep_tail_events(run_last, grid: _Grid, c_start: int, lo: int, hi: int, n_last: int,
-                      last: int) -> int:
-    """Largest censoring count <= ``c_start`` that still lets the KM reach the curve's end.
+def _fit_tail_censoring(run_last, grid: _Grid, c_start: int, lo: int, hi: int) -> int:
+    """Censoring count for the last interval: the best fit to its points, at most ``c_start``.
 
     Guyot's average-rate rule spreads censoring over the last interval in proportion to its
-    length, not to the number still at risk; when few patients remain it can censor all of them
-    before the curve's last drops, leaving the reconstructed KM flat where the published one
-    falls. This safeguard lowers the count (one at a time) until the reconstructed KM at the last
-    point is within half an event of what it is with no censoring at all.
+    length, not to the number still at risk; when few patients remain it can censor the patients
+    the curve's last drops need. ``c_start`` (the rule's count) is therefore used as an upper
+    bound: the count in ``0..c_start`` whose reconstructed KM is closest (least squares) to the
+    digitised points of the interval is kept, the largest such count on ties (so the rule's
+    count stands whenever the curve does not tell the counts apart).
     """
     if c_start <= 0:
         return max(c_start, 0)
-
-    def excess(c: int) -> float:
+    best, best_sse = c_start, np.inf
+    for c in range(c_start, -1, -1):
         run_last(c)
-        return float(grid.km[hi] - grid.s[hi])
-
-    tolerance = max(excess(0), 0.0) + 0.5 * float(grid.km[last]) / max(n_last, 1)
-    c = c_start
-    while c > 0 and excess(c) > tolerance:
-        c -= 1
-    return c
+        sse = float(np.sum((grid.km[lo : hi + 1] - grid.s[lo : hi + 1]) ** 2))
+        if sse < best_sse - 1e-12:
+            best, best_sse = c, sse
+    return best
 
 
 def _insert_times(curve: DigitisedCurve, t_risk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -243,9 +246,9 @@ def run_guyot(
         notes.extend(curve.notes[known:])
         t_risk, n_risk = table.time, table.n_risk.astype(np.int64).copy()
     n0 = int(n_risk[0])
-    if total_events is not None and not (0 <= total_events <= n0 and total_events == int(
-        total_events
-    )):
+    if total_events is not None and not (
+        0 <= total_events <= n0 and total_events == int(total_events)
+    ):
         raise InputError(f"total events {total_events} must be a whole number between 0 and {n0}")
 
     time, surv = _insert_times(curve, t_risk)
@@ -293,14 +296,14 @@ def run_guyot(
         grid.forward(lo, hi, int(n_used[-1]), int(last_at[-1]))
         return int(grid.d[: hi + 1].sum()) - int(total_events or 0)
 
-    c_kept = _keep_tail_events(run_last, grid, c_last, lo, hi, int(n_used[-1]), last_at[-1])
+    c_kept = _fit_tail_censoring(run_last, grid, c_last, lo, hi)
     if c_kept < c_last:
         notes.append(
-            f"last interval: censoring lowered from {c_last} (average-rate rule) to {c_kept} so "
-            "that patients remain at risk for the curve's last drops"
+            f"last interval: censoring lowered from {c_last} (average-rate rule) to {c_kept}, "
+            "which reproduces the curve's last points better"
         )
     c_last = c_kept
-    gap = run_last(c_last)
+    run_last(c_last)
     if total_events is not None:
         before = int(grid.d[:lo].sum())
         if m > 1 and before >= total_events:
@@ -352,8 +355,9 @@ def _build_ipd(grid: _Grid) -> pd.DataFrame:
     t = grid.t
     mid = np.append((t[:-1] + t[1:]) / 2, t[-1])
     remaining = int(grid.nhat[-1])
-    times = np.concatenate([np.repeat(t, grid.d), np.repeat(mid, grid.cen), np.full(remaining,
-                                                                                    t[-1])])
+    times = np.concatenate(
+        [np.repeat(t, grid.d), np.repeat(mid, grid.cen), np.full(remaining, t[-1])]
+    )
     event = np.concatenate(
         [np.ones(int(grid.d.sum()), int), np.zeros(int(grid.cen.sum()) + remaining, int)]
     )

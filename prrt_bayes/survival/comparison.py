@@ -3,8 +3,9 @@ r"""Compare fitted parametric survival models: PSIS-LOO and visual fit to the Ka
 Two complementary criteria, as NICE DSU TSD 14 recommends for choosing an extrapolation:
 
 - **PSIS-LOO** (ArviZ ``loo``/``compare``): expected log pointwise predictive density
-  :math:`\widehat{\mathrm{elpd}}_{loo} = \sum_i \log p(y_i \mid y_{-i})` estimated by Pareto-smoothed
-  importance sampling, its standard error, and the Pareto :math:`\hat k` diagnostic per patient.
+  :math:`\widehat{\mathrm{elpd}}_{loo} = \sum_i \log p(y_i \mid y_{-i})` estimated by
+  Pareto-smoothed importance sampling, its standard error, and the Pareto :math:`\hat k`
+  diagnostic per patient.
   Patients with :math:`\hat k > 0.7` make the estimate unreliable; their count is reported.
 - **KM area**: :math:`\sum_{a} \int_0^{\tau_a} |\bar S_a(t) - \hat S^{KM}_a(t)|\,dt`, the area
   between the posterior-mean survival curve and the Kaplan-Meier estimate of each arm within that
@@ -108,7 +109,8 @@ def compare_fits(fits: Mapping[str, ParametricFit | FitFailure]) -> pd.DataFrame
             result = loo(item)
             area = sum(km_area(item).values())
         except Exception as err:  # noqa: BLE001 - recorded in the table
-            rows.append({"model": name, "status": "failed", "error": f"{type(err).__name__}: {err}"})
+            error = f"{type(err).__name__}: {err}"
+            rows.append({"model": name, "status": "failed", "error": error})
             continue
         k = np.asarray(result.pareto_k)
         loos[name] = result

@@ -143,6 +143,19 @@ class Family:
         """
         raise NotImplementedError
 
+    def log_likelihood(self, xp: Any, t: Any, event: Any, **p: Any) -> Any:
+        """Right-censored log-likelihood per patient: event · log h(t) + log S(t).
+
+        Safe where a branch is not used: censored at t = 0 contributes log S(0) = 0, and the
+        hazard is evaluated only at event times (> 0), so no inf/NaN reaches values or gradients.
+        """
+        positive = t > 0
+        t_safe = xp.where(positive, t, 1.0)
+        log_s = xp.where(positive, self.log_survival(xp, t_safe, **p), 0.0)
+        is_event = event > 0
+        log_h = self.log_hazard(xp, xp.where(is_event, t_safe, 1.0), **p)
+        return xp.where(is_event, log_h, 0.0) + log_s
+
     def survival(self, t: np.ndarray, **p: np.ndarray) -> np.ndarray:
         """S(t) on NumPy arrays (broadcasting)."""
         with np.errstate(all="ignore"):
@@ -357,6 +370,7 @@ class GenGamma(Family):
 
 
 FAMILIES: dict[str, Family] = {
-    f.name: f for f in (Exponential(), Weibull(), Gompertz(), LogLogistic(), LogNormal(), GenGamma())
+    f.name: f
+    for f in (Exponential(), Weibull(), Gompertz(), LogLogistic(), LogNormal(), GenGamma())
 }
 """All families by name."""

@@ -1,0 +1,400 @@
+"""Objective response: Bayesian binomial model per arm for NETTER-1, and borrowing from series.
+
+Two-arm model (arms ``a`` in ``lu177``, ``control``), fitted with NUTS::
+
+    r_a | p_a ~ Binomial(n_a, p_a)
+    p_a       ~ Beta(alpha, beta)              default Beta(1, 1) (uniform), same for both arms
+
+    risk_difference = p_lu177 - p_control
+    odds_ratio      = [p_lu177 / (1 - p_lu177)] / [p_control / (1 - p_control)]
+
+With the default prior the exact posterior of each rate is ``Beta(1 + r_a, 1 + n_a - r_a)``; the
+tests check the sampler against it. NETTER-1 (NEJM 2017, Table 2) is analysed in the evaluable
+population (18/101 vs 3/100, the primary view) and, as a labelled sensitivity analysis, in the
+ITT population (116 / 113 randomised, non-evaluable patients counted as non-responders).
+
+Borrowing (:func:`fit_series_response_map` and :func:`borrowing_comparison`): the 177Lu arm's
+rate informed by single-arm 177Lu-DOTATATE series, through a binomial-logit meta-analytic
+model with population type as a study-level covariate::
+
+    r_i | theta_i ~ Binomial(n_i, logit^-1(theta_i))
+    theta_i       = alpha + sum_l beta_l [level_i = l] + tau z_i,   z_i ~ Normal(0, 1)
+    alpha         ~ Normal(0, 2)        (log-odds of response in the target's population level)
+    beta_l        ~ Normal(0, 1)        (one offset per other population level present)
+    tau           ~ HalfNormal(1)       (between-study SD, logit scale)
+    theta_new     = alpha + tau z_new   (a new study in the target's level: the MAP prior)
+
+The series populations are mapped to levels by :data:`POPULATION_LEVELS`; NETTER-1 (midgut) is
+a subset of GEP-NET, and no bundled series is midgut-only, so midgut is predicted from the GEP
+level (``gep`` and ``mixed`` cohorts; the mixed cohorts are mostly GEP-NET) and pancreatic NET
+gets its own offset. The MAP prior is the predictive distribution of ``p_new``, approximated by
+a beta mixture (:func:`prrt_bayes.borrowing.mixtures.fit_mixture_auto`) so that updating with
+NETTER-1's 18/101 is exact.
+
+Summary rows (see :mod:`prrt_bayes.summary`) use ``endpoint="objective_response"`` and the
+quantities ``response_rate`` (group: arm), ``risk_difference``, ``odds_ratio`` and
+``probability_risk_difference_positive`` (group ``lu177_vs_control``). The last is a new
+vocabulary name: P(p_lu177 > p_control), a probability held in ``mean`` (``median``, ``lower``
+and ``upper`` summarise the 0/1 indicator draws and carry no extra information).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+
+from prrt_bayes.diagnostics import Diagnostics, check_diagnostics
+from prrt_bayes.errors import InputError
+from prrt_bayes.evidence import load_netter1, load_series
+from prrt_bayes.priors import Beta, HalfNormal, Normal, Prior, attach_priors, describe_priors
+from prrt_bayes.sampling import DEFAULT_SEED, sample
+from prrt_bayes.summary import summarize_draws, summary_frame
+
+ARMS: tuple[str, str] = ("lu177", "control")
+ENDPOINT = "objective_response"
+CONTRAST = "lu177_vs_control"
+DEFAULT_RATE_PRIOR = Beta(1.0, 1.0)
+
+POPULATION_LEVELS: dict[str, str] = {
+    "midgut": "gep",
+    "gep": "gep",
+    "mixed": "gep",
+    "pancreatic": "pancreatic",
+}
+"""Series population -> covariate level. ``unknown`` populations are excluded (no level)."""
+
+
+# --------------------------------------------------------------------------------- inputs
+def check_count(events, total, *, what: str) -> tuple[int, int]:
+    """Return ``(events, total)`` as ints if ``0 <= events <= total`` and ``total > 0``.
+
+    Raises :class:`InputError` naming ``what`` otherwise (non-integer, negative, events > N).
+    """
+    for name, value in (("events", events), ("total", total)):
+        if isinstance(value, bool) or not float(value).is_integer():
+            raise InputError(f"{what}: {name} must be a whole number, got {value!r}", field=name)
+    events, total = int(events), int(total)
+    if events < 0 or total < 0:
+        raise InputError(f"{what}: negative count ({events}/{total})", field="events")
+    if total == 0:
+        raise InputError(f"{what}: total must be > 0", field="total")
+    if events > total:
+        raise InputError(f"{what}: events {events} > total {total}", field="events")
+    return events, total
+
+
+@dataclass(frozen=True)
+class ResponseCounts:
+    """Responders and patients per arm of a two-arm comparison, with a label for the analysis."""
+
+    lu177_events: int
+    lu177_total: int
+    control_events: int
+    control_total: int
+    label: str = "custom"
+
+    def __post_init__(self) -> None:
+        for arm in ARMS:
+            events, total = check_count(
+                getattr(self, f"{arm}_events"), getattr(self, f"{arm}_total"),
+                what=f"{self.label} {arm} arm",
+            )
+            object.__setattr__(self, f"{arm}_events", events)
+            object.__setattr__(self, f"{arm}_total", total)
+
+    def events(self) -> np.ndarray:
+        """Responders in arm order :data:`ARMS`."""
+        return np.array([self.lu177_events, self.control_events])
+
+    def totals(self) -> np.ndarray:
+        """Patients in arm order :data:`ARMS`."""
+        return np.array([self.lu177_total, self.control_total])
+
+
+def netter1_response(view: str = "evaluable", netter1=None) -> ResponseCounts:
+    """NETTER-1 objective responses (primary 2015 cut, RECIST 1.1) from the bundled evidence.
+
+    Parameters
+    ----------
+    view
+        ``"evaluable"`` (NEJM Table 2: 18/101 vs 3/100, the primary analysis) or ``"itt"``
+        (sensitivity: all randomised, 116 / 113, non-evaluable patients as non-responders).
+    netter1
+        A :class:`~prrt_bayes.evidence.Netter1Evidence` (default: the bundled one).
+    """
+    if view not in ("evaluable", "itt"):
+        raise InputError(f"response view must be 'evaluable' or 'itt', got {view!r}", field="view")
+    ev = netter1 or load_netter1()
+    values = {}
+    for arm in ARMS:
+        record = ev.get("primary_2015", "objective_responses", arm)
+        total = (
+            record.denominator if view == "evaluable"
+            else ev.get("primary_2015", "n_randomised", arm).value
+        )
+        values[f"{arm}_events"], values[f"{arm}_total"] = record.value, total
+    label = "netter1_evaluable" if view == "evaluable" else "netter1_itt_sensitivity"
+    return ResponseCounts(**values, label=label)
+
+
+# ---------------------------------------------------------------------------- two-arm model
+def _check_rate_prior(prior: Prior) -> Beta:
+    if not isinstance(prior, Beta):
+        raise InputError(f"the response-rate prior must be a Beta prior, got {prior.describe()}")
+    return prior
+
+
+def response_model(counts: ResponseCounts, prior: Beta = DEFAULT_RATE_PRIOR) -> pm.Model:
+    """Build the two-arm binomial model of the module docstring (data in ``pm.Data``)."""
+    prior = _check_rate_prior(prior)
+    with pm.Model(coords={"arm": list(ARMS)}) as model:
+        events = pm.Data("events", counts.events(), dims="arm")
+        totals = pm.Data("totals", counts.totals(), dims="arm")
+        p = prior.to_pymc("p", dims="arm")
+        pm.Binomial("responders", n=totals, p=p, observed=events, dims="arm")
+        pm.Deterministic("risk_difference", p[0] - p[1])
+        log_or = pm.Deterministic(
+            "log_odds_ratio", pm.math.logit(p[0]) - pm.math.logit(p[1])
+        )
+        pm.Deterministic("odds_ratio", pm.math.exp(log_or))
+    return model
+
+
+@lru_cache(maxsize=4)
+def _cached_response_model(prior: Beta) -> pm.Model:
+    """One model per prior, refitted via ``pm.set_data`` (compiled once by the sampler)."""
+    return response_model(ResponseCounts(0, 1, 0, 1, label="placeholder"), prior)
+
+
+@dataclass
+class ResponseFit:
+    """A fitted two-arm response model: posterior, diagnostics, summary rows, priors."""
+
+    counts: ResponseCounts
+    tree: xr.DataTree
+    diagnostics: Diagnostics
+    summary: pd.DataFrame
+    priors: dict[str, Prior] = field(default_factory=dict)
+
+    def probability_superior(self) -> float:
+        """Posterior P(p_lu177 > p_control)."""
+        return float((self.tree.posterior["risk_difference"] > 0).mean())
+
+
+def _two_arm_rows(post: xr.Dataset, *, analysis: str) -> list[dict]:
+    """Summary rows of a posterior with ``p`` (dim ``arm``) and the contrast deterministics."""
+    rows = [
+        summarize_draws(post["p"].sel(arm=arm), quantity="response_rate", group=arm,
+                        endpoint=ENDPOINT, analysis=analysis)
+        for arm in ARMS
+    ]
+    for quantity in ("risk_difference", "odds_ratio"):
+        rows.append(summarize_draws(post[quantity], quantity=quantity, group=CONTRAST,
+                                    endpoint=ENDPOINT, analysis=analysis))
+    rows.append(summarize_draws((post["risk_difference"] > 0).astype(float),
+                                quantity="probability_risk_difference_positive", group=CONTRAST,
+                                endpoint=ENDPOINT, analysis=analysis))
+    return rows
+
+
+def fit_response(
+    counts: ResponseCounts,
+    *,
+    prior: Beta = DEFAULT_RATE_PRIOR,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    seed: int = DEFAULT_SEED,
+) -> ResponseFit:
+    """Fit the two-arm binomial model to ``counts`` and summarise it.
+
+    Returns
+    -------
+    ResponseFit
+        ``summary`` has rows ``response_rate`` per arm and ``risk_difference``, ``odds_ratio``,
+        ``probability_risk_difference_positive`` for ``lu177_vs_control``; ``diagnostics`` are
+        the ArviZ convergence checks of ``p``; the priors are in ``tree.posterior.attrs``.
+    """
+    model = _cached_response_model(_check_rate_prior(prior))
+    with model:
+        pm.set_data({"events": counts.events(), "totals": counts.totals()})
+    tree = sample(model, draws=draws, tune=tune, chains=chains, seed=seed)
+    priors = {"p[lu177]": prior, "p[control]": prior}
+    attach_priors(tree, priors)
+    diagnostics = check_diagnostics(tree, ["p"])
+    rows = _two_arm_rows(tree.posterior.to_dataset(), analysis=counts.label)
+    summary = summary_frame(rows, priors=describe_priors(priors))
+    return ResponseFit(counts, tree, diagnostics, summary, priors)
+
+
+def posterior_predictive_check(fit: ResponseFit, *, seed: int = DEFAULT_SEED) -> pd.DataFrame:
+    """Replicated responders per arm (one binomial draw per posterior draw) vs observed.
+
+    Returns a DataFrame with one row per arm: ``observed``, ``total``, ``replicated_mean``,
+    ``replicated_lower`` / ``replicated_upper`` (95% interval) and the posterior predictive
+    tail probabilities ``p_replicated_ge_observed`` and ``p_replicated_le_observed``.
+    """
+    rng = np.random.default_rng(seed)
+    p = fit.tree.posterior["p"]
+    rows = []
+    for arm, observed, total in zip(ARMS, fit.counts.events(), fit.counts.totals(), strict=True):
+        draws = np.asarray(p.sel(arm=arm)).ravel()
+        replicated = rng.binomial(total, draws)
+        lower, upper = np.quantile(replicated, [0.025, 0.975])
+        rows.append({
+            "arm": arm, "observed": int(observed), "total": int(total),
+            "replicated_mean": float(replicated.mean()),
+            "replicated_lower": float(lower), "replicated_upper": float(upper),
+            "p_replicated_ge_observed": float((replicated >= observed).mean()),
+            "p_replicated_le_observed": float((replicated <= observed).mean()),
+        })
+    return pd.DataFrame(rows)
+
+
+def prior_predictive_check(
+    counts: ResponseCounts, *, prior: Beta = DEFAULT_RATE_PRIOR, draws: int = 2000,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
+    """Prior predictive responders per arm at the observed arm sizes.
+
+    Returns one row per arm: ``total``, ``rate_mean``, ``rate_lower``, ``rate_upper`` (95% prior
+    interval of the rate) and ``responders_mean``, ``responders_lower``, ``responders_upper``.
+    """
+    model = response_model(counts, prior)
+    prior_tree = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed)
+    rates = prior_tree.prior["p"]
+    simulated = prior_tree.prior_predictive["responders"]
+    rows = []
+    for arm, total in zip(ARMS, counts.totals(), strict=True):
+        r = np.asarray(rates.sel(arm=arm)).ravel()
+        y = np.asarray(simulated.sel(arm=arm)).ravel()
+        rows.append({
+            "arm": arm, "total": int(total), "rate_mean": float(r.mean()),
+            "rate_lower": float(np.quantile(r, 0.025)), "rate_upper": float(np.quantile(r, 0.975)),
+            "responders_mean": float(y.mean()),
+            "responders_lower": float(np.quantile(y, 0.025)),
+            "responders_upper": float(np.quantile(y, 0.975)),
+        })
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------- series selection
+@dataclass(frozen=True)
+class SeriesSelection:
+    """Series cohorts kept for one endpoint, and every cohort left out with its reason.
+
+    ``included``: columns ``study, population, level, overlap_group, quantity, events, total,
+    note``. ``excluded``: columns ``study, reason``.
+    """
+
+    included: pd.DataFrame
+    excluded: pd.DataFrame
+
+
+_FLAG_REASONS = {
+    "mixed_radionuclides": "mixed radionuclides (177Lu and 90Y): not a 177Lu-only cohort",
+    "chemotherapy": "combined with chemotherapy: not 177Lu-DOTATATE alone",
+    "retreatment": "re-treatment cohort",
+}
+
+
+def _study_count(records: pd.DataFrame, names: tuple[str, ...]):
+    """Summed value, common denominator and unit of the quantities ``names``, or None."""
+    rows = [records[(records["quantity"] == n) & records["primary"]] for n in names]
+    if any(r.empty for r in rows):
+        return None
+    values = [float(r["value"].iloc[0]) for r in rows]
+    denominators = {float(r["denominator"].iloc[0]) for r in rows}
+    if len(denominators) > 1:
+        raise InputError(f"{'+'.join(names)} have different denominators {sorted(denominators)}",
+                         row=str(records["study"].iloc[0]), field="denominator")
+    return sum(values), denominators.pop(), rows[0]["denominator_unit"].iloc[0]
+
+
+def select_series_counts(
+    quantities: Sequence[tuple[str, ...]],
+    *,
+    series=None,
+    levels: Mapping[str, str] | None = None,
+    require_patient_denominator: bool = True,
+    exclude_non_recist: bool = False,
+) -> SeriesSelection:
+    """Apply the series rules to pick one count per cohort for an endpoint.
+
+    Rules, in order (each exclusion is listed with its reason):
+
+    1. the cohort must report the endpoint: the first entry of ``quantities`` it reports is used
+       (an entry of several names is summed, e.g. ``("complete_responses",
+       "partial_responses")``, and needs one common denominator);
+    2. counts per administration cannot be pooled per patient (always excluded); with
+       ``require_patient_denominator`` the unit must be ``patients``;
+    3. count and denominator must be reported;
+    4. 177Lu-only: cohorts with mixed radionuclides, chemotherapy or re-treatment are excluded;
+    5. with ``levels``, the population must map to a covariate level (``unknown`` does not);
+    6. response criteria other than RECIST (e.g. Ezziddin 2014, modified SWOG) are noted, and
+       excluded when ``exclude_non_recist``;
+    7. one cohort per overlap group: the largest (a superset such as Brabander 2017 over
+       Kwekkeboom 2008 in Rotterdam) is kept.
+    """
+    series = series or load_series()
+    frame = series.frame()
+    studies = series.studies_frame().set_index("id")
+    wanted = [tuple(q) for q in quantities]
+    kept, excluded = [], []
+    for study, info in studies.iterrows():
+        records = frame[frame["study"] == study]
+        found = next(((q, c) for q in wanted if (c := _study_count(records, q)) is not None), None)
+        if found is None:
+            names = " or ".join("+".join(q) for q in wanted)
+            excluded.append({"study": study, "reason": f"reports no {names}"})
+            continue
+        names, (value, denominator, unit) = "+".join(found[0]), found[1]
+        if unit == "administrations" or (require_patient_denominator and unit != "patients"):
+            stated = f"per {unit}" if unit else "not stated as patients"
+            excluded.append({"study": study, "reason": f"{names}: denominator {stated}; only"
+                             " patient denominators are pooled"})
+            continue
+        if np.isnan(value) or np.isnan(denominator):
+            excluded.append({"study": study, "reason": f"{names}: count or denominator not"
+                             " reported"})
+            continue
+        flags = [reason for flag, reason in _FLAG_REASONS.items() if bool(info[flag])]
+        if flags:
+            excluded.append({"study": study, "reason": "; ".join(flags)})
+            continue
+        level = None
+        if levels is not None:
+            level = levels.get(info["population"])
+            if level is None:
+                excluded.append({"study": study, "reason": f"population {info['population']!r}"
+                                 " has no covariate level"})
+                continue
+        criteria = str(info.get("response_criteria") or "")
+        note = f"sum of {' and '.join(found[0])} (distinct patients)" if len(found[0]) > 1 else ""
+        if "response" in names and ("not RECIST" in criteria or "SWOG" in criteria):
+            note = "; ".join(filter(None, [note, f"non-RECIST response criteria: {criteria}"]))
+            if exclude_non_recist:
+                excluded.append({"study": study, "reason": f"non-RECIST criteria: {criteria}"})
+                continue
+        events, total = check_count(value, denominator, what=f"series {study} {names}")
+        kept.append({"study": study, "population": info["population"], "level": level,
+                     "overlap_group": info["overlap_group"], "quantity": names,
+                     "events": events, "total": total, "note": note})
+    included = pd.DataFrame(kept, columns=["study", "population", "level", "overlap_group",
+                                           "quantity", "events", "total", "note"])
+    keep_rows = []
+    for group, cohort in included.groupby("overlap_group", sort=False):
+        largest = cohort.sort_values("total", ascending=False).iloc[0]
+        keep_rows.append(largest.name)
+        for _, other in cohort.drop(largest.name).iterrows():
+            excluded.append({"study": other["study"], "reason": f"overlaps with"
+                             f" {largest['study']} (overlap group {group!r}); the larger cohort"
+                             " is kept"})
+    included = included.loc[sorted(keep_rows)].reset_index(drop=True)
+    return SeriesSelection(included, pd.DataFrame(excluded, columns=["study", "reason"]))

@@ -1,0 +1,110 @@
+"""Model comparison: PSIS-LOO ranking, Pareto-k reporting, failures recorded, KM area."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from prrt_bayes.diagnostics import check_diagnostics
+from prrt_bayes.errors import InputError
+from prrt_bayes.survival import comparison as C
+from prrt_bayes.survival import parametric as P
+
+
+def simulate_weibull(rng, n=230, shape=1.8, scale=18.0, hr=0.6):
+    """Two-arm Weibull PH data with a clearly rising hazard (shape 1.8); accrual over 24 months,
+    cut at 36 months."""
+    arm = np.repeat(["control", "lu177"], [n // 2, n - n // 2])
+    hr_i = np.where(arm == "lu177", hr, 1.0)
+    t_event = scale * (rng.exponential(size=n) / hr_i) ** (1 / shape)
+    t_cens = 36.0 - rng.uniform(0, 24, n)
+    return pd.DataFrame(
+        {"time": np.minimum(t_event, t_cens), "event": (t_event <= t_cens).astype(int), "arm": arm}
+    )
+
+
+@pytest.fixture(scope="module")
+def fits(request):
+    """exponential_ph and weibull_ph fitted; gompertz_ph made to fail (as a sampler crash)."""
+    real_build = P.build_model
+
+    def failing_build(name, data, priors=None):
+        if name == "gompertz_ph":
+            raise RuntimeError("forced failure for the test")
+        return real_build(name, data, priors)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(P, "build_model", failing_build)
+    try:
+        ipd = simulate_weibull(np.random.default_rng(11))
+        return P.fit_all(ipd, ["exponential_ph", "gompertz_ph", "weibull_ph"], seed=5)
+    finally:
+        mp.undo()
+
+
+def test_failure_is_recorded_not_raised(fits):
+    assert list(fits) == ["exponential_ph", "gompertz_ph", "weibull_ph"]
+    failure = fits["gompertz_ph"]
+    assert isinstance(failure, P.FitFailure)
+    assert "forced failure for the test" in failure.error
+    assert isinstance(fits["weibull_ph"], P.ParametricFit)
+
+
+def test_fits_converge(fits):
+    for name in ("exponential_ph", "weibull_ph"):
+        diag = check_diagnostics(fits[name].tree)
+        assert diag.passed, (name, diag.problems)
+
+
+def test_loo_ranks_weibull_above_exponential(fits):
+    table = C.compare_fits(fits)
+    assert list(table.columns) == list(C.COLUMNS)
+    assert table["model"].tolist() == ["weibull_ph", "exponential_ph", "gompertz_ph"]
+    best, expo, failed = (table.iloc[i] for i in range(3))
+    assert best["rank"] == 0 and expo["rank"] == 1
+    # a real difference, not noise: more than 2 standard errors of the difference
+    assert expo["elpd_diff"] < -2 * expo["dse"]
+    assert np.isfinite(best["elpd_loo"]) and best["se"] > 0
+    assert best["n_pareto_k_high"] == 0 and best["pareto_k_max"] < C.PARETO_K_THRESHOLD
+    # visual fit agrees: the true family is closer to the Kaplan-Meier curves
+    assert best["km_area"] < expo["km_area"]
+    assert failed["status"] == "failed" and "forced failure" in failed["error"]
+    assert pd.isna(failed["elpd_loo"]) and pd.isna(failed["rank"])
+
+
+def test_pareto_k_count_matches_arviz(fits):
+    result = C.loo(fits["exponential_ph"])
+    table = C.compare_fits({"exponential_ph": fits["exponential_ph"]})
+    assert table.loc[0, "n_pareto_k_high"] == int((np.asarray(result.pareto_k) > 0.7).sum())
+    assert table.loc[0, "elpd_loo"] == pytest.approx(result.elpd)
+
+
+def _fixed_exponential_fit(time, event, rate):
+    """A ParametricFit whose posterior is the single value ``rate`` (exponential_separate)."""
+    data = P.prepare_ipd(pd.DataFrame({"time": time, "event": event}))
+    post = xr.Dataset(
+        {"log_rate": (("chain", "draw", "arm"), np.full((1, 2, 1), np.log(rate)))},
+        coords={"arm": list(data.arms)},
+        attrs={"model": "exponential_separate", "arms": json.dumps(list(data.arms))},
+    )
+    return P.ParametricFit("exponential_separate", data, xr.DataTree.from_dict({"posterior": post}))
+
+
+def test_km_area_closed_form():
+    """One event at T: KM = 1 on [0, T); area = int_0^T (1 - e^(-rt)) dt = T - (1 - e^(-rT))/r."""
+    T, rate = 10.0, 0.1
+    fit = _fixed_exponential_fit([T], [1], rate)
+    expected = T - (1 - np.exp(-rate * T)) / rate
+    assert C.km_area(fit)["all"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_fit_all_rejects_bad_input_before_fitting():
+    ipd = pd.DataFrame({"time": [1.0, -1.0], "event": [1, 1], "arm": ["control", "lu177"]})
+    with pytest.raises(InputError, match="time"):
+        P.fit_all(ipd, ["weibull_ph"])
+    with pytest.raises(InputError, match="unknown parametric model"):
+        P.fit_all(ipd.assign(time=[1.0, 2.0]), ["weibull"])

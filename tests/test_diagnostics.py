@@ -1,0 +1,147 @@
+"""Shared MCMC helpers: sampling (nutpie, compile once), diagnostics gate, priors, summaries."""
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytest
+
+from prrt_bayes.diagnostics import (
+    ConvergenceError,
+    ConvergenceWarning,
+    check_diagnostics,
+    require_convergence,
+)
+from prrt_bayes.errors import InputError
+from prrt_bayes.priors import (
+    PRIOR_CLASSES,
+    Gamma,
+    HalfCauchy,
+    HalfNormal,
+    Normal,
+    Uniform,
+    attach_priors,
+    describe_priors,
+    prior_from_dict,
+    read_priors,
+)
+from prrt_bayes.sampling import compile_count, sample
+from prrt_bayes.summary import SUMMARY_COLUMNS, summarize_draws, summary_frame
+
+
+@pytest.fixture(scope="module")
+def normal_model() -> pm.Model:
+    """Normal mean with known sd 1 and a N(0, 10) prior, data in a pm.Data container."""
+    with pm.Model() as model:
+        y = pm.Data("y", np.array([0.3, -0.2, 1.1, 0.4, 0.9]))
+        mu = Normal(0, 10).to_pymc("mu")
+        pm.Normal("obs", mu, 1.0, observed=y)
+    return model
+
+
+def _posterior_mean(y):
+    """Conjugate posterior mean of mu: precision-weighted (prior precision 1/100)."""
+    return np.sum(y) / (len(y) + 0.01)
+
+
+def test_sample_is_deterministic_and_compiles_once(normal_model):
+    before = compile_count()
+    a = sample(normal_model, draws=500, tune=500, seed=3)
+    b = sample(normal_model, draws=500, tune=500, seed=3)
+    c = sample(normal_model, draws=500, tune=500, seed=4)
+    np.testing.assert_array_equal(a.posterior["mu"].values, b.posterior["mu"].values)
+    assert not np.array_equal(a.posterior["mu"].values, c.posterior["mu"].values)
+    assert a.posterior.attrs["inference_library"] == "nutpie" or \
+        a.sample_stats.attrs["inference_library"] == "nutpie"
+    assert a.posterior["mu"].dims == ("chain", "draw") and a.posterior["mu"].shape == (2, 500)
+    y_new = np.array([10.0, 11.0, 12.0, 9.5])
+    with normal_model:
+        pm.set_data({"y": y_new})  # new data, new length: no recompile
+    d = sample(normal_model, draws=500, tune=500, seed=3)
+    assert compile_count() - before <= 1
+    assert float(d.posterior["mu"].mean()) == pytest.approx(_posterior_mean(y_new), abs=0.15)
+    np.testing.assert_array_equal(d.observed_data["obs"].values, y_new)
+
+
+def test_diagnostics_pass_on_a_good_fit_and_fail_on_a_short_one(normal_model):
+    good = sample(normal_model, draws=1000, tune=1000, seed=1)
+    diag = check_diagnostics(good)
+    assert diag.passed, diag.problems
+    assert diag.max_rhat <= 1.01 and diag.min_ess_bulk >= 400 and diag.min_ess_tail >= 400
+    assert diag.divergences == 0 and diag.min_bfmi > 0.3
+    short = sample(normal_model, draws=30, tune=30, seed=1)
+    bad = check_diagnostics(short)
+    assert not bad.passed and any("ESS" in p for p in bad.problems)
+    with pytest.raises(ConvergenceError, match="ESS"):
+        require_convergence(short, what="toy")
+    with pytest.warns(ConvergenceWarning):
+        require_convergence(short, on_fail="warn")
+    assert short.posterior.attrs["converged"] == 0
+    assert json.loads(json.dumps(bad.to_dict()))["passed"] is False
+
+
+def test_divergences_are_counted():
+    """Neal's funnel, centred: NUTS diverges; the gate must say so."""
+    with pm.Model() as funnel:
+        log_tau = pm.Normal("log_tau", 0, 3)
+        pm.Normal("theta", 0, pm.math.exp(log_tau), shape=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = sample(funnel, draws=300, tune=300, seed=5)
+    diag = check_diagnostics(tree)
+    assert diag.divergences > 0 and not diag.passed
+    assert any("divergent" in p for p in diag.problems)
+
+
+def test_prior_objects_round_trip_and_build_pymc_variables():
+    priors = {"a": Normal(0, 2.5), "b": HalfNormal(1), "c": HalfCauchy(2), "d": Gamma(2, 0.5),
+              "e": Uniform(-1, 3)}
+    assert describe_priors(priors)["a"] == "Normal(0, 2.5)"
+    for p in priors.values():
+        assert prior_from_dict(json.loads(json.dumps(p.to_dict()))) == p
+    with pm.Model(coords={"k": ["x", "y"]}) as model:
+        for name, p in priors.items():
+            p.to_pymc(name, dims="k")
+    draws = pm.draw([model[n] for n in priors], draws=4000, random_seed=1)
+    assert np.mean(draws[0]) == pytest.approx(0, abs=0.15)
+    assert np.std(draws[0]) == pytest.approx(2.5, rel=0.05)
+    assert np.all(draws[1] > 0) and np.all(draws[2] > 0)
+    assert np.mean(draws[3]) == pytest.approx(4.0, rel=0.05)  # shape / rate
+    assert set(PRIOR_CLASSES) >= {"Normal", "HalfNormal", "HalfCauchy", "Gamma"}
+
+
+def test_bad_priors_are_input_errors():
+    with pytest.raises(InputError, match="sigma must be > 0"):
+        Normal(0, -1)
+    with pytest.raises(InputError, match="unknown prior"):
+        prior_from_dict({"dist": "Banana", "x": 1})
+    with pytest.raises(InputError, match="lower"):
+        Uniform(2, 1)
+
+
+def test_priors_are_stored_in_the_posterior(normal_model):
+    tree = sample(normal_model, draws=100, tune=100, seed=2)
+    attach_priors(tree, {"mu": Normal(0, 10)})
+    assert read_priors(tree) == {"mu": Normal(0, 10)}
+
+
+def test_summarize_draws_and_frame():
+    rng = np.random.default_rng(0)
+    import xarray as xr
+
+    x = xr.DataArray(rng.normal(2.0, 0.5, (4, 5000)), dims=("chain", "draw"))
+    row = summarize_draws(x, quantity="hazard_ratio", group="lu177_vs_control", endpoint="pfs",
+                          analysis="primary")
+    assert list(row) == list(SUMMARY_COLUMNS)
+    assert row["mean"] == pytest.approx(2.0, abs=0.02) and row["sd"] == pytest.approx(0.5, rel=0.02)
+    assert row["lower"] == pytest.approx(2.0 - 1.96 * 0.5, abs=0.03)
+    assert row["upper"] == pytest.approx(2.0 + 1.96 * 0.5, abs=0.03)
+    frame = summary_frame([row, row], priors={"log_hr": "Normal(0, 2)"})
+    assert isinstance(frame, pd.DataFrame) and list(frame.columns) == list(SUMMARY_COLUMNS)
+    assert frame.attrs["priors"] == {"log_hr": "Normal(0, 2)"}
+    with pytest.raises(ValueError, match="chain/draw"):
+        summarize_draws(x.expand_dims(arm=2), quantity="q", group="g")
+    with pytest.raises(ValueError, match="expected"):
+        summary_frame([{"quantity": "x"}])

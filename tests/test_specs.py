@@ -1,0 +1,172 @@
+"""Analysis specs: bundled specs validate; bad specs and arguments get one-line errors, exit 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from prrt_bayes.cli import app
+from prrt_bayes.errors import InputError
+from prrt_bayes.specs import BUNDLED_SPECS_DIR, bundled_names, load_spec, resolve_spec
+
+runner = CliRunner()
+
+
+def _spec_text(**replace: str) -> str:
+    text = (BUNDLED_SPECS_DIR / "pfs_primary.toml").read_text()
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    """Run the CLI in-process (fast); exit code and stderr as a CompletedProcess."""
+    result = runner.invoke(app, list(args))
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
+def _cli_subprocess(*args: str) -> subprocess.CompletedProcess:
+    """Run the real console entry point, as a user would."""
+    return subprocess.run([sys.executable, "-m", "prrt_bayes", *args], capture_output=True,
+                          text=True)
+
+
+def _assert_one_line_exit_2(process: subprocess.CompletedProcess, *needles: str) -> None:
+    assert process.returncode == 2, process.stderr
+    lines = process.stderr.strip().splitlines()
+    assert len(lines) == 1, process.stderr
+    assert "Traceback" not in process.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_bundled_specs_validate():
+    names = bundled_names()
+    assert {"pfs_primary", "os_interim", "os_final"} <= set(names)
+    for name in names:
+        spec = resolve_spec(name)
+        assert spec.name == name
+
+
+def test_overrides_are_validated():
+    spec = resolve_spec("pfs_primary")
+    assert spec.with_overrides(draws=10, seed=3).sampler.draws == 10
+    with pytest.raises(InputError, match="sampler.draws"):
+        spec.with_overrides(draws=-1)
+
+
+def test_malformed_toml(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("name = 'x'\n[evidence\n")
+    with pytest.raises(InputError, match="bad.toml: malformed TOML"):
+        load_spec(path)
+
+
+def test_unknown_key_names_file_and_key(tmp_path):
+    path = tmp_path / "typo.toml"
+    path.write_text(_spec_text(**{"draws = 1000": "drawz = 1000"}))
+    with pytest.raises(InputError, match=r"typo.toml: field 'sampler.drawz': unknown key"):
+        load_spec(path)
+
+
+def test_negative_draws(tmp_path):
+    path = tmp_path / "neg.toml"
+    path.write_text(_spec_text(**{"draws = 1000": "draws = -5"}))
+    with pytest.raises(InputError, match=r"neg.toml: field 'sampler.draws': .*greater than 0"):
+        load_spec(path)
+
+
+def test_unknown_family(tmp_path):
+    path = tmp_path / "fam.toml"
+    path.write_text(_spec_text(**{'family = "ph_piecewise"': 'family = "cubic"'}))
+    with pytest.raises(InputError, match="unknown survival family 'cubic'"):
+        load_spec(path)
+
+
+def test_bad_prior(tmp_path):
+    path = tmp_path / "prior.toml"
+    path.write_text(_spec_text(**{"sigma = 2.0": "sigma = -2.0"}))
+    with pytest.raises(InputError, match="prior 'log_hr'"):
+        load_spec(path)
+
+
+def test_missing_evidence_file(tmp_path):
+    path = tmp_path / "user.toml"
+    path.write_text(_spec_text(**{'cut = "primary"': 'ipd = "no_such_ipd.csv"'}))
+    with pytest.raises(InputError, match="evidence file not found"):
+        load_spec(path)
+
+
+def test_cli_malformed_spec_exits_2(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[[[")
+    _assert_one_line_exit_2(_cli_subprocess("run", str(path), "--out", str(tmp_path / "r")),
+                            "bad.toml", "malformed TOML")
+
+
+def test_cli_unknown_key_exits_2(tmp_path):
+    path = tmp_path / "typo.toml"
+    path.write_text(_spec_text(**{"[sampler]": "[sampler]\nspeed = 3"}))
+    _assert_one_line_exit_2(_cli("run", str(path), "--out", str(tmp_path / "r")),
+                            "typo.toml", "sampler.speed", "unknown key")
+
+
+def test_cli_negative_draws_exits_2(tmp_path):
+    _assert_one_line_exit_2(_cli("run", "pfs_primary", "--draws", "-3", "--out",
+                                 str(tmp_path / "r")), "--draws")
+
+
+def test_cli_unknown_analysis_exits_2(tmp_path):
+    _assert_one_line_exit_2(_cli("run", "no_such_analysis", "--out", str(tmp_path / "r")),
+                            "unknown analysis 'no_such_analysis'")
+
+
+def test_cli_missing_evidence_exits_2(tmp_path):
+    path = tmp_path / "user.toml"
+    path.write_text(_spec_text(**{'cut = "primary"': 'ipd = "missing.csv"'}))
+    _assert_one_line_exit_2(_cli("run", str(path), "--out", str(tmp_path / "r")),
+                            "evidence file not found")
+
+
+def test_cli_existing_output_without_force_exits_2(tmp_path):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    _assert_one_line_exit_2(_cli("run", "pfs_primary", "--out", str(out)), "--force")
+    assert (out / "keep.txt").read_text() == "precious"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere; permission test void")
+def test_cli_unwritable_output_exits_2(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    _assert_one_line_exit_2(_cli("run", "pfs_primary", "--out", str(locked / "r")),
+                            "not writable")
+
+
+def test_cli_output_under_a_file_exits_2(tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    _assert_one_line_exit_2(_cli("run", "pfs_primary", "--out", str(blocker / "r")),
+                            "not writable")
+
+
+def test_cli_bad_borrowing_exits_2(tmp_path):
+    _assert_one_line_exit_2(_cli("run", "--borrowing", "sideways", "--out", str(tmp_path / "r")),
+                            "--borrowing")
+
+
+def test_summarize_missing_file_exits_2(tmp_path):
+    _assert_one_line_exit_2(_cli("summarize", str(tmp_path / "none.nc")), "not found")
+
+
+def test_cli_help_lists_commands():
+    result = runner.invoke(app, ["--help"])
+    for command in ("run", "summarize", "reconstruct", "data"):
+        assert command in result.output
