@@ -308,6 +308,7 @@ class PsaReport:
     enforcement : per pair and arm: ``pfs_analysis, os_analysis, arm, n_samples,
         n_samples_adjusted, n_cells_adjusted, max_excess`` (largest PFS - OS before capping).
     life_years : summary rows (vocabulary) of :func:`partitioned_survival` per pair.
+    discount_rate : annual discount rate of the life-years (0 = undiscounted).
     files : every file written.
     """
 
@@ -317,6 +318,7 @@ class PsaReport:
     pairs: pd.DataFrame
     enforcement: pd.DataFrame
     life_years: pd.DataFrame
+    discount_rate: float = 0.0
     files: list[Path] = field(default_factory=list)
 
 
@@ -437,14 +439,17 @@ def _sheet(wb: Workbook, title: str, header: Sequence, rows) -> None:
     ws = wb.create_sheet(title)
     ws.append([xlsx_text(str(h)) for h in header])
     for row in rows:
-        ws.append([xlsx_text(v) for v in row])
+        ws.append(list(row))
 
 
 def _readme_rows(report: PsaReport, sheets: list[tuple[str, str]], cycle: str,
                  seed: int | None) -> list[tuple[str, str, str]]:
     n = report.n_samples
     rows = [
-        ("about", "", "Probabilistic sensitivity analysis (PSA) inputs written by prrt-bayes."),
+        ("about", "content", "Probabilistic sensitivity analysis (PSA) inputs written by "
+         "prrt-bayes: the CSV files of the psa folder as sheets. survival.csv (long format) is "
+         "split here into one sheet per analysis and arm (one row per sample, one column per "
+         "cycle) because a sheet holds at most 1,048,576 rows."),
         ("about", "samples", f"{n} PSA samples per analysis (requested {report.n_draws_requested})."
          " Sample k is the same index in every table."),
         ("about", "thinning", "Chains pooled in chain-major order (all draws of chain 0, then "
@@ -489,6 +494,34 @@ _COLUMN_DOC: tuple[tuple[str, str], ...] = (
     ("pair", "PFS and OS analyses combined, as <pfs>+<os>."),
     ("n_samples_adjusted", "Samples in which PFS exceeded OS at some cycle and was capped."),
 )
+
+
+def _arrays(curves: _Curves, arms) -> dict[str, xr.DataArray]:
+    """Thinned curves of ``arms`` as DataArrays (sample, time) for :func:`partitioned_survival`."""
+    return {arm: xr.DataArray(curves.arms[arm], dims=("sample", "time"),
+                              coords={"time": curves.times}) for arm in arms}
+
+
+def _life_year_tables(curves: dict[str, _Curves], pairs: pd.DataFrame,
+                      discount_rate: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Partitioned survival of every PFS/OS pair: (draws per sample and arm, summary rows)."""
+    draws, summaries = [], []
+    for pfs_name, os_name in zip(pairs["pfs_analysis"], pairs["os_analysis"], strict=True):
+        if not os_name:
+            continue
+        pfs, os = curves[pfs_name], curves[os_name]
+        label = f"{pfs_name}+{os_name}"
+        ps = partitioned_survival(_arrays(pfs, pfs.arms), _arrays(os, pfs.arms),
+                                  float(pfs.times[1]),
+                                  float(pfs.times[-1]), discount_rate=discount_rate,
+                                  analysis=label)
+        draws.append(ps.draws.assign(pair=label))
+        summaries.append(ps.summary)
+    columns = ["sample", "pair", "arm", *LIFE_YEAR_QUANTITIES]
+    if not draws:
+        return pd.DataFrame(columns=columns), summary_frame([])
+    return (pd.concat(draws, ignore_index=True)[columns],
+            pd.concat(summaries, ignore_index=True))
 
 
 def write_psa(
@@ -540,27 +573,10 @@ def write_psa(
         "pfs_analysis", "os_analysis", "arm", "n_samples", "n_samples_adjusted",
         "n_cells_adjusted", "max_excess"])
 
-    ly_draws, ly_summary = [], []
-    for pfs_name, os_name in zip(pair_frame["pfs_analysis"], pair_frame["os_analysis"],
-                                 strict=True):
-        if not os_name:
-            continue
-        pfs, os = curves[pfs_name], curves[os_name]
-        label = f"{pfs_name}+{os_name}"
-        as_array = {arm: xr.DataArray(v, dims=("sample", "time"), coords={"time": pfs.times})
-                    for arm, v in pfs.arms.items()}
-        os_array = {arm: xr.DataArray(os.arms[arm], dims=("sample", "time"),
-                                      coords={"time": os.times}) for arm in pfs.arms}
-        ps = partitioned_survival(as_array, os_array, float(pfs.times[1] - pfs.times[0]),
-                                  float(pfs.times[-1]), discount_rate=discount_rate,
-                                  analysis=label)
-        ly_draws.append(ps.draws.assign(pair=label)[["sample", "pair", "arm", *LIFE_YEAR_QUANTITIES]])
-        ly_summary.append(ps.summary)
-
+    life_years, ly_summary = _life_year_tables(curves, pair_frame, discount_rate)
     report = PsaReport(
         n_samples=n, n_draws_requested=n_draws, positions=positions, pairs=pair_frame,
-        enforcement=enforcement_frame,
-        life_years=pd.concat(ly_summary, ignore_index=True) if ly_summary else summary_frame([]),
+        enforcement=enforcement_frame, life_years=ly_summary, discount_rate=discount_rate,
     )
     psa_dir = Path(out_dir) / "psa"
     psa_dir.mkdir(parents=True, exist_ok=True)
@@ -572,8 +588,6 @@ def write_psa(
         report.files.append(_write_csv(table, psa_dir / f"{stem}.csv"))
     long = _survival_long(curves)
     report.files.append(_write_csv(long, psa_dir / "survival.csv", float_format="%.10g"))
-    life_years = (pd.concat(ly_draws, ignore_index=True) if ly_draws
-                  else pd.DataFrame(columns=["sample", "pair", "arm", *LIFE_YEAR_QUANTITIES]))
     report.files.append(_write_csv(life_years, psa_dir / "life_years.csv"))
     report.files.append(_write_csv(pair_frame, psa_dir / "pfs_os_pairs.csv"))
     report.files.append(_write_workbook(psa_dir / "psa.xlsx", report, param_tables, curves,
@@ -610,7 +624,7 @@ def _write_workbook(path: Path, report: PsaReport, param_tables: dict[str, pd.Da
     _sheet(wb, "pfs_os_pairs", pairs.columns, pairs.itertuples(index=False, name=None))
     sheets.append(("pfs_os_pairs", "which OS analysis bounds each PFS analysis, and how many "
                                    "samples needed PFS capped at OS"))
-    grids = {f"{c.times[1] - c.times[0]:g} months, 0 to {c.times[-1]:g} months"
+    grids = {f"{c.times[1] - c.times[0]:g}-month cycles from 0 to {c.times[-1]:g} months"
              for c in curves.values()}
     cycle = ("cycle length and horizon: " + "; ".join(sorted(grids))) if grids else "no curves"
     readme.append([xlsx_text(h) for h in ("section", "item", "description")])

@@ -398,3 +398,279 @@ def select_series_counts(
                              " is kept"})
     included = included.loc[sorted(keep_rows)].reset_index(drop=True)
     return SeriesSelection(included, pd.DataFrame(excluded, columns=["study", "reason"]))
+
+
+# ------------------------------------------------------------ borrowing from the series
+RESPONSE_QUANTITIES: tuple[tuple[str, ...], ...] = (
+    ("objective_responses",),
+    ("complete_responses", "partial_responses"),
+)
+"""Series quantities for objective response: the reported count, else CR + PR."""
+
+
+def series_response_counts(
+    *, series=None, levels: Mapping[str, str] = POPULATION_LEVELS,
+    exclude_non_recist: bool = False,
+) -> SeriesSelection:
+    """Series cohorts for objective response after the rules of :func:`select_series_counts`."""
+    return select_series_counts(RESPONSE_QUANTITIES, series=series, levels=levels,
+                                require_patient_denominator=False,
+                                exclude_non_recist=exclude_non_recist)
+
+
+@dataclass(frozen=True)
+class SeriesMapPriors:
+    """Priors of the covariate MAP model (module docstring), on the logit scale."""
+
+    alpha: Prior = Normal(0.0, 2.0)
+    beta: Prior = Normal(0.0, 1.0)
+    tau: Prior = HalfNormal(1.0)
+
+    def as_dict(self) -> dict[str, Prior]:
+        """``{parameter: prior}``."""
+        return {"alpha": self.alpha, "beta": self.beta, "tau": self.tau}
+
+
+def _map_structure(included: pd.DataFrame, target_level: str):
+    """Study names, other levels and the study x other-level indicator matrix."""
+    if included.empty:
+        raise InputError("no series cohort left for the MAP prior")
+    if target_level not in set(included["level"]):
+        raise InputError(f"no series cohort in the target's population level {target_level!r};"
+                         " map it to a level with data (see POPULATION_LEVELS)",
+                         field="target_level")
+    others = sorted(set(included["level"]) - {target_level})
+    x = np.array([[float(level == o) for o in others] for level in included["level"]])
+    return tuple(included["study"]), tuple(others), x.reshape(len(included), len(others))
+
+
+def series_map_model(
+    included: pd.DataFrame, *, target_level: str = "gep",
+    priors: SeriesMapPriors = SeriesMapPriors(),
+) -> pm.Model:
+    """Binomial-logit MAP model with population level as covariate (module docstring).
+
+    ``included`` has columns ``study``, ``level``, ``events``, ``total`` (e.g.
+    ``series_response_counts().included``); the predictive ``p_new`` is for a new study in
+    ``target_level``.
+    """
+    studies, others, x = _map_structure(included, target_level)
+    for row in included.itertuples():
+        check_count(row.events, row.total, what=f"series {row.study}")
+    with pm.Model(coords={"study": list(studies), "offset_level": list(others)}) as model:
+        events = pm.Data("events", included["events"].to_numpy(int), dims="study")
+        totals = pm.Data("totals", included["total"].to_numpy(int), dims="study")
+        alpha = priors.alpha.to_pymc("alpha")
+        tau = priors.tau.to_pymc("tau")
+        z = pm.Normal("z", 0.0, 1.0, dims="study")
+        linear = alpha + tau * z
+        if others:
+            beta = priors.beta.to_pymc("beta", dims="offset_level")
+            linear = linear + pm.math.dot(x, beta)
+            pm.Deterministic("level_rate", pm.math.invlogit(alpha + beta), dims="offset_level")
+        theta = pm.Deterministic("theta", linear, dims="study")
+        pm.Binomial("responders", n=totals, logit_p=theta, observed=events, dims="study")
+        pm.Deterministic("target_rate", pm.math.invlogit(alpha))
+        z_new = pm.Normal("z_new", 0.0, 1.0)
+        pm.Deterministic("p_new", pm.math.invlogit(alpha + tau * z_new))
+    return model
+
+
+@lru_cache(maxsize=4)
+def _cached_map_model(structure: tuple, target_level: str, priors: SeriesMapPriors):
+    studies, levels = structure
+    placeholder = pd.DataFrame({"study": list(studies), "level": list(levels),
+                                "events": 0, "total": 1})
+    return series_map_model(placeholder, target_level=target_level, priors=priors)
+
+
+@dataclass
+class SeriesMapFit:
+    """Covariate MAP model fit: cohorts used/excluded, posterior, diagnostics, mixture prior."""
+
+    selection: SeriesSelection
+    target_level: str
+    tree: xr.DataTree
+    diagnostics: Diagnostics
+    summary: pd.DataFrame
+    mixture: object
+    priors: dict[str, Prior] = field(default_factory=dict)
+
+
+def fit_series_response_map(
+    selection: SeriesSelection | None = None,
+    *,
+    target_level: str = "gep",
+    priors: SeriesMapPriors = SeriesMapPriors(),
+    draws: int = 2000,
+    tune: int = 2000,
+    chains: int = 2,
+    seed: int = DEFAULT_SEED,
+    target_accept: float = 0.99,
+) -> SeriesMapFit:
+    """Fit the covariate MAP model to the series and fit a beta mixture to ``p_new``.
+
+    Returns
+    -------
+    SeriesMapFit
+        ``summary``: ``response_rate`` rows (group ``lu177``) for the predictive ``p_new``
+        (analysis ``series_map_predictive``) and the pooled rate per level
+        (``series_map_pooled_<level>``); ``mixture``: a
+        :class:`~prrt_bayes.borrowing.mixtures.BetaMixture` fitted by EM (1-3 components, AIC)
+        to the ``p_new`` draws: the MAP prior for NETTER-1's 177Lu arm.
+    """
+    from prrt_bayes.borrowing.mixtures import fit_mixture_auto
+
+    selection = selection or series_response_counts()
+    included = selection.included
+    _map_structure(included, target_level)
+    model = _cached_map_model((tuple(included["study"]), tuple(included["level"])),
+                              target_level, priors)
+    with model:
+        pm.set_data({"events": included["events"].to_numpy(int),
+                     "totals": included["total"].to_numpy(int)})
+    tree = sample(model, draws=draws, tune=tune, chains=chains, seed=seed,
+                  target_accept=target_accept)
+    prior_map = priors.as_dict()
+    attach_priors(tree, prior_map)
+    post = tree.posterior
+    checked = [v for v in ("alpha", "beta", "tau", "theta", "p_new") if v in post]
+    diagnostics = check_diagnostics(tree, checked)
+    rows = [summarize_draws(post["p_new"], quantity="response_rate", group="lu177",
+                            endpoint=ENDPOINT, analysis="series_map_predictive"),
+            summarize_draws(post["target_rate"], quantity="response_rate", group="lu177",
+                            endpoint=ENDPOINT, analysis=f"series_map_pooled_{target_level}")]
+    if "level_rate" in post:
+        for level in post["level_rate"].coords["offset_level"].values:
+            rows.append(summarize_draws(post["level_rate"].sel(offset_level=level),
+                                        quantity="response_rate", group="lu177",
+                                        endpoint=ENDPOINT, analysis=f"series_map_pooled_{level}"))
+    summary = summary_frame(rows, priors=describe_priors(prior_map))
+    mixture = fit_mixture_auto(np.asarray(post["p_new"]).ravel(), "beta", 3)
+    return SeriesMapFit(selection, target_level, tree, diagnostics, summary, mixture, prior_map)
+
+
+@dataclass
+class BorrowingComparison:
+    """What each borrowing method does with NETTER-1's 177Lu-arm response.
+
+    ``table``: one row per method with the prior (mean, 95% interval, ESS by ELIR and moments),
+    the prior-data conflict p-values (``conflict_p_box``, ``conflict_p_tail``: how surprising
+    NETTER-1's responders are under the prior), the posterior of the 177Lu rate (mean, median,
+    95% CrI), the posterior weight of the informative part (robust priors), and the posterior
+    risk difference vs control and P(RD > 0). ``summary``: the same posteriors as summary rows
+    (analysis ``borrowing_<method>``). ``map_fit``: the covariate MAP fit behind ``map``.
+    """
+
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    map_fit: SeriesMapFit
+    notes: tuple[str, ...]
+
+
+def _ess_or_nan(mix, method: str) -> float:
+    from prrt_bayes.borrowing.ess import ess
+
+    try:
+        return float(ess(mix, method))
+    except InputError:
+        return float("nan")
+
+
+def borrowing_comparison(
+    counts: ResponseCounts | None = None,
+    *,
+    map_fit: SeriesMapFit | None = None,
+    robust_weight: float = 0.2,
+    a0: float = 0.5,
+    commensurate_tau: float = 0.5,
+    n_draws: int = 20_000,
+    seed: int = DEFAULT_SEED,
+) -> BorrowingComparison:
+    """Posterior of the 177Lu-arm response rate under each borrowing method, with conflict.
+
+    Methods (priors for the 177Lu rate; the control arm always has Beta(1, 1)):
+
+    * ``none``: Beta(1, 1);
+    * ``map``: the covariate MAP prior (:func:`fit_series_response_map`); ``robust_map``: the
+      same mixed with Beta(1, 1) at weight ``robust_weight``;
+    * ``map_exchangeable`` / ``robust_map_exchangeable``: MAP from all included series ignoring
+      population (exact quadrature, :func:`prrt_bayes.borrowing.map_prior_counts`);
+    * ``power_prior`` (fixed ``a0``), ``commensurate`` (fixed logit-scale ``commensurate_tau``)
+      and ``full_pooling``: from the series in the target's population level only.
+
+    Every prior is a beta mixture, so posteriors are exact conjugate updates; risk differences
+    use ``n_draws`` Monte Carlo draws (seeded).
+    """
+    from prrt_bayes.borrowing import (
+        commensurate_prior_beta,
+        conflict_beta,
+        full_pooling_beta,
+        map_prior_counts,
+        no_borrowing_beta,
+        power_prior_beta,
+    )
+
+    counts = counts or netter1_response("evaluable")
+    map_fit = map_fit or fit_series_response_map()
+    included = map_fit.selection.included
+    same_level = included[included["level"] == map_fit.target_level]
+    r_all, n_all = included["events"].to_numpy(), included["total"].to_numpy()
+    r_lvl, n_lvl = same_level["events"].to_numpy(), same_level["total"].to_numpy()
+    exchangeable = map_prior_counts(r_all, n_all, seed=seed)
+    priors = {
+        "none": no_borrowing_beta(),
+        "map": map_fit.mixture,
+        "robust_map": map_fit.mixture.robustify(robust_weight),
+        "map_exchangeable": exchangeable,
+        "robust_map_exchangeable": exchangeable.robustify(robust_weight),
+        "power_prior": power_prior_beta(r_lvl, n_lvl, a0),
+        "commensurate": commensurate_prior_beta(r_lvl, n_lvl, commensurate_tau, seed=seed),
+        "full_pooling": full_pooling_beta(r_lvl, n_lvl),
+    }
+    rng = np.random.default_rng(seed)
+    control = no_borrowing_beta().posterior(counts.control_events, counts.control_total)
+    control_draws = control.sample(n_draws, rng)
+    rows, summary_rows = [], []
+    for method, prior in priors.items():
+        post = prior.posterior(counts.lu177_events, counts.lu177_total)
+        conflict = conflict_beta(prior, counts.lu177_events, counts.lu177_total)
+        robust = method.startswith("robust")
+        draws = post.sample(n_draws, rng)
+        rd = draws - control_draws
+        rows.append({
+            "method": method,
+            "prior_mean": prior.mean(), "prior_lower": prior.quantile(0.025),
+            "prior_upper": prior.quantile(0.975),
+            "ess_elir": _ess_or_nan(prior, "elir"), "ess_moment": _ess_or_nan(prior, "moment"),
+            "conflict_p_box": conflict.p_box, "conflict_p_tail": conflict.p_tail,
+            "posterior_mean": post.mean(), "posterior_median": post.quantile(0.5),
+            "posterior_lower": post.quantile(0.025), "posterior_upper": post.quantile(0.975),
+            "prior_informative_weight": 1 - robust_weight if robust else np.nan,
+            "posterior_informative_weight": 1 - post.weights[-1] if robust else np.nan,
+            "rd_mean": float(rd.mean()), "rd_lower": float(np.quantile(rd, 0.025)),
+            "rd_upper": float(np.quantile(rd, 0.975)),
+            "probability_rd_positive": float((rd > 0).mean()),
+        })
+        analysis = f"borrowing_{method}"
+        summary_rows += [
+            summarize_draws(draws, quantity="response_rate", group="lu177", endpoint=ENDPOINT,
+                            analysis=analysis),
+            summarize_draws(rd, quantity="risk_difference", group=CONTRAST, endpoint=ENDPOINT,
+                            analysis=analysis),
+            summarize_draws((rd > 0).astype(float),
+                            quantity="probability_risk_difference_positive", group=CONTRAST,
+                            endpoint=ENDPOINT, analysis=analysis),
+        ]
+    notes = (
+        f"NETTER-1 {counts.label}: {counts.lu177_events}/{counts.lu177_total} responders"
+        f" (177Lu) vs {counts.control_events}/{counts.control_total} (control)",
+        f"map / robust_map: population covariate, target level {map_fit.target_level!r}"
+        f" (NETTER-1 midgut); robust weight {robust_weight:g}",
+        f"power_prior (a0={a0:g}), commensurate (tau={commensurate_tau:g}) and full_pooling use"
+        f" the {len(same_level)} series in level {map_fit.target_level!r}:"
+        f" {', '.join(same_level['study'])}",
+        *(f"{row.study}: {row.note}" for row in included.itertuples() if row.note),
+        *(f"excluded {row.study}: {row.reason}" for row in map_fit.selection.excluded.itertuples()),
+    )
+    return BorrowingComparison(pd.DataFrame(rows), summary_frame(summary_rows), map_fit, notes)

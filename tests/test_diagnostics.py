@@ -145,3 +145,12 @@ def test_summarize_draws_and_frame():
         summarize_draws(x.expand_dims(arm=2), quantity="q", group="g")
     with pytest.raises(ValueError, match="expected"):
         summary_frame([{"quantity": "x"}])
+
+
+def test_summary_of_draws_with_infinite_values():
+    """Median survival not reached in a few draws (inf): quantiles stay finite and ordered."""
+    draws = np.concatenate([np.linspace(10.0, 30.0, 990), np.full(10, np.inf)])
+    row = summarize_draws(draws, quantity="median_survival_months", group="lu177")
+    assert np.isfinite(row["lower"]) and np.isfinite(row["median"]) and np.isfinite(row["upper"])
+    assert row["lower"] < row["median"] < row["upper"] <= 30.0
+    assert row["mean"] == np.inf

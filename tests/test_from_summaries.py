@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.datasets import load_gbsg2, load_rossi
@@ -93,14 +93,14 @@ def _simulate(rng, n, breaks, rates, window, dropout):
 def test_recovers_known_hazard_and_censoring():
     """Simulated trial with known hazards and censoring: the calibrated models recover them."""
     rng = np.random.default_rng(20261123)
-    data = _simulate(rng, 4000, [0.0, 12.0], [0.05, 0.10], (12.0, 36.0), 0.01)
+    data = _simulate(rng, 40000, [0.0, 12.0], [0.05, 0.10], (12.0, 36.0), 0.01)
     km = KaplanMeierFitter().fit(data["time"], data["event"])
     reverse = KaplanMeierFitter().fit(data["time"], 1 - data["event"])
     rec = reconstruct_from_summaries(
         len(data), int(data["event"].sum()),
         landmarks={12.0: float(km.survival_function_at_times(12.0).iloc[0])},
-        follow_up=FollowUpSummary(minimum=12.0, maximum=36.0,
-                                  median=float(reverse.median_survival_time_)),
+        follow_up=FollowUpSummary.from_accrual(24.0, 12.0,
+                                               median=float(reverse.median_survival_time_)),
     )
     assert rec.event_calibration == "tail_rate"
     assert rec.hazard.rates[0] == pytest.approx(0.05, rel=0.05)
@@ -235,15 +235,18 @@ def test_bad_follow_up_raises_input_error():
     share=st.floats(0.0, 1.0),
     window=st.tuples(st.floats(0.0, 20.0), st.floats(5.0, 40.0)),
 )
+@example(n=21, landmark=21.0, surv=0.1875, share=0.0, window=(8.0, 13.0))  # landmark at the end
 def test_property_rows_and_events(n, landmark, surv, share, window):
-    """Any feasible input: n rows in all, exact events, times inside the follow-up window."""
+    """Any feasible input, including fewer events than the follow-up allows (dropout mode):
+    n patients in all, exact events, times inside the follow-up window."""
     minimum, length = window
     follow_up = FollowUpSummary(minimum=minimum, maximum=minimum + length)
     if landmark > follow_up.maximum:
         landmark = follow_up.maximum
     summary = ArmSummary(n=n, events=0, landmarks={landmark: surv}, follow_up=follow_up)
     low, high = feasible_events(summary, grid_cells=300)
-    events = low + math.floor(share * (high - low))
+    fewest = max(1, low // 2)
+    events = fewest + math.floor(share * (high - fewest))
     rec = reconstruct_arm(summary.model_copy(update={"events": events}), grid_cells=300)
     assert len(rec.ipd) + rec.unfollowed == n
     assert rec.ipd["event"].sum() == events

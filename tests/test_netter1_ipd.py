@@ -79,7 +79,8 @@ def test_os_final_meets_published_figures(evidence):
     ipd = load_netter1_ipd("os", "final")
     assert int(ipd["event"].sum()) == evidence.get("final_2021", "os_deaths").value
     for arm in ("lu177", "control"):
-        assert (ipd["arm"] == arm).sum() == evidence.get("final_2021", "n_randomised", arm=arm).value
+        n_randomised = evidence.get("final_2021", "n_randomised", arm=arm).value
+        assert (ipd["arm"] == arm).sum() == n_randomised
         median = evidence.get("final_2021", "os_median_months", arm=arm).value
         assert abs(_km(ipd, arm).median_survival_time_ - median) <= 1.0
         rmst = evidence.get("final_2021", "os_rmst_24m", arm=arm)

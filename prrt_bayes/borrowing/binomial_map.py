@@ -11,7 +11,7 @@ Model, for historical studies ``i = 1..k`` with ``r_i`` events out of ``n_i``::
 Two implementations that must agree:
 
 * :func:`binomial_map_exact` — deterministic quadrature. Each study's ``theta_i`` is integrated
-  out by adaptive Gauss-Hermite quadrature (16 nodes, centred at the mode of the log-concave
+  out by adaptive Gauss-Hermite quadrature (32 nodes, centred at the mode of the log-concave
   integrand, scaled by its curvature), then ``(mu, tau)`` is integrated on a 2-D trapezoid grid
   refined to the region holding the posterior mass. No Monte Carlo error except in the draws
   used to fit a mixture.
@@ -37,7 +37,7 @@ from prrt_bayes.borrowing.hyperpriors import (
 from prrt_bayes.borrowing.inputs import PriorSpec, validate_counts
 from prrt_bayes.errors import InputError
 
-_GH_X, _GH_W = np.polynomial.hermite.hermgauss(16)
+_GH_X, _GH_W = np.polynomial.hermite.hermgauss(32)
 
 
 def _log_marginal_study(r, n, mu, tau):

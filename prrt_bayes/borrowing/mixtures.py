@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from prrt_bayes.borrowing.inputs import validate_weight
 from prrt_bayes.errors import InputError
@@ -277,11 +277,12 @@ def _init_by_sorted_blocks(x: np.ndarray, k: int) -> list[np.ndarray]:
 
 
 def fit_normal_mixture(
-    draws, n_components: int = 3, *, max_iter: int = 1000, tol: float = 1e-9
+    draws, n_components: int = 3, *, max_iter: int = 500, tol: float = 1e-3
 ) -> tuple[NormalMixture, float]:
     """Fit a ``n_components`` normal mixture to draws by EM; return it and its log-likelihood.
 
-    Deterministic: initialised from blocks of the sorted draws (equal weights).
+    Deterministic: initialised from blocks of the sorted draws (equal weights). Stops when the
+    total log-likelihood gains less than ``tol`` in an iteration.
     """
     x = np.asarray(draws, dtype=float).ravel()
     k = int(n_components)
@@ -294,7 +295,7 @@ def fit_normal_mixture(
     floor = 1e-6 * x.std()
     old = -np.inf
     for _ in range(max_iter):
-        logp = np.log(w) + stats.norm.logpdf(x[:, None], m, s)
+        logp = np.log(w) - np.log(s) - 0.5 * ((x[:, None] - m) / s) ** 2
         ll_i = special.logsumexp(logp, axis=1)
         resp = np.exp(logp - ll_i[:, None])
         nk = resp.sum(axis=0) + 1e-300
@@ -302,28 +303,37 @@ def fit_normal_mixture(
         m = (resp * x[:, None]).sum(axis=0) / nk
         s = np.sqrt(np.maximum((resp * (x[:, None] - m) ** 2).sum(axis=0) / nk, floor**2))
         ll = float(ll_i.sum())
-        if ll - old < tol * abs(ll):
+        if ll - old < tol:
             break
         old = ll
     order = np.argsort(-w)
     return NormalMixture(w[order], m[order], s[order]), ll
 
 
-def _beta_mle(s1: float, s2: float, a0: float, b0: float, lower: float) -> tuple[float, float]:
-    """Weighted beta MLE from sufficient statistics ``E[log x]``, ``E[log(1-x)]``."""
+def _beta_mle(s1, s2, a, b, lower: float, iters: int = 50):
+    """Weighted beta MLEs from sufficient statistics ``E[log x]``, ``E[log(1-x)]`` (arrays).
 
-    def nll(p):
-        a, b = p
-        val = special.betaln(a, b) - (a - 1) * s1 - (b - 1) * s2
-        dab = special.digamma(a + b)
-        grad = np.array([special.digamma(a) - dab - s1, special.digamma(b) - dab - s2])
-        return val, grad
-
-    res = optimize.minimize(
-        nll, x0=[max(a0, lower), max(b0, lower)], jac=True, method="L-BFGS-B",
-        bounds=[(lower, 1e7), (lower, 1e7)],
-    )
-    return float(res.x[0]), float(res.x[1])
+    Projected Newton on the concave log-likelihood, vectorised over components, warm-started
+    at ``(a, b)`` and kept at or above ``lower``.
+    """
+    a, b = np.maximum(a, lower), np.maximum(b, lower)
+    for _ in range(iters):
+        dab, tab = special.digamma(a + b), special.polygamma(1, a + b)
+        ga = special.digamma(a) - dab - s1
+        gb = special.digamma(b) - dab - s2
+        haa, hbb = special.polygamma(1, a) - tab, special.polygamma(1, b) - tab
+        det = haa * hbb - tab**2
+        da = (hbb * ga + tab * gb) / det
+        db = (tab * ga + haa * gb) / det
+        # damp so that no parameter more than halves in one step
+        scale = np.minimum(1.0, 0.5 / np.maximum(np.maximum(da / a, db / b), 1e-300))
+        a_new = np.maximum(a - scale * da, lower)
+        b_new = np.maximum(b - scale * db, lower)
+        done = np.all(np.abs(a_new - a) <= 1e-10 * a) and np.all(np.abs(b_new - b) <= 1e-10 * b)
+        a, b = a_new, b_new
+        if done:
+            break
+    return a, b
 
 
 def fit_beta_mixture(
@@ -332,12 +342,13 @@ def fit_beta_mixture(
     *,
     constrain_gt1: bool = True,
     max_iter: int = 500,
-    tol: float = 1e-9,
+    tol: float = 1e-3,
 ) -> tuple[BetaMixture, float]:
     """Fit a beta mixture to draws in (0, 1) by EM with exact weighted-ML M-steps.
 
     ``constrain_gt1`` keeps every ``a, b >= 1`` (as RBesT's ``constrain_gt1``), which the ELIR
-    ESS needs to be finite. Returns the mixture and its log-likelihood.
+    ESS needs to be finite. Stops when the total log-likelihood gains less than ``tol``.
+    Returns the mixture and its log-likelihood.
     """
     x = np.clip(np.asarray(draws, dtype=float).ravel(), 1e-12, 1 - 1e-12)
     k = int(n_components)
@@ -353,17 +364,14 @@ def fit_beta_mixture(
         a[j], b[j] = max(mu * n, lower), max((1 - mu) * n, lower)
     old = -np.inf
     for _ in range(max_iter):
-        logp = np.log(w) + stats.beta.logpdf(x[:, None], a, b)
+        logp = np.log(w) + (a - 1) * lx[:, None] + (b - 1) * l1x[:, None] - special.betaln(a, b)
         ll_i = special.logsumexp(logp, axis=1)
         resp = np.exp(logp - ll_i[:, None])
         nk = resp.sum(axis=0) + 1e-300
         w = nk / x.size
-        for j in range(k):
-            s1 = float(resp[:, j] @ lx / nk[j])
-            s2 = float(resp[:, j] @ l1x / nk[j])
-            a[j], b[j] = _beta_mle(s1, s2, a[j], b[j], lower)
+        a, b = _beta_mle((resp.T @ lx) / nk, (resp.T @ l1x) / nk, a, b, lower)
         ll = float(ll_i.sum())
-        if ll - old < tol * abs(ll):
+        if ll - old < tol:
             break
         old = ll
     order = np.argsort(-w)

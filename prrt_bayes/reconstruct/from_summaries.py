@@ -46,8 +46,8 @@ estimates ``G``, so a published median follow-up ``m`` means ``G(m) = 1/2`` what
 hazard. It is reproduced by
 
 - the dropout rate ``delta = log(2 P(A > m)) / m`` when the accrual window is known
-  (:meth:`FollowUpSummary.from_dates`); a median follow-up longer than uniform accrual allows
-  is an :class:`~prrt_bayes.errors.InputError`;
+  (:meth:`FollowUpSummary.from_dates`, :meth:`FollowUpSummary.from_accrual`); a median
+  follow-up longer than uniform accrual allows is an :class:`~prrt_bayes.errors.InputError`;
 - the window's start ``a_min = 2m - a_max`` without dropout when only the maximum follow-up is
   known (e.g. "median 76 months, range up to 95"); if that start would be negative, ``a_min = 0``
   and ``delta`` is calibrated as above.
@@ -92,16 +92,18 @@ give the KM closest to the published survival, or for a median the KM median clo
 published time. This moves events by fractions of a grid cell relative to censorings and lands
 well within a step of the published point. Finally ``lambda_tail`` is set by bisection on the
 pseudo-data itself so the number of events equals the target exactly; if the count jumps over the
-target, the surplus latest events become censorings at the same times. ``Reconstruction.hazard``
-is the model with the fine-tuned points, the one that generated the rows.
+target, the surplus latest events become censorings at the same times. The exact count comes
+first: if the fine-tuned points leave it out of the tail's reach, the published points are used;
+in dropout mode, if the tail cannot absorb the rounding either, the dropout itself is solved on
+the rows. ``Reconstruction.hazard`` is the model that generated the rows.
 
 Assumptions (what the pseudo-IPD cannot know)
 ---------------------------------------------
 - The hazard is constant between published points and after the last one: the published points
   are reproduced, the shape between them is a piecewise-exponential interpolation.
 - Accrual is uniform over its window, censoring is independent of the event time, and the
-  dropout hazard is constant; the same censoring distribution applies to every arm that shares a
-  follow-up summary.
+  dropout hazard is constant; arms that share a follow-up summary share the censoring
+  distribution, except for the extra dropout of an arm in dropout mode.
 - Landmark survival values are Kaplan-Meier estimates of the same analysis; a median ``m`` is read
   as ``S(m) = 1/2``.
 - Ties: rows sit on the calculation grid (``a_max / grid_cells`` wide), so a few events may share a
@@ -162,14 +164,22 @@ def months_between(start: str | date, end: str | date) -> float:
     return (to_date(end) - to_date(start)).days / DAYS_PER_MONTH
 
 
-def _as_input_error(err: ValidationError, what: str) -> InputError:
-    first = err.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"]) or None
-    message = first["msg"].removeprefix("Value error, ")
-    return InputError(f"{what}: {message}", field=loc)
+class _Input(BaseModel):
+    """Frozen pydantic input whose validation failures are InputErrors naming the field."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __init__(self, **data) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            first = err.errors()[0]
+            loc = ".".join(str(part) for part in first["loc"]) or None
+            message = first["msg"].removeprefix("Value error, ")
+            raise InputError(f"{type(self).__name__}: {message}", field=loc) from None
 
 
-class FollowUpSummary(BaseModel):
+class FollowUpSummary(_Input):
     """Published follow-up of one arm: the administrative window and the median follow-up.
 
     Attributes
@@ -181,8 +191,6 @@ class FollowUpSummary(BaseModel):
     median : reverse-Kaplan-Meier median follow-up (calibration target), or None.
     dropout_rate : fixed dropout hazard; None = calibrated to ``median`` (0 without a median).
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     maximum: PositiveFloat
     minimum: float | None = None
@@ -196,6 +204,21 @@ class FollowUpSummary(BaseModel):
         if self.median is not None and self.median > self.maximum:
             raise ValueError(f"median follow-up {self.median:g} > maximum {self.maximum:g}")
         return self
+
+    @classmethod
+    def from_accrual(
+        cls,
+        accrual_months: float,
+        min_follow_up: float,
+        *,
+        median: float | None = None,
+        dropout_rate: float | None = None,
+    ) -> FollowUpSummary:
+        """Window from the accrual duration and the follow-up after the last randomisation."""
+        return cls(
+            maximum=min_follow_up + accrual_months, minimum=min_follow_up, median=median,
+            dropout_rate=dropout_rate,
+        )
 
     @classmethod
     def from_dates(
@@ -229,13 +252,13 @@ class FollowUpSummary(BaseModel):
         minimum = months_between(end, cut)
         if late_entrants == "excluded":
             minimum = max(minimum, 0.0)
-        return _build(
-            cls, "follow-up", maximum=months_between(start, cut), minimum=minimum, median=median,
+        return cls(
+            maximum=months_between(start, cut), minimum=minimum, median=median,
             dropout_rate=dropout_rate,
         )
 
 
-class ArmSummary(BaseModel):
+class ArmSummary(_Input):
     """Published summaries of one arm for one endpoint and data cut.
 
     Attributes
@@ -246,8 +269,6 @@ class ArmSummary(BaseModel):
     median : median time to event, or None (not reached or not published).
     follow_up : the follow-up summary (censoring model).
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     n: int = Field(gt=0)
     events: int | None = Field(default=None, ge=0)
@@ -287,13 +308,6 @@ class ArmSummary(BaseModel):
         if self.median is not None:
             points.append((float(self.median), 0.5))
         return sorted(points)
-
-
-def _build(model, what: str, **fields):
-    try:
-        return model(**fields)
-    except ValidationError as err:
-        raise _as_input_error(err, what) from None
 
 
 # ------------------------------------------------------------------------------------- the models
@@ -442,13 +456,19 @@ def _bisect(counts_at, log_lo: float, log_hi: float, target: int):
     """Parameter (on the log scale) whose pseudo-data has ``target`` events, by bisection.
 
     ``counts_at(log_p)`` returns ``(events, censored)``; the event count must be monotone in
-    ``log_p`` and bracket the target at the two ends. When the count jumps over the target,
-    the end with too many events is kept and its surplus latest events become censorings.
+    ``log_p``. When the count jumps over the target, or both ends hold too many events, the end
+    with too many (fewest) events is kept and its surplus latest events become censorings.
     """
     ends = {log_lo: counts_at(log_lo), log_hi: counts_at(log_hi)}
     for log_p, counts in ends.items():
         if counts[0].sum() == target:
             return log_p, counts
+    fewest = min(ends, key=lambda log_p: ends[log_p][0].sum())
+    if ends[fewest][0].sum() > target:
+        return fewest, _drop_surplus(*ends[fewest], target)
+    if max(counts[0].sum() for counts in ends.values()) < target:
+        raise InputError(f"events={target} cannot be reproduced with these survival targets "
+                         "and follow-up", field="events")
     over_end = log_lo if ends[log_lo][0].sum() > target else log_hi
     under_end = log_hi if over_end == log_lo else log_lo
     over = ends[over_end]
@@ -531,11 +551,46 @@ def _dropout_for(summary: ArmSummary, points, follow_up: CensoringModel) -> Cens
     lo, hi = math.log(1e-9 / follow_up.maximum), math.log(1e3 / follow_up.maximum)
     if gap(lo) <= 0:
         return follow_up
+    if gap(hi) > 0:
+        raise InputError(
+            f"events={summary.events} cannot be reproduced: too few for the survival targets "
+            "even with heavy dropout",
+            field="events",
+        )
     return _more_dropout(follow_up, math.exp(brentq(gap, lo, hi, xtol=1e-12)))
 
 
 def _more_dropout(censoring: CensoringModel, extra: float) -> CensoringModel:
     return CensoringModel(censoring.minimum, censoring.maximum, censoring.dropout_rate + extra)
+
+
+def _solve_tail(summary: ArmSummary, points, censoring: CensoringModel, grid: np.ndarray):
+    """``(tail_rate, counts)`` with exactly ``summary.events`` events, or None if out of reach."""
+    bounds = _tail_bounds(censoring, grid)
+
+    def counts_at(log_rate: float):
+        return _counts_with_tail(summary.n, points, censoring, grid, log_rate)
+
+    low, high = (counts_at(bound)[0].sum() for bound in bounds)
+    if not low <= summary.events <= high:
+        return None
+    log_rate, counts = _bisect(counts_at, *bounds, summary.events)
+    return math.exp(log_rate), counts
+
+
+def _solve_dropout_on_rows(summary: ArmSummary, points, follow_up: CensoringModel,
+                           grid: np.ndarray):
+    """Extra dropout solved on the pseudo-data count itself, tail at the last interval's rate."""
+    tail_rate = _known_rates(points)[1][-1]
+    surv = hazard_with_tail(points, tail_rate).survival(grid)
+
+    def counts_at(log_extra: float):
+        censoring = _more_dropout(follow_up, math.exp(log_extra))
+        return _counts(summary.n, surv, censoring.survival(grid))
+
+    log_extra, counts = _bisect(counts_at, math.log(1e-9 / follow_up.maximum),
+                                math.log(1e3 * len(grid) / follow_up.maximum), summary.events)
+    return tail_rate, _more_dropout(follow_up, math.exp(log_extra)), counts
 
 
 def _km_path(n: int, events: np.ndarray, censored: np.ndarray) -> np.ndarray:
@@ -677,8 +732,9 @@ def reconstruct_arm(summary: ArmSummary, *, grid_cells: int = DEFAULT_GRID_CELLS
     rows less the ``unfollowed`` patients randomised after the cut-off), the calibrated hazard
     and censoring models, and the target checks (computed on all ``n`` patients).
     """
-    if summary.events is None:
-        raise InputError("events is required to reconstruct an arm", field="events")
+    if summary.events is None or not 0 <= summary.events <= summary.n:
+        raise InputError(f"events={summary.events} must be a count in 0..n={summary.n}",
+                         field="events")
     if grid_cells < 10:
         raise InputError(f"grid_cells={grid_cells} is too coarse (at least 10)",
                          field="grid_cells")
@@ -688,11 +744,15 @@ def reconstruct_arm(summary: ArmSummary, *, grid_cells: int = DEFAULT_GRID_CELLS
     censoring, method = follow_up, "tail_rate"
     if _needs_dropout(summary, grid_cells) and published:
         censoring, method = _dropout_for(summary, published, follow_up), "dropout"
-    points = _match_points(summary, censoring, grid)
-    log_rate, (events, censored) = _bisect(
-        lambda log_r: _counts_with_tail(summary.n, points, censoring, grid, log_r),
-        *_tail_bounds(censoring, grid), summary.events,
-    )
+    # Fine-tuned points first; the published ones if fine-tuning would cost the exact count.
+    for points in (_match_points(summary, censoring, grid), published):
+        solved = _solve_tail(summary, points, censoring, grid)
+        if solved is not None:
+            tail_rate, (events, censored) = solved
+            break
+    else:  # dropout mode, and the tail cannot absorb the rounding: solve the dropout on the rows
+        tail_rate, censoring, (events, censored) = _solve_dropout_on_rows(
+            summary, published, follow_up, grid)
     times = np.concatenate([np.repeat(grid, events), np.repeat(grid, censored)])
     flags = np.concatenate([np.ones(events.sum(), int), np.zeros(censored.sum(), int)])
     order = np.lexsort((1 - flags, times))
@@ -701,7 +761,7 @@ def reconstruct_arm(summary: ArmSummary, *, grid_cells: int = DEFAULT_GRID_CELLS
     return Reconstruction(
         ipd=rows[followed].reset_index(drop=True),
         unfollowed=int((~followed).sum()),
-        hazard=hazard_with_tail(points, math.exp(log_rate)),
+        hazard=hazard_with_tail(points, tail_rate),
         censoring=censoring,
         event_calibration=method,
         diagnostics=_diagnose(summary, rows),
@@ -732,9 +792,8 @@ def reconstruct_from_summaries(
     -------
     Reconstruction (``.ipd`` is the ``time, event`` DataFrame; ``.diagnostics`` the target checks).
     """
-    summary = _build(
-        ArmSummary, "arm summary", n=n, events=events, landmarks=dict(landmarks or {}),
-        median=median, follow_up=follow_up,
+    summary = ArmSummary(
+        n=n, events=events, landmarks=dict(landmarks or {}), median=median, follow_up=follow_up,
     )
     return reconstruct_arm(summary, grid_cells=grid_cells)
 

@@ -55,8 +55,9 @@ def km_area(fit: ParametricFit, n_grid: int = 2000) -> dict[str, float]:
     fit
         A fitted model (its own data give the KM curves).
     n_grid
-        Grid points per arm on [0, last follow-up time]; the integral uses the trapezoid rule
-        on the grid plus the KM jump times (error well below 0.1% of the follow-up).
+        Grid points per arm on [0, last follow-up time], to which the KM jump times are added:
+        the KM curve is constant on each grid interval and the model curve is taken at its
+        midpoint (midpoint rule; error of order (follow-up / n_grid)^2).
 
     Returns
     -------
@@ -70,9 +71,11 @@ def km_area(fit: ParametricFit, n_grid: int = 2000) -> dict[str, float]:
         time, event = data.time[mask], data.event[mask]
         horizon = float(time.max())
         grid = np.union1d(np.linspace(0.0, horizon, n_grid), time)
-        km = KaplanMeierFitter().fit(time, event).survival_function_at_times(grid).to_numpy()
-        mean_curve = fit.survival(grid).sel(arm=arm).mean(("chain", "draw")).to_numpy()
-        areas[arm] = float(np.trapezoid(np.abs(mean_curve - km), grid))
+        left, width = grid[:-1], np.diff(grid)
+        km = KaplanMeierFitter().fit(time, event).survival_function_at_times(left).to_numpy()
+        mid = left + width / 2
+        mean_curve = fit.survival(mid).sel(arm=arm).mean(("chain", "draw")).to_numpy()
+        areas[arm] = float(np.sum(np.abs(mean_curve - km) * width))
     return areas
 
 

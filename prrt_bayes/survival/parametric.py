@@ -349,11 +349,12 @@ def _curve(tree: xr.DataTree, times: Sequence[float] | np.ndarray, what: str) ->
     fam = _family(tree)
     values = getattr(fam, what)(times, **params)
     post = tree.posterior
+    arms = json.loads(post.attrs["arms"])
     return xr.DataArray(
-        np.broadcast_to(values, (post.sizes["chain"], post.sizes["draw"], len(post.arm),
+        np.broadcast_to(values, (post.sizes["chain"], post.sizes["draw"], len(arms),
                                  times.size)).copy(),
         dims=("chain", "draw", "arm", "time"),
-        coords={"chain": post.chain, "draw": post.draw, "arm": post.arm.values, "time": times},
+        coords={"chain": post.chain, "draw": post.draw, "arm": arms, "time": times},
         name=what,
     )
 
@@ -376,7 +377,7 @@ def quantile_draws(tree: xr.DataTree, survival: float = 0.5) -> xr.DataArray:
     return xr.DataArray(
         values,
         dims=("chain", "draw", "arm"),
-        coords={"chain": post.chain, "draw": post.draw, "arm": post.arm.values},
+        coords={"chain": post.chain, "draw": post.draw, "arm": json.loads(post.attrs["arms"])},
     )
 
 

@@ -1,0 +1,330 @@
+"""Figures of fitted analyses: KM vs posterior, extrapolation, forest plots, prior vs posterior.
+
+Every function reads only :class:`~prrt_bayes.results.AnalysisResult` records and returns a
+matplotlib :class:`~matplotlib.figure.Figure` drawn on the Agg canvas (no pyplot, no global
+state, no display needed); :func:`save_all` writes every applicable figure as PNG. Each figure
+is titled with the exact quantity shown. Text from user files (arm, event, analysis names) is
+passed through :func:`~prrt_bayes.safe_text.escape_mpl`, so it is drawn literally.
+
+Inputs read from ``AnalysisResult.extras`` (contracts for the model authors):
+
+- ``"ae_forest"``: one row per event and model, columns ``group`` (event name), ``model``
+  (e.g. ``"shrunk"``, ``"unshrunk"``), ``median``, ``lower``, ``upper`` (risk difference
+  177Lu-Dotatate minus control, 2.5% and 97.5% quantiles), optional ``grade``. Without it, a
+  toxicity analysis' ``risk_difference`` summary rows are drawn as a single model.
+- ``"prior_posterior"``: long format, columns ``parameter``, ``distribution`` (e.g.
+  ``"prior"``, ``"posterior"``) and either ``value`` (draws; a Gaussian KDE is drawn) or ``x``
+  and ``density`` (a density already evaluated on a grid).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+from matplotlib import rcParams
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from scipy.stats import gaussian_kde
+
+from prrt_bayes.results import AnalysisResult
+from prrt_bayes.safe_text import escape_mpl, safe_name
+
+ARM_LABELS = {"lu177": "177Lu-Dotatate", "control": "control"}
+ENDPOINT_LABELS = {"pfs": "Progression-free survival", "os": "Overall survival"}
+CRI = "posterior median and 95% CrI"
+MONTHS = "Months since randomisation"
+AE_FOREST_COLUMNS = ("group", "model", "median", "lower", "upper")
+
+
+def arm_label(arm: str) -> str:
+    """Display name of an arm (``lu177`` -> ``177Lu-Dotatate``), escaped for matplotlib."""
+    return escape_mpl(ARM_LABELS.get(str(arm), arm))
+
+
+def contrast_label(group: str) -> str:
+    """``"a_vs_b"`` -> ``"<arm a> vs <arm b>"`` (e.g. ``177Lu-Dotatate vs control``)."""
+    parts = str(group).split("_vs_")
+    if len(parts) == 2:
+        return f"{arm_label(parts[0])} vs {arm_label(parts[1])}"
+    return escape_mpl(group)
+
+
+def _endpoint_label(result: AnalysisResult) -> str:
+    return ENDPOINT_LABELS.get(result.endpoint, escape_mpl(result.endpoint))
+
+
+def _new_figure(width: float, height: float, nrows: int = 1, ncols: int = 1) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    fig.subplots(nrows, ncols, squeeze=False)
+    return fig
+
+
+def _band(surv) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Time grid, posterior median and 2.5%/97.5% quantiles of S(t) over all draws."""
+    values = surv.transpose(..., "time").values
+    values = values.reshape(-1, values.shape[-1])
+    lower, median, upper = np.quantile(values, [0.025, 0.5, 0.975], axis=0)
+    return surv["time"].values, median, lower, upper
+
+
+def _arms(result: AnalysisResult) -> list[str]:
+    """Arms with posterior curves: the NETTER-1 arms first (treated, control), then the others."""
+    known = [a for a in ARM_LABELS if a in result.survival]
+    return known + sorted(str(a) for a in result.survival if a not in ARM_LABELS)
+
+
+def _survival_axes(result: AnalysisResult, t_max: float, ax) -> None:
+    """KM of the IPD (step line) and posterior median (line) with 95% band, per arm."""
+    palette = rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, arm in enumerate(_arms(result)):
+        colour = palette[i % len(palette)]
+        t, median, lower, upper = _band(result.survival[arm])
+        keep = t <= t_max
+        ax.fill_between(t[keep], lower[keep], upper[keep], color=colour, alpha=0.2, lw=0)
+        ax.plot(t[keep], median[keep], color=colour,
+                label=f"{arm_label(arm)}: posterior median, 95% CrI")
+        if result.ipd is not None and "arm" in result.ipd:
+            data = result.ipd[result.ipd["arm"] == arm]
+            if len(data):
+                km = KaplanMeierFitter().fit(data["time"], data["event"])
+                sf = km.survival_function_
+                ax.step(sf.index.values, sf.iloc[:, 0].values, where="post", color=colour,
+                        ls="--", label=f"{arm_label(arm)}: Kaplan-Meier (n={len(data)})")
+    ax.set_xlim(0, t_max)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(MONTHS)
+    ax.set_ylabel("S(t)")
+    ax.legend(loc="upper right", fontsize="small")
+
+
+def km_plot(result: AnalysisResult) -> Figure:
+    """KM of the IPD with the posterior median S(t) and 95% band per arm, over the follow-up.
+
+    One axis; per arm one posterior line, one band and (if the IPD has the arm) one KM step
+    line.
+    """
+    if not result.survival or result.ipd is None:
+        raise ValueError(f"analysis {result.name!r} has no survival curves or no IPD")
+    follow_up = float(result.ipd["time"].max())
+    fig = _new_figure(7.5, 4.8)
+    ax = fig.axes[0]
+    _survival_axes(result, follow_up, ax)
+    ax.set_title(f"{_endpoint_label(result)} probability S(t), {escape_mpl(result.name)}:\n"
+                 f"Kaplan-Meier of the IPD vs {CRI}", fontsize="medium")
+    return fig
+
+
+def extrapolation_plot(result: AnalysisResult) -> Figure:
+    """Posterior S(t) per arm extrapolated to the horizon, KM overlaid, end of follow-up marked.
+
+    One axis; per arm a posterior line, band and KM line, plus one vertical line at the end of
+    follow-up when the IPD is known.
+    """
+    if not result.survival:
+        raise ValueError(f"analysis {result.name!r} has no survival curves")
+    horizon = max(float(s["time"].max()) for s in result.survival.values())
+    fig = _new_figure(7.5, 4.8)
+    ax = fig.axes[0]
+    _survival_axes(result, horizon, ax)
+    if result.ipd is not None:
+        follow_up = float(result.ipd["time"].max())
+        ax.axvline(follow_up, color="grey", ls=":", lw=1)
+        ax.annotate(f"end of follow-up ({follow_up:.0f} months)", (follow_up, 0.98),
+                    fontsize="x-small", color="grey", ha="left", va="top")
+    ax.set_title(f"{_endpoint_label(result)} probability S(t) extrapolated to {horizon:g} months "
+                 f"({horizon / 12:g} years), {escape_mpl(result.name)}:\n{CRI}",
+                 fontsize="medium")
+    return fig
+
+
+def hazard_ratio_rows(results: Sequence[AnalysisResult]) -> pd.DataFrame:
+    """Summary rows of every hazard ratio (``hazard_ratio`` and per-period ``hazard_ratio_*``)."""
+    frames = [r.summary for r in results if r.summary is not None and len(r.summary)]
+    if not frames:
+        return pd.DataFrame(columns=["analysis", "endpoint", "quantity", "group"])
+    rows = pd.concat(frames, ignore_index=True)
+    quantity = rows["quantity"].astype(str)
+    return rows[(quantity == "hazard_ratio") | quantity.str.startswith("hazard_ratio_")]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.2f}" if np.isfinite(x) else str(x)
+
+
+def forest_hazard_ratios(results: Sequence[AnalysisResult]) -> Figure:
+    """Forest plot of all hazard ratios: median and 95% CrI on a log axis, HR = 1 marked.
+
+    One axis; one errorbar line per hazard-ratio row plus the vertical line at 1.
+    """
+    rows = hazard_ratio_rows(results).reset_index(drop=True)
+    if rows.empty:
+        raise ValueError("no hazard_ratio rows to plot")
+    fig = _new_figure(7.5, 1.6 + 0.45 * len(rows))
+    ax = fig.axes[0]
+    y = np.arange(len(rows))[::-1]
+    labels = []
+    for yi, row in zip(y, rows.itertuples(index=False), strict=True):
+        ax.errorbar(row.median, yi, xerr=[[row.median - row.lower], [row.upper - row.median]],
+                    fmt="o", color="black", capsize=3)
+        period = str(row.quantity).removeprefix("hazard_ratio").lstrip("_")
+        where = f", {escape_mpl(period)}" if period else ""
+        labels.append(f"{escape_mpl(row.analysis)} ({escape_mpl(str(row.endpoint).upper())}"
+                      f"{where}): {_fmt(row.median)} ({_fmt(row.lower)} to {_fmt(row.upper)})")
+    ax.axvline(1.0, color="grey", ls="--", lw=1)
+    ax.set_xscale("log")
+    ax.set_yticks(y, labels)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    contrasts = "; ".join(dict.fromkeys(contrast_label(g) for g in rows["group"]))
+    ax.set_xlabel("Hazard ratio (log scale; < 1 favours the first arm)")
+    ax.set_title(f"Hazard ratio, {contrasts}\n({CRI})", fontsize="medium")
+    return fig
+
+
+def risk_difference_rows(result: AnalysisResult) -> pd.DataFrame:
+    """AE risk differences to plot: ``extras["ae_forest"]``, else the summary rows (one model)."""
+    forest = result.extras.get("ae_forest")
+    if forest is not None:
+        missing = set(AE_FOREST_COLUMNS) - set(forest.columns)
+        if missing:
+            raise ValueError(f"extras['ae_forest'] of {result.name!r} lacks {sorted(missing)}")
+        return forest.reset_index(drop=True)
+    if result.kind != "toxicity" or result.summary is None or result.summary.empty:
+        return pd.DataFrame(columns=list(AE_FOREST_COLUMNS))
+    rows = result.summary[result.summary["quantity"] == "risk_difference"]
+    return rows.assign(model=result.name)[list(AE_FOREST_COLUMNS)].reset_index(drop=True)
+
+
+def forest_risk_differences(result: AnalysisResult) -> Figure:
+    """Forest plot of AE risk differences (177Lu-Dotatate minus control), one marker per model.
+
+    One axis; one errorbar line per model (e.g. shrunk and unshrunk) plus the line at 0.
+    """
+    rows = risk_difference_rows(result)
+    if rows.empty:
+        raise ValueError(f"analysis {result.name!r} has no AE risk differences")
+    label_of = rows["group"].astype(str)
+    if "grade" in rows:
+        label_of = label_of + ", grade " + rows["grade"].astype(str)
+    events = list(dict.fromkeys(label_of))
+    models = list(dict.fromkeys(rows["model"].astype(str)))
+    fig = _new_figure(7.5, 1.8 + 0.32 * len(events) * max(1, len(models) / 2))
+    ax = fig.axes[0]
+    y_of = {e: len(events) - 1 - i for i, e in enumerate(events)}
+    width = 0.6 / max(len(models), 1)
+    for j, model in enumerate(models):
+        sel = rows["model"].astype(str) == model
+        y = np.array([y_of[e] for e in label_of[sel]]) + (j - (len(models) - 1) / 2) * width
+        med, lo, hi = (rows.loc[sel, c].to_numpy(float) for c in ("median", "lower", "upper"))
+        ax.errorbar(med, y, xerr=[med - lo, hi - med], fmt="o", ms=4, capsize=2,
+                    label=escape_mpl(model))
+    ax.axvline(0.0, color="grey", ls="--", lw=1)
+    ax.set_yticks(list(y_of.values()), [escape_mpl(e) for e in events])
+    ax.set_xlabel("Risk difference (177Lu-Dotatate minus control)")
+    ax.legend(loc="lower right", fontsize="small")
+    by = ", ".join(escape_mpl(m) for m in models)
+    ax.set_title(f"Risk difference in adverse-event probability, 177Lu-Dotatate minus control\n"
+                 f"({CRI}; {by}), {escape_mpl(result.name)}", fontsize="medium")
+    return fig
+
+
+def _density(group: pd.DataFrame, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(x, density) of one distribution: given on a grid, or a KDE of its draws."""
+    if {"x", "density"} <= set(group.columns) and group["x"].notna().any():
+        g = group.dropna(subset=["x", "density"]).sort_values("x")
+        return g["x"].to_numpy(float), g["density"].to_numpy(float)
+    values = group["value"].dropna().to_numpy(float)
+    if values.size < 2 or np.ptp(values) == 0:
+        raise ValueError("cannot draw a density from fewer than 2 distinct draws")
+    return grid, gaussian_kde(values)(grid)
+
+
+def prior_posterior_plot(result: AnalysisResult) -> Figure:
+    """Prior vs posterior density of each borrowed parameter (``extras["prior_posterior"]``).
+
+    One axis per parameter, one line per distribution (prior, posterior, ...).
+    """
+    table = result.extras.get("prior_posterior")
+    if table is None or table.empty:
+        raise ValueError(f"analysis {result.name!r} has no prior_posterior table")
+    if not {"parameter", "distribution"} <= set(table.columns) or not (
+        "value" in table or {"x", "density"} <= set(table.columns)
+    ):
+        raise ValueError("extras['prior_posterior'] needs parameter, distribution and value "
+                         "(draws) or x and density")
+    parameters = list(dict.fromkeys(table["parameter"].astype(str)))
+    ncols = min(3, len(parameters))
+    nrows = -(-len(parameters) // ncols)
+    fig = _new_figure(4.2 * ncols, 3.4 * nrows + 0.6, nrows, ncols)
+    for ax, parameter in zip(fig.axes, parameters, strict=False):
+        sub = table[table["parameter"].astype(str) == parameter]
+        grid = _kde_grid(sub)
+        for name, group in sub.groupby(sub["distribution"].astype(str), sort=False):
+            x, dens = _density(group, grid)
+            ax.plot(x, dens, label=escape_mpl(name))
+        ax.set_title(f"{escape_mpl(parameter)}: prior vs posterior density", fontsize="small")
+        ax.set_xlabel(escape_mpl(parameter))
+        ax.set_ylabel("density")
+        ax.legend(fontsize="x-small")
+    for ax in fig.axes[len(parameters):]:
+        ax.set_visible(False)
+    fig.suptitle(f"Prior vs posterior density of borrowed parameters, "
+                 f"{escape_mpl(result.name)}", fontsize="medium")
+    return fig
+
+
+def _kde_grid(sub: pd.DataFrame) -> np.ndarray:
+    """Common x grid for the KDEs: 0.5%-99.5% range of all draws, padded by 10%."""
+    if "value" not in sub or sub["value"].notna().sum() < 2:
+        return np.array([])
+    lo, hi = np.nanquantile(sub["value"].to_numpy(float), [0.005, 0.995])
+    pad = 0.1 * (hi - lo) if hi > lo else 1.0
+    return np.linspace(lo - pad, hi + pad, 256)
+
+
+def figures(results: Sequence[AnalysisResult]) -> list[tuple[str, Figure]]:
+    """Every applicable figure as ``(file stem, Figure)``, in report order."""
+    out: list[tuple[str, Figure]] = []
+    if not hazard_ratio_rows(results).empty:
+        out.append(("forest_hazard_ratios", forest_hazard_ratios(results)))
+    for r in results:
+        stem = safe_name(r.name, 80)
+        if r.survival and r.ipd is not None:
+            out.append((f"km_{stem}", km_plot(r)))
+        if r.survival:
+            out.append((f"extrapolation_{stem}", extrapolation_plot(r)))
+        if not risk_difference_rows(r).empty:
+            out.append((f"forest_ae_{stem}", forest_risk_differences(r)))
+        table = r.extras.get("prior_posterior")
+        if table is not None and not table.empty:
+            out.append((f"prior_posterior_{stem}", prior_posterior_plot(r)))
+    seen: dict[str, int] = {}
+    unique = []
+    for stem, fig in out:
+        seen[stem] = seen.get(stem, 0) + 1
+        unique.append((stem if seen[stem] == 1 else f"{stem}_{seen[stem]}", fig))
+    return unique
+
+
+def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes (Agg)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def save_all(results: Sequence[AnalysisResult], out_dir: Path, *, dpi: int = 120) -> list[Path]:
+    """Write every applicable figure as ``out_dir/<stem>.png``; return the paths written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for stem, fig in figures(results):
+        path = out_dir / f"{stem}.png"
+        path.write_bytes(png_bytes(fig, dpi))
+        paths.append(path)
+    return paths

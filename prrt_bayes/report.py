@@ -1,0 +1,246 @@
+"""One self-contained HTML report of a run: verdict, summaries, figures, assumptions, provenance.
+
+The page has no external resource (figures are base64 PNG data URIs, CSS is inline) and no
+JavaScript; a Content-Security-Policy meta tag forbids both, so a browser shows it offline and
+nothing in it can load or run. Every text that reaches the page - analysis, arm, event names,
+priors, citations - goes through :func:`~prrt_bayes.safe_text.escape_html`.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from prrt_bayes import plots
+from prrt_bayes.hta import PsaReport
+from prrt_bayes.results import AnalysisResult
+from prrt_bayes.safe_text import escape_html
+
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
+       max-width: 1100px; padding: 0 1em; color: #222; line-height: 1.4; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.verdict { padding: 0.6em 1em; border-radius: 4px; font-weight: bold; }
+.pass { background: #e3f4e3; color: #14521b; } .fail { background: #fbe3e3; color: #8a1414; }
+figure { margin: 1em 0 2em; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { font-size: 0.9em; color: #444; } nav a { margin-right: 1em; }
+footer { margin-top: 3em; font-size: 0.85em; color: #666; }
+"""
+
+
+def format_number(x: Any) -> str:
+    """A posterior figure for display: 3 significant digits (integers above 1000 in full)."""
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(value):
+        return "n/a"
+    if math.isinf(value):
+        return "not reached" if value > 0 else "-inf"
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+def _cell(value: Any, numeric: bool = False) -> str:
+    if numeric:
+        return f'<td class="num">{escape_html(format_number(value))}</td>'
+    return f"<td>{escape_html(value)}</td>"
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]],
+           numeric: Sequence[int] = ()) -> str:
+    """An HTML table, every cell escaped; columns at positions ``numeric`` formatted."""
+    head = "".join(f"<th>{escape_html(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(_cell(v, i in numeric) for i, v in enumerate(row)) + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def verdict(result: AnalysisResult) -> str:
+    """``"PASSED: converged"`` or ``"FAILED: <problems>"`` for one analysis."""
+    d = result.diagnostics
+    if d.passed:
+        return "PASSED: converged"
+    return "FAILED: " + ("; ".join(d.problems) or "diagnostics failed")
+
+
+def _overall(results: Sequence[AnalysisResult]) -> str:
+    failed = [r.name for r in results if not r.diagnostics.passed]
+    if not failed:
+        text = f"All {len(results)} analyses passed their convergence checks."
+        return f'<p class="verdict pass">{escape_html(text)}</p>'
+    text = (f"{len(failed)} of {len(results)} analyses FAILED their convergence checks: "
+            f"{', '.join(failed)}. Their estimates are shown but must not be used.")
+    return f'<p class="verdict fail">{escape_html(text)}</p>'
+
+
+def _diagnostics(results: Sequence[AnalysisResult]) -> str:
+    rows = [(r.name, r.kind, r.endpoint, _fixed(r.diagnostics.max_rhat, 3),
+             _fixed(r.diagnostics.min_ess_bulk, 0), _fixed(r.diagnostics.min_ess_tail, 0),
+             r.diagnostics.divergences, _fixed(r.diagnostics.min_bfmi, 2), verdict(r))
+            for r in results]
+    header = ("analysis", "kind", "endpoint", "max R-hat", "min bulk ESS", "min tail ESS",
+              "divergences", "min E-BFMI", "verdict")
+    note = ("<p>Thresholds (Vehtari et al. 2021): R-hat &le; 1.01, bulk and tail ESS &ge; 400, "
+            "no divergent transitions, E-BFMI &ge; 0.3.</p>")
+    return note + _table(header, rows)
+
+
+def _fixed(x: float, digits: int) -> str:
+    value = float(x)
+    return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _summary(result: AnalysisResult) -> str:
+    s = result.summary
+    if s is None or s.empty:
+        return "<p>No summary rows.</p>"
+    rows = [(q, g, m, f"{format_number(lo)} to {format_number(hi)}", mean, sd)
+            for q, g, m, lo, hi, mean, sd in zip(s["quantity"], s["group"], s["median"],
+                                                 s["lower"], s["upper"], s["mean"], s["sd"],
+                                                 strict=True)]
+    return _table(("quantity", "group", "median", "95% CrI", "mean", "sd"), rows,
+                  numeric=(2, 4, 5))
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {_describe(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_describe(v) for v in value)
+    if isinstance(value, float):
+        return format_number(value)
+    return str(value)
+
+
+def _assumptions(result: AnalysisResult) -> str:
+    priors = (_table(("parameter", "prior"), sorted(result.priors.items())) if result.priors
+              else "<p>No priors recorded.</p>")
+    if result.borrowing:
+        borrowing = _table(("borrowing", "value"),
+                           [(k, _describe(v)) for k, v in result.borrowing.items()])
+    else:
+        borrowing = "<p>No borrowing: the analysis uses the trial data alone.</p>"
+    return priors + borrowing
+
+
+def _figures(results: Sequence[AnalysisResult]) -> str:
+    parts = []
+    for _stem, fig in plots.figures(results):
+        title = fig.get_suptitle() or fig.axes[0].get_title()
+        caption = title.replace("\\$", "$").replace("\n", " ")
+        data = base64.b64encode(plots.png_bytes(fig, dpi=100)).decode("ascii")
+        parts.append(f'<figure><img alt="{escape_html(caption)}" '
+                     f'src="data:image/png;base64,{data}"><figcaption>{escape_html(caption)}'
+                     "</figcaption></figure>")
+    return "".join(parts) or "<p>No figures.</p>"
+
+
+def _psa(psa: PsaReport) -> str:
+    pairs = psa.pairs
+    rows = [(p.pfs_analysis, p.os_analysis or "none", p.rule, p.n_samples, p.n_samples_adjusted)
+            for p in pairs.itertuples(index=False)]
+    text = (f"<p>{psa.n_samples} PSA samples per analysis, thinned evenly from the pooled chains."
+            " PFS is capped at the paired OS curve per sample and cycle (PFS &le; OS); the table"
+            " gives how many samples needed it.</p>")
+    table = _table(("PFS analysis", "OS analysis", "pairing rule", "samples",
+                    "samples with PFS capped"), rows)
+    ly = psa.life_years
+    ly_rows = [(a, q, g, m, f"{format_number(lo)} to {format_number(hi)}")
+               for a, q, g, m, lo, hi in zip(ly["analysis"], ly["quantity"], ly["group"],
+                                             ly["median"], ly["lower"], ly["upper"], strict=True)]
+    ly_table = _table(("pair", "quantity", "group", "median", "95% CrI"), ly_rows, numeric=(3,))
+    rate = psa.discount_rate
+    discount = "undiscounted" if rate == 0 else f"discounted at {rate:.2%} a year"
+    heading = f"<h3>Partitioned survival: life-years to the horizon ({escape_html(discount)})</h3>"
+    return text + table + heading + ly_table
+
+
+def write_report(
+    results: Sequence[AnalysisResult],
+    path: Path,
+    *,
+    provenance: pd.DataFrame,
+    version: str,
+    title: str = "prrt-bayes: Bayesian evidence synthesis for 177Lu-Dotatate",
+    psa: PsaReport | None = None,
+    date: str | None = None,
+) -> Path:
+    """Write the self-contained HTML report of ``results`` to ``path``.
+
+    Parameters
+    ----------
+    results
+        Fitted analyses, in the order to show them.
+    path
+        Output file (e.g. ``results/report.html``).
+    provenance
+        Data provenance, one row per source (e.g. :func:`prrt_bayes.evidence.list_sources`:
+        name, citation, what it contributes); all columns are shown.
+    version
+        Package version printed in the header and footer.
+    title
+        Page title.
+    psa
+        Optional :func:`prrt_bayes.hta.write_psa` report: PFS/OS pairing, capping counts and
+        life-years are shown.
+    date
+        Date shown (default: now, UTC).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    date = date or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    e = escape_html
+    nav = ("<nav><a href='#diagnostics'>Diagnostics</a><a href='#summary'>Summary</a>"
+           "<a href='#figures'>Figures</a><a href='#assumptions'>Priors and borrowing</a>"
+           + ("<a href='#psa'>PSA</a>" if psa is not None else "")
+           + "<a href='#provenance'>Data provenance</a></nav>")
+    summaries = "".join(f"<h3>{e(r.name)} ({e(r.kind)}, {e(r.endpoint)})</h3>{_summary(r)}"
+                        for r in results)
+    assumptions = "".join(f"<h3>{e(r.name)}</h3>{_assumptions(r)}" for r in results)
+    provenance_table = _table([str(c) for c in provenance.columns],
+                              provenance.itertuples(index=False, name=None))
+    sections = [
+        f"<h1>{e(title)}</h1>",
+        f"<p>prrt-bayes version {e(version)}, generated {e(date)}.</p>",
+        _overall(results),
+        nav,
+        "<h2 id='diagnostics'>Convergence diagnostics</h2>", _diagnostics(results),
+        "<h2 id='summary'>Posterior summary (median and 95% credible interval)</h2>",
+        "<p>Credible intervals are equal-tailed (2.5% and 97.5% posterior quantiles); "
+        "times in months.</p>", summaries,
+        "<h2 id='figures'>Figures</h2>", _figures(results),
+        "<h2 id='assumptions'>Priors and borrowing assumptions</h2>", assumptions,
+    ]
+    if psa is not None:
+        sections += ["<h2 id='psa'>Probabilistic sensitivity analysis</h2>", _psa(psa)]
+    sections += [
+        "<h2 id='provenance'>Data provenance</h2>", provenance_table,
+        f"<footer>prrt-bayes {e(version)} &middot; {e(date)} &middot; self-contained report: "
+        "no external resources, no scripts.</footer>",
+    ]
+    page = (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body>\n"
+        + "\n".join(sections) + "\n</body></html>\n"
+    )
+    path = Path(path)
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -1,0 +1,143 @@
+"""Normal-normal hierarchical model: exact quadrature against bayesmeta, MCMC against exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from prrt_bayes.borrowing import (
+    normal_normal_exact,
+    normal_normal_model,
+    parse_prior,
+    prior_predictive_check,
+)
+from prrt_bayes.diagnostics import check_diagnostics
+from prrt_bayes.errors import InputError
+from prrt_bayes.sampling import sample
+
+# Rubin (1981) eight schools, as in the bayesmeta vignette
+SCHOOLS_Y = [28.39, 7.94, -2.75, 6.82, -0.64, 0.63, 18.01, 12.16]
+SCHOOLS_SE = [14.9, 10.2, 16.3, 11.0, 9.4, 11.4, 10.4, 17.6]
+TAU_PRIOR = parse_prior("halfcauchy:25")
+MU_PRIOR = parse_prior("normal:0,50")
+
+# bayesmeta's deterministic answer (vignette)
+BAYESMETA = {
+    "mu_median": 7.963,
+    "mu_mean": 7.986,
+    "mu_sd": 4.996,
+    "tau_median": 4.759,
+    "tau_mean": 5.885,
+    "theta_new_mean": 7.986,
+    "theta_new_sd": 9.127,
+}
+
+
+@pytest.fixture(scope="module")
+def schools_exact():
+    return normal_normal_exact(SCHOOLS_Y, SCHOOLS_SE, tau_prior=TAU_PRIOR, mu_prior=MU_PRIOR)
+
+
+@pytest.mark.parametrize("key", sorted(BAYESMETA))
+def test_eight_schools_exact_matches_bayesmeta(schools_exact, key):
+    assert schools_exact.summary()[key] == pytest.approx(BAYESMETA[key], abs=0.005)
+
+
+def test_exact_grid_is_converged(schools_exact):
+    fine = normal_normal_exact(
+        SCHOOLS_Y, SCHOOLS_SE, tau_prior=TAU_PRIOR, mu_prior=MU_PRIOR, n_grid=32000
+    ).summary()
+    default = schools_exact.summary()
+    for key in fine:
+        assert default[key] == pytest.approx(fine[key], abs=1e-3)
+
+
+def test_tiny_tau_reduces_to_common_effect():
+    # tau ~ Uniform(0, 1e-8): the model is the common-effect model, mu | y normal in closed form
+    post = normal_normal_exact(
+        SCHOOLS_Y, SCHOOLS_SE, tau_prior=parse_prior("uniform:0,1e-8"), mu_prior=MU_PRIOR
+    )
+    y, s = np.array(SCHOOLS_Y), np.array(SCHOOLS_SE)
+    prec = np.sum(1 / s**2) + 1 / 50**2
+    mean = np.sum(y / s**2) / prec
+    assert post.mean() == pytest.approx(mean, rel=1e-9)
+    assert post.sd() == pytest.approx(prec**-0.5, rel=1e-9)
+    assert post.quantile(0.975) == pytest.approx(stats.norm.ppf(0.975, mean, prec**-0.5), abs=1e-7)
+
+
+def test_flat_mu_prior_close_to_wide_normal():
+    flat = normal_normal_exact(SCHOOLS_Y, SCHOOLS_SE, tau_prior=TAU_PRIOR).summary()
+    wide = normal_normal_exact(
+        SCHOOLS_Y, SCHOOLS_SE, tau_prior=TAU_PRIOR, mu_prior=parse_prior("normal:0,1e5")
+    ).summary()
+    for key in flat:
+        assert flat[key] == pytest.approx(wide[key], abs=1e-3)
+
+
+def test_eight_schools_mcmc_matches_exact(schools_exact):
+    model = normal_normal_model(SCHOOLS_Y, SCHOOLS_SE, tau_prior=TAU_PRIOR, mu_prior=MU_PRIOR)
+    tree = sample(model, draws=3000, tune=1000, chains=4, seed=11, target_accept=0.95)
+    diag = check_diagnostics(tree, ["mu", "tau", "theta_new"])
+    assert diag.max_rhat < 1.01
+    assert diag.divergences <= 10
+    mu = tree.posterior["mu"].values.ravel()
+    tau = tree.posterior["tau"].values.ravel()
+    exact = schools_exact.summary()
+    assert np.median(mu) == pytest.approx(exact["mu_median"], abs=0.15)
+    assert np.std(mu) == pytest.approx(exact["mu_sd"], abs=0.15)
+    assert np.median(tau) == pytest.approx(exact["tau_median"], abs=0.3)
+
+
+def test_prior_predictive_matches_direct_simulation():
+    # the PyMC model's prior predictive against the hierarchy simulated directly with numpy
+    model = normal_normal_model(SCHOOLS_Y, SCHOOLS_SE, tau_prior=TAU_PRIOR, mu_prior=MU_PRIOR)
+    check = prior_predictive_check(model, draws=4000, seed=3)
+    rng = np.random.default_rng(4)
+    n = 200_000
+    mu = rng.normal(0, 50, n)
+    tau = np.abs(25 * rng.standard_cauchy(n))
+    se = rng.choice(SCHOOLS_SE, n)
+    y = rng.normal(mu + tau * rng.standard_normal(n), se)
+    ref = np.quantile(y, [0.025, 0.5, 0.975])
+    lo, mid, hi = check["y_quantiles"]
+    assert lo == pytest.approx(ref[0], rel=0.15)
+    assert hi == pytest.approx(ref[2], rel=0.15)
+    assert abs(mid - ref[1]) < 10
+    assert check["tau_quantiles"][1] == pytest.approx(25, rel=0.15)  # half-Cauchy median = scale
+
+
+def test_recovers_known_mu_and_tau():
+    rng = np.random.default_rng(2024)
+    mu, tau, k = 1.0, 0.5, 40
+    se = rng.uniform(0.1, 0.4, k)
+    y = rng.normal(rng.normal(mu, tau, k), se)
+    post = normal_normal_exact(y, se, tau_prior=parse_prior("halfnormal:1"))
+    assert post.quantile(0.025) < mu < post.quantile(0.975)
+    assert post.tau_quantile(0.025) < tau < post.tau_quantile(0.975)
+    assert post.mean() == pytest.approx(mu, abs=0.25)
+    assert post.tau_quantile(0.5) == pytest.approx(tau, abs=0.2)
+
+
+@pytest.mark.parametrize(
+    ("y", "s", "match"),
+    [
+        ([1.0], [0.2], "at least 2 studies"),
+        ([1.0, 2.0], [0.2, 0.0], "positive"),
+        ([1.0, 2.0], [0.2, -0.1], "positive"),
+        ([1.0, 2.0, 3.0], [0.2, 0.3], "must match"),
+        ([1.0, float("nan")], [0.2, 0.3], "finite"),
+    ],
+)
+def test_bad_inputs(y, s, match):
+    with pytest.raises(InputError, match=match):
+        normal_normal_exact(y, s, tau_prior=TAU_PRIOR)
+
+
+def test_bad_hyperpriors():
+    with pytest.raises(InputError, match="tau prior"):
+        normal_normal_exact(SCHOOLS_Y, SCHOOLS_SE, tau_prior=parse_prior("normal:0,1"))
+    with pytest.raises(InputError, match="mu prior"):
+        normal_normal_exact(
+            SCHOOLS_Y, SCHOOLS_SE, tau_prior=TAU_PRIOR, mu_prior=parse_prior("halfnormal:1")
+        )
