@@ -155,7 +155,7 @@ def reconstruct(
     console.print(f"wrote {len(result.ipd)} patients to {out}", markup=False)
 
 
-QUICK = {"draws": 500, "tune": 500, "psa_draws": 200}
+QUICK = {"draws": 800, "tune": 800, "psa_draws": 200}
 """``--quick`` settings: enough draws for the convergence gate on the bundled models."""
 
 
@@ -198,7 +198,7 @@ def run_command(
         typer.Option("--borrowing", help="Override: none, map, robust-map, power, commensurate."),
     ] = None,
     quick: Annotated[
-        bool, typer.Option("--quick", help="Fewer draws (500 + 500 tune) and 200 PSA draws.")
+        bool, typer.Option("--quick", help="Fewer draws (800 + 800 tune) and 200 PSA draws.")
     ] = False,
 ) -> None:
     """Fit the analyses, print the posterior summary and write the results folder."""

@@ -439,7 +439,7 @@ def _sheet(wb: Workbook, title: str, header: Sequence, rows) -> None:
     ws = wb.create_sheet(title)
     ws.append([xlsx_text(str(h)) for h in header])
     for row in rows:
-        ws.append(list(row))
+        ws.append([xlsx_text(v) for v in row])
 
 
 def _readme_rows(report: PsaReport, sheets: list[tuple[str, str]], cycle: str,

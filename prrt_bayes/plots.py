@@ -29,6 +29,7 @@ from lifelines import KaplanMeierFitter
 from matplotlib import rcParams
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from scipy.stats import gaussian_kde
 
 from prrt_bayes.results import AnalysisResult
@@ -178,10 +179,13 @@ def forest_hazard_ratios(results: Sequence[AnalysisResult]) -> Figure:
                       f"{where}): {_fmt(row.median)} ({_fmt(row.lower)} to {_fmt(row.upper)})")
     ax.axvline(1.0, color="grey", ls="--", lw=1)
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(y, labels)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     contrasts = "; ".join(dict.fromkeys(contrast_label(g) for g in rows["group"]))
-    ax.set_xlabel("Hazard ratio (log scale; < 1 favours the first arm)")
+    ax.set_xlabel("Hazard ratio (log scale; < 1 favours the first-named arm)")
     ax.set_title(f"Hazard ratio, {contrasts}\n({CRI})", fontsize="medium")
     return fig
 

@@ -331,7 +331,7 @@ def fit_ae(
     kind: str = "hierarchical",
     priors: HierarchicalPriors | Beta | None = None,
     analysis: str | None = None,
-    draws: int = 1000,
+    draws: int = 2000,
     tune: int = 1000,
     chains: int = 2,
     seed: int = DEFAULT_SEED,
@@ -548,11 +548,11 @@ def fit_long_term_risk(
     mu_prior: str = "normal:0,2",
     series=None,
     netter1=None,
-    draws: int = 1000,
-    tune: int = 1000,
+    draws: int = 2000,
+    tune: int = 2000,
     chains: int = 2,
     seed: int = DEFAULT_SEED,
-    target_accept: float = 0.95,
+    target_accept: float = 0.99,
 ) -> LongTermFit:
     """Pool a long-term haematological risk of 177Lu-Dotatate by the binomial MAP model.
 

@@ -93,14 +93,39 @@ def api(*roots: str) -> str:
         found = pipeline_modules() if root == "pipeline" else submodules(root)
         if not found:
             modules.append(not_available(root))
-        modules += [f"::: {m}\n    options:\n      members_order: source\n" for m in found]
+        modules += [_directive(m) for m in found]
     return "\n".join(modules)
+
+
+def _directive(module: str) -> str:
+    """``:::`` block; a package's ``__init__`` shows only what it defines, not its re-exports
+    (those are documented in their own modules)."""
+    lines = [f"::: {module}", "    options:", "      members_order: source"]
+    origin = importlib.util.find_spec(module).origin
+    if origin and origin.endswith("__init__.py"):
+        own = _defined_names(Path(origin))
+        lines.append(f"      members: [{', '.join(own)}]" if own else "      members: false")
+    return "\n".join(lines) + "\n"
+
+
+def _defined_names(path: Path) -> list[str]:
+    """Public names a module defines itself (functions, classes, assignments), not imports."""
+    names = []
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign):
+            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.append(node.target.id)
+    return [n for n in names if not n.startswith("_")]
 
 
 def api_index() -> str:
     """Table of every documented module with the first line of its docstring."""
-    pages = {**{page: [m for r in roots for m in submodules(r)] for page, roots in API_PAGES.items()},
-             "pipeline": pipeline_modules()}
+    pages = {page: [m for root in roots for m in submodules(root)]
+             for page, roots in API_PAGES.items()}
+    pages["pipeline"] = pipeline_modules()
     rows = []
     for page, modules in pages.items():
         for module in modules:

@@ -200,11 +200,10 @@ def guyot_fixtures() -> list[dict]:
 def parametric_mle() -> list[dict]:
     """Our censored log-likelihood maximised on lifelines' lung data vs lifelines' MLE."""
     import numpy as np
+    from lifelines.datasets import load_lung
     from scipy.optimize import minimize
 
     from prrt_bayes.survival.distributions import FAMILIES, NP
-
-    from lifelines.datasets import load_lung
 
     tests = _test_module("tests/test_parametric.py")
     lung = load_lung()  # as the test's ``lung`` fixture

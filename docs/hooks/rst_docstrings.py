@@ -55,13 +55,17 @@ def _roles(line: str) -> str:
             target = target.rsplit(".", 1)[-1]
         return f"`{target.lstrip('.')}`"
 
-    line = _MATH_ROLE.sub(lambda m: f"${m.group(1).strip()}$", line)
     return _ROLE.sub(role, line)
+
+
+def _math_roles(text: str) -> str:
+    """``:math:`...``` -> ``$...$``; a role may wrap over lines, so this runs on the whole text."""
+    return _MATH_ROLE.sub(lambda m: "$" + " ".join(m.group(1).split()) + "$", text)
 
 
 def rst_to_markdown(text: str) -> str:
     """Rewrite the reST constructs used in the package's docstrings as Markdown."""
-    lines = text.splitlines()
+    lines = _math_roles(text).splitlines()
     out: list[str] = []
     i = 0
     while i < len(lines):

@@ -115,7 +115,8 @@ def _fit(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
     return fit.tree, fit.survival(grid), effect, fit.priors
 
 
-def _arm_quantities(surv: xr.DataArray, landmarks: list[float], horizon: float) -> list:
+def _arm_quantities(surv: xr.DataArray, landmarks: list[float], horizon: float,
+                    follow_up: float) -> list:
     items = []
     for arm in [a for a in ("lu177", "control") if a in surv.arm.values]:
         s = surv.sel(arm=arm, drop=True)
@@ -123,22 +124,25 @@ def _arm_quantities(surv: xr.DataArray, landmarks: list[float], horizon: float) 
         for t in landmarks:
             items.append((f"survival_probability_{t:g}m", arm, survival_at(s, t)))
             items.append((f"rmst_{t:g}m", arm, rmst(s, t)))
-        items.append(("mean_survival_months", arm, mean_survival(s, horizon=horizon)))
+        items.append(("mean_survival_months", arm,
+                      mean_survival(s, follow_up=follow_up, horizon=horizon)))
     return items
 
 
-def _contrast_quantities(surv: xr.DataArray, landmarks: list[float], horizon: float) -> list:
+def _contrast_quantities(surv: xr.DataArray, landmarks: list[float], horizon: float,
+                         follow_up: float) -> list:
     lu, control = surv.sel(arm="lu177", drop=True), surv.sel(arm="control", drop=True)
     items = [(f"rmst_difference_{t:g}m", CONTRAST, rmst(lu, t) - rmst(control, t))
              for t in landmarks]
-    items.append(("mean_survival_difference_months", CONTRAST,
-                  mean_survival(lu, horizon=horizon) - mean_survival(control, horizon=horizon)))
+    mean = {arm: mean_survival(s, follow_up=follow_up, horizon=horizon)
+            for arm, s in (("lu177", lu), ("control", control))}
+    items.append(("mean_survival_difference_months", CONTRAST, mean["lu177"] - mean["control"]))
     return items
 
 
 def _parameters(tree: xr.DataTree) -> pd.DataFrame:
     """Real-line parameters per draw (log scale for positive ones), for PSA."""
-    posterior = tree.posterior
+    posterior = tree.posterior.dataset
     columns = {}
     for name in ("log_baseline_hazard", "log_hr", "log_time_ratio", "log_rate", "log_shape",
                  "log_scale", "meanlog", "log_sdlog", "mu", "log_sigma", "Q", "shape"):
@@ -172,9 +176,9 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     grid = grid[grid <= export.horizon_months]
     tree, surv, effect, priors = _fit(spec, ipd, grid)
     landmarks = [t for t in export.landmarks_months if t <= export.horizon_months]
-    items = effect + _arm_quantities(surv, landmarks, export.horizon_months)
+    items = effect + _arm_quantities(surv, landmarks, export.horizon_months, follow_up)
     if {"lu177", "control"} <= set(surv.arm.values.tolist()):
-        items += _contrast_quantities(surv, landmarks, export.horizon_months)
+        items += _contrast_quantities(surv, landmarks, export.horizon_months, follow_up)
     attach_priors(tree, priors)
     attach_quantities(tree, items, analysis=spec.name, endpoint=spec.evidence.endpoint)
     cycle_times = np.arange(0.0, export.horizon_months + export.cycle_months / 2,

@@ -1,0 +1,181 @@
+"""Figures: each function returns a Figure with the expected axes/lines/titles; PNGs are written.
+
+Synthetic analyses (exponential survival draws, simulated IPD, hand-made forest and
+prior/posterior tables) - no MCMC.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from matplotlib.figure import Figure
+
+from prrt_bayes import plots
+from prrt_bayes.diagnostics import Diagnostics
+from prrt_bayes.results import AnalysisResult
+from prrt_bayes.summary import SUMMARY_COLUMNS
+
+PASSED = Diagnostics(1.001, 900.0, 800.0, 0, 0.9, True, ())
+RATES = {"lu177": 0.03, "control": 0.1}
+
+
+def simulated_ipd(rates, n=80, follow_up=30.0, seed=0):
+    rng = np.random.default_rng(seed)
+    frames = []
+    for arm, rate in rates.items():
+        t = rng.exponential(1 / rate, n)
+        c = rng.uniform(5, follow_up, n)
+        frames.append(pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int),
+                                    "arm": arm}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def hr_row(analysis, endpoint, median, lower, upper, quantity="hazard_ratio"):
+    return {"analysis": analysis, "endpoint": endpoint, "quantity": quantity,
+            "group": "lu177_vs_control", "mean": median, "sd": 0.1, "median": median,
+            "lower": lower, "upper": upper}
+
+
+def survival_result(name="pfs_primary", endpoint="pfs", rates=None, horizon=120.0, hr=None):
+    rates = rates or RATES
+    grid = np.arange(0.0, horizon + 0.5)
+    rng = np.random.default_rng(1)
+    surv = {
+        arm: xr.DataArray(np.exp(-(rate * np.exp(0.1 * rng.standard_normal((2, 50))))[..., None]
+                                 * grid), dims=("chain", "draw", "time"),
+                          coords={"chain": [0, 1], "draw": np.arange(50), "time": grid})
+        for arm, rate in rates.items()
+    }
+    summary = pd.DataFrame([hr_row(name, endpoint, *(hr or (0.3, 0.2, 0.45)))],
+                           columns=list(SUMMARY_COLUMNS))
+    return AnalysisResult(name=name, kind="survival", endpoint=endpoint, summary=summary,
+                          diagnostics=PASSED, survival=surv, ipd=simulated_ipd(rates))
+
+
+def toxicity_result(with_forest=True):
+    events = ["nausea", "vomiting", "abdominal pain"]
+    rows = [{"analysis": "toxicity", "endpoint": "adverse_events", "quantity": "risk_difference",
+             "group": e, "mean": d, "sd": 0.05, "median": d, "lower": d - 0.1, "upper": d + 0.1}
+            for e, d in zip(events, (0.47, 0.37, 0.0), strict=True)]
+    extras = {}
+    if with_forest:
+        extras["ae_forest"] = pd.DataFrame(
+            [{"group": r["group"], "model": m, "median": r["median"] * f,
+              "lower": r["lower"] * f, "upper": r["upper"] * f}
+             for r in rows for m, f in (("shrunk", 0.9), ("unshrunk", 1.0))])
+    return AnalysisResult(name="toxicity", kind="toxicity", endpoint="adverse_events",
+                          summary=pd.DataFrame(rows), diagnostics=PASSED, extras=extras)
+
+
+def borrowing_result(form="draws"):
+    rng = np.random.default_rng(2)
+    if form == "draws":
+        table = pd.concat([
+            pd.DataFrame({"parameter": p, "distribution": d, "value": rng.normal(m, s, 400)})
+            for p in ("logit response rate, 177Lu-Dotatate", "log tau")
+            for d, m, s in (("prior", -1.0, 1.0), ("posterior", -1.4, 0.3))
+        ])
+    else:
+        x = np.linspace(-4, 2, 101)
+        table = pd.concat([
+            pd.DataFrame({"parameter": "logit rate", "distribution": d, "x": x,
+                          "density": np.exp(-0.5 * ((x - m) / s) ** 2) / s})
+            for d, m, s in (("prior", -1.0, 1.0), ("posterior", -1.4, 0.3))
+        ])
+    return AnalysisResult(name="response", kind="response", endpoint="response",
+                          summary=pd.DataFrame(columns=list(SUMMARY_COLUMNS)),
+                          diagnostics=PASSED, extras={"prior_posterior": table})
+
+
+def test_km_plot_has_km_and_posterior_per_arm():
+    result = survival_result()
+    fig = plots.km_plot(result)
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    ax = fig.axes[0]
+    assert len(ax.lines) == 4  # per arm: posterior median + KM step
+    assert len(ax.collections) == 2  # per arm: 95% band
+    assert ax.get_xlim()[1] == pytest.approx(result.ipd["time"].max())
+    assert "Progression-free survival probability S(t), pfs_primary" in ax.get_title()
+    assert "Kaplan-Meier" in ax.get_title() and "95% CrI" in ax.get_title()
+    # the KM line of an arm is the lifelines estimate: starts at 1, ends at its last value
+    km_lines = [ln for ln in ax.lines if "Kaplan-Meier" in ln.get_label()]
+    assert len(km_lines) == 2 and all(ln.get_ydata()[0] == 1.0 for ln in km_lines)
+
+
+def test_posterior_band_is_the_draw_quantiles():
+    result = survival_result()
+    t, median, lower, upper = plots._band(result.survival["lu177"])
+    values = result.survival["lu177"].values.reshape(-1, len(t))
+    np.testing.assert_allclose(median, np.median(values, axis=0))
+    assert np.all(lower <= median) and np.all(median <= upper)
+
+
+def test_extrapolation_plot_reaches_horizon_and_marks_follow_up():
+    result = survival_result(endpoint="os", name="os_final", horizon=240.0)
+    ax = plots.extrapolation_plot(result).axes[0]
+    assert ax.get_xlim()[1] == 240.0
+    assert len(ax.lines) == 5  # 2 arms x (posterior + KM) + end of follow-up
+    assert "Overall survival probability S(t) extrapolated to 240 months (20 years)" in (
+        ax.get_title())
+
+
+def test_forest_hazard_ratios_log_scale_with_one_marked():
+    results = [survival_result("pfs_primary", "pfs", hr=(0.21, 0.13, 0.33)),
+               survival_result("os_interim", "os", hr=(0.4, 0.2, 0.8)),
+               survival_result("os_final", "os", hr=(0.84, 0.6, 1.17))]
+    ax = plots.forest_hazard_ratios(results).axes[0]
+    assert len(ax.containers) == 3  # one errorbar per hazard ratio
+    assert ax.get_xscale() == "log"
+    assert any(list(ln.get_xdata()) == [1.0, 1.0] for ln in ax.lines)
+    assert ax.get_title().startswith("Hazard ratio, 177Lu-Dotatate vs control")
+    top_down = sorted(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels()),
+                          strict=True), reverse=True)
+    labels = [label for _, label in top_down]  # rows in the order of the analyses
+    assert [lab.split(":")[0] for lab in labels] == ["pfs_primary (PFS)", "os_interim (OS)",
+                                                      "os_final (OS)"]
+    assert any("0.21 (0.13 to 0.33)" in lab for lab in labels)
+
+
+def test_forest_risk_differences_shrunk_vs_unshrunk_and_fallback():
+    ax = plots.forest_risk_differences(toxicity_result()).axes[0]
+    assert len(ax.containers) == 2  # shrunk, unshrunk
+    assert "Risk difference in adverse-event probability" in ax.get_title()
+    assert "shrunk, unshrunk" in ax.get_title()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["nausea", "vomiting",
+                                                             "abdominal pain"]
+    single = plots.forest_risk_differences(toxicity_result(with_forest=False)).axes[0]
+    assert len(single.containers) == 1
+
+
+@pytest.mark.parametrize("form", ["draws", "densities"])
+def test_prior_posterior_one_axis_per_parameter(form):
+    fig = plots.prior_posterior_plot(borrowing_result(form))
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == (2 if form == "draws" else 1)
+    for ax in visible:
+        assert [ln.get_label() for ln in ax.lines] == ["prior", "posterior"]
+        assert "prior vs posterior density" in ax.get_title()
+    assert fig.get_suptitle().startswith("Prior vs posterior density of borrowed parameters")
+
+
+def test_dollar_signs_in_names_are_drawn_literally():
+    result = survival_result(rates={r"$\frac$": 0.03, "control": 0.1})
+    result.name = r"$\sqrt{$"
+    png = plots.png_bytes(plots.km_plot(result))  # raises on invalid mathtext if unescaped
+    assert png.startswith(b"\x89PNG")
+
+
+def test_save_all_writes_non_empty_pngs(tmp_path):
+    results = [survival_result(), survival_result("os_final", "os"), toxicity_result(),
+               borrowing_result()]
+    paths = plots.save_all(results, tmp_path / "plots")
+    names = {p.name for p in paths}
+    assert names == {"forest_hazard_ratios.png", "km_pfs_primary.png",
+                     "extrapolation_pfs_primary.png", "km_os_final.png",
+                     "extrapolation_os_final.png", "forest_ae_toxicity.png",
+                     "prior_posterior_response.png"}
+    for path in paths:
+        data = path.read_bytes()
+        assert data.startswith(b"\x89PNG") and len(data) > 5000
