@@ -34,7 +34,11 @@ fits), and PFS is replaced by :math:`\min(S_{PFS}, S_{OS})` cycle by cycle. The 
 samples that needed it is reported.
 
 Untrusted text (analysis, arm, event names from user files) goes through
-:func:`prrt_bayes.safe_text.escape_cell` in every CSV and Excel string cell.
+:func:`prrt_bayes.safe_text.escape_cell` in every CSV and Excel string cell (and header);
+file and sheet names are reduced by :func:`prrt_bayes.safe_text.safe_name` (sheet names to 31
+characters, de-duplicated with ``_2``, ``_3``; the README maps each sheet to its analysis).
+Survival values in ``survival.csv`` are written with 10 significant digits (rounding is
+monotone, so PFS <= OS survives it); parameters at full precision.
 """
 
 from __future__ import annotations

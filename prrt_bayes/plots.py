@@ -101,7 +101,7 @@ def _survival_axes(result: AnalysisResult, t_max: float, ax) -> None:
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(MONTHS)
     ax.set_ylabel("S(t)")
-    ax.legend(loc="upper right", fontsize="small")
+    ax.legend(loc="best", fontsize="small")
 
 
 def km_plot(result: AnalysisResult) -> Figure:

@@ -32,6 +32,7 @@ th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertic
 th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .verdict { padding: 0.6em 1em; border-radius: 4px; font-weight: bold; }
 .pass { background: #e3f4e3; color: #14521b; } .fail { background: #fbe3e3; color: #8a1414; }
+tr.pass td:last-child { color: #14521b; font-weight: bold; }
 figure { margin: 1em 0 2em; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: 0.9em; color: #444; } nav a { margin-right: 1em; }
 footer { margin-top: 3em; font-size: 0.85em; color: #666; }
@@ -58,13 +59,19 @@ def _cell(value: Any, numeric: bool = False) -> str:
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]],
-           numeric: Sequence[int] = ()) -> str:
-    """An HTML table, every cell escaped; columns at positions ``numeric`` formatted."""
-    head = "".join(f"<th>{escape_html(h)}</th>" for h in header)
+           numeric: Sequence[int] = (), row_classes: Sequence[str] | None = None) -> str:
+    """An HTML table, every cell escaped; columns at positions ``numeric`` formatted.
+
+    ``row_classes`` (one CSS class per row, from this module's constants) styles rows.
+    """
+    rows = list(rows)
+    classes = row_classes or [""] * len(rows)
     body = "".join(
-        "<tr>" + "".join(_cell(v, i in numeric) for i, v in enumerate(row)) + "</tr>"
-        for row in rows
+        (f'<tr class="{cls}">' if cls else "<tr>")
+        + "".join(_cell(v, i in numeric) for i, v in enumerate(row)) + "</tr>"
+        for row, cls in zip(rows, classes, strict=True)
     )
+    head = "".join(f"<th>{escape_html(h)}</th>" for h in header)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -95,7 +102,8 @@ def _diagnostics(results: Sequence[AnalysisResult]) -> str:
               "divergences", "min E-BFMI", "verdict")
     note = ("<p>Thresholds (Vehtari et al. 2021): R-hat &le; 1.01, bulk and tail ESS &ge; 400, "
             "no divergent transitions, E-BFMI &ge; 0.3.</p>")
-    return note + _table(header, rows)
+    classes = ["pass" if r.diagnostics.passed else "fail" for r in results]
+    return note + _table(header, rows, row_classes=classes)
 
 
 def _fixed(x: float, digits: int) -> str:
@@ -210,8 +218,14 @@ def write_report(
            "<a href='#figures'>Figures</a><a href='#assumptions'>Priors and borrowing</a>"
            + ("<a href='#psa'>PSA</a>" if psa is not None else "")
            + "<a href='#provenance'>Data provenance</a></nav>")
-    summaries = "".join(f"<h3>{e(r.name)} ({e(r.kind)}, {e(r.endpoint)})</h3>{_summary(r)}"
-                        for r in results)
+    summaries = "".join(
+        f"<h3>{e(r.name)} ({e(r.kind)}, {e(r.endpoint)})</h3>"
+        + ("" if r.diagnostics.passed else
+           '<p class="verdict fail">Failed its convergence checks: do not use these estimates.'
+           "</p>")
+        + _summary(r)
+        for r in results
+    )
     assumptions = "".join(f"<h3>{e(r.name)}</h3>{_assumptions(r)}" for r in results)
     provenance_table = _table([str(c) for c in provenance.columns],
                               provenance.itertuples(index=False, name=None))

@@ -23,11 +23,18 @@ N = [33, 45, 74, 103, 140, 49, 83, 59, 22, 109, 213]
 PUBLISHED_ESS = 90  # Neuenschwander et al. (2010), transplant MAP prior, "about 90 patients"
 
 
-@pytest.mark.parametrize(("a", "b"), [(1, 1), (5, 15), (2.5, 40), (60, 240), (1, 7)])
+@pytest.mark.parametrize(("a", "b"), [(1.5, 1.5), (5, 15), (2.5, 40), (60, 240), (1.2, 7)])
 def test_beta_ess_is_a_plus_b(a, b):
     prior = BetaMixture([1.0], [a], [b])
     assert ess_beta(prior, "elir") == pytest.approx(a + b, rel=1e-6)
     assert ess_beta(prior, "moment") == pytest.approx(a + b, rel=1e-9)
+
+
+def test_beta_elir_at_a_equal_one():
+    # with a = 1 exactly the log density has no curvature from the p^(a-1) term: ELIR = a
+    # (the a -> 1 limit of a + b is not attained; the uniform prior carries zero information)
+    assert ess_beta(BetaMixture([1.0], [1.0], [7.0])) == pytest.approx(1.0, rel=1e-6)
+    assert ess_beta(BetaMixture([1.0], [1.0], [1.0])) == pytest.approx(0.0, abs=1e-9)
 
 
 @pytest.mark.parametrize(("m", "s", "sigma"), [(0.0, 0.1, 1.0), (3.0, 2.0, 10.0), (-1, 0.5, 88)])

@@ -57,7 +57,7 @@ def test_study_marginal_matches_adaptive_quadrature():
 
 
 def test_exact_posterior_is_grid_converged(transplant_exact):
-    fine = binomial_map_exact(R, N, tau_prior=TAU1, mu_prior=MU2, n_mu=501, n_tau=501)
+    fine = binomial_map_exact(R, N, tau_prior=TAU1, mu_prior=MU2, n_mu=401, n_tau=401)
     assert transplant_exact.p_new_moments()[0] == pytest.approx(fine.p_new_moments()[0], abs=1e-5)
     assert transplant_exact.p_new_moments()[1] == pytest.approx(fine.p_new_moments()[1], abs=1e-5)
     assert transplant_exact.tau_quantile(0.5) == pytest.approx(fine.tau_quantile(0.5), abs=2e-3)

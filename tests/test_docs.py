@@ -164,3 +164,24 @@ def test_rst_docstring_markup_becomes_markdown():
     assert "$a_j + b$" in out and "`fit`" in out
     assert "$$\n\\begin{aligned}\nx &= 1 \\\\\ny &= 2\n\\end{aligned}\n$$" in out
     assert "Model:\n\n```text\nr ~ Binomial(n, p)\n```" in out and out.endswith("end")
+
+
+def test_grouped_numpydoc_parameters_are_split():
+    """``a, b : float`` -> one entry each, so griffe shows each parameter's own default."""
+    split = _load("docs_rst", ROOT / "docs" / "hooks" / "rst_docstrings.py")
+    text = ("Fit.\n\nParameters\n----------\nx\n    Data, e.g. ``time, event``:\n\n"
+            "        time, event\nlo, hi : float\n    Bounds.\n\nReturns\n-------\nlo, hi\n"
+            "    Same.")
+    out = split.rst_to_markdown(text)
+    assert "lo : float\n    Bounds.\nhi : float\n    Bounds." in out
+    assert "        time, event" in out and out.endswith("lo, hi\n    Same.")
+
+
+def test_numpydoc_description_in_the_type_slot_moves_to_the_description():
+    convert = _load("docs_rst", ROOT / "docs" / "hooks" / "rst_docstrings.py").rst_to_markdown
+    text = ("Load.\n\nParameters\n----------\npath : TOML file to read instead of the\n"
+            "    bundled one.\nn : int | None\n    Size.\n\nRaises\n------\n"
+            "InputError : bad input.")
+    out = convert(text)
+    assert "path\n    TOML file to read instead of the\n    bundled one." in out
+    assert "n : int | None\n    Size." in out and out.endswith("InputError\n    bad input.")

@@ -118,7 +118,11 @@ def _simulate_weibull(rng, n=230, shape=1.3, scale=12.0, hr=0.35) -> pd.DataFram
 
 
 def _coverage(reps: int, seed: int) -> tuple[int, int]:
-    """Fit ``reps`` simulated trials with ONE compiled model; count 95% CrIs holding true HR."""
+    """Fit ``reps`` simulated trials with ONE compiled model; count 95% CrIs holding true HR.
+
+    A fit that fails the convergence gate (2 chains x 1000 draws: R-hat now and then just above
+    1.01) is refitted once with twice the draws; one still failing counts as a miss.
+    """
     rng = np.random.default_rng(seed)
     cuts = [3.0, 6.0, 9.0, 12.0, 18.0]
     priors = PHPriors()
@@ -126,9 +130,11 @@ def _coverage(reps: int, seed: int) -> tuple[int, int]:
     before, hits = compile_count(), 0
     for r in range(reps):
         data = aggregate(_simulate_weibull(rng), cuts)
-        fit = sample_ph(model, data, priors, draws=1000, tune=1000, seed=r)
+        fit = sample_ph(model, data, priors, draws=1000, tune=1000, seed=r, check="none")
+        if not fit.diagnostics.passed:
+            fit = sample_ph(model, data, priors, draws=2000, tune=1000, seed=r, check="none")
         lo, hi = np.quantile(fit.hazard_ratio(), [0.025, 0.975])
-        hits += int(lo <= 0.35 <= hi)
+        hits += int(fit.diagnostics.passed and lo <= 0.35 <= hi)
     return hits, compile_count() - before
 
 

@@ -115,7 +115,8 @@ def netter1_tables() -> str:
     parts = []
     for name, frame in _netter1().tables.items():
         columns = [c for c in frame.columns if not c.endswith(_DERIVED_SUFFIXES)]
-        title = name.replace("_", " ").replace("table", "Table", 1)
+        number, _, topic = name.removeprefix("table").partition("_")
+        title = f"Table {number}: {topic.replace('_', ' ')}"
         parts += [f"## {title} {{#{name}}}", "",
                   f"{len(frame)} rows, file `netter1_tables/{name}.csv`.", "",
                   frame_table(frame, columns), ""]

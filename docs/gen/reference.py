@@ -12,6 +12,7 @@ import ast
 import importlib
 import importlib.util
 import pkgutil
+from functools import cache
 from pathlib import Path
 
 from md_blocks import admonition, cell, code, table
@@ -26,23 +27,36 @@ API_PAGES = {
 }
 
 
+@cache
+def _package_root() -> Path:
+    """Folder that holds the ``prrt_bayes`` package (importing only its tiny ``__init__``)."""
+    return Path(importlib.util.find_spec("prrt_bayes").origin).parents[1]
+
+
+def module_path(module: str) -> Path | None:
+    """Source file of ``module`` (``.py`` or package ``__init__.py``), found on disk without
+    importing it (``find_spec`` would import parent packages, i.e. PyMC: seconds)."""
+    base = _package_root().joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def exists(module: str) -> bool:
-    """True if ``module`` can be found (without importing it)."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
+    """True if ``module`` exists in the package sources."""
+    return module_path(module) is not None
 
 
 def submodules(package: str) -> list[str]:
     """The package itself and its public submodules, sorted; [] if it does not exist."""
-    if not exists(package):
+    path = module_path(package)
+    if path is None:
         return []
-    spec = importlib.util.find_spec(package)
-    if not spec.submodule_search_locations:
+    if path.name != "__init__.py":
         return [package]
     names = [package]
-    for info in pkgutil.iter_modules(spec.submodule_search_locations):
+    for info in pkgutil.iter_modules([str(path.parent)]):
         if not info.name.startswith("_"):
             names.append(f"{package}.{info.name}")
     return sorted(names, key=lambda n: (n != package, n))
@@ -86,6 +100,17 @@ def module_doc(module: str, heading_level: int = 3) -> str:
     ])
 
 
+def object_doc(path: str, heading_level: int = 3) -> str:
+    """One function or class (``module.name``) rendered by mkdocstrings with its signature, or
+    a "not yet available" note if the module does not define it."""
+    module, name = path.rsplit(".", 1)
+    if not exists(module) or name not in _defined_names(module_path(module)):
+        return not_available(path)
+    return "\n".join([f"::: {path}", "    options:", "      show_root_heading: true",
+                      "      show_root_full_path: false", "      show_signature_annotations: true",
+                      f"      heading_level: {heading_level}", ""])
+
+
 def api(*roots: str) -> str:
     """Full API reference (public members) of every module under ``roots``."""
     modules = []
@@ -101,9 +126,9 @@ def _directive(module: str) -> str:
     """``:::`` block; a package's ``__init__`` shows only what it defines, not its re-exports
     (those are documented in their own modules)."""
     lines = [f"::: {module}", "    options:", "      members_order: source"]
-    origin = importlib.util.find_spec(module).origin
-    if origin and origin.endswith("__init__.py"):
-        own = _defined_names(Path(origin))
+    origin = module_path(module)
+    if origin.name == "__init__.py":
+        own = _defined_names(origin)
         lines.append(f"      members: [{', '.join(own)}]" if own else "      members: false")
     return "\n".join(lines) + "\n"
 
@@ -130,23 +155,47 @@ def api_index() -> str:
     for page, modules in pages.items():
         for module in modules:
             summary = _summary_line(module)
-            rows.append([f"[`{module}`]({page}.md#{module})", cell(summary)])
+            rows.append([f"[`{module}`]({page}.md#{module})",
+                         _rst().rst_to_markdown(summary).replace("|", "\\|")])
     return table(["module", "what it does"], rows)
+
+
+@cache
+def _rst():
+    """The docstring converter of the griffe extension (docs/hooks/rst_docstrings.py)."""
+    path = Path(__file__).resolve().parents[1] / "hooks" / "rst_docstrings.py"
+    spec = importlib.util.spec_from_file_location("docs_rst_docstrings", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _summary_line(module: str) -> str:
     """First docstring line, read with ``ast`` (importing would load PyMC: slow)."""
-    origin = importlib.util.find_spec(module).origin
-    doc = ast.get_docstring(ast.parse(Path(origin).read_text(encoding="utf-8"))) or ""
+    doc = ast.get_docstring(ast.parse(module_path(module).read_text(encoding="utf-8"))) or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _literal(module: str, name: str):
+    """A module-level literal constant, read from the source with ``ast`` (importing the
+    module could load PyMC: seconds); ``None`` if the module or the name is absent."""
+    if not exists(module):
+        return None
+    for node in ast.parse(module_path(module).read_text(encoding="utf-8")).body:
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [node.target] if isinstance(node, ast.AnnAssign) else [])
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets) and node.value:
+            try:
+                return ast.literal_eval(node.value)
+            except ValueError:
+                return getattr(importlib.import_module(module), name)
+    return None
 
 
 def constant(path: str) -> str:
     """A tuple constant of the package (``module:NAME``) as a list of code spans."""
     module, name = path.split(":")
-    if not exists(module):
-        return not_available(module)
-    values = getattr(importlib.import_module(module), name, None)
+    values = _literal(module, name)
     if values is None:
         return not_available(f"{module}.{name}")
     return ", ".join(code(v) for v in values)
@@ -154,9 +203,7 @@ def constant(path: str) -> str:
 
 def psa_columns() -> str:
     """The column dictionary of the PSA workbook's README sheet, as written by the package."""
-    if not exists("prrt_bayes.hta"):
-        return not_available("prrt_bayes.hta")
-    columns = getattr(importlib.import_module("prrt_bayes.hta"), "_COLUMN_DOC", None)
+    columns = _literal("prrt_bayes.hta", "_COLUMN_DOC")
     if columns is None:
-        return not_available("prrt_bayes.hta column dictionary")
+        return not_available("prrt_bayes.hta column dictionary (_COLUMN_DOC)")
     return table(["column", "meaning"], [[code(c), cell(d)] for c, d in columns])

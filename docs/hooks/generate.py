@@ -47,6 +47,7 @@ def _generators() -> dict:
         "series-studies": evidence_tables.series_studies,
         "series-records": evidence_tables.series_records,
         "module-doc": reference.module_doc,
+        "object-doc": reference.object_doc,
         "api": reference.api,
         "api-index": reference.api_index,
         "constant": reference.constant,

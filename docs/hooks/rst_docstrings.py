@@ -63,9 +63,53 @@ def _math_roles(text: str) -> str:
     return _MATH_ROLE.sub(lambda m: "$" + " ".join(m.group(1).split()) + "$", text)
 
 
+_UNDERLINE = re.compile(r"^\s*-{3,}\s*$")
+_ENTRY = re.compile(r"^(\s*)(\w+(?:, *\w+)*|\*{0,2}\w+)(?: *: *(.*))?$")
+_TYPE = re.compile(r"[\w.\[\]'\"]+(?: *[|,] *[\w.\[\]'\"]+)*(?:, *optional)?")
+_ENTRY_SECTIONS = ("Parameters", "Other Parameters", "Attributes", "Returns", "Yields",
+                   "Raises", "Warns", "Receives")
+
+
+def normalise_entries(lines: list[str]) -> list[str]:
+    """Make the numpydoc entries of the package's docstrings parse as intended by griffe.
+
+    * ``name : some description`` (a description where numpydoc expects a type) becomes
+      ``name`` with the description on the next, indented line, so it is not shown as a type;
+    * ``a, b : type`` in a Parameters section becomes one entry per name (same description):
+      griffe gives every name of a group the default value of the first one.
+    """
+    out: list[str] = []
+    section, entry_indent = "", 0
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if i + 1 < len(lines) and _UNDERLINE.match(lines[i + 1]) and line.strip():
+            section, entry_indent = line.strip(), _indent(line)
+            out += [line, lines[i + 1]]
+            i += 2
+            continue
+        entry = (_ENTRY.match(line) if section in _ENTRY_SECTIONS
+                 and _indent(line) == entry_indent and line.strip() else None)
+        if not entry:
+            out.append(line)
+            i += 1
+            continue
+        pad, names, after = entry.group(1), entry.group(2), (entry.group(3) or "").strip()
+        body, end = _block(lines, i + 1, _indent(line))
+        kind = f" : {after}" if after and _TYPE.fullmatch(after) else ""
+        if after and not kind:
+            body = [after, *body]
+        split = "," in names and section in ("Parameters", "Other Parameters")
+        for name in names.split(",") if split else [names]:
+            out.append(f"{pad}{name.strip()}{kind}")
+            out += [f"{pad}    {b}" if b else "" for b in body]
+        i = end
+    return out
+
+
 def rst_to_markdown(text: str) -> str:
     """Rewrite the reST constructs used in the package's docstrings as Markdown."""
-    lines = _math_roles(text).splitlines()
+    lines = normalise_entries(_math_roles(text).splitlines())
     out: list[str] = []
     i = 0
     while i < len(lines):

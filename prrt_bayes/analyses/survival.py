@@ -71,13 +71,16 @@ def load_ipd(spec: AnalysisSpec) -> pd.DataFrame:
     return load_netter1_ipd(evidence.endpoint, evidence.cut)
 
 
-def _ph_priors(priors: dict[str, Prior]) -> PHPriors:
+def _ph_priors(priors: dict[str, Prior], *, smoothing: bool) -> PHPriors:
     known = set(PHPriors().as_dict())
     unknown = set(priors) - known
     if unknown:
         raise InputError(f"unknown prior(s) {sorted(unknown)} for ph_piecewise; known: "
                          f"{sorted(known)}", field="priors")
-    return PHPriors(**{**PHPriors().as_dict(), **priors})
+    chosen = {**PHPriors().as_dict(), **priors}
+    if not smoothing:
+        chosen["rw_step"] = None
+    return PHPriors(**chosen)
 
 
 def _fit(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
@@ -87,7 +90,7 @@ def _fit(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
                     seed=spec.seed, target_accept=sampler.target_accept)
     family = spec.model.family
     if family == "ph_piecewise":
-        priors = _ph_priors(spec.prior_objects())
+        priors = _ph_priors(spec.prior_objects(), smoothing=spec.model.smoothing)
         fit = fit_ph(ipd, breakpoints=spec.model.breakpoints, n_intervals=spec.model.intervals,
                      treatment=spec.evidence.treatment_arm, priors=priors,
                      time_varying=spec.model.time_varying_hr, check="none", **settings)

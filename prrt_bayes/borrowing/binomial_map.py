@@ -57,18 +57,22 @@ def _log_marginal_study(r, n, mu, tau):
         hess = -n * p * (1 - p) - prec
         step = np.clip(-grad / hess, -1.0, 1.0)
         th = th + step
-        if np.max(np.abs(step)) < 1e-10:
+        if np.max(np.abs(step)) < 1e-9:
             break
     p = special.expit(th)
     sd = 1.0 / np.sqrt(n * p * (1 - p) + prec)
     nodes = th[..., None] + np.sqrt(2.0) * sd[..., None] * _GH_X
+    # r log p + (n - r) log(1 - p) = n log expit(x) - (n - r) x
     logf = (
-        r * special.log_expit(nodes)
-        + (n - r) * special.log_expit(-nodes)
+        n * special.log_expit(nodes)
+        - (n - r) * nodes
         - 0.5 * (nodes - mu[..., None]) ** 2 * prec[..., None]
         - 0.5 * np.log(2 * np.pi) - np.log(tau)[..., None]
     )
-    return special.logsumexp(logf + _GH_X**2 + np.log(_GH_W), axis=-1) + np.log(np.sqrt(2.0) * sd)
+    terms = logf + (_GH_X**2 + np.log(_GH_W))
+    top = terms.max(axis=-1)
+    total = top + np.log(np.exp(terms - top[..., None]).sum(axis=-1))
+    return total + np.log(np.sqrt(2.0) * sd)
 
 
 @dataclass(frozen=True)
@@ -175,8 +179,8 @@ def binomial_map_exact(
     *,
     tau_prior: PriorSpec,
     mu_prior: PriorSpec,
-    n_mu: int = 301,
-    n_tau: int = 301,
+    n_mu: int = 201,
+    n_tau: int = 201,
 ) -> BinomialMapPosterior:
     """Deterministic posterior of the binomial-logit MAP model (see module docstring).
 

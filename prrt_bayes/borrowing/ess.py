@@ -39,6 +39,9 @@ def ess_beta(mix: BetaMixture, method: str = "elir") -> float:
     """ESS of a beta mixture prior on a probability, in patients (Bernoulli observations).
 
     ELIR requires every ``a, b >= 1`` (otherwise the defining integral diverges, as in RBesT).
+    A component with ``a = 1`` exactly has no curvature in ``p`` near 0, so ``Beta(1, b)`` has
+    ELIR 1 (and the uniform Beta(1, 1) has ELIR 0), while ``Beta(a, b)`` with ``a, b > 1`` has
+    ELIR ``a + b`` (the limit as ``a -> 1`` is ``1 + b``: ELIR is discontinuous there).
     """
     if method not in _METHODS:
         raise InputError(f"ESS method must be one of {_METHODS}, got {method!r}")
@@ -49,7 +52,11 @@ def ess_beta(mix: BetaMixture, method: str = "elir") -> float:
         raise InputError("ELIR ESS needs beta components with a, b >= 1")
     # integrate on the logit scale u, p = expit(u); with G = p(1-p) d/dp log f and
     # H = p^2 (1-p)^2 d2/dp2 log f the integrand m(p) i(p) p (1-p) dp = m(p) J(p) du
-    u = np.linspace(-40.0, 40.0, 160001)
+    # the tails decay like p^(a-1) (and (1-p)^(b-1)): widen the range for a or b close to 1
+    excess = np.concatenate([mix.a - 1, mix.b - 1])
+    excess = excess[excess > 0]
+    half_width = float(np.clip(30.0 / excess.min(), 40.0, 700.0)) if excess.size else 40.0
+    u = np.linspace(-half_width, half_width, 400001)
     p = special.expit(u)[:, None]
     q = special.expit(-u)[:, None]
     a, b = mix.a, mix.b

@@ -1,0 +1,217 @@
+"""HTML report: one self-contained, script-free, escaped page; renders in headless chromium.
+
+Synthetic analyses (one passing, one failing its diagnostics, hostile names), no MCMC.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from prrt_bayes.diagnostics import Diagnostics
+from prrt_bayes.hta import write_psa
+from prrt_bayes.report import format_number, write_report
+from prrt_bayes.results import AnalysisResult
+from prrt_bayes.safe_text import escape_html
+from prrt_bayes.summary import SUMMARY_COLUMNS
+
+SCRIPT = "<script>alert(1)</script>"
+PASSED = Diagnostics(1.003, 1200.0, 950.0, 0, 0.95, True, ())
+FAILED = Diagnostics(1.2, 35.0, 20.0, 4, 0.2, False,
+                     ("max R-hat 1.200 > 1.01", "min bulk ESS 35 < 400", "4 divergent transitions"))
+
+
+def _row(analysis, endpoint, quantity, group, median, lower, upper):
+    return dict(zip(SUMMARY_COLUMNS, (analysis, endpoint, quantity, group, median, 0.1,
+                                      median, lower, upper), strict=True))
+
+
+def survival(name, endpoint, diagnostics, rates, hr):
+    grid = np.arange(0.0, 61.0)
+    rng = np.random.default_rng(0)
+    surv, params = {}, {}
+    for arm, rate in rates.items():
+        lr = np.log(rate) + 0.05 * rng.standard_normal((2, 40))
+        surv[arm] = xr.DataArray(np.exp(-np.exp(lr)[..., None] * grid),
+                                 dims=("chain", "draw", "time"),
+                                 coords={"chain": [0, 1], "draw": np.arange(40), "time": grid})
+        params[f"log_rate_{arm}"] = lr.ravel()
+    parameters = pd.DataFrame({"chain": np.repeat([0, 1], 40), "draw": np.tile(np.arange(40), 2),
+                               **params})
+    t = rng.exponential(20, 60)
+    ipd = pd.DataFrame({"time": np.minimum(t, 30), "event": (t < 30).astype(int),
+                        "arm": np.repeat(list(rates), 30)})
+    summary = pd.DataFrame([
+        _row(name, endpoint, "hazard_ratio", "lu177_vs_control", *hr),
+        _row(name, endpoint, "median_survival_months", "lu177", np.inf, 25.3, np.inf),
+        _row(name, endpoint, "survival_probability_24m", SCRIPT, 0.654, 0.55, 0.75),
+    ])
+    return AnalysisResult(
+        name=name, kind="survival", endpoint=endpoint, summary=summary, diagnostics=diagnostics,
+        survival=surv, parameters=parameters, ipd=ipd,
+        priors={"log_hr": "Normal(0, 2.5)", "log_baseline_hazard": "Normal(-3, 2)"},
+        borrowing={} if endpoint == "pfs" else {"method": "robust-map", "weight": 0.2,
+                                                 "conflict": {"box_p": 0.031}},
+    )
+
+
+def toxicity():
+    events = ["nausea", SCRIPT, '=HYPERLINK("x")']
+    rows = [_row("toxicity", "adverse_events", "risk_difference", e, d, d - 0.1, d + 0.1)
+            for e, d in zip(events, (0.47, 0.1, -0.02), strict=True)]
+    return AnalysisResult(name="toxicity", kind="toxicity", endpoint="adverse_events",
+                          summary=pd.DataFrame(rows), diagnostics=PASSED,
+                          priors={"mu_organ_class": "Normal(0, 10)"})
+
+
+PROVENANCE = pd.DataFrame({
+    "name": ["nejm2017", "hostile"],
+    "citation": ["Strosberg J et al. N Engl J Med 2017;376:125-35",
+                 "<img src=x onerror=alert(1)>"],
+    "contributes": ["table1_baseline, pfs_events", SCRIPT],
+})
+
+
+RESULTS = [
+    survival("pfs_primary", "pfs", PASSED, {"lu177": 0.03, "control": 0.1}, (0.21, 0.13, 0.33)),
+    survival("os_final", "os", FAILED, {"lu177": 0.01, "control": 0.02}, (0.84, 0.6, 1.17)),
+    toxicity(),
+]
+
+
+@pytest.fixture(scope="module")
+def report_path(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    psa = write_psa(RESULTS, out, n_draws=40)
+    return write_report(RESULTS, out / "report.html", provenance=PROVENANCE, version="0.1.0",
+                        psa=psa, date="2026-11-23")
+
+
+class Tags(HTMLParser):
+    """Collects (tag, attributes) of every element and checks that tags nest properly."""
+
+    VOID = {"meta", "img", "br", "hr", "link", "input"}
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.stack: list[str] = []
+        self.tags: list[tuple[str, dict]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, (tag, self.stack[-3:])
+        self.stack.pop()
+
+
+def test_report_is_one_self_contained_file_without_scripts(report_path):
+    html = report_path.read_text(encoding="utf-8")
+    assert "<script" not in html.lower()
+    assert "http://" not in html and "https://" not in html
+    tags = Tags(html).tags
+    assert not [t for t, _ in tags if t in {"script", "link", "iframe", "object", "embed"}]
+    for tag, attrs in tags:
+        assert not any(name.startswith("on") for name in attrs), (tag, attrs)
+        if "src" in attrs:
+            assert attrs["src"].startswith("data:image/png;base64,"), (tag, attrs["src"][:40])
+        if "href" in attrs:
+            assert attrs["href"].startswith("#"), (tag, attrs["href"])
+    assert "url(" not in html and "@import" not in html.lower()
+    images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
+    assert len(images) >= 5  # HR forest, KM + extrapolation x 2, AE forest
+    assert all(base64.b64decode(img).startswith(b"\x89PNG") for img in images)
+
+
+def test_report_contains_every_analysis_row_and_verdict(report_path):
+    html = report_path.read_text(encoding="utf-8")
+    for result in RESULTS:
+        assert f"<h3>{escape_html(result.name)} (" in html
+        for row in result.summary.itertuples(index=False):
+            cells = (f"<td>{escape_html(row.quantity)}</td><td>{escape_html(row.group)}</td>"
+                     f'<td class="num">{escape_html(format_number(row.median))}</td>'
+                     f"<td>{format_number(row.lower)} to {format_number(row.upper)}</td>")
+            assert cells in html, cells
+    assert "<td>PASSED: converged</td>" in html
+    assert "FAILED: max R-hat 1.200 &gt; 1.01; min bulk ESS 35 &lt; 400" in html
+    assert "1 of 3 analyses FAILED their convergence checks: os_final" in html
+    assert "Normal(0, 2.5)" in html and "robust-map" in html and "box_p: 0.031" in html
+    assert "Strosberg J et al. N Engl J Med 2017" in html
+    assert "prrt-bayes version 0.1.0, generated 2026-11-23" in html
+    assert "in 0 of 40" not in html and "samples with PFS capped" in html
+
+
+def test_hostile_text_is_escaped(report_path):
+    html = report_path.read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<img src=x" not in html
+
+
+def test_report_is_well_formed(report_path):
+    assert Tags(report_path.read_text(encoding="utf-8")).stack == []
+
+
+def test_format_number():
+    assert format_number(0.21234) == "0.212"
+    assert format_number(float("inf")) == "not reached"
+    assert format_number(float("nan")) == "n/a"
+    assert format_number(12345.6) == "12346"
+
+
+# ----------------------------------------------------------------------------- headless browser
+
+CHROMIUM = shutil.which("chromium") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Debian chromium not installed (apt-get update && apt-get install -y chromium);"
+           " headless rendering of the report not checked",
+)
+CONSOLE = re.compile(r":CONSOLE[:(\]]")
+
+
+def render(page: Path, tmp_path: Path) -> tuple[Path, list[str]]:
+    """Screenshot ``page`` in headless chromium; return the PNG and its console messages."""
+    png = tmp_path / f"{page.stem}.png"
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
+           "--window-size=1280,2400", f"--screenshot={png}", "--enable-logging=stderr", "--v=0",
+           page.resolve().as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return png, [line for line in proc.stderr.splitlines() if CONSOLE.search(line)]
+
+
+@needs_chromium
+def test_console_check_detects_a_blocked_resource(tmp_path):
+    """The detector itself can fail: an external image under the report's CSP is reported."""
+    from prrt_bayes.report import CSP
+
+    bad = tmp_path / "bad.html"
+    bad.write_text(f"<!DOCTYPE html><html><head><meta http-equiv='Content-Security-Policy' "
+                   f"content=\"{CSP}\"></head><body><img src='http://example.invalid/x.png'>"
+                   "</body></html>", encoding="utf-8")
+    _, console = render(bad, tmp_path)
+    assert console, "an external image should have produced a console message"
+
+
+@needs_chromium
+def test_report_renders_in_headless_chromium_without_console_errors(report_path, tmp_path):
+    png, console = render(report_path, tmp_path)
+    assert console == []
+    data = png.read_bytes()
+    assert data.startswith(b"\x89PNG") and len(data) > 20_000
