@@ -91,8 +91,8 @@ class ModelSpec(_Strict):
 
     ``intervals`` / ``breakpoints``: baseline intervals of ``ph_piecewise`` (default: 6 at
     event-time quantiles); ``smoothing = false`` drops its random-walk prior (independent
-    interval hazards); ``time_varying_hr``: one log HR per period (non-PH variant); ``candidates``: extra parametric
-    families fitted for the PSIS-LOO comparison table.
+    interval hazards); ``time_varying_hr``: one log HR per period (non-PH variant);
+    ``candidates``: extra parametric families fitted for the PSIS-LOO comparison table.
     """
 
     family: str

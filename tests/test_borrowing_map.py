@@ -21,6 +21,7 @@ from prrt_bayes.borrowing import (
     map_prior_summary,
     parse_float_list,
     parse_prior,
+    prior_predictive_check,
     se_from_ci,
 )
 from prrt_bayes.diagnostics import check_diagnostics
@@ -76,6 +77,18 @@ def test_transplant_mcmc_matches_exact(transplant_exact):
     assert np.median(tau) == pytest.approx(transplant_exact.tau_quantile(0.5), abs=0.03)
     assert np.mean(p_new) == pytest.approx(mean, abs=0.003)
     assert np.std(p_new) == pytest.approx(sd, abs=0.003)
+
+
+def test_binomial_prior_predictive_is_plausible():
+    # mu ~ N(0, 2^2), tau ~ HN(1) on the logit scale: simulated rates span (0, 1), centred at 1/2
+    model = binomial_map_model(R, N, tau_prior=TAU1, mu_prior=MU2)
+    check = prior_predictive_check(model, observed="r_obs", draws=4000, seed=8)
+    assert check["tau_quantiles"][1] == pytest.approx(stats.halfnorm.ppf(0.5), rel=0.1)
+    with pm.Model():
+        pass
+    tree_rates = check["rate_quantiles"]
+    assert tree_rates[0] < 0.05 and tree_rates[2] > 0.95
+    assert tree_rates[1] == pytest.approx(0.5, abs=0.05)
 
 
 def test_binomial_map_recovers_known_parameters():
@@ -201,7 +214,7 @@ def test_map_prior_summary_counts(transplant_exact, summary_counts):
 
 def test_map_prior_summary_robust(summary_counts):
     robust = map_prior_summary(events=R, totals=N, robust_weight=0.2)
-    assert robust["components"][-1] == [0.2, 1.0, 1.0]
+    assert robust["components"][-1] == pytest.approx([0.2, 1.0, 1.0])
     informative = [[w / 0.8, a, b] for w, a, b in robust["components"][:-1]]
     np.testing.assert_allclose(informative, summary_counts["components"])
     assert robust["ess_moment"] < summary_counts["ess_moment"]
