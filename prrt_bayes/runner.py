@@ -6,7 +6,8 @@ leaves a half-written results folder, and an existing folder is replaced only wi
 ``force=True``. Layout of the results folder:
 
 - ``summary.csv`` / ``summary.json``: one row per estimate, columns
-  ``analysis, endpoint, quantity, group, mean, sd, median, lower, upper``;
+  ``analysis, endpoint, quantity, group, mean, sd, median, lower, upper`` (the analyses' rows,
+  then the partitioned-survival life-years of the PSA, endpoint ``partitioned_survival``);
 - ``diagnostics.csv``: per analysis ``max_rhat, min_ess_bulk, min_ess_tail, divergences,
   min_bfmi, passed`` (and ``problems``);
 - ``<analysis>/posterior.nc``: the posterior DataTree with the spec and package version;
@@ -159,9 +160,10 @@ def _write_all(outcome: RunOutcome, specs: dict[str, AnalysisSpec], folder: Path
     from prrt_bayes.report import write_report
     from prrt_bayes.safe_text import escape_cell
 
-    summary = outcome.summary
-    safe_summary = summary.map(escape_cell)
-    safe_summary.to_csv(folder / "summary.csv", index=False, float_format="%.10g")
+    psa_draws = min((specs[r.name].export.psa_draws for r in outcome.results), default=1000)
+    psa = write_psa(outcome.results, folder, n_draws=psa_draws)
+    summary = pd.concat([outcome.summary, psa.life_years], ignore_index=True)
+    summary.map(escape_cell).to_csv(folder / "summary.csv", index=False, float_format="%.10g")
     (folder / "summary.json").write_text(
         json.dumps(json.loads(summary.to_json(orient="records", double_precision=10)), indent=2)
         + "\n")
@@ -172,10 +174,7 @@ def _write_all(outcome: RunOutcome, specs: dict[str, AnalysisSpec], folder: Path
         if result.tree is not None:
             save_posterior(result.tree, folder / result.name / "posterior.nc",
                            spec=specs[result.name].model_dump(mode="json"), version=__version__)
-    psa_draws = min((specs[r.name].export.psa_draws for r in outcome.results), default=1000)
-    (folder / "psa").mkdir()
-    write_psa(outcome.results, folder / "psa", n_draws=psa_draws)
     (folder / "plots").mkdir()
     save_all(outcome.results, folder / "plots")
     write_report(outcome.results, folder / "report.html", provenance=list_sources(),
-                 version=__version__)
+                 version=__version__, psa=psa)

@@ -45,14 +45,26 @@ def test_study_marginal_matches_adaptive_quadrature():
     # the adaptive Gauss-Hermite marginal against scipy.integrate.quad, across tau
     from prrt_bayes.borrowing.binomial_map import _log_marginal_study
 
-    for r, n, mu, tau in [(6, 33, -1.3, 0.2), (53, 213, -2.0, 1.5), (0, 40, 0.5, 3.0),
-                          (22, 22, -1.0, 0.01)]:
+    for r, n, mu, tau in [
+        (6, 33, -1.3, 0.2),
+        (53, 213, -2.0, 1.5),
+        (0, 40, 0.5, 3.0),
+        (22, 22, -1.0, 0.01),
+    ]:
+
         def f(th, r=r, n=n, mu=mu, tau=tau):
             p = special.expit(th)
             return p**r * (1 - p) ** (n - r) * stats.norm.pdf(th, mu, tau)
 
-        ref, _ = integrate.quad(f, mu - 12 * tau, mu + 12 * tau, points=[special.logit(
-            (r + 0.5) / (n + 1))], limit=500, epsabs=0, epsrel=1e-10)
+        ref, _ = integrate.quad(
+            f,
+            mu - 12 * tau,
+            mu + 12 * tau,
+            points=[special.logit((r + 0.5) / (n + 1))],
+            limit=500,
+            epsabs=0,
+            epsrel=1e-10,
+        )
         got = _log_marginal_study(float(r), float(n), np.array(mu), np.array(tau))
         assert float(got) == pytest.approx(math.log(ref), abs=1e-6)
 
@@ -84,8 +96,6 @@ def test_binomial_prior_predictive_is_plausible():
     model = binomial_map_model(R, N, tau_prior=TAU1, mu_prior=MU2)
     check = prior_predictive_check(model, observed="r_obs", draws=4000, seed=8)
     assert check["tau_quantiles"][1] == pytest.approx(stats.halfnorm.ppf(0.5), rel=0.1)
-    with pm.Model():
-        pass
     tree_rates = check["rate_quantiles"]
     assert tree_rates[0] < 0.05 and tree_rates[2] > 0.95
     assert tree_rates[1] == pytest.approx(0.5, abs=0.05)
@@ -109,8 +119,9 @@ def test_exact_draws_match_exact_moments(transplant_exact):
     mean, sd = transplant_exact.p_new_moments()
     assert draws.mean() == pytest.approx(mean, abs=4 * sd / 200)
     assert draws.std() == pytest.approx(sd, rel=0.03)
-    assert np.quantile(draws, 0.975) == pytest.approx(transplant_exact.p_new_quantile(0.975),
-                                                      abs=0.005)
+    assert np.quantile(draws, 0.975) == pytest.approx(
+        transplant_exact.p_new_quantile(0.975), abs=0.005
+    )
 
 
 # ----- mixtures ----------------------------------------------------------------------------
@@ -131,13 +142,14 @@ def test_normal_mixture_update_matches_numerical_posterior():
     dens = prior.pdf(x) * stats.norm.pdf(2.2, x, 0.25)
     dens /= np.trapezoid(dens, x)
     assert post.mean() == pytest.approx(np.trapezoid(x * dens, x), abs=1e-7)
-    assert post.sd() ** 2 == pytest.approx(np.trapezoid((x - post.mean()) ** 2 * dens, x),
-                                           rel=1e-6)
+    assert post.sd() ** 2 == pytest.approx(np.trapezoid((x - post.mean()) ** 2 * dens, x), rel=1e-6)
 
 
 def test_mixture_quantiles_invert_cdf():
-    for mix in (BetaMixture([0.6, 0.4], [5, 30], [20, 10]), NormalMixture([0.5, 0.5], [0, 4],
-                                                                          [1, 2])):
+    for mix in (
+        BetaMixture([0.6, 0.4], [5, 30], [20, 10]),
+        NormalMixture([0.5, 0.5], [0, 4], [1, 2]),
+    ):
         for q in (0.025, 0.5, 0.975):
             assert float(mix.cdf(mix.quantile(q))) == pytest.approx(q, abs=1e-9)
 
@@ -265,8 +277,15 @@ def test_parse_prior_and_lists():
     assert parse_prior("halfnormal:0.5").params == (0.5,)
     assert parse_prior(" Normal: 0 , 2 ").params == (0.0, 2.0)
     assert parse_float_list("6, 8,17") == [6.0, 8.0, 17.0]
-    for bad in ("halfnormal", "halfnormal:", "halfnormal:abc", "normal:1,2,3", "normal:0,0",
-                "halfcauchy:inf", "uniform:2,1"):
+    for bad in (
+        "halfnormal",
+        "halfnormal:",
+        "halfnormal:abc",
+        "normal:1,2,3",
+        "normal:0,0",
+        "halfcauchy:inf",
+        "uniform:2,1",
+    ):
         with pytest.raises(InputError):
             parse_prior(bad)
 

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from prrt_bayes.borrowing import (
+    meta_regression_exact,
     normal_normal_exact,
     normal_normal_model,
     parse_prior,
@@ -140,4 +141,75 @@ def test_bad_hyperpriors():
     with pytest.raises(InputError, match="mu prior"):
         normal_normal_exact(
             SCHOOLS_Y, SCHOOLS_SE, tau_prior=TAU_PRIOR, mu_prior=parse_prior("halfnormal:1")
+        )
+
+
+# ----- meta-regression (study covariate, e.g. population type) -----------------------------
+def test_meta_regression_with_null_covariate_is_the_plain_model(schools_exact):
+    # an all-zero covariate leaves the likelihood unchanged: same answer as without it
+    post = meta_regression_exact(
+        SCHOOLS_Y,
+        SCHOOLS_SE,
+        np.zeros(8),
+        [0.0],
+        tau_prior=TAU_PRIOR,
+        mu_prior=MU_PRIOR,
+        coef_prior=parse_prior("normal:0,1"),
+    )
+    plain = schools_exact.summary()
+    for key, value in post.summary().items():
+        assert value == pytest.approx(plain[key], abs=1e-8)
+
+
+def test_meta_regression_tiny_tau_is_weighted_least_squares():
+    rng = np.random.default_rng(5)
+    x = np.column_stack([rng.integers(0, 2, 12), rng.normal(size=12)])
+    s = rng.uniform(0.1, 0.3, 12)
+    y = 1.0 + x @ [0.5, -0.3] + rng.normal(0, s)
+    post = meta_regression_exact(y, s, x, [1.0, 0.2], tau_prior=parse_prior("uniform:0,1e-9"))
+    design = np.column_stack([np.ones(12), x])
+    w = 1 / s**2
+    cov = np.linalg.inv(design.T @ (w[:, None] * design))
+    coef = cov @ design.T @ (w * y)
+    x_new = np.array([1.0, 1.0, 0.2])
+    assert post.mean() == pytest.approx(x_new @ coef, rel=1e-9)
+    assert post.sd() == pytest.approx(np.sqrt(x_new @ cov @ x_new), rel=1e-6)
+
+
+def test_meta_regression_mcmc_matches_exact():
+    # two populations (covariate 0/1) with different means; MAP prior for a population-1 study
+    rng = np.random.default_rng(9)
+    group = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1])
+    s = rng.uniform(0.1, 0.25, group.size)
+    y = rng.normal(3.0 + 0.6 * group + rng.normal(0, 0.15, group.size), s)
+    priors = dict(
+        tau_prior=parse_prior("halfnormal:0.5"),
+        mu_prior=parse_prior("normal:0,10"),
+        coef_prior=parse_prior("normal:0,1"),
+    )
+    exact = meta_regression_exact(y, s, group, [1.0], **priors)
+    model = normal_normal_model(y, s, covariates=group, new_covariates=[1.0], **priors)
+    tree = sample(model, draws=2000, tune=1000, chains=4, seed=21, target_accept=0.95)
+    assert check_diagnostics(tree, ["mu", "tau", "beta", "theta_new"]).max_rhat < 1.01
+    theta_new = tree.posterior["theta_new"].values.ravel()
+    assert np.mean(theta_new) == pytest.approx(exact.mean("theta_new"), abs=0.02)
+    assert np.std(theta_new) == pytest.approx(exact.sd("theta_new"), rel=0.05)
+    tau = tree.posterior["tau"].values.ravel()
+    assert np.median(tau) == pytest.approx(exact.tau_quantile(0.5), abs=0.03)
+    # the new population-1 study is centred near 3.6, not at the pooled mean of both groups
+    assert exact.mean("theta_new") == pytest.approx(3.6, abs=0.2)
+
+
+def test_meta_regression_bad_inputs():
+    with pytest.raises(InputError, match="one row per study"):
+        meta_regression_exact([1.0, 2.0, 3.0], [0.1] * 3, [0, 1], [1], tau_prior=TAU_PRIOR)
+    with pytest.raises(InputError, match="new_covariates"):
+        meta_regression_exact([1.0, 2.0, 3.0], [0.1] * 3, [0, 1, 1], [1, 0], tau_prior=TAU_PRIOR)
+    with pytest.raises(InputError, match="collinear"):
+        meta_regression_exact(
+            [1.0, 2.0, 3.0, 4.0],
+            [0.1] * 4,
+            [[0, 0], [1, 1], [0, 0], [1, 1]],
+            [1, 1],
+            tau_prior=TAU_PRIOR,
         )

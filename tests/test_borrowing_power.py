@@ -49,8 +49,9 @@ def test_power_prior_is_likelihood_to_the_a0():
     dens /= np.trapezoid(dens, x)
     prior = power_prior_normal(EXT_Y, EXT_SE, a0)
     assert prior.mean() == pytest.approx(np.trapezoid(x * dens, x), abs=1e-8)
-    assert prior.sd() == pytest.approx(np.sqrt(np.trapezoid((x - prior.mean()) ** 2 * dens, x)),
-                                       rel=1e-6)
+    assert prior.sd() == pytest.approx(
+        np.sqrt(np.trapezoid((x - prior.mean()) ** 2 * dens, x)), rel=1e-6
+    )
 
 
 def test_commensurate_prior_limits():
@@ -119,8 +120,10 @@ def _check_oc(oc, commensurate, conflict, n_sim):
     assert abs(clash.loc["robust_map", "bias"]) < abs(clash.loc["full_pooling", "bias"])
     assert clash.loc["robust_map", "mse"] < clash.loc["full_pooling", "mse"]
     assert clash.loc["robust_map", "coverage"] > clash.loc["full_pooling", "coverage"]
-    assert clash.loc["robust_map", "informative_weight"] < agree.loc["robust_map",
-                                                                     "informative_weight"]
+    assert (
+        clash.loc["robust_map", "informative_weight"]
+        < agree.loc["robust_map", "informative_weight"]
+    )
 
 
 def test_operating_characteristics_small(normal_priors):
@@ -130,7 +133,13 @@ def test_operating_characteristics_small(normal_priors):
         normal_priors, truths, new_std_error=NEW_SE, n_sim=1000, robust=["robust_map"], seed=1
     )
     assert list(oc.columns) == [
-        "method", "true_value", "bias", "mse", "coverage", "mean_sd", "informative_weight",
+        "method",
+        "true_value",
+        "bias",
+        "mse",
+        "coverage",
+        "mean_sd",
+        "informative_weight",
         "n_sim",
     ]
     assert len(oc) == 12
@@ -162,8 +171,9 @@ def test_operating_characteristics_counts_small():
 
 def test_operating_characteristics_rejects_mixed_priors(normal_priors):
     with pytest.raises(InputError):
-        operating_characteristics({"a": normal_priors["none"], "b": no_borrowing_beta()}, [0.1],
-                                  new_std_error=0.2)
+        operating_characteristics(
+            {"a": normal_priors["none"], "b": no_borrowing_beta()}, [0.1], new_std_error=0.2
+        )
     with pytest.raises(InputError):
         operating_characteristics(normal_priors, [0.1])
 

@@ -113,7 +113,8 @@ def test_fit_all_rejects_bad_input_before_fitting():
 @pytest.mark.slow
 def test_all_candidates_on_lognormal_aft_data():
     """All six default candidates fit and converge on log-normal AFT data; the time ratio is
-    recovered and a model containing the truth (log-normal, or gen. gamma which nests it) wins."""
+    recovered; the true model is within 2 SE of the best by LOO (log-logistic is nearly
+    indistinguishable from log-normal at n = 230) and the exponential is clearly worse."""
     rng = np.random.default_rng(3)
     n = 230
     arm = np.repeat(["control", "lu177"], [n // 2, n - n // 2])
@@ -132,4 +133,6 @@ def test_all_candidates_on_lognormal_aft_data():
     assert lo <= 1.8 <= hi
     table = C.compare_fits(fits)
     print(table.drop(columns="error").to_string())
-    assert table.loc[0, "model"] in ("lognormal_aft", "gengamma_aft")
+    rows = table.set_index("model")
+    assert rows.loc["lognormal_aft", "elpd_diff"] >= -2 * rows.loc["lognormal_aft", "dse"]
+    assert rows.loc["exponential_ph", "elpd_diff"] < -2 * rows.loc["exponential_ph", "dse"]

@@ -146,17 +146,12 @@ def test_nausea_and_vomiting_clearly_raised(request, fixture, key):
     assert fit.probability_rd_positive()[key] > 0.999
 
 
-def test_abdominal_pain_balanced_unshrunk(indep_any):
-    assert 0.3 < indep_any.probability_rd_positive()["abdominal_pain_any_grade"] < 0.7
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured 0.80 (seed 20170112): Berry & Berry shrinkage pulls abdominal pain (29/111 "
-    "vs 29/110) toward the gastrointestinal class mean log OR ~1.0 (nausea, vomiting)",
-)
-def test_abdominal_pain_balanced_shrunk(hier_any):
-    assert 0.3 < hier_any.probability_rd_positive()["abdominal_pain_any_grade"] < 0.7
+@pytest.mark.parametrize("fixture", ["hier_any", "indep_any"])
+def test_abdominal_pain_balanced(request, fixture):
+    """29/111 vs 29/110. Shrinkage toward the gastrointestinal mean lifts the hierarchical value
+    to about 0.69 (0.692 and 0.690 with 20 000 draws, seeds 1 and 2): inside, near the edge."""
+    prob = request.getfixturevalue(fixture).probability_rd_positive()["abdominal_pain_any_grade"]
+    assert 0.3 < prob < 0.7
 
 
 @pytest.mark.parametrize("fixture", ["hier_any", "indep_any", "hier_g34", "indep_g34"])
@@ -243,7 +238,7 @@ def test_shrinkage_moves_rare_event_toward_class_mean(table_any):
     sim = _simulated(table_any, log_or, control_p, 2000, seed=31)
     rare = table_any["key"][gi].iloc[-1]
     sim.loc[sim["key"] == rare, ["lu177_events", "control_events"]] = 1
-    hier = fit_ae(sim, kind="hierarchical", seed=32)
+    hier = fit_ae(sim, kind="hierarchical", seed=32, draws=4000)  # mu_theta0: ESS ~290 / 4000
     indep = fit_ae(sim, kind="independent", seed=33)
     assert hier.diagnostics.passed and indep.diagnostics.passed
     post = hier.tree.posterior

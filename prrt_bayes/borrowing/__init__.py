@@ -4,11 +4,13 @@ Building blocks, one job per module:
 
 * :mod:`.inputs` — standard errors from reported CIs / medians, input validation, prior strings;
 * :mod:`.meta` — normal-normal hierarchical model (exact quadrature and PyMC);
+* :mod:`.meta_regression` — the same with study covariates (population type), exact;
 * :mod:`.binomial_map` — binomial-logit MAP model as RBesT ``gMAP`` (exact and PyMC);
 * :mod:`.mixtures` — normal / beta mixture priors, EM fits, conjugate updates;
 * :mod:`.ess` — effective sample size (ELIR, moment);
 * :mod:`.power` — power and commensurate priors, no-borrowing and full-pooling baselines;
 * :mod:`.conflict` — prior-data conflict p-values;
+* :mod:`.checks` — prior predictive sanity check of the hierarchical models;
 * :mod:`.map_prior` — MAP prior end to end and the ``map-prior`` CLI summary;
 * :mod:`.operating` — operating characteristics by simulation.
 """
@@ -18,6 +20,7 @@ from prrt_bayes.borrowing.binomial_map import (
     binomial_map_exact,
     binomial_map_model,
 )
+from prrt_bayes.borrowing.checks import prior_predictive_check
 from prrt_bayes.borrowing.conflict import ConflictCheck, conflict_beta, conflict_normal
 from prrt_bayes.borrowing.ess import ess, ess_beta, ess_normal
 from prrt_bayes.borrowing.inputs import (
@@ -41,8 +44,8 @@ from prrt_bayes.borrowing.meta import (
     NormalNormalPosterior,
     normal_normal_exact,
     normal_normal_model,
-    prior_predictive_check,
 )
+from prrt_bayes.borrowing.meta_regression import meta_regression_exact
 from prrt_bayes.borrowing.mixtures import (
     BetaMixture,
     NormalMixture,
@@ -89,6 +92,7 @@ __all__ = [
     "map_prior_counts",
     "map_prior_estimates",
     "map_prior_summary",
+    "meta_regression_exact",
     "no_borrowing_beta",
     "no_borrowing_normal",
     "normal_normal_exact",

@@ -67,7 +67,8 @@ def _log_marginal_study(r, n, mu, tau):
         n * special.log_expit(nodes)
         - (n - r) * nodes
         - 0.5 * (nodes - mu[..., None]) ** 2 * prec[..., None]
-        - 0.5 * np.log(2 * np.pi) - np.log(tau)[..., None]
+        - 0.5 * np.log(2 * np.pi)
+        - np.log(tau)[..., None]
     )
     terms = logf + (_GH_X**2 + np.log(_GH_W))
     top = terms.max(axis=-1)
@@ -90,9 +91,11 @@ class BinomialMapPosterior:
     def _flat(self):
         tt, mm = np.meshgrid(self.tau, self.mu, indexing="ij")
         keep = self.mass.ravel() > 1e-14
-        return mm.ravel()[keep], tt.ravel()[keep], self.mass.ravel()[keep] / self.mass.ravel()[
-            keep
-        ].sum()
+        return (
+            mm.ravel()[keep],
+            tt.ravel()[keep],
+            self.mass.ravel()[keep] / self.mass.ravel()[keep].sum(),
+        )
 
     def tau_quantile(self, q: float) -> float:
         """Posterior ``q`` quantile of tau (marginal of the grid, linear interpolation)."""

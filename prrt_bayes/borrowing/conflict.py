@@ -45,8 +45,10 @@ def conflict_normal(prior: NormalMixture, estimate: float, std_error: float) -> 
     lo = min(float(np.min(pred.means - 12 * pred.sds)), estimate - 1.0)
     hi = max(float(np.max(pred.means + 12 * pred.sds)), estimate + 1.0)
     pieces = [np.linspace(lo, hi, 200001)]
-    pieces += [np.linspace(m - 12 * s, m + 12 * s, 20001) for m, s in zip(pred.means, pred.sds,
-                                                                            strict=True)]
+    pieces += [
+        np.linspace(m - 12 * s, m + 12 * s, 20001)
+        for m, s in zip(pred.means, pred.sds, strict=True)
+    ]
     x = np.unique(np.concatenate(pieces))
     f = pred.pdf(x)
     f_obs = float(pred.pdf(estimate))

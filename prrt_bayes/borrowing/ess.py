@@ -71,8 +71,9 @@ def ess_beta(mix: BetaMixture, method: str = "elir") -> float:
 
 def _normal_grid(mix: NormalMixture) -> np.ndarray:
     """Integration nodes that resolve every component (12 SDs each side, fine steps)."""
-    pieces = [np.linspace(m - 12 * s, m + 12 * s, 4001) for m, s in zip(mix.means, mix.sds,
-                                                                           strict=True)]
+    pieces = [
+        np.linspace(m - 12 * s, m + 12 * s, 4001) for m, s in zip(mix.means, mix.sds, strict=True)
+    ]
     return np.unique(np.concatenate(pieces))
 
 

@@ -221,4 +221,3 @@ def validate_weight(w: float, *, field: str = "robust_weight") -> float:
     if not (0.0 <= w <= 1.0):
         raise InputError(f"weight must be in [0, 1], got {w:g}", field=field)
     return w
-

@@ -120,7 +120,8 @@ def _mid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (x[1:] + x[:-1])
 
 
-def _check_inputs(estimates, std_errors, tau_prior, mu_prior):
+def check_meta_inputs(estimates, std_errors, tau_prior, mu_prior):
+    """Validate study estimates (>= 2 studies) and hyperpriors; return ``(y, s)`` arrays."""
     y, s = validate_estimates(estimates, std_errors)
     if y.size < 2:
         raise InputError(f"a hierarchical prior needs at least 2 studies, got {y.size}")
@@ -155,14 +156,8 @@ def normal_normal_exact(
     -------
     NormalNormalPosterior
     """
-    y, s = _check_inputs(estimates, std_errors, tau_prior, mu_prior)
-    scale = max(float(np.max(s)), float(np.std(y)), tau_upper_quantile(tau_prior, 0.5))
-    hi = min(1e5 * scale, tau_upper_quantile(tau_prior, 1.0 - 1e-12))
-    if tau_prior.family == "uniform":
-        tau = np.linspace(*tau_prior.params, n_grid + 1)
-    else:
-        tau = np.concatenate([[0.0], np.geomspace(1e-7 * scale, hi, n_grid)])
-
+    y, s = check_meta_inputs(estimates, std_errors, tau_prior, mu_prior)
+    tau = tau_grid(y, s, tau_prior, n_grid)
     v = s[None, :] ** 2 + tau[:, None] ** 2
     w = 1.0 / v
     if mu_prior is None:
@@ -176,10 +171,25 @@ def normal_normal_exact(
     # log p(y | tau) up to a constant: integrate mu out of prod N(y_i | mu, v_i) N(mu | m0, s0^2)
     loglik = -0.5 * np.log(v).sum(axis=1) - 0.5 * np.log(prec)
     loglik -= 0.5 * ((w * y**2).sum(axis=1) + prec0 * m0**2 - mu_mean**2 * prec)
-    logpost = loglik + tau_logpdf(tau_prior, tau)
+    return posterior_on_grid(tau, loglik + tau_logpdf(tau_prior, tau), mu_mean, mu_var)
+
+
+def tau_grid(y: np.ndarray, s: np.ndarray, tau_prior: PriorSpec, n_grid: int) -> np.ndarray:
+    """Quadrature nodes for tau: 0 plus ``n_grid`` log-spaced nodes over 12 decades of a data /
+    prior scale (or an even grid over a uniform prior's support)."""
+    if tau_prior.family == "uniform":
+        return np.linspace(*tau_prior.params, n_grid + 1)
+    scale = max(float(np.max(s)), float(np.std(y)), tau_upper_quantile(tau_prior, 0.5))
+    hi = min(1e5 * scale, tau_upper_quantile(tau_prior, 1.0 - 1e-12))
+    return np.concatenate([[0.0], np.geomspace(1e-7 * scale, hi, n_grid)])
+
+
+def posterior_on_grid(
+    tau: np.ndarray, logpost: np.ndarray, mu_mean: np.ndarray, mu_var: np.ndarray
+) -> NormalNormalPosterior:
+    """Normalise an unnormalised log posterior of tau on its grid (trapezoid rule)."""
     dens = np.exp(logpost - np.max(logpost))
-    area = np.sum(np.diff(tau) * _mid(dens))
-    dens /= area
+    dens /= np.sum(np.diff(tau) * _mid(dens))
     cell = np.zeros_like(tau)
     half = 0.5 * np.diff(tau)
     cell[:-1] += half
@@ -196,42 +206,48 @@ def normal_normal_model(
     tau_prior: PriorSpec,
     mu_prior: PriorSpec,
     study_names: list[str] | None = None,
+    covariates=None,
+    new_covariates=None,
+    coef_prior: PriorSpec | None = None,
 ) -> pm.Model:
     """The normal-normal hierarchical model in PyMC, non-centred (see module docstring).
 
-    ``theta_i = mu + tau z_i`` with ``z_i ~ Normal(0, 1)``; ``theta_new = mu + tau z_new`` is a
-    deterministic of a free standard-normal ``z_new``, so its draws are the MAP prior.
+    ``theta_i = mu + x_i' beta + tau z_i`` with ``z_i ~ Normal(0, 1)``; ``theta_new = mu +
+    x_new' beta + tau z_new`` is a deterministic of a free standard-normal ``z_new``, so its
+    draws are the MAP prior. Without ``covariates`` the ``x' beta`` terms are absent; with them
+    (``(k, q)`` array, no intercept column) ``new_covariates`` and a normal ``coef_prior`` for
+    ``beta`` are required (the meta-regression of :mod:`.meta_regression`).
     """
-    y, s = _check_inputs(estimates, std_errors, tau_prior, mu_prior)
+    y, s = check_meta_inputs(estimates, std_errors, tau_prior, mu_prior)
     names = study_names or [f"study_{i + 1}" for i in range(y.size)]
     if len(names) != y.size:
         raise InputError(f"{len(names)} study names for {y.size} studies")
     m0, s0 = mu_prior.params
-    with pm.Model(coords={"study": names}) as model:
+    coords = {"study": names}
+    if covariates is not None:
+        if new_covariates is None or coef_prior is None:
+            raise InputError("covariates need new_covariates and a normal coef_prior")
+        check_mu_prior(coef_prior)
+        x = np.asarray(covariates, dtype=float).reshape(y.size, -1)
+        x_new = np.atleast_1d(np.asarray(new_covariates, dtype=float))
+        if x_new.size != x.shape[1]:
+            raise InputError(f"new_covariates need {x.shape[1]} value(s), got {x_new.size}")
+        coords["covariate"] = [f"x{j + 1}" for j in range(x.shape[1])]
+    with pm.Model(coords=coords) as model:
         y_data = pm.Data("y", y, dims="study")
         s_data = pm.Data("s", s, dims="study")
         mu = pm.Normal("mu", mu=m0, sigma=s0)
         tau = pymc_tau(tau_prior)
         z = pm.Normal("z", 0.0, 1.0, dims="study")
-        theta = pm.Deterministic("theta", mu + tau * z, dims="study")
-        pm.Normal("y_obs", mu=theta, sigma=s_data, observed=y_data, dims="study")
         z_new = pm.Normal("z_new", 0.0, 1.0)
-        pm.Deterministic("theta_new", mu + tau * z_new)
+        centre, centre_new = mu, mu
+        if covariates is not None:
+            beta = pm.Normal(
+                "beta", mu=coef_prior.params[0], sigma=coef_prior.params[1], dims="covariate"
+            )
+            centre = mu + pm.math.dot(x, beta)
+            centre_new = mu + pm.math.dot(x_new, beta)
+        theta = pm.Deterministic("theta", centre + tau * z, dims="study")
+        pm.Normal("y_obs", mu=theta, sigma=s_data, observed=y_data, dims="study")
+        pm.Deterministic("theta_new", centre_new + tau * z_new)
     return model
-
-
-def prior_predictive_check(model: pm.Model, *, draws: int = 2000, seed: int = 1) -> dict:
-    """Prior predictive sanity check: quantiles of simulated study estimates and of tau.
-
-    Returns a dict with the 2.5%, 50% and 97.5% prior predictive quantiles of ``y_obs`` (all
-    studies pooled) and of ``tau``, so a user can see whether the priors allow plausible data.
-    """
-    with model:
-        tree = pm.sample_prior_predictive(draws=draws, random_seed=seed)
-    y_sim = np.asarray(tree.prior_predictive["y_obs"]).ravel()
-    tau_sim = np.asarray(tree.prior["tau"]).ravel()
-    qs = (0.025, 0.5, 0.975)
-    return {
-        "y_quantiles": tuple(float(v) for v in np.quantile(y_sim, qs)),
-        "tau_quantiles": tuple(float(v) for v in np.quantile(tau_sim, qs)),
-    }

@@ -18,8 +18,10 @@ flag :math:`d_i` (1 = event, 0 = right-censored) contributes
 .. math:: \log L_i = d_i \log h(t_i \mid θ_{a_i}) + \log S(t_i \mid θ_{a_i}),
 
 the log density for an event and the log survival for a censored time (non-informative
-censoring). It is one observed PyMC variable ``time`` (a ``CustomDist``), so the pointwise
-log-likelihood is stored for PSIS-LOO (group ``log_likelihood``, variable ``time``).
+censoring). It is one observed PyMC variable ``time`` (a ``CustomDist`` with this log-density).
+After sampling, the pointwise values are computed from the draws by the same formulas in NumPy
+(nutpie does not store them; no extra compilation) and stored for PSIS-LOO in the group
+``log_likelihood``, variable ``time``.
 
 Priors. Independent priors on the unconstrained parameters (log of positive parameters;
 ``shape`` of the Gompertz, ``meanlog``/``mu`` and ``Q`` as they are; ``log_hr`` and
@@ -262,7 +264,17 @@ def _logp(family: Family, names: tuple[str, ...]):
 def build_model(
     name: str, data: SurvivalData, priors: Mapping[str, Prior] | None = None
 ) -> pm.Model:
-    """Build the PyMC model ``name`` on ``data`` (held in ``pm.Data``: refit with set_data).
+    r"""Build the PyMC model ``name`` on ``data`` (held in ``pm.Data``: refit with set_data).
+
+    .. math::
+
+        \log p(t, d \mid θ) = \sum_i d_i \log h(t_i \mid θ_{a_i}) + \log S(t_i \mid θ_{a_i}),
+        \qquad u_j \sim \text{prior}_j \text{ independently},
+
+    with :math:`u` the unconstrained parameters (:attr:`ModelSpec.free_names`). Separate models:
+    one :math:`u` vector per arm. PH models: :math:`θ_{treated}` is :math:`θ_{control}` with the
+    hazard multiplied by :math:`e^{log\_hr}`; AFT models: times stretched by
+    :math:`e^{log\_time\_ratio}` (see each family's ``treated``).
 
     Parameters
     ----------

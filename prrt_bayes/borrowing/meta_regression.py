@@ -1,0 +1,118 @@
+"""Normal-normal meta-regression: the MAP prior for a new study with given study covariates.
+
+Used when the external studies differ in a study-level covariate (population type: midgut /
+GEP / pancreatic NET, coded as 0/1 indicator columns) and the new arm has a known value::
+
+    y_i | theta_i ~ Normal(theta_i, s_i^2)
+    theta_i       ~ Normal(beta_0 + x_i' beta, tau^2)
+    beta_0        ~ Normal(m0, s0^2)  (or flat),   beta_j ~ Normal(0, c^2)  (j >= 1)
+    tau           ~ p(tau)
+    theta_new     ~ Normal(beta_0 + x_new' beta, tau^2)
+
+Given tau everything is a conjugate normal linear model: with ``W = diag(1/(s_i^2 + tau^2))``,
+``X`` the design with an intercept column and ``B`` the prior precision,
+``P(tau) = B + X' W X`` and ``b(tau) = P^{-1} (B b0 + X' W y)`` are the posterior precision and
+mean of the coefficients, and the linear predictor ``eta_new = x_new' beta`` (with the
+intercept) is ``Normal(x_new' b, x_new' P^{-1} x_new)``. The marginal posterior of tau is then
+integrated on the same grid as :func:`~prrt_bayes.borrowing.meta.normal_normal_exact`; the
+result is a :class:`~prrt_bayes.borrowing.meta.NormalNormalPosterior` whose ``mu`` is
+``eta_new`` (the expected parameter of studies like the new one).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from prrt_bayes.borrowing.hyperpriors import check_mu_prior, tau_logpdf
+from prrt_bayes.borrowing.inputs import PriorSpec
+from prrt_bayes.borrowing.meta import (
+    NormalNormalPosterior,
+    check_meta_inputs,
+    posterior_on_grid,
+    tau_grid,
+)
+from prrt_bayes.errors import InputError
+
+
+def _design(covariates, new_covariates, k: int) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(covariates, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    x_new = np.atleast_1d(np.asarray(new_covariates, dtype=float))
+    if x.ndim != 2 or x.shape[0] != k:
+        raise InputError(f"covariates need one row per study ({k}), got shape {x.shape}")
+    if x_new.shape != (x.shape[1],):
+        raise InputError(f"new_covariates need {x.shape[1]} value(s), got {x_new.size}")
+    if not (np.isfinite(x).all() and np.isfinite(x_new).all()):
+        raise InputError("covariates must be finite numbers")
+    return np.column_stack([np.ones(k), x]), np.concatenate([[1.0], x_new])
+
+
+def meta_regression_exact(
+    estimates,
+    std_errors,
+    covariates,
+    new_covariates,
+    *,
+    tau_prior: PriorSpec,
+    mu_prior: PriorSpec | None = None,
+    coef_prior: PriorSpec | None = None,
+    n_grid: int = 8000,
+) -> NormalNormalPosterior:
+    """Exact posterior of the normal-normal meta-regression (see module docstring).
+
+    Parameters
+    ----------
+    estimates, std_errors
+        Study estimates and standard errors.
+    covariates
+        ``(k, q)`` study-level covariates (no intercept column; one column may be a vector).
+    new_covariates
+        The ``q`` covariate values of the new study.
+    tau_prior, mu_prior
+        Priors for tau and for the intercept (``None``: flat intercept).
+    coef_prior
+        ``normal:0,SD`` prior shared by the covariate coefficients; ``None`` means flat, which
+        needs more studies than coefficients to be proper.
+
+    Returns
+    -------
+    NormalNormalPosterior
+        ``mu`` is the linear predictor of the new study, ``theta_new`` its MAP prior.
+    """
+    y, s = check_meta_inputs(estimates, std_errors, tau_prior, mu_prior)
+    x, x_new = _design(covariates, new_covariates, y.size)
+    p = x.shape[1]
+    prior_prec = np.zeros((p, p))
+    prior_mean = np.zeros(p)
+    if mu_prior is not None:
+        prior_mean[0] = mu_prior.params[0]
+        prior_prec[0, 0] = 1.0 / mu_prior.params[1] ** 2
+    if coef_prior is not None:
+        check_mu_prior(coef_prior)
+        prior_mean[1:] = coef_prior.params[0]
+        prior_prec[1:, 1:] = np.eye(p - 1) / coef_prior.params[1] ** 2
+    n_flat = int(np.sum(np.diag(prior_prec) == 0))
+    if n_flat and y.size <= n_flat:
+        raise InputError(f"{y.size} studies cannot identify {n_flat} coefficients with flat priors")
+    if n_flat and np.linalg.matrix_rank(x[:, np.diag(prior_prec) == 0]) < n_flat:
+        raise InputError(
+            "covariates are collinear (a coefficient with a flat prior is not identified)"
+        )
+
+    tau = tau_grid(y, s, tau_prior, n_grid)
+    v = s[None, :] ** 2 + tau[:, None] ** 2
+    w = 1.0 / v
+    prec = prior_prec + np.einsum("ti,ij,ik->tjk", w, x, x)
+    rhs = prior_prec @ prior_mean + (w * y) @ x
+    b = np.linalg.solve(prec, rhs[..., None])[..., 0]
+    _, logdet = np.linalg.slogdet(prec)
+    # log p(y | tau) up to a constant (Gaussian integral over the coefficients)
+    quad = (w * y**2).sum(axis=1) + prior_mean @ prior_prec @ prior_mean
+    quad -= np.einsum("tj,tjk,tk->t", b, prec, b)
+    loglik = -0.5 * np.log(v).sum(axis=1) - 0.5 * logdet - 0.5 * quad
+    eta_mean = b @ x_new
+    eta_var = np.einsum(
+        "j,tj->t", x_new, np.linalg.solve(prec, np.broadcast_to(x_new, b.shape)[..., None])[..., 0]
+    )
+    return posterior_on_grid(tau, loglik + tau_logpdf(tau_prior, tau), eta_mean, eta_var)
