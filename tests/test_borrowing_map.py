@@ -77,6 +77,9 @@ def test_exact_posterior_is_grid_converged(transplant_exact):
 
 
 def test_transplant_mcmc_matches_exact(transplant_exact):
+    """NUTS on the transplant binomial MAP model (RBesT gMAP setting) agrees with the
+    deterministic quadrature: mu mean and tau median within 0.03, p_new mean and sd within 0.003
+    (measured -1.335 / 0.191 / 0.2112 / 0.0432 against exact -1.333 / 0.187 / 0.2119 / 0.0444)."""
     model = binomial_map_model(R, N, tau_prior=TAU1, mu_prior=MU2)
     tree = sample(model, draws=2000, tune=1000, chains=4, seed=5, target_accept=0.95)
     diag = check_diagnostics(tree, ["mu", "tau", "p_new"])

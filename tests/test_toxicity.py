@@ -146,12 +146,28 @@ def test_nausea_and_vomiting_clearly_raised(request, fixture, key):
     assert fit.probability_rd_positive()[key] > 0.999
 
 
-@pytest.mark.parametrize("fixture", ["hier_any", "indep_any"])
-def test_abdominal_pain_balanced(request, fixture):
-    """29/111 vs 29/110. Shrinkage toward the gastrointestinal mean lifts the hierarchical value
-    to about 0.69 (0.692 and 0.690 with 20 000 draws, seeds 1 and 2): inside, near the edge."""
-    prob = request.getfixturevalue(fixture).probability_rd_positive()["abdominal_pain_any_grade"]
-    assert 0.3 < prob < 0.7
+def test_abdominal_pain_balanced_unshrunk(indep_any):
+    """29/111 vs 29/110 (printed Fisher P = 1.00)."""
+    assert 0.3 < indep_any.probability_rd_positive()["abdominal_pain_any_grade"] < 0.7
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 0.795 (seed 20170112; 0.808 with seed 1): Berry & Berry shrinkage pulls "
+    "abdominal pain (29/111 vs 29/110) toward the gastrointestinal class mean log OR ~1.0 "
+    "(nausea, vomiting); the unshrunk model gives 0.49",
+)
+def test_abdominal_pain_balanced_shrunk(hier_any):
+    assert 0.3 < hier_any.probability_rd_positive()["abdominal_pain_any_grade"] < 0.7
+
+
+def test_hierarchical_zero_zero_events_stay_near_even(hier_g34):
+    """Grade 3/4 events with no case in either arm: P(RD > 0) stays near 0.5 (no artefact of
+    the control-arm prior being tighter than the 177Lu arm's)."""
+    zero = hier_g34.table.query("lu177_events == 0 and control_events == 0")["key"]
+    assert len(zero) >= 5
+    prob = hier_g34.probability_rd_positive()[list(zero)]
+    assert ((prob > 0.3) & (prob < 0.75)).all()
 
 
 @pytest.mark.parametrize("fixture", ["hier_any", "indep_any", "hier_g34", "indep_g34"])
@@ -238,7 +254,7 @@ def test_shrinkage_moves_rare_event_toward_class_mean(table_any):
     sim = _simulated(table_any, log_or, control_p, 2000, seed=31)
     rare = table_any["key"][gi].iloc[-1]
     sim.loc[sim["key"] == rare, ["lu177_events", "control_events"]] = 1
-    hier = fit_ae(sim, kind="hierarchical", seed=32, draws=4000)  # mu_theta0: ESS ~290 / 4000
+    hier = fit_ae(sim, kind="hierarchical", seed=32, draws=4000)  # mu_gamma: ESS ~470
     indep = fit_ae(sim, kind="independent", seed=33)
     assert hier.diagnostics.passed and indep.diagnostics.passed
     post = hier.tree.posterior

@@ -7,7 +7,8 @@ extrapolates exponentially); the parametric families are those of
 
 - ``hazard_ratio`` (PH families; ``hazard_ratio_<a>-<b>m`` per period for the non-PH variant,
   plus ``probability_hr_increases``), or ``time_ratio`` (AFT families: acceleration factor of
-  177Lu-Dotatate vs control) — group ``lu177_vs_control``;
+  177Lu-Dotatate vs control) — group ``<treatment>_vs_control`` (``lu177_vs_control`` for the
+  bundled data);
 - per arm: ``median_survival_months``, ``survival_probability_<t>m`` and ``rmst_<t>m`` at the
   spec's landmarks, ``mean_survival_months`` (restricted to the spec's horizon);
 - ``rmst_difference_<t>m`` and ``mean_survival_difference_months`` for the contrast.
@@ -31,8 +32,6 @@ from prrt_bayes.survival import parametric
 from prrt_bayes.survival.intervals import CONTROL, validate_ipd
 from prrt_bayes.survival.ph import PHPriors, fit_ph
 from prrt_bayes.survival.quantities import mean_survival, median_survival, rmst, survival_at
-
-CONTRAST = "lu177_vs_control"
 
 
 def read_ipd_csv(path: Path, *, treatment: str) -> pd.DataFrame:
@@ -89,6 +88,7 @@ def _fit(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
     settings = dict(draws=sampler.draws, tune=sampler.tune, chains=sampler.chains,
                     seed=spec.seed, target_accept=sampler.target_accept)
     family = spec.model.family
+    contrast = f"{spec.evidence.treatment_arm}_vs_{CONTROL}"
     if family == "ph_piecewise":
         priors = _ph_priors(spec.prior_objects(), smoothing=spec.model.smoothing)
         fit = fit_ph(ipd, breakpoints=spec.model.breakpoints, n_intervals=spec.model.intervals,
@@ -96,32 +96,32 @@ def _fit(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
                      time_varying=spec.model.time_varying_hr, check="none", **settings)
         hr = fit.hazard_ratio()
         if fit.period_cuts is None:
-            effect = [("hazard_ratio", CONTRAST, hr)]
+            effect = [("hazard_ratio", contrast, hr)]
         else:
             edges = np.concatenate([[0.0], fit.period_cuts, [np.inf]])
             effect = [
                 (f"hazard_ratio_{edges[p]:g}-{edges[p + 1]:g}m" if np.isfinite(edges[p + 1])
-                 else f"hazard_ratio_{edges[p]:g}m_plus", CONTRAST, hr.isel(period=p))
+                 else f"hazard_ratio_{edges[p]:g}m_plus", contrast, hr.isel(period=p))
                 for p in range(hr.sizes["period"])
             ]
             change = (fit.tree.posterior["log_hr_change"] > 0).astype(float)
-            effect.append(("probability_hr_increases", CONTRAST, change))
+            effect.append(("probability_hr_increases", contrast, change))
         return fit.tree, fit.survival(grid), effect, priors.as_dict()
     priors = spec.prior_objects() or None
     fit = parametric.fit(family, ipd, treatment=spec.evidence.treatment_arm, priors=priors,
                          **settings)
     posterior = fit.tree.posterior
     if "log_hr" in posterior:
-        effect = [("hazard_ratio", CONTRAST, np.exp(posterior["log_hr"]))]
+        effect = [("hazard_ratio", contrast, np.exp(posterior["log_hr"]))]
     else:
-        effect = [("time_ratio", CONTRAST, np.exp(posterior["log_time_ratio"]))]
+        effect = [("time_ratio", contrast, np.exp(posterior["log_time_ratio"]))]
     return fit.tree, fit.survival(grid), effect, fit.priors
 
 
-def _arm_quantities(surv: xr.DataArray, landmarks: list[float], horizon: float,
+def _arm_quantities(surv: xr.DataArray, arms: list[str], landmarks: list[float], horizon: float,
                     follow_up: float) -> list:
     items = []
-    for arm in [a for a in ("lu177", "control") if a in surv.arm.values]:
+    for arm in arms:
         s = surv.sel(arm=arm, drop=True)
         items.append(("median_survival_months", arm, median_survival(s)))
         for t in landmarks:
@@ -132,14 +132,15 @@ def _arm_quantities(surv: xr.DataArray, landmarks: list[float], horizon: float,
     return items
 
 
-def _contrast_quantities(surv: xr.DataArray, landmarks: list[float], horizon: float,
-                         follow_up: float) -> list:
-    lu, control = surv.sel(arm="lu177", drop=True), surv.sel(arm="control", drop=True)
-    items = [(f"rmst_difference_{t:g}m", CONTRAST, rmst(lu, t) - rmst(control, t))
+def _contrast_quantities(surv: xr.DataArray, treatment: str, landmarks: list[float],
+                         horizon: float, follow_up: float) -> list:
+    contrast = f"{treatment}_vs_{CONTROL}"
+    lu, control = surv.sel(arm=treatment, drop=True), surv.sel(arm=CONTROL, drop=True)
+    items = [(f"rmst_difference_{t:g}m", contrast, rmst(lu, t) - rmst(control, t))
              for t in landmarks]
     mean = {arm: mean_survival(s, follow_up=follow_up, horizon=horizon)
-            for arm, s in (("lu177", lu), ("control", control))}
-    items.append(("mean_survival_difference_months", CONTRAST, mean["lu177"] - mean["control"]))
+            for arm, s in ((treatment, lu), (CONTROL, control))}
+    items.append(("mean_survival_difference_months", contrast, mean[treatment] - mean[CONTROL]))
     return items
 
 
@@ -179,9 +180,10 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     grid = grid[grid <= export.horizon_months]
     tree, surv, effect, priors = _fit(spec, ipd, grid)
     landmarks = [t for t in export.landmarks_months if t <= export.horizon_months]
-    items = effect + _arm_quantities(surv, landmarks, export.horizon_months, follow_up)
-    if {"lu177", "control"} <= set(surv.arm.values.tolist()):
-        items += _contrast_quantities(surv, landmarks, export.horizon_months, follow_up)
+    treatment = spec.evidence.treatment_arm
+    items = effect + _arm_quantities(surv, [treatment, CONTROL], landmarks,
+                                     export.horizon_months, follow_up)
+    items += _contrast_quantities(surv, treatment, landmarks, export.horizon_months, follow_up)
     attach_priors(tree, priors)
     attach_quantities(tree, items, analysis=spec.name, endpoint=spec.evidence.endpoint)
     cycle_times = np.arange(0.0, export.horizon_months + export.cycle_months / 2,

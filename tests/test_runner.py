@@ -1,0 +1,151 @@
+"""End to end: `prrt-bayes run --quick` on the bundled evidence writes every documented output."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from prrt_bayes.cli import app
+from prrt_bayes.posterior import load_posterior, summary_from_tree
+from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
+from prrt_bayes.specs import BUNDLED_SPECS_DIR, bundled_names
+from prrt_bayes.summary import SUMMARY_COLUMNS
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "results"
+    result = runner.invoke(app, ["run", "--quick", "--out", str(out)])
+    return out, result
+
+
+def test_run_exits_0_and_prints_summary(quick_run):
+    out, result = quick_run
+    assert result.exit_code == 0, (result.stdout[-3000:], result.stderr[-3000:])
+    assert "hazard_ratio" in result.stdout
+    assert "converged" in result.stdout
+
+
+def test_every_documented_file_exists(quick_run):
+    out, _ = quick_run
+    for name in ("summary.csv", "summary.json", "diagnostics.csv", "report.html",
+                 "psa/psa.xlsx", "psa/survival.csv"):
+        assert (out / name).stat().st_size > 0, name
+    for analysis in bundled_names():
+        assert (out / analysis / "posterior.nc").exists(), analysis
+        assert (out / "psa" / f"parameters_{analysis}.csv").exists(), analysis
+    pngs = list((out / "plots").glob("*.png"))
+    assert any(p.name.startswith("km_") for p in pngs)
+    assert any(p.name.startswith("forest_") for p in pngs)
+    assert not list(out.parent.glob(".results.partial-*")), "temporary folder left behind"
+
+
+def test_summary_has_documented_columns_and_hazard_ratios(quick_run):
+    out, _ = quick_run
+    summary = pd.read_csv(out / "summary.csv")
+    assert tuple(summary.columns) == SUMMARY_COLUMNS
+    hr = summary[summary.quantity == "hazard_ratio"].set_index("analysis")
+    for analysis in ("pfs_primary", "os_interim", "os_final"):
+        assert hr.loc[analysis, "group"] == "lu177_vs_control"
+        assert hr.loc[analysis, "lower"] < hr.loc[analysis, "median"] < hr.loc[analysis, "upper"]
+    records = json.loads((out / "summary.json").read_text())
+    assert len(records) == len(summary)
+
+
+def test_diagnostics_file(quick_run):
+    out, _ = quick_run
+    diagnostics = pd.read_csv(out / "diagnostics.csv")
+    for column in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "min_bfmi",
+                   "passed"):
+        assert column in diagnostics.columns
+    assert set(diagnostics.analysis) == set(bundled_names())
+    assert diagnostics.passed.all()
+
+
+def test_posteriors_reload_and_resummarise_to_the_same_numbers(quick_run):
+    out, _ = quick_run
+    summary = pd.read_csv(out / "summary.csv", keep_default_na=False)
+    for analysis in bundled_names():
+        tree = load_posterior(out / analysis / "posterior.nc")
+        assert json.loads(tree.attrs["spec"])["name"] == analysis
+        assert tree.attrs["prrt_bayes_version"]
+        again = summary_from_tree(tree)
+        written = summary[summary.analysis == analysis].reset_index(drop=True)
+        assert list(again.quantity) == list(written.quantity)
+        numbers = ["mean", "sd", "median", "lower", "upper"]
+        np.testing.assert_allclose(again[numbers].to_numpy(float),
+                                   written[numbers].to_numpy(float), rtol=1e-9)
+
+
+def test_psa_workbook_opens_and_pfs_never_exceeds_os(quick_run):
+    out, _ = quick_run
+    workbook = openpyxl.load_workbook(out / "psa" / "psa.xlsx", read_only=True)
+    assert "README" in workbook.sheetnames
+    survival = pd.read_csv(out / "psa" / "survival.csv")
+    pfs = survival[survival.analysis == "pfs_primary"]
+    os_ = survival[survival.analysis == "os_final"]
+    merged = pfs.merge(os_, on=["sample", "arm", "cycle"], suffixes=("_pfs", "_os"))
+    assert len(merged) == len(pfs) > 0
+    assert (merged.survival_pfs <= merged.survival_os).all()
+
+
+def test_report_names_every_analysis(quick_run):
+    out, _ = quick_run
+    html = (out / "report.html").read_text()
+    for analysis in bundled_names():
+        assert analysis in html
+
+
+def _run(out, *args):
+    return runner.invoke(app, ["run", *args, "--out", str(out), "--draws", "400", "--tune",
+                               "400"])
+
+
+def test_same_seed_gives_byte_identical_summary(tmp_path):
+    first = _run(tmp_path / "a", "os_interim", "--seed", "7")
+    second = _run(tmp_path / "b", "os_interim", "--seed", "7")
+    assert first.exit_code in (0, 1) and second.exit_code in (0, 1)
+    assert (tmp_path / "a" / "summary.csv").read_bytes() == (
+        tmp_path / "b" / "summary.csv").read_bytes()
+
+
+def _user_spec(tmp_path, treatment: str):
+    ipd = load_netter1_ipd("os", "primary")
+    ipd["arm"] = ipd["arm"].replace({"lu177": treatment})
+    ipd.to_csv(tmp_path / "ipd.csv", index=False)
+    text = (BUNDLED_SPECS_DIR / "os_interim.toml").read_text()
+    text = text.replace('cut = "primary"', f"ipd = \"ipd.csv\"\ntreatment_arm = '{treatment}'")
+    spec = tmp_path / "user.toml"
+    spec.write_text(text)
+    return spec
+
+
+def test_formula_like_arm_name_is_inert_in_csv_and_workbook(tmp_path):
+    spec = _user_spec(tmp_path, '=HYPERLINK("x")')
+    result = _run(tmp_path / "out", str(spec))
+    assert result.exit_code in (0, 1), result.stderr
+    summary_text = (tmp_path / "out" / "summary.csv").read_text()
+    assert "'=HYPERLINK" in summary_text
+    for line in summary_text.splitlines():
+        assert not any(cell.startswith(("=", "+", "@")) for cell in line.split(","))
+    workbook = openpyxl.load_workbook(tmp_path / "out" / "psa" / "psa.xlsx")
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            for value in row:
+                assert not (isinstance(value, str) and value.startswith(("=", "+", "@"))), value
+
+
+def test_markup_arm_name_is_escaped_in_report(tmp_path):
+    spec = _user_spec(tmp_path, "<script>alert(1)</script>")
+    result = _run(tmp_path / "out", str(spec))
+    assert result.exit_code in (0, 1), result.stderr
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;" in html
