@@ -155,6 +155,63 @@ def reconstruct(
     console.print(f"wrote {len(result.ipd)} patients to {out}", markup=False)
 
 
+@app.command("map-prior")
+@bad_input_exits_2
+def map_prior_command(
+    events: Annotated[str | None, typer.Option("--events", help="Responders per study: R1,R2,...")]
+    = None,
+    totals: Annotated[str | None, typer.Option("--totals", help="Patients per study: N1,N2,...")]
+    = None,
+    estimates: Annotated[
+        str | None, typer.Option("--estimates", help="Study estimates (e.g. log medians).")
+    ] = None,
+    std_errors: Annotated[
+        str | None, typer.Option("--std-errors", help="Standard errors of the estimates.")
+    ] = None,
+    robust_weight: Annotated[
+        float | None, typer.Option("--robust-weight", help="Weight of the vague component.")
+    ] = None,
+    tau_prior: Annotated[
+        str, typer.Option("--tau-prior", help="Heterogeneity prior, e.g. halfnormal:1.")
+    ] = "halfnormal:1",
+    mu_prior: Annotated[
+        str | None, typer.Option("--mu-prior", help="Prior of the mean, e.g. normal:0,2.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 20170112,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Meta-analytic-predictive (MAP) prior from external studies, with its ESS."""
+    from prrt_bayes.borrowing.inputs import parse_float_list
+    from prrt_bayes.borrowing.map_prior import map_prior_summary
+
+    def numbers(text: str | None, flag: str):
+        return None if text is None else parse_float_list(text, field=flag)
+
+    summary = map_prior_summary(
+        events=numbers(events, "--events"), totals=numbers(totals, "--totals"),
+        estimates=numbers(estimates, "--estimates"),
+        std_errors=numbers(std_errors, "--std-errors"), robust_weight=robust_weight,
+        tau_prior=tau_prior, mu_prior=mu_prior, seed=seed,
+    )
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2, default=float) + "\n")
+        return
+    scale = "predictive response probability" if events is not None else "predictive estimate"
+    console.print(f"MAP prior ({scale} of a new study, {summary['n_studies']} studies)",
+                  markup=False)
+    console.print(f"mean {summary['mean']:.4g}, sd {summary['sd']:.4g}, 95% interval "
+                  f"{summary['lower']:.4g} to {summary['upper']:.4g}", markup=False)
+    console.print(f"ESS: {summary['ess_elir']:.1f} (ELIR), {summary['ess_moment']:.1f} (moment)",
+                  markup=False)
+    table = Table(title="Mixture components")
+    labels = ("weight", "a", "b") if events is not None else ("weight", "mean", "sd")
+    for label in labels:
+        table.add_column(label)
+    for component in summary["components"]:
+        table.add_row(*[f"{v:.4g}" for v in component])
+    console.print(table)
+
+
 QUICK = {"draws": 800, "tune": 800, "psa_draws": 200}
 """``--quick`` settings: enough draws for the convergence gate on the bundled models."""
 
