@@ -16,7 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/prrt-bayes data list
+	$(BIN)/prrt-bayes run --force
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
