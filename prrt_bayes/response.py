@@ -49,6 +49,16 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
+from prrt_bayes.borrowing import (
+    commensurate_prior_beta,
+    conflict_beta,
+    ess,
+    full_pooling_beta,
+    map_prior_counts,
+    no_borrowing_beta,
+    power_prior_beta,
+)
+from prrt_bayes.borrowing.mixtures import BetaMixture, fit_mixture_auto
 from prrt_bayes.diagnostics import Diagnostics, check_diagnostics
 from prrt_bayes.errors import InputError
 from prrt_bayes.evidence import load_netter1, load_series
@@ -77,7 +87,11 @@ def check_count(events, total, *, what: str) -> tuple[int, int]:
     Raises :class:`InputError` naming ``what`` otherwise (non-integer, negative, events > N).
     """
     for name, value in (("events", events), ("total", total)):
-        if isinstance(value, bool) or not float(value).is_integer():
+        try:
+            whole = not isinstance(value, bool) and float(value).is_integer()
+        except (TypeError, ValueError):
+            whole = False
+        if not whole:
             raise InputError(f"{what}: {name} must be a whole number, got {value!r}", field=name)
     events, total = int(events), int(total)
     if events < 0 or total < 0:
@@ -493,7 +507,7 @@ class SeriesMapFit:
     tree: xr.DataTree
     diagnostics: Diagnostics
     summary: pd.DataFrame
-    mixture: object
+    mixture: BetaMixture
     priors: dict[str, Prior] = field(default_factory=dict)
 
 
@@ -519,8 +533,6 @@ def fit_series_response_map(
         :class:`~prrt_bayes.borrowing.mixtures.BetaMixture` fitted by EM (1-3 components, AIC)
         to the ``p_new`` draws: the MAP prior for NETTER-1's 177Lu arm.
     """
-    from prrt_bayes.borrowing.mixtures import fit_mixture_auto
-
     selection = selection or series_response_counts()
     included = selection.included
     _map_structure(included, target_level)
@@ -568,9 +580,8 @@ class BorrowingComparison:
     notes: tuple[str, ...]
 
 
-def _ess_or_nan(mix, method: str) -> float:
-    from prrt_bayes.borrowing.ess import ess
-
+def _ess_or_nan(mix: BetaMixture, method: str) -> float:
+    """ESS of ``mix`` by ``method``; NaN where undefined (ELIR needs every a, b >= 1)."""
     try:
         return float(ess(mix, method))
     except InputError:
@@ -602,15 +613,6 @@ def borrowing_comparison(
     Every prior is a beta mixture, so posteriors are exact conjugate updates; risk differences
     use ``n_draws`` Monte Carlo draws (seeded).
     """
-    from prrt_bayes.borrowing import (
-        commensurate_prior_beta,
-        conflict_beta,
-        full_pooling_beta,
-        map_prior_counts,
-        no_borrowing_beta,
-        power_prior_beta,
-    )
-
     counts = counts or netter1_response("evaluable")
     map_fit = map_fit or fit_series_response_map()
     included = map_fit.selection.included

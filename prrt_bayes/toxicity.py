@@ -165,9 +165,9 @@ def netter1_ae_table(grade: str = "any", netter1=None) -> pd.DataFrame:
     3/4, which the table does not test), ``p_value_numeric`` and ``p_value_bound`` (printed as
     ``<x``).
     """
-    suffix = {"any": "any", "grade34": "grade34"}[grade] if grade in GRADES else None
-    if suffix is None:
+    if grade not in GRADES:
         raise InputError(f"grade must be one of {sorted(GRADES)}, got {grade!r}", field="grade")
+    suffix = grade
     raw = (netter1 or load_netter1()).tables["table4_ae_by_type"]
     raw = raw[raw["row_type"] == "event"]
     table = pd.DataFrame({
@@ -223,7 +223,7 @@ def independent_ae_model(table: pd.DataFrame, prior: Beta = INDEPENDENT_PRIOR) -
     table = validate_ae_table(table, need_organ_class=False)
     if not isinstance(prior, Beta):
         raise InputError(f"the independent AE model needs a Beta prior, got {prior.describe()}")
-    keys = _keys(table) if "key" in table.columns else [event_key(e) for e in table["event"]]
+    keys = _keys(table)
     counts = table[["lu177_events", "control_events"]].to_numpy()
     totals = table[["lu177_total", "control_total"]].to_numpy()
     with pm.Model(coords={"event": keys, "arm": list(ARMS)}) as model:

@@ -63,6 +63,7 @@ def test_netter1_counts_come_from_the_evidence():
     [((102, 101, 3, 100), "events 102 > total 101"),
      ((-1, 101, 3, 100), "negative"),
      ((18, 101, 3.5, 100), "whole number"),
+     (("many", 101, 3, 100), "whole number"),
      ((18, 0, 3, 100), "total must be > 0")],
 )
 def test_bad_counts_raise_one_line_input_error(args, text):
