@@ -166,3 +166,18 @@ def require_convergence(
             raise ConvergenceError(diag, what)
         warnings.warn(str(ConvergenceError(diag, what)), ConvergenceWarning, stacklevel=2)
     return diag
+
+
+def worst_of(*diagnostics: Diagnostics) -> Diagnostics:
+    """Combine the diagnostics of several fits of one analysis: the worst figure of each kind."""
+    if not diagnostics:
+        raise ValueError("no diagnostics to combine")
+    return Diagnostics(
+        max_rhat=max(d.max_rhat for d in diagnostics),
+        min_ess_bulk=min(d.min_ess_bulk for d in diagnostics),
+        min_ess_tail=min(d.min_ess_tail for d in diagnostics),
+        divergences=sum(d.divergences for d in diagnostics),
+        min_bfmi=min(d.min_bfmi for d in diagnostics),
+        passed=all(d.passed for d in diagnostics),
+        problems=tuple(p for d in diagnostics for p in d.problems),
+    )

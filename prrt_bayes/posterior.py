@@ -20,8 +20,8 @@ import xarray as xr
 from prrt_bayes.errors import InputError
 from prrt_bayes.summary import summarize_draws, summary_frame
 
-QuantityDraws = tuple[str, str, xr.DataArray]
-"""(quantity, group, draws with dims chain, draw)."""
+QuantityDraws = tuple[str, str, xr.DataArray] | tuple[str, str, xr.DataArray, str]
+"""(quantity, group, draws with dims chain, draw[, endpoint overriding the analysis's])."""
 
 
 def attach_quantities(
@@ -32,13 +32,15 @@ def attach_quantities(
     Parameters
     ----------
     tree : the posterior DataTree (modified in place).
-    items : ``(quantity, group, draws)`` triples; draws have dims ``chain, draw`` only.
-    analysis, endpoint : labels written on every row.
+    items : ``(quantity, group, draws)`` triples, or ``(quantity, group, draws, endpoint)`` for
+        rows whose endpoint differs (e.g. one adverse-event type per row); draws have dims
+        ``chain, draw`` only.
+    analysis, endpoint : labels written on every row (``endpoint`` unless the item has one).
     """
     if not items:
         raise ValueError("no quantities to attach")
     arrays = []
-    for quantity, group, draws in items:
+    for quantity, group, draws, *_ in items:
         extra = [d for d in draws.dims if d not in ("chain", "draw")]
         if extra:
             raise ValueError(f"{quantity}/{group}: draws have extra dims {extra}")
@@ -46,9 +48,9 @@ def attach_quantities(
             [c for c in draws.coords if c not in ("chain", "draw")]))
     stacked = xr.concat(arrays, dim="row")
     stacked = stacked.assign_coords(
-        quantity=("row", [q for q, _, _ in items]),
-        group=("row", [g for _, g, _ in items]),
-        endpoint=("row", [endpoint] * len(items)),
+        quantity=("row", [item[0] for item in items]),
+        group=("row", [item[1] for item in items]),
+        endpoint=("row", [item[3] if len(item) > 3 else endpoint for item in items]),
         analysis=("row", [analysis] * len(items)),
     )
     tree["quantities"] = xr.DataTree(xr.Dataset({"draws": stacked}))

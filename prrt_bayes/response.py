@@ -572,12 +572,14 @@ class BorrowingComparison:
     95% CrI), the posterior weight of the informative part (robust priors), and the posterior
     risk difference vs control and P(RD > 0). ``summary``: the same posteriors as summary rows
     (analysis ``borrowing_<method>``). ``map_fit``: the covariate MAP fit behind ``map``.
+    ``posteriors``: method -> exact posterior (beta mixture) of the 177Lu response rate.
     """
 
     table: pd.DataFrame
     summary: pd.DataFrame
     map_fit: SeriesMapFit
     notes: tuple[str, ...]
+    posteriors: dict[str, BetaMixture] = field(default_factory=dict)
 
 
 def _ess_or_nan(mix: BetaMixture, method: str) -> float:
@@ -633,9 +635,10 @@ def borrowing_comparison(
     rng = np.random.default_rng(seed)
     control = no_borrowing_beta().posterior(counts.control_events, counts.control_total)
     control_draws = control.sample(n_draws, rng)
-    rows, summary_rows = [], []
+    rows, summary_rows, posteriors = [], [], {}
     for method, prior in priors.items():
         post = prior.posterior(counts.lu177_events, counts.lu177_total)
+        posteriors[method] = post
         conflict = conflict_beta(prior, counts.lu177_events, counts.lu177_total)
         robust = method.startswith("robust")
         draws = post.sample(n_draws, rng)
@@ -675,4 +678,5 @@ def borrowing_comparison(
         *(f"{row.study}: {row.note}" for row in included.itertuples() if row.note),
         *(f"excluded {row.study}: {row.reason}" for row in map_fit.selection.excluded.itertuples()),
     )
-    return BorrowingComparison(pd.DataFrame(rows), summary_frame(summary_rows), map_fit, notes)
+    return BorrowingComparison(pd.DataFrame(rows), summary_frame(summary_rows), map_fit, notes,
+                               posteriors)
