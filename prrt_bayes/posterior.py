@@ -90,6 +90,27 @@ def load_posterior(path: str | Path) -> xr.DataTree:
         raise InputError(f"not a readable NetCDF posterior: {err}", file=path) from None
 
 
-def flatten_draws(array: xr.DataArray) -> np.ndarray:
-    """Stack chain and draw into one sample axis (first axis)."""
-    return array.stack(sample=("chain", "draw")).transpose("sample", ...).values
+def parameter_frame(arrays: dict[str, xr.DataArray]) -> pd.DataFrame:
+    """Posterior draws as a PSA parameter table: one row per (chain, draw), one column per scalar.
+
+    Arrays with extra dims are flattened into columns ``name[label]`` (one label per extra
+    coordinate value, joined with ``,``); columns ``chain`` and ``draw`` come first.
+    """
+    columns: dict[str, np.ndarray] = {}
+    index = None
+    for name, array in arrays.items():
+        stacked = array.stack(sample=("chain", "draw")).transpose("sample", ...)
+        index = stacked.sample
+        extra = [d for d in stacked.dims if d != "sample"]
+        if not extra:
+            columns[name] = stacked.values
+            continue
+        flat = stacked.stack(cell=extra)
+        for j in range(flat.sizes["cell"]):
+            label = flat.cell.values[j]
+            label = ",".join(map(str, label)) if isinstance(label, tuple) else str(label)
+            columns[f"{name}[{label}]"] = flat.isel(cell=j).values
+    frame = pd.DataFrame(columns)
+    frame.insert(0, "draw", index.draw.values)
+    frame.insert(0, "chain", index.chain.values)
+    return frame

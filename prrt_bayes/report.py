@@ -141,7 +141,18 @@ def _assumptions(result: AnalysisResult) -> str:
                            [(k, _describe(v)) for k, v in result.borrowing.items()])
     else:
         borrowing = "<p>No borrowing: the analysis uses the trial data alone.</p>"
-    return priors + borrowing
+    loo = result.extras.get("loo")
+    comparison = ""
+    if loo is not None and not loo.empty:
+        columns = [c for c in ("model", "rank", "elpd_loo", "se", "elpd_diff", "dse",
+                               "n_pareto_k_high", "km_area", "status") if c in loo.columns]
+        comparison = ("<p>Candidate parametric families, ranked by PSIS-LOO (elpd; Pareto k"
+                      " &gt; 0.7 flags unreliable estimates; km_area: area between the posterior"
+                      " mean curve and the Kaplan-Meier within follow-up):</p>"
+                      + _table(columns, loo[columns].itertuples(index=False),
+                               numeric=[i for i, c in enumerate(columns)
+                                        if c not in ("model", "status")]))
+    return priors + borrowing + comparison
 
 
 def _figures(results: Sequence[AnalysisResult]) -> str:

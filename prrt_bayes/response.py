@@ -572,7 +572,8 @@ class BorrowingComparison:
     95% CrI), the posterior weight of the informative part (robust priors), and the posterior
     risk difference vs control and P(RD > 0). ``summary``: the same posteriors as summary rows
     (analysis ``borrowing_<method>``). ``map_fit``: the covariate MAP fit behind ``map``.
-    ``posteriors``: method -> exact posterior (beta mixture) of the 177Lu response rate.
+    ``priors`` / ``posteriors``: method -> prior and exact posterior (beta mixtures) of the
+    177Lu response rate.
     """
 
     table: pd.DataFrame
@@ -580,6 +581,7 @@ class BorrowingComparison:
     map_fit: SeriesMapFit
     notes: tuple[str, ...]
     posteriors: dict[str, BetaMixture] = field(default_factory=dict)
+    priors: dict[str, BetaMixture] = field(default_factory=dict)
 
 
 def _ess_or_nan(mix: BetaMixture, method: str) -> float:
@@ -679,4 +681,4 @@ def borrowing_comparison(
         *(f"excluded {row.study}: {row.reason}" for row in map_fit.selection.excluded.itertuples()),
     )
     return BorrowingComparison(pd.DataFrame(rows), summary_frame(summary_rows), map_fit, notes,
-                               posteriors)
+                               posteriors, priors)

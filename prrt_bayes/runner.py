@@ -10,7 +10,8 @@ leaves a half-written results folder, and an existing folder is replaced only wi
   then the partitioned-survival life-years of the PSA, endpoint ``partitioned_survival``);
 - ``diagnostics.csv``: per analysis ``max_rhat, min_ess_bulk, min_ess_tail, divergences,
   min_bfmi, passed`` (and ``problems``);
-- ``<analysis>/posterior.nc``: the posterior DataTree with the spec and package version;
+- ``<analysis>/posterior.nc``: the posterior DataTree with the spec and package version (and
+  ``<analysis>/loo.csv``, the PSIS-LOO table, when the spec lists candidate families);
 - ``psa/``, ``plots/``, ``report.html``: HTA exports, figures and the report.
 """
 
@@ -171,6 +172,9 @@ def _write_all(outcome: RunOutcome, specs: dict[str, AnalysisSpec], folder: Path
                                                 float_format="%.10g")
     for result in outcome.results:
         (folder / result.name).mkdir()
+        if "loo" in result.extras:
+            result.extras["loo"].map(escape_cell).to_csv(folder / result.name / "loo.csv",
+                                                         index=False, float_format="%.10g")
         if result.tree is not None:
             save_posterior(result.tree, folder / result.name / "posterior.nc",
                            spec=specs[result.name].model_dump(mode="json"), version=__version__)

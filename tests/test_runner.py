@@ -149,3 +149,29 @@ def test_markup_arm_name_is_escaped_in_report(tmp_path):
     html = (tmp_path / "out" / "report.html").read_text()
     assert "<script" not in html.lower()
     assert "&lt;script&gt;" in html
+
+
+def test_borrowing_override_reports_conflict_and_prior_posterior_plot(tmp_path):
+    out = tmp_path / "borrow"
+    result = runner.invoke(app, ["run", "response", "--borrowing", "robust-map", "--quick",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    summary = pd.read_csv(out / "summary.csv")
+    lu177 = summary[(summary.quantity == "response_rate") & (summary.group == "lu177")]
+    assert len(lu177) == 1
+    assert list((out / "plots").glob("prior_posterior*.png"))
+    html = (out / "report.html").read_text()
+    assert "conflict_p_box" in html and "robust-map" in html
+
+
+def test_candidate_families_give_a_loo_table(tmp_path):
+    text = (BUNDLED_SPECS_DIR / "os_interim.toml").read_text().replace(
+        "intervals = 6", 'intervals = 6\ncandidates = ["exponential_ph", "weibull_ph"]')
+    spec = tmp_path / "loo.toml"
+    spec.write_text(text)
+    result = runner.invoke(app, ["run", str(spec), "--quick", "--out", str(tmp_path / "out")])
+    assert result.exit_code in (0, 1), result.stderr
+    loo = pd.read_csv(tmp_path / "out" / "os_interim" / "loo.csv")
+    assert set(loo.model) == {"exponential_ph", "weibull_ph"}
+    assert {"elpd_loo", "se", "n_pareto_k_high", "km_area"} <= set(loo.columns)
+    assert "PSIS-LOO" in (tmp_path / "out" / "report.html").read_text()

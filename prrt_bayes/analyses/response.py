@@ -16,9 +16,10 @@ Quantities: ``response_rate`` per arm, ``risk_difference``, ``odds_ratio`` and
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
-from prrt_bayes.posterior import attach_quantities, summary_from_tree
+from prrt_bayes.posterior import attach_quantities, parameter_frame, summary_from_tree
 from prrt_bayes.priors import describe_priors
 from prrt_bayes.response import CONTRAST, borrowing_comparison, fit_response, netter1_response
 from prrt_bayes.results import AnalysisResult
@@ -43,6 +44,7 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     control = posterior["p"].sel(arm="control", drop=True)
     lu177 = posterior["p"].sel(arm="lu177", drop=True)
     borrowing: dict = {}
+    extras: dict[str, pd.DataFrame] = {}
     method = spec.borrowing.method
     if method != "none":
         comparison = borrowing_comparison(
@@ -62,6 +64,13 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
             "posterior_informative_weight": float(row.posterior_informative_weight),
             "notes": list(comparison.notes),
         }
+        grid = np.linspace(0.001, 0.999, 400)
+        extras["prior_posterior"] = pd.concat([
+            pd.DataFrame({"parameter": "response rate, 177Lu-Dotatate", "distribution": label,
+                          "x": grid, "density": mixture.pdf(grid)})
+            for label, mixture in ((f"{method} prior", comparison.priors[METHODS[method]]),
+                                   ("posterior", comparison.posteriors[METHODS[method]]))
+        ], ignore_index=True)
     difference = lu177 - control
     items = [
         ("response_rate", "lu177", lu177),
@@ -74,7 +83,9 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     return AnalysisResult(
         name=spec.name, kind="response", endpoint="response",
         summary=summary_from_tree(fit.tree), diagnostics=fit.diagnostics, tree=fit.tree,
+        parameters=parameter_frame({"logit_response_rate_lu177": np.log(_odds(lu177)),
+                                    "logit_response_rate_control": np.log(_odds(control))}),
         priors=describe_priors(fit.priors) | (
             {"p[lu177]": f"{method} prior from the single-arm series"} if borrowing else {}),
-        borrowing=borrowing,
+        borrowing=borrowing, extras=extras,
     )

@@ -24,7 +24,7 @@ import xarray as xr
 
 from prrt_bayes.diagnostics import check_diagnostics
 from prrt_bayes.errors import InputError
-from prrt_bayes.posterior import attach_quantities, summary_from_tree
+from prrt_bayes.posterior import attach_quantities, parameter_frame, summary_from_tree
 from prrt_bayes.priors import Prior, attach_priors, describe_priors
 from prrt_bayes.results import AnalysisResult
 from prrt_bayes.specs import AnalysisSpec
@@ -147,20 +147,9 @@ def _contrast_quantities(surv: xr.DataArray, treatment: str, landmarks: list[flo
 def _parameters(tree: xr.DataTree) -> pd.DataFrame:
     """Real-line parameters per draw (log scale for positive ones), for PSA."""
     posterior = tree.posterior.dataset
-    columns = {}
-    for name in ("log_baseline_hazard", "log_hr", "log_time_ratio", "log_rate", "log_shape",
-                 "log_scale", "meanlog", "log_sdlog", "mu", "log_sigma", "Q", "shape"):
-        if name not in posterior:
-            continue
-        values = posterior[name].stack(sample=("chain", "draw")).transpose("sample", ...)
-        flat = values.values.reshape(values.sizes["sample"], -1)
-        labels = [name] if flat.shape[1] == 1 else [f"{name}[{j}]" for j in range(flat.shape[1])]
-        columns.update({label: flat[:, j] for j, label in enumerate(labels)})
-    index = posterior.stack(sample=("chain", "draw")).sample
-    frame = pd.DataFrame(columns)
-    frame.insert(0, "draw", index.draw.values)
-    frame.insert(0, "chain", index.chain.values)
-    return frame
+    names = ("log_baseline_hazard", "log_hr", "log_time_ratio", "log_rate", "log_shape",
+             "log_scale", "meanlog", "log_sdlog", "mu", "log_sigma", "Q", "shape")
+    return parameter_frame({name: posterior[name] for name in names if name in posterior})
 
 
 def run(spec: AnalysisSpec) -> AnalysisResult:
@@ -179,6 +168,7 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     ]))
     grid = grid[grid <= export.horizon_months]
     tree, surv, effect, priors = _fit(spec, ipd, grid)
+    extras = {"loo": _compare_candidates(spec, ipd)} if spec.model.candidates else {}
     landmarks = [t for t in export.landmarks_months if t <= export.horizon_months]
     treatment = spec.evidence.treatment_arm
     items = effect + _arm_quantities(surv, [treatment, CONTROL], landmarks,
@@ -193,8 +183,19 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
         name=spec.name, kind="survival", endpoint=spec.evidence.endpoint,
         summary=summary_from_tree(tree), diagnostics=check_diagnostics(tree, _check_vars(tree)),
         tree=tree, survival={arm: curves.sel(arm=arm, drop=True) for arm in curves.arm.values},
-        parameters=_parameters(tree), ipd=ipd, priors=describe_priors(priors),
+        parameters=_parameters(tree), ipd=ipd, priors=describe_priors(priors), extras=extras,
     )
+
+
+def _compare_candidates(spec: AnalysisSpec, ipd: pd.DataFrame) -> pd.DataFrame:
+    """PSIS-LOO table of the spec's candidate parametric families (failures recorded)."""
+    from prrt_bayes.survival.comparison import compare_fits
+
+    s = spec.sampler
+    fits = parametric.fit_all(ipd, spec.model.candidates, treatment=spec.evidence.treatment_arm,
+                              draws=s.draws, tune=s.tune, chains=s.chains, seed=spec.seed,
+                              target_accept=s.target_accept)
+    return compare_fits(fits)
 
 
 def _check_vars(tree: xr.DataTree) -> list[str]:

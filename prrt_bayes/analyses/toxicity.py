@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from prrt_bayes.diagnostics import worst_of
-from prrt_bayes.posterior import attach_quantities, summary_from_tree
+from prrt_bayes.posterior import attach_quantities, parameter_frame, summary_from_tree
 from prrt_bayes.priors import describe_priors
 from prrt_bayes.response import ARMS, CONTRAST
 from prrt_bayes.results import AnalysisResult
@@ -53,6 +53,10 @@ def _forest(fit, model: str) -> pd.DataFrame:
         "lower": quantiles.sel(quantile=0.025).values,
         "upper": quantiles.sel(quantile=0.975).values,
     })
+
+
+def _logit(p: xr.DataArray) -> xr.DataArray:
+    return np.log(p / (1 - p))
 
 
 def _thin_to(draws: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
@@ -98,6 +102,10 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
         diagnostics=worst_of(fits["any"].diagnostics, fits["grade34"].diagnostics,
                              mds.diagnostics),
         tree=tree,
+        parameters=parameter_frame({
+            "logit_ae_probability": _logit(tree.posterior.dataset["p"]),
+            "logit_ae_probability_grade34": _logit(fits["grade34"].tree.posterior.dataset["p"]),
+        }),
         priors=describe_priors(fits["any"].priors) | {
             f"mds_{k}": v for k, v in describe_priors(mds.priors).items()},
         borrowing={"long_term_mds_cohorts": list(mds.selection.included["study"]),
