@@ -82,8 +82,12 @@ def _ph_priors(priors: dict[str, Prior], *, smoothing: bool) -> PHPriors:
     return PHPriors(**chosen)
 
 
-def _fit(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
-    """Fit the spec's family; return (tree, survival draws (arm, time), effect items, priors)."""
+def _fit(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray, log_median_prior=None):
+    """Fit the spec's family; return (tree, survival draws (arm, time), effect items, priors).
+
+    ``log_median_prior``: optional ``(weights, means, sds)`` of external information on the
+    treatment arm's log median (``ph_piecewise`` only).
+    """
     sampler = spec.sampler
     settings = dict(draws=sampler.draws, tune=sampler.tune, chains=sampler.chains,
                     seed=spec.seed, target_accept=sampler.target_accept)
@@ -93,7 +97,8 @@ def _fit(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
         priors = _ph_priors(spec.prior_objects(), smoothing=spec.model.smoothing)
         fit = fit_ph(ipd, breakpoints=spec.model.breakpoints, n_intervals=spec.model.intervals,
                      treatment=spec.evidence.treatment_arm, priors=priors,
-                     time_varying=spec.model.time_varying_hr, check="none", **settings)
+                     time_varying=spec.model.time_varying_hr, check="none",
+                     log_median_prior=log_median_prior, **settings)
         hr = fit.hazard_ratio()
         if fit.period_cuts is None:
             effect = [("hazard_ratio", contrast, hr)]
@@ -167,8 +172,13 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
         export.landmarks_months, [export.horizon_months],
     ]))
     grid = grid[grid <= export.horizon_months]
-    tree, surv, effect, priors = _fit(spec, ipd, grid)
-    extras = {"loo": _compare_candidates(spec, ipd)} if spec.model.candidates else {}
+    borrowing, extras = {}, {}
+    if spec.borrowing.method == "none":
+        tree, surv, effect, priors = _fit(spec, ipd, grid)
+    else:
+        tree, surv, effect, priors, borrowing, extras = _fit_borrowing(spec, ipd, grid)
+    if spec.model.candidates:
+        extras["loo"] = _compare_candidates(spec, ipd)
     landmarks = [t for t in export.landmarks_months if t <= export.horizon_months]
     treatment = spec.evidence.treatment_arm
     items = effect + _arm_quantities(surv, [treatment, CONTROL], landmarks,
@@ -184,7 +194,62 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
         summary=summary_from_tree(tree), diagnostics=check_diagnostics(tree, _check_vars(tree)),
         tree=tree, survival={arm: curves.sel(arm=arm, drop=True) for arm in curves.arm.values},
         parameters=_parameters(tree), ipd=ipd, priors=describe_priors(priors), extras=extras,
+        borrowing=borrowing,
     )
+
+
+def _fit_borrowing(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
+    """Fit with and without the series' information on the 177Lu arm's log median.
+
+    The fit without borrowing gives the trial's own estimate of that median for the prior-data
+    conflict check and the row ``hazard_ratio_without_borrowing`` (sensitivity).
+    """
+    from prrt_bayes.borrowing.survival import borrowing_report, external_log_median_prior
+
+    if spec.model.family != "ph_piecewise" or spec.model.time_varying_hr:
+        raise InputError("borrowing for survival analyses needs family 'ph_piecewise' with "
+                         "proportional hazards", field="borrowing.method")
+    b = spec.borrowing
+    prior, included, excluded = external_log_median_prior(
+        spec.evidence.endpoint, b.method, robust_weight=b.robust_weight, a0=b.a0, tau=b.tau)
+    alone = _fit(spec, ipd, grid)
+    treatment = spec.evidence.treatment_arm
+    log_median_alone = np.log(median_survival(alone[1].sel(arm=treatment, drop=True)))
+    tree, surv, effect, priors = _fit(
+        spec, ipd, grid, log_median_prior=(prior.weights, prior.means, prior.sds))
+    hr_alone = next(draws for quantity, _, draws in alone[2] if quantity == "hazard_ratio")
+    effect = [*effect, ("hazard_ratio_without_borrowing", effect[0][1], hr_alone)]
+    report = {"method": b.method, "robust_weight": b.robust_weight, "a0": b.a0, "tau": b.tau}
+    # the trial's own estimate: posterior median and a quantile-based SE (robust to the draws
+    # whose median lies beyond the horizon, which are +inf)
+    low, mid, high = np.quantile(log_median_alone.values.ravel(), [0.159, 0.5, 0.841])
+    report |= borrowing_report(prior, included, excluded, trial_log_median=float(mid),
+                               trial_std_error=float((high - low) / 2))
+    months = np.linspace(1.0, 200.0, 400)
+    extras = {"prior_posterior": pd.concat([
+        pd.DataFrame({"parameter": f"median {spec.evidence.endpoint.upper()}, 177Lu-Dotatate "
+                                   "(months)", "distribution": f"{b.method} prior",
+                      "x": months, "density": prior.pdf(np.log(months)) / months}),
+        pd.DataFrame({"parameter": f"median {spec.evidence.endpoint.upper()}, 177Lu-Dotatate "
+                                   "(months)", "distribution": "posterior",
+                      "value": tree.posterior["median_treatment"].values.ravel()}),
+    ], ignore_index=True)}
+    priors = {**priors, "log_median_treatment": _MixturePrior(prior)}
+    return tree, surv, effect, priors, report, extras
+
+
+class _MixturePrior:
+    """Describes the borrowed mixture prior like the other prior objects."""
+
+    def __init__(self, mixture) -> None:
+        self.mixture = mixture
+
+    def describe(self) -> str:
+        parts = [f"{w:.2f} Normal({m:.3g}, {s:.3g})" for w, m, s in self.mixture.components()]
+        return "mixture on log months: " + " + ".join(parts)
+
+    def to_dict(self) -> dict:
+        return {"dist": "NormalMixture", "components": self.mixture.components()}
 
 
 def _compare_candidates(spec: AnalysisSpec, ipd: pd.DataFrame) -> pd.DataFrame:

@@ -115,6 +115,7 @@ def build_ph_model(
     priors: PHPriors | None = None,
     *,
     period_of_interval: Sequence[int] | None = None,
+    log_median_prior: tuple[Sequence[float], Sequence[float], Sequence[float]] | None = None,
 ) -> pm.Model:
     """Build the PyMC model for two-arm interval data.
 
@@ -127,6 +128,14 @@ def build_ph_model(
     period_of_interval
         For the non-PH variant: the HR period (0, 1, ...) of each interval, non-decreasing.
         ``None``: one period (proportional hazards).
+    log_median_prior
+        Optional external information on the treatment arm: a mixture of normals
+        ``(weights, means, sds)`` for the log median survival (months) of the treatment arm,
+        added as a potential: the log of that mixture density at log m1(theta), where m1 is
+        the median implied by the treatment arm's piecewise hazards
+        (:func:`treatment_median`). Used for borrowing from single-arm series
+        (:mod:`prrt_bayes.borrowing.survival`); the joint prior is then the product of the
+        priors above and this density on the derived median.
 
     Returns
     -------
@@ -170,11 +179,36 @@ def build_ph_model(
             effect = log_hr[period]
         log_rate = pt.stack([log_base, log_base + effect])
         pm.Deterministic("hazard", pt.exp(log_rate), dims=("arm", "interval"))
+        if log_median_prior is not None:
+            median = pm.Deterministic("median_treatment",
+                                      treatment_median(pt.exp(log_base + effect), data.edges))
+            weights, means, sds = (np.asarray(v, dtype=float) for v in log_median_prior)
+            z = (pt.log(median) - means) / sds
+            pm.Potential("external_log_median_prior", pt.logsumexp(
+                np.log(weights) - np.log(sds) - 0.5 * np.log(2 * np.pi) - 0.5 * z**2))
         pm.CustomDist(
             "events_obs", log_rate, exposure, logp=_poisson_logp, random=_poisson_random,
             observed=events, dims=("arm", "interval"),
         )
     return model
+
+
+def treatment_median(hazard, edges: np.ndarray):
+    r"""Median of a piecewise-constant hazard (pytensor): the t with H(t) = log 2.
+
+    With interval starts :math:`c_j` and cumulative hazard :math:`H_j` at :math:`c_j`, the median
+    lies in the interval with :math:`H_j \le \log 2 < H_{j+1}` and equals
+    :math:`c_j + (\log 2 - H_j)/\lambda_j` (the last interval is open-ended, so it always exists).
+    """
+    starts = np.asarray(edges[:-1], dtype=float)
+    widths = np.diff(starts)
+    h_end = pt.cumsum(hazard[:-1] * widths)
+    h_start = pt.concatenate([pt.zeros(1), h_end])
+    h_next = pt.concatenate([h_end, pt.as_tensor([np.inf])])
+    log2 = np.log(2.0)
+    candidate = starts + (log2 - h_start) / hazard
+    inside = pt.and_(pt.le(h_start, log2), pt.lt(log2, h_next))
+    return pt.sum(pt.switch(inside, candidate, 0.0))
 
 
 def set_ph_data(model: pm.Model, data: IntervalData) -> None:
@@ -297,6 +331,7 @@ def fit_ph(
     seed: int = DEFAULT_SEED,
     target_accept: float = 0.9,
     check: Literal["raise", "warn", "none"] = "raise",
+    log_median_prior: tuple[Sequence[float], Sequence[float], Sequence[float]] | None = None,
 ) -> PHFit:
     """Fit the PH (or, with ``time_varying=True``, the period-wise HR) model to two-arm IPD.
 
@@ -314,6 +349,9 @@ def fit_ph(
         :class:`PHPriors` (default weakly informative; :meth:`PHPriors.vague` for ML agreement).
     draws, tune, chains, seed, target_accept, check
         Sampling and convergence-gate settings (see :func:`sample_ph`).
+    log_median_prior
+        External mixture-of-normals information on the treatment arm's log median (months);
+        see :func:`build_ph_model`.
     """
     clean = validate_ipd(ipd, treatment=treatment, control=control)
     priors = priors or PHPriors()
@@ -331,6 +369,7 @@ def fit_ph(
     period = None
     if period_cuts is not None:
         period = np.searchsorted(period_cuts, data.edges[:-1], side="right")
-    model = build_ph_model(data, priors, period_of_interval=period)
+    model = build_ph_model(data, priors, period_of_interval=period,
+                           log_median_prior=log_median_prior)
     return sample_ph(model, data, priors, period_cuts=period_cuts, draws=draws, tune=tune,
                      chains=chains, seed=seed, target_accept=target_accept, check=check)

@@ -1,0 +1,146 @@
+"""External information on the 177Lu-Dotatate arm's median PFS / OS from the single-arm series.
+
+The prior acts on the **log median survival (months) of the 177Lu-Dotatate arm**; the PH model
+adds it as a density on the median implied by that arm's piecewise hazards
+(:func:`prrt_bayes.survival.ph.build_ph_model`, ``log_median_prior``), so the hazard ratio vs
+control is then informed through the 177Lu arm.
+
+Series rules (every exclusion is returned with its reason):
+
+- endpoint: PFS uses ``pfs_median_months`` only (time to progression is a different endpoint:
+  TTP cohorts are excluded); OS uses ``os_median_months``;
+- a median that was not reached carries no usable estimate and is excluded;
+- cohorts with mixed radionuclides, chemotherapy or re-treatment are excluded (not
+  177Lu-DOTATATE alone);
+- one cohort per overlap group (the one with more patients; e.g. Brabander 2017 replaces
+  Kwekkeboom 2008 in Rotterdam);
+- standard error of the log median: from the reported 95% CI; otherwise 1/sqrt(events) with
+  the events approximated from N (and the median follow-up when reported) under an exponential
+  model (:func:`prrt_bayes.borrowing.inputs.log_median_estimate`) — flagged ``approximated``.
+
+Methods: ``map`` (meta-analytic-predictive normal mixture, half-normal(0.5) heterogeneity on the
+log scale), ``robust-map`` (MAP mixed with a unit-information Normal(MAP mean, 1) component of
+weight ``robust_weight``), ``power`` (pooled series estimate with precision scaled by ``a0``),
+``commensurate`` (pooled estimate with between-source SD ``tau`` added).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from prrt_bayes.borrowing.conflict import conflict_normal
+from prrt_bayes.borrowing.ess import ess
+from prrt_bayes.borrowing.inputs import log_median_estimate
+from prrt_bayes.borrowing.map_prior import map_prior_estimates
+from prrt_bayes.borrowing.mixtures import NormalMixture
+from prrt_bayes.borrowing.power import commensurate_prior_normal, power_prior_normal
+from prrt_bayes.errors import InputError
+from prrt_bayes.evidence import load_series
+
+QUANTITY = {"pfs": "pfs_median_months", "os": "os_median_months"}
+
+
+def series_log_medians(endpoint: str, series=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Log medians with standard errors from the series, after the rules of the module docstring.
+
+    Returns
+    -------
+    (included, excluded)
+        ``included``: study, population, n, median, log_median, std_error, se_method,
+        approximated. ``excluded``: study, reason.
+    """
+    if endpoint not in QUANTITY:
+        raise InputError(f"endpoint must be 'pfs' or 'os', got {endpoint!r}", field="endpoint")
+    series = series or load_series()
+    rows, excluded = [], []
+    for study_id, study in series.studies.items():
+        records = {r.quantity: r for r in series.records if r.study == study_id and r.primary}
+        record = records.get(QUANTITY[endpoint])
+        if record is None:
+            if endpoint == "pfs" and "ttp_median_months" in records:
+                excluded.append((study_id, "reports time to progression, not PFS"))
+            else:
+                excluded.append((study_id, f"no {QUANTITY[endpoint]} reported"))
+            continue
+        if record.value is None:
+            excluded.append((study_id, "median not reached"))
+            continue
+        flags = [name for name in ("mixed_radionuclides", "chemotherapy", "retreatment")
+                 if getattr(study, name)]
+        if flags:
+            excluded.append((study_id, f"not 177Lu-DOTATATE alone ({', '.join(flags)})"))
+            continue
+        n_record = records.get("n_efficacy")
+        n = record.denominator or (n_record.value if n_record else None)
+        follow_up = records.get("median_follow_up_months")
+        ci = (record.lower, record.upper) if record.lower and record.upper else None
+        estimate = log_median_estimate(
+            record.value, ci=ci, n=None if n is None else int(n),
+            follow_up=follow_up.value if follow_up else None,
+        )
+        rows.append({"study": study_id, "population": study.population,
+                     "overlap_group": study.overlap_group, "n": n, "median": record.value,
+                     "log_median": estimate.estimate, "std_error": estimate.std_error,
+                     "se_method": estimate.method, "approximated": estimate.approximated})
+    included = pd.DataFrame(rows)
+    if not included.empty:
+        keep = included.sort_values("n", ascending=False).drop_duplicates("overlap_group")
+        for row in included[~included.study.isin(keep.study)].itertuples():
+            larger = keep.loc[keep.overlap_group == row.overlap_group, "study"].iloc[0]
+            excluded.append((row.study, f"overlaps with {larger} (overlap group "
+                                        f"'{row.overlap_group}'); the larger cohort is kept"))
+        included = keep.sort_values("study").reset_index(drop=True)
+    return included, pd.DataFrame(excluded, columns=["study", "reason"])
+
+
+def external_log_median_prior(
+    endpoint: str,
+    method: str,
+    *,
+    robust_weight: float = 0.2,
+    a0: float = 0.5,
+    tau: float = 0.5,
+    series=None,
+) -> tuple[NormalMixture, pd.DataFrame, pd.DataFrame]:
+    """The borrowing prior on the 177Lu arm's log median (months) and the cohorts behind it.
+
+    Returns
+    -------
+    (prior, included, excluded)
+    """
+    included, excluded = series_log_medians(endpoint, series)
+    if len(included) < 2:
+        raise InputError(f"{endpoint}: {len(included)} series cohort(s) left after the rules; "
+                         "borrowing needs at least 2", field="borrowing")
+    y, s = included["log_median"].to_numpy(), included["std_error"].to_numpy()
+    if method == "map":
+        prior = map_prior_estimates(y, s)
+    elif method == "robust-map":
+        prior = map_prior_estimates(y, s, robust_weight=robust_weight, robust_sd=1.0)
+    elif method == "power":
+        prior = power_prior_normal(y, s, a0)
+    elif method == "commensurate":
+        prior = commensurate_prior_normal(y, s, tau)
+    else:
+        raise InputError(f"unknown borrowing method {method!r}", field="borrowing.method")
+    return prior, included, excluded
+
+
+def borrowing_report(prior: NormalMixture, included: pd.DataFrame, excluded: pd.DataFrame,
+                     *, trial_log_median: float, trial_std_error: float) -> dict:
+    """What was borrowed and how well it agrees with the trial (for the report / summary)."""
+    conflict = conflict_normal(prior, trial_log_median, trial_std_error)
+    return {
+        "prior_scale": "log median survival (months) of the 177Lu-Dotatate arm",
+        "prior_median_months": math.exp(float(prior.quantile(0.5))),
+        "prior_95_interval_months": [math.exp(float(prior.quantile(0.025))),
+                                     math.exp(float(prior.quantile(0.975)))],
+        "prior_ess_events": float(ess(prior, "moment")),
+        "conflict_p_box": float(conflict.p_box),
+        "trial_median_months_without_borrowing": math.exp(trial_log_median),
+        "cohorts": [f"{r.study}: median {r.median:g} months, SE(log) {r.std_error:.3f} "
+                    f"({r.se_method})" for r in included.itertuples()],
+        "excluded": [f"{r.study}: {r.reason}" for r in excluded.itertuples()],
+    }

@@ -1,0 +1,83 @@
+"""Borrowing on the 177Lu arm's log median survival: series rules, the median functional, effect."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytensor.tensor as pt
+import pytest
+
+from prrt_bayes.borrowing.survival import external_log_median_prior, series_log_medians
+from prrt_bayes.errors import InputError
+from prrt_bayes.survival.ph import fit_ph, treatment_median
+
+
+def test_pfs_rules_exclude_ttp_overlap_and_not_reached():
+    included, excluded = series_log_medians("pfs")
+    reasons = dict(zip(excluded.study, excluded.reason, strict=True))
+    assert "time to progression" in reasons["bodei2011"]
+    assert "overlaps with brabander2017" in reasons["kwekkeboom2008"]
+    assert "not reached" in reasons["sansovini2013_full_dose"]
+    brabander = included.set_index("study").loc["brabander2017"]
+    # SE of the log median from the published 95% CI 26-33 months
+    assert brabander.std_error == pytest.approx((math.log(33) - math.log(26)) / (2 * 1.959964),
+                                                rel=1e-4)
+    assert not brabander.approximated
+
+
+def test_os_rules_exclude_mixed_radionuclides():
+    included, excluded = series_log_medians("os")
+    reasons = dict(zip(excluded.study, excluded.reason, strict=True))
+    assert "mixed_radionuclides" in reasons["horsch2016"]
+    assert set(included.study) == {"brabander2017", "netter_r2022", "sundlov2022"}
+
+
+def test_unknown_endpoint_and_method_are_input_errors():
+    with pytest.raises(InputError, match="endpoint"):
+        series_log_medians("qol")
+    with pytest.raises(InputError, match="unknown borrowing method"):
+        external_log_median_prior("os", "guess")
+
+
+@pytest.mark.parametrize("hazards", [[0.05, 0.02, 0.1], [0.5, 0.01, 0.01], [0.001, 0.001, 0.3]])
+def test_treatment_median_matches_cumulative_hazard(hazards):
+    edges = np.array([0.0, 6.0, 18.0, np.inf])
+    median = float(treatment_median(pt.as_tensor(np.array(hazards)), edges).eval())
+    grid = np.linspace(0, 2000, 400_001)
+    cumulative = np.zeros_like(grid)
+    for j, rate in enumerate(hazards):
+        cumulative += rate * np.clip(np.minimum(grid, edges[j + 1]) - edges[j], 0, None)
+    expected = grid[np.searchsorted(cumulative, math.log(2))]
+    assert median == pytest.approx(expected, abs=0.01)
+
+
+def _simulate(seed: int, n: int = 120) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rates = {"lu177": math.log(2) / 28.0, "control": math.log(2) / 9.0}
+    rows = []
+    for arm, rate in rates.items():
+        event_time = rng.exponential(1 / rate, n)
+        censor = rng.uniform(6, 30, n)
+        rows.append(pd.DataFrame({"time": np.minimum(event_time, censor),
+                                  "event": (event_time <= censor).astype(int), "arm": arm}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_commensurate_external_information_narrows_the_177lu_median():
+    ipd = _simulate(3)
+    alone = fit_ph(ipd, n_intervals=4, draws=800, tune=800, check="warn")
+    median_alone = alone.survival(np.linspace(0, 400, 1601)).sel(arm="lu177")
+    external = ([1.0], [math.log(28.0)], [0.08])
+    borrowed = fit_ph(ipd, n_intervals=4, draws=800, tune=800, check="warn",
+                      log_median_prior=external)
+    assert borrowed.diagnostics.passed, borrowed.diagnostics.problems
+    post = borrowed.tree.posterior["median_treatment"].values.ravel()
+    from prrt_bayes.survival.quantities import median_survival
+
+    before = np.log(median_survival(median_alone).values.ravel())
+    after = np.log(post)
+    finite = np.isfinite(before)
+    assert after.std() < 0.75 * before[finite].std()
+    assert abs(np.median(post) - 28.0) < 4.0

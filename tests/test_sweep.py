@@ -1,0 +1,98 @@
+"""Scenario sweeps: one block per combination, failures recorded, local pool == Dask cluster."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from prrt_bayes import analyses
+from prrt_bayes.diagnostics import Diagnostics
+from prrt_bayes.errors import InputError
+from prrt_bayes.results import AnalysisResult
+from prrt_bayes.specs import resolve_spec
+from prrt_bayes.summary import summary_frame
+from prrt_bayes.sweep import apply_overrides, combinations, parse_grid, sweep
+
+GRID = {"borrowing.method": ["none", "power"], "borrowing.a0": [0.3, 1.5]}
+"""4 combinations: a0 = 1.5 is out of range (fails validation), the other two fit."""
+
+
+@pytest.fixture(scope="module")
+def response_spec():
+    return resolve_spec("response").with_overrides(draws=300, tune=300)
+
+
+@pytest.fixture(scope="module")
+def pool_sweep(response_spec, tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    return out, sweep(response_spec, GRID, out, jobs=2)
+
+
+def test_parse_grid_types_and_errors(response_spec):
+    grid = parse_grid(["borrowing.robust_weight=0,0.2,0.5", "borrowing.method=map,power"],
+                      response_spec)
+    assert grid == {"borrowing.robust_weight": [0, 0.2, 0.5], "borrowing.method": ["map", "power"]}
+    assert len(combinations(grid)) == 6
+    for bad in (["borrowing.a0"], ["=1,2"], ["borrowing.a0=0.1,,0.2"], ["borrowing.nope=1"],
+                ["nothing.at.all=1"], ["borrowing.a0=2"], ["borrowing.method=magic"],
+                ["seed=1", "seed=2"]):
+        with pytest.raises(InputError):
+            parse_grid(bad, response_spec)
+    with pytest.raises(InputError, match="unknown key"):
+        apply_overrides(response_spec, {"sampler.speed": 3})
+
+
+def test_one_row_block_per_combination(pool_sweep):
+    out, table = pool_sweep
+    assert list(table.columns[:4]) == ["combination", "borrowing.method", "borrowing.a0",
+                                       "status"]
+    assert sorted(table["combination"].unique()) == [0, 1, 2, 3]
+    ok = table[table["status"] == "ok"]
+    assert sorted(ok["combination"].unique()) == [0, 2]
+    blocks = [b[["quantity", "group"]].reset_index(drop=True)
+              for _, b in ok.groupby("combination")]
+    pd.testing.assert_frame_equal(blocks[0], blocks[1])
+    rate = ok[(ok["quantity"] == "response_rate") & (ok["group"] == "lu177")]
+    assert rate["borrowing.method"].tolist() == ["none", "power"]
+    # borrowing from the single-arm series (response rates far above 18%) moves the estimate
+    assert rate["median"].iloc[1] != pytest.approx(rate["median"].iloc[0], abs=1e-3)
+    written = pd.read_csv(out / "summary.csv", keep_default_na=False)
+    assert len(written) == len(table)
+    assert (out / "sweep.png").stat().st_size > 5000
+
+
+def test_failed_combination_recorded(pool_sweep):
+    _, table = pool_sweep
+    failed = table[table["status"] == "failed"]
+    assert sorted(failed["combination"]) == [1, 3]
+    assert failed["error"].str.contains("borrowing.a0").all()
+    assert failed["mean"].isna().all()
+
+
+def test_runtime_failure_does_not_stop_sweep(response_spec, tmp_path, monkeypatch):
+    """A fit that raises (here a stand-in analysis) is recorded; the other combination fits."""
+    def fake(spec):
+        if spec.seed == 2:
+            raise RuntimeError("sampler exploded")
+        rows = [{"analysis": spec.name, "endpoint": "response", "quantity": "response_rate",
+                 "group": "lu177", "mean": 0.2, "sd": 0.01, "median": 0.2, "lower": 0.1,
+                 "upper": 0.3}]
+        ok = Diagnostics(max_rhat=1.0, min_ess_bulk=1000.0, min_ess_tail=1000.0,
+                         divergences=0, min_bfmi=1.0, passed=True, problems=())
+        return AnalysisResult(name=spec.name, kind="response", endpoint="response",
+                              summary=summary_frame(rows), diagnostics=ok)
+
+    monkeypatch.setitem(analyses.ANALYSES, "response", fake)
+    table = sweep(response_spec, {"seed": [1, 2, 3]}, tmp_path, jobs=1)
+    assert table.groupby("combination")["status"].first().tolist() == ["ok", "failed", "ok"]
+    assert "RuntimeError: sampler exploded" in table.loc[table["seed"] == 2, "error"].iloc[0]
+
+
+def test_dask_cluster_gives_same_summary_as_local_pool(response_spec, pool_sweep, tmp_path):
+    distributed = pytest.importorskip(
+        "dask.distributed", reason="dask[distributed] (optional extra) is not installed")
+    _, local = pool_sweep
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        remote = sweep(response_spec, GRID, tmp_path, scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(remote, local)
