@@ -163,7 +163,8 @@ def _write_all(outcome: RunOutcome, specs: dict[str, AnalysisSpec], folder: Path
 
     psa_draws = min((specs[r.name].export.psa_draws for r in outcome.results), default=1000)
     psa = write_psa(outcome.results, folder, n_draws=psa_draws)
-    summary = pd.concat([outcome.summary, psa.life_years], ignore_index=True)
+    summary = pd.concat([f for f in (outcome.summary, psa.life_years) if not f.empty],
+                        ignore_index=True)
     summary.map(escape_cell).to_csv(folder / "summary.csv", index=False, float_format="%.10g")
     (folder / "summary.json").write_text(
         json.dumps(json.loads(summary.to_json(orient="records", double_precision=10)), indent=2)
