@@ -217,6 +217,16 @@ QUICK = {"psa_draws": 200}
 each spec's draws, which the bundled models need to pass the convergence gate."""
 
 
+def _print_assumptions(results) -> None:
+    for result in results:
+        priors = "; ".join(f"{name} ~ {text}" for name, text in sorted(result.priors.items()))
+        line = f"{result.name} priors: {priors or 'none recorded'}"
+        if result.borrowing:
+            line += (f" | borrowing: {result.borrowing.get('method', '')}, prior-data conflict "
+                     f"p = {result.borrowing.get('conflict_p_box', float('nan')):.3g}")
+        console.print(line, markup=False, highlight=False)
+
+
 def _print_summary(summary, diagnostics) -> None:
     table = Table(title="Posterior summary (median and 95% credible interval)")
     for column in ("analysis", "quantity", "group", "median", "95% CrI"):
@@ -288,6 +298,7 @@ def run_command(
             on_done=lambda name: progress.advance(task),
         )
     _print_summary(outcome.summary, outcome.diagnostics)
+    _print_assumptions(outcome.results)
     console.print(f"results written to {out}/", markup=False)
     if not outcome.all_passed:
         failed = outcome.diagnostics.loc[~outcome.diagnostics.passed.astype(bool), "analysis"]
