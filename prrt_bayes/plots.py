@@ -264,7 +264,7 @@ def prior_posterior_plot(result: AnalysisResult) -> Figure:
     parameters = list(dict.fromkeys(table["parameter"].astype(str)))
     ncols = min(3, len(parameters))
     nrows = -(-len(parameters) // ncols)
-    fig = _new_figure(4.2 * ncols, 3.4 * nrows + 0.6, nrows, ncols)
+    fig = _new_figure(max(7.0, 4.2 * ncols), 3.4 * nrows + 0.6, nrows, ncols)
     for ax, parameter in zip(fig.axes, parameters, strict=False):
         sub = table[table["parameter"].astype(str) == parameter]
         grid = _kde_grid(sub)
