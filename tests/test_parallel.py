@@ -8,14 +8,18 @@ import pandas as pd
 import pytest
 
 from prrt_bayes.errors import InputError
-from prrt_bayes.parallel import fit_parallel
+from prrt_bayes.parallel import executor, fit_one, fit_parallel
 from prrt_bayes.specs import resolve_spec
 
 
 @pytest.fixture(scope="module")
 def specs():
-    return [resolve_spec("os_interim").with_overrides(draws=300, tune=300),
-            resolve_spec("response").with_overrides(draws=300, tune=300)]
+    """Two cheap analyses (a survival fit in a worker costs ~40 s of numba warm-up)."""
+    response = resolve_spec("response").with_overrides(draws=300, tune=300)
+    itt = response.model_copy(update={
+        "name": "response_itt",
+        "evidence": response.evidence.model_copy(update={"population": "itt"})})
+    return [response, itt]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +31,7 @@ def test_jobs_2_matches_jobs_1(specs, sequential):
     results, errors = sequential
     parallel, parallel_errors = fit_parallel(specs, jobs=2)
     assert errors == parallel_errors == {}
-    assert [r.name for r in parallel] == ["os_interim", "response"]
+    assert [r.name for r in parallel] == ["response", "response_itt"]
     for one, two in zip(results, parallel, strict=True):
         pd.testing.assert_frame_equal(one.summary, two.summary)
         assert one.diagnostics == two.diagnostics
@@ -38,14 +42,26 @@ def test_result_with_datatree_pickles(sequential):
     result = sequential[0][0]
     copy = pickle.loads(pickle.dumps(result))
     pd.testing.assert_frame_equal(copy.summary, result.summary)
-    assert copy.tree.posterior["hazard_ratio"].equals(result.tree.posterior["hazard_ratio"])
-    assert set(copy.survival) == set(result.survival)
+    assert copy.tree.posterior["p"].equals(result.tree.posterior["p"])
+    assert copy.parameters.equals(result.parameters)
+
+
+@pytest.mark.slow
+def test_survival_analysis_in_worker_matches_in_process():
+    spec = resolve_spec("os_interim").with_overrides(draws=300, tune=300)
+    (one,), _ = fit_parallel([spec], jobs=1)
+    with executor(1) as pool:
+        status, two = pool.submit(fit_one, spec).result()
+    assert status == "ok"
+    pd.testing.assert_frame_equal(one.summary, two.summary)
+    assert set(two.survival) == set(one.survival)
 
 
 def test_bad_input_raises_and_names_must_be_unique(specs):
     with pytest.raises(InputError, match="unique"):
         fit_parallel([specs[1], specs[1]], jobs=1)
-    bad = specs[0].model_copy(update={"export": specs[0].export.model_copy(
+    survival = resolve_spec("os_interim")
+    bad = survival.model_copy(update={"export": survival.export.model_copy(
         update={"horizon_months": 1.0})})
     with pytest.raises(InputError, match="horizon"):
         fit_parallel([bad, specs[1]], jobs=1)

@@ -24,8 +24,10 @@ def response_spec():
 
 @pytest.fixture(scope="module")
 def pool_sweep(response_spec, tmp_path_factory):
+    """The sweep fitted in this process (``jobs=1``: the cheap default; the process pool is
+    compared with it in the slow test below)."""
     out = tmp_path_factory.mktemp("sweep")
-    return out, sweep(response_spec, GRID, out, jobs=2)
+    return out, sweep(response_spec, GRID, out, jobs=1)
 
 
 def test_parse_grid_types_and_errors(response_spec):
@@ -86,6 +88,12 @@ def test_runtime_failure_does_not_stop_sweep(response_spec, tmp_path, monkeypatc
     table = sweep(response_spec, {"seed": [1, 2, 3]}, tmp_path, jobs=1)
     assert table.groupby("combination")["status"].first().tolist() == ["ok", "failed", "ok"]
     assert "RuntimeError: sampler exploded" in table.loc[table["seed"] == 2, "error"].iloc[0]
+
+
+@pytest.mark.slow
+def test_process_pool_gives_same_summary_as_in_process(response_spec, pool_sweep, tmp_path):
+    _, local = pool_sweep
+    pd.testing.assert_frame_equal(sweep(response_spec, GRID, tmp_path, jobs=2), local)
 
 
 def test_dask_cluster_gives_same_summary_as_local_pool(response_spec, pool_sweep, tmp_path):
