@@ -268,6 +268,9 @@ def run_command(
     quick: Annotated[
         bool, typer.Option("--quick", help="200 PSA draws instead of the specs' 1,000.")
     ] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", help="Parallel worker processes (default: cores).")
+    ] = None,
 ) -> None:
     """Fit the analyses, print the posterior summary and write the results folder."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -278,7 +281,8 @@ def run_command(
     if borrowing is not None and borrowing not in BORROWING_METHODS:
         raise InputError(f"--borrowing must be one of {', '.join(BORROWING_METHODS)}, "
                          f"got {borrowing!r}")
-    for flag, value in (("--draws", draws), ("--tune", tune), ("--chains", chains)):
+    for flag, value in (("--draws", draws), ("--tune", tune), ("--chains", chains),
+                        ("--jobs", jobs)):
         if value is not None and value <= 0:
             raise InputError(f"{flag} must be a positive integer, got {value}")
     overrides = {"draws": draws, "tune": tune, "chains": chains, "seed": seed,
@@ -293,7 +297,7 @@ def run_command(
                   console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("fitting", total=len(specs))
         outcome = run(
-            specs, out, force=force,
+            specs, out, force=force, jobs=jobs,
             on_start=lambda name: progress.update(task, description=f"fitting {name}"),
             on_done=lambda name: progress.advance(task),
         )
@@ -305,6 +309,36 @@ def run_command(
         Console(stderr=True).print(
             f"error: not converged or failed: {', '.join(failed)} (see {out}/diagnostics.csv)",
             markup=False)
+        raise typer.Exit(code=1)
+
+
+@app.command("sweep")
+@bad_input_exits_2
+def sweep_command(
+    analysis: Annotated[str, typer.Argument(help="Bundled analysis name or spec path.")],
+    grid: Annotated[
+        list[str],
+        typer.Option("--grid", help="KEY=V1,V2,... with a dotted spec key, e.g. "
+                                    "borrowing.robust_weight=0,0.2,0.5 (repeatable)."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for summary.csv and sweep.png.")],
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask distributed scheduler address.")
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", help="Local worker processes (default: cores).")
+    ] = None,
+) -> None:
+    """Fit one analysis under every combination of grid values (scenario sweep)."""
+    from prrt_bayes.specs import resolve_spec
+    from prrt_bayes.sweep import parse_grid, sweep
+
+    spec = resolve_spec(analysis)
+    table = sweep(spec, parse_grid(grid, spec), out, scheduler=scheduler, jobs=jobs)
+    failed = table.loc[table.status != "ok", "combination"].unique()
+    console.print(f"{table.combination.nunique()} combinations, {len(failed)} failed; "
+                  f"wrote {out}/summary.csv and {out}/sweep.png", markup=False)
+    if len(failed):
         raise typer.Exit(code=1)
 
 

@@ -28,8 +28,8 @@ from pathlib import Path
 import pandas as pd
 
 from prrt_bayes import __version__
-from prrt_bayes.analyses import ANALYSES
 from prrt_bayes.errors import InputError
+from prrt_bayes.parallel import fit_parallel
 from prrt_bayes.posterior import save_posterior
 from prrt_bayes.results import AnalysisResult
 from prrt_bayes.specs import AnalysisSpec
@@ -94,6 +94,7 @@ def run(
     out_dir: Path,
     *,
     force: bool = False,
+    jobs: int | None = None,
     on_start: Callable[[str], None] | None = None,
     on_done: Callable[[str], None] | None = None,
 ) -> RunOutcome:
@@ -103,6 +104,8 @@ def run(
     ----------
     specs : validated analysis specs (names must be unique).
     out_dir : results folder; replaced only when ``force``.
+    jobs : analyses fitted in parallel worker processes (default: the number of cores;
+        ``1``: in this process). Results do not depend on ``jobs`` (fits are seeded).
     on_start, on_done : progress callbacks, called with the analysis name.
 
     Returns
@@ -111,22 +114,8 @@ def run(
         Bad input raises :class:`InputError` (nothing written); a fit that raises anything else
         is recorded in ``errors`` and the others still run.
     """
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise InputError(f"analysis names must be unique, got {names}")
     check_out_dir(out_dir, force=force)
-    results, errors = [], {}
-    for spec in specs:
-        if on_start:
-            on_start(spec.name)
-        try:
-            results.append(ANALYSES[spec.kind](spec))
-        except InputError:
-            raise
-        except Exception as err:  # noqa: BLE001 - a failed fit is reported, the run goes on
-            errors[spec.name] = f"{type(err).__name__}: {err}"
-        if on_done:
-            on_done(spec.name)
+    results, errors = fit_parallel(specs, jobs, on_start=on_start, on_done=on_done)
     outcome = RunOutcome(out_dir, results, errors)
     write_results(outcome, {s.name: s for s in specs}, force=force)
     return outcome

@@ -211,6 +211,17 @@ def treatment_median(hazard, edges: np.ndarray):
     return pt.sum(pt.switch(inside, candidate, 0.0))
 
 
+_MODEL_CACHE: dict[tuple, pm.Model] = {}
+
+
+def _cached_ph_model(data: IntervalData, priors: PHPriors, period: tuple | None) -> pm.Model:
+    """One built (hence one compiled) model per structure; data are swapped in by sample_ph."""
+    key = (data.n_intervals, tuple(data.arms), priors, period)
+    if key not in _MODEL_CACHE:
+        _MODEL_CACHE[key] = build_ph_model(data, priors, period_of_interval=period)
+    return _MODEL_CACHE[key]
+
+
 def set_ph_data(model: pm.Model, data: IntervalData) -> None:
     """Swap new interval data (same number of intervals and arm order) into a built model."""
     old = model["events"].get_value().shape
@@ -369,7 +380,12 @@ def fit_ph(
     period = None
     if period_cuts is not None:
         period = np.searchsorted(period_cuts, data.edges[:-1], side="right")
-    model = build_ph_model(data, priors, period_of_interval=period,
-                           log_median_prior=log_median_prior)
+    if log_median_prior is None:
+        # the model depends on the data only through pm.Data: reuse one compiled model per
+        # structure (intervals, arms, priors, HR periods); sample_ph swaps the data in
+        model = _cached_ph_model(data, priors, None if period is None else tuple(period))
+    else:  # the interval edges enter the median functional as constants: build anew
+        model = build_ph_model(data, priors, period_of_interval=period,
+                               log_median_prior=log_median_prior)
     return sample_ph(model, data, priors, period_cuts=period_cuts, draws=draws, tune=tune,
                      chains=chains, seed=seed, target_accept=target_accept, check=check)
