@@ -221,18 +221,18 @@ def _print_assumptions(results) -> None:
     for result in results:
         priors = "; ".join(f"{name} ~ {text}" for name, text in sorted(result.priors.items()))
         line = f"{result.name} priors: {priors or 'none recorded'}"
-        if result.borrowing:
-            line += (f" | borrowing: {result.borrowing.get('method', '')}, prior-data conflict "
+        if "method" in result.borrowing:
+            line += (f" | borrowing: {result.borrowing['method']}, prior-data conflict "
                      f"p = {result.borrowing.get('conflict_p_box', float('nan')):.3g}")
         console.print(line, markup=False, highlight=False)
 
 
 def _print_summary(summary, diagnostics) -> None:
     table = Table(title="Posterior summary (median and 95% credible interval)")
-    for column in ("analysis", "quantity", "group", "median", "95% CrI"):
+    for column in ("analysis", "endpoint", "quantity", "group", "median", "95% CrI"):
         table.add_column(column, overflow="fold")
     for row in summary.itertuples(index=False):
-        table.add_row(row.analysis, row.quantity, row.group, f"{row.median:.4g}",
+        table.add_row(row.analysis, row.endpoint, row.quantity, row.group, f"{row.median:.4g}",
                       f"{row.lower:.4g} to {row.upper:.4g}")
     console.print(table)
     verdict = Table(title="Convergence diagnostics")
