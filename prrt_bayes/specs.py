@@ -51,15 +51,13 @@ BUNDLED_SPECS_DIR = Path(__file__).resolve().parent.parent / "models"
 """The bundled analyses, in the repository's ``models/`` folder."""
 
 BORROWING_METHODS = ("none", "map", "robust-map", "power", "commensurate")
-SURVIVAL_FAMILIES = (
-    "ph_piecewise",
-    "exponential_ph",
-    "weibull_ph",
-    "gompertz_ph",
-    "loglogistic_aft",
-    "lognormal_aft",
-    "gengamma_aft",
-)
+
+
+def survival_families() -> tuple[str, ...]:
+    """Families a survival spec may name: ``ph_piecewise`` and the two-arm parametric models."""
+    from prrt_bayes.survival.parametric import DEFAULT_MODELS
+
+    return ("ph_piecewise", *DEFAULT_MODELS)
 
 
 class _Strict(BaseModel):
@@ -158,13 +156,13 @@ class AnalysisSpec(_Strict):
     @model_validator(mode="after")
     def _family_fits_kind(self) -> AnalysisSpec:
         if self.kind == "survival":
-            if self.model.family not in SURVIVAL_FAMILIES:
+            families = survival_families()
+            if self.model.family not in families:
                 raise ValueError(
-                    f"unknown survival family {self.model.family!r}; "
-                    f"known: {', '.join(SURVIVAL_FAMILIES)}"
+                    f"unknown survival family {self.model.family!r}; known: {', '.join(families)}"
                 )
             for candidate in self.model.candidates:
-                if candidate not in SURVIVAL_FAMILIES:
+                if candidate not in families:
                     raise ValueError(f"unknown candidate family {candidate!r}")
             if self.evidence.endpoint not in ("pfs", "os"):
                 raise ValueError("a survival analysis needs endpoint 'pfs' or 'os'")
