@@ -31,14 +31,39 @@ console = Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def fail(message: str) -> None:
-    """Print a one-line error and exit with code 2 (bad input)."""
+    """Print a one-line error and exit with code 2 (bad input).
+
+    Parameters
+    ----------
+    message
+        Error text (any object, via ``str``); whitespace runs, newlines included, are collapsed
+        to single spaces. Printed to stderr as ``error: <message>``, without rich markup.
+
+    Raises
+    ------
+    typer.Exit
+        Always, with exit code 2.
+    """
     Console(stderr=True).print(f"error: {' '.join(str(message).split())}", markup=False,
                                highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
 def bad_input_exits_2(command: Callable) -> Callable:
-    """Decorator: InputError (and OSError on user paths) -> one-line message, exit code 2."""
+    """Decorator: InputError (and OSError on user paths) -> one-line message, exit code 2.
+
+    Parameters
+    ----------
+    command
+        A typer command function.
+
+    Returns
+    -------
+    Callable
+        A wrapper with the same signature and metadata (:func:`functools.wraps`) that returns
+        what ``command`` returns; an :class:`InputError` or any :class:`OSError` raised by it
+        is reported with :func:`fail` (an ``OSError`` as ``<filename>: <strerror>``).
+    """
 
     @wraps(command)
     def wrapper(*args, **kwargs):

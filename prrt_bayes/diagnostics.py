@@ -34,7 +34,14 @@ class Diagnostics:
     problems: tuple[str, ...]
 
     def to_dict(self) -> dict:
-        """Return the record as a plain dict (problems as a list)."""
+        """Return the record as a plain dict (problems as a list).
+
+        Returns
+        -------
+        dict
+            A new dict with one key per field (``max_rhat``, ..., ``passed``), ``problems`` as
+            a ``list[str]``.
+        """
         out = asdict(self)
         out["problems"] = list(self.problems)
         return out
@@ -151,12 +158,24 @@ def require_convergence(
 
     Parameters
     ----------
-    tree, var_names, thresholds
-        As for :func:`check_diagnostics`.
+    tree, var_names
+        As for :func:`check_diagnostics`; ``tree.posterior.attrs`` is modified in place.
     on_fail
         ``"raise"`` (default) or ``"warn"`` (a :class:`ConvergenceWarning`).
     what
         Name of the fit used in the message, e.g. ``"PH model, PFS"``.
+    **thresholds
+        ``rhat_max``, ``ess_min``, ``bfmi_min``, passed to :func:`check_diagnostics`.
+
+    Returns
+    -------
+    Diagnostics
+        The figures and verdict (returned also when the check failed with ``on_fail="warn"``).
+
+    Raises
+    ------
+    ConvergenceError
+        The check failed and ``on_fail`` is ``"raise"`` (the attributes are written first).
     """
     diag = check_diagnostics(tree, var_names, **thresholds)
     tree.posterior.attrs["converged"] = int(diag.passed)
@@ -169,7 +188,25 @@ def require_convergence(
 
 
 def worst_of(*diagnostics: Diagnostics) -> Diagnostics:
-    """Combine the diagnostics of several fits of one analysis: the worst figure of each kind."""
+    """Combine the diagnostics of several fits of one analysis: the worst figure of each kind.
+
+    Parameters
+    ----------
+    *diagnostics
+        One or more :class:`Diagnostics`.
+
+    Returns
+    -------
+    Diagnostics
+        A new record: largest R-hat, smallest ESS and E-BFMI (Python ``max``/``min``: a NaN
+        figure survives only when it is the first one), total divergences, ``passed`` only if
+        every fit passed, and all problems in order.
+
+    Raises
+    ------
+    ValueError
+        No diagnostics given.
+    """
     if not diagnostics:
         raise ValueError("no diagnostics to combine")
     return Diagnostics(

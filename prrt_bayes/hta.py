@@ -72,7 +72,23 @@ _GRID_RTOL = 1e-9
 def even_positions(n_total: int, n: int) -> np.ndarray:
     r"""Positions :math:`\lfloor kN/n \rfloor`, ``k = 0..n-1``: ``n`` evenly spaced of ``N``.
 
-    Raises ``ValueError`` if ``n`` is not in ``1..n_total``.
+    Parameters
+    ----------
+    n_total
+        :math:`N`, the number of pooled posterior draws to choose from.
+    n
+        :math:`n`, the number of positions to keep.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64`` array of shape ``(n,)``, strictly increasing, starting at 0, all below
+        ``n_total``.
+
+    Raises
+    ------
+    ValueError
+        ``n`` is not in ``1..n_total``.
     """
     if not 1 <= n <= n_total:
         raise ValueError(f"cannot thin {n_total} draws to {n}")
@@ -119,8 +135,15 @@ def enforce_pfs_le_os(pfs: np.ndarray, os: np.ndarray) -> tuple[np.ndarray, np.n
 
     Returns
     -------
-    (capped, adjusted)
-        ``min(pfs, os)`` and a boolean per sample: True if PFS exceeded OS at some time.
+    capped : numpy.ndarray
+        New array ``min(pfs, os)``, shape ``(sample, time)``.
+    adjusted : numpy.ndarray
+        Boolean, shape ``(sample,)``: True if PFS exceeded OS at some time.
+
+    Raises
+    ------
+    ValueError
+        ``pfs`` and ``os`` differ in shape.
     """
     if pfs.shape != os.shape:
         raise ValueError(f"PFS draws {pfs.shape} and OS draws {os.shape} do not pair up")
@@ -169,7 +192,26 @@ def _cycle_values(surv: xr.DataArray, times: np.ndarray) -> np.ndarray:
 
 
 def cycle_times(cycle_months: float, horizon: float) -> np.ndarray:
-    """Cycle start times ``0, c, 2c, ..., horizon`` in months (horizon a multiple of c)."""
+    """Cycle start times ``0, c, 2c, ..., horizon`` in months (horizon a multiple of c).
+
+    Parameters
+    ----------
+    cycle_months
+        Cycle length ``c`` in months (> 0).
+    horizon
+        Time horizon in months (> 0); must be a whole number of cycles (tolerance 1e-9).
+
+    Returns
+    -------
+    numpy.ndarray
+        Float array of the ``horizon / c + 1`` cycle boundaries, from 0 to ``horizon``.
+
+    Raises
+    ------
+    InputError
+        A non-positive cycle length or horizon, or a horizon that is not a whole number of
+        cycles.
+    """
     if not (cycle_months > 0 and horizon > 0):
         raise InputError(f"cycle length ({cycle_months}) and horizon ({horizon}) must be > 0")
     n_cycles = horizon / cycle_months
@@ -229,6 +271,14 @@ def partitioned_survival(
     Returns
     -------
     PartitionedSurvival
+        ``draws`` (one row per sample and arm), ``summary`` rows (per arm, plus the
+        ``lu177_vs_control`` difference when both arms exist), ``n_adjusted`` per arm.
+
+    Raises
+    ------
+    InputError
+        PFS and OS arms differ, ``discount_rate`` is outside ``[0, 1)``, the cycle settings are
+        invalid (see :func:`cycle_times`), or a cycle time is not on a curve's ``time`` grid.
     """
     if set(pfs) != set(os):
         raise InputError(f"PFS arms {sorted(pfs)} and OS arms {sorted(os)} differ")
@@ -266,11 +316,31 @@ def partitioned_survival(
 def pair_pfs_with_os(
     results: Sequence[AnalysisResult], pairs: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
-    """Choose the OS analysis that bounds each PFS analysis; return ``pfs, os, rule`` rows.
+    """Choose the OS analysis that bounds each PFS analysis; return one row per PFS analysis.
 
-    Default rule: the OS analysis named ``os_final`` (the latest cut), else the only OS
-    analysis; with several OS analyses and none named ``os_final``, ``pairs`` must say.
-    A PFS analysis with no OS analysis at all gets ``os`` = "" (PFS <= OS not enforced).
+    Parameters
+    ----------
+    results
+        Fitted analyses; only those with ``survival`` curves and endpoint ``pfs`` or ``os``
+        take part.
+    pairs
+        Optional explicit ``{pfs analysis name: os analysis name}``; PFS analyses not in it
+        follow the default rule: the OS analysis named ``os_final`` (the latest cut), else the
+        only OS analysis; with several OS analyses and none named ``os_final``, ``pairs`` must
+        say.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``pfs_analysis, os_analysis, rule`` (``rule``: how the pair was chosen), in the
+        order of ``results``. A PFS analysis with no OS analysis at all gets
+        ``os_analysis = ""`` (PFS <= OS not enforced).
+
+    Raises
+    ------
+    InputError
+        A pair in ``pairs`` that does not name a PFS and an OS analysis of ``results``, or a PFS
+        analysis left ambiguous (several OS analyses, none named ``os_final``).
     """
     pfs_names = [r.name for r in results if r.endpoint == "pfs" and r.survival]
     os_names = [r.name for r in results if r.endpoint == "os" and r.survival]
@@ -559,6 +629,14 @@ def write_psa(
     Returns
     -------
     PsaReport
+        What was written (``files``), the samples kept, the PFS/OS pairs and the PFS <= OS
+        enforcement counts, and the life-year summary rows.
+
+    Raises
+    ------
+    InputError
+        ``n_draws`` below 1, no analysis with parameter or survival draws, or a problem found
+        by :func:`pair_pfs_with_os` or :func:`partitioned_survival`.
     """
     if n_draws < 1:
         raise InputError(f"n_draws must be >= 1, got {n_draws}", field="n_draws")

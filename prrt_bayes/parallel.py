@@ -30,7 +30,14 @@ Outcome = tuple[str, Any]
 
 
 def default_jobs() -> int:
-    """Number of cores this process may use (the default for ``jobs``)."""
+    """Number of cores this process may use (the default for ``jobs``).
+
+    Returns
+    -------
+    int
+        Size of the process's CPU affinity set (``os.cpu_count()`` where that is unavailable);
+        at least 1.
+    """
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
@@ -38,7 +45,19 @@ def default_jobs() -> int:
 
 
 def fit_one(spec: AnalysisSpec) -> Outcome:
-    """Fit one spec and return its outcome instead of raising (runs inside a worker)."""
+    """Fit one spec and return its outcome instead of raising (runs inside a worker).
+
+    Parameters
+    ----------
+    spec
+        Validated analysis spec; fitted by ``ANALYSES[spec.kind]``.
+
+    Returns
+    -------
+    Outcome
+        ``("ok", AnalysisResult)``; ``("input", (message, file, row, field))`` for an
+        :class:`InputError`; ``("error", "ExceptionType: message")`` for any other exception.
+    """
     from prrt_bayes.analyses import ANALYSES
 
     try:
@@ -50,7 +69,18 @@ def fit_one(spec: AnalysisSpec) -> Outcome:
 
 
 def executor(jobs: int) -> ProcessPoolExecutor:
-    """A process pool of ``jobs`` workers using the ``spawn`` start method."""
+    """A process pool of ``jobs`` workers using the ``spawn`` start method.
+
+    Parameters
+    ----------
+    jobs
+        Maximum number of worker processes (positive).
+
+    Returns
+    -------
+    concurrent.futures.ProcessPoolExecutor
+        A new pool; use it as a context manager so the workers are shut down.
+    """
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
 
 
@@ -65,18 +95,29 @@ def fit_parallel(
 
     Parameters
     ----------
-    specs : validated analysis specs (names must be unique).
-    jobs : number of worker processes (default: :func:`default_jobs`, capped at the number of
-        specs); ``1`` fits in this process, sequentially, with no worker.
-    on_start, on_done : progress callbacks called with the analysis name (in this process;
-        with workers, ``on_start`` is called when the fit is submitted).
+    specs
+        Validated analysis specs (names must be unique).
+    jobs
+        Number of worker processes (default: :func:`default_jobs`); capped at the number of
+        specs. ``1`` fits in this process, sequentially, with no worker, and stops at the first
+        spec with bad input.
+    on_start, on_done
+        Progress callbacks called with the analysis name, in this process (with workers,
+        ``on_start`` is called when the fit is submitted, ``on_done`` when its result is
+        collected, in spec order). ``None``: no callback.
 
     Returns
     -------
-    (results, errors)
-        Results of the fits that succeeded, in spec order, and ``{name: "Type: message"}`` for
-        the fits that failed. Bad input in any spec raises :class:`InputError` (the first one,
-        in spec order).
+    results : list[AnalysisResult]
+        Results of the fits that succeeded, in spec order.
+    errors : dict[str, str]
+        ``{name: "ExceptionType: message"}`` for the fits that failed (or whose worker died).
+
+    Raises
+    ------
+    InputError
+        Duplicate analysis names, ``jobs`` below 1, or bad input in any spec (the first one in
+        spec order, re-raised from its worker).
     """
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
@@ -113,7 +154,27 @@ def fit_parallel(
 
 def collect(outcomes: dict[str, Outcome],
             names: Sequence[str]) -> tuple[list[AnalysisResult], dict[str, str]]:
-    """Split outcomes into results (in ``names`` order) and errors; re-raise bad input."""
+    """Split outcomes into results (in ``names`` order) and errors; re-raise bad input.
+
+    Parameters
+    ----------
+    outcomes
+        ``{analysis name: Outcome}`` as returned by :func:`fit_one`.
+    names
+        Analysis names in the order wanted; names without an outcome are skipped.
+
+    Returns
+    -------
+    results : list[AnalysisResult]
+        Payloads of the ``"ok"`` outcomes, in ``names`` order.
+    errors : dict[str, str]
+        ``{name: "ExceptionType: message"}`` for the ``"error"`` outcomes.
+
+    Raises
+    ------
+    InputError
+        Rebuilt from the first ``"input"`` outcome in ``names`` order.
+    """
     results, errors = [], {}
     for name in names:
         if name not in outcomes:

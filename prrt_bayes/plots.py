@@ -43,12 +43,34 @@ AE_FOREST_COLUMNS = ("group", "model", "median", "lower", "upper")
 
 
 def arm_label(arm: str) -> str:
-    """Display name of an arm (``lu177`` -> ``177Lu-Dotatate``), escaped for matplotlib."""
+    """Display name of an arm (``lu177`` -> ``177Lu-Dotatate``), escaped for matplotlib.
+
+    Parameters
+    ----------
+    arm
+        Arm code; codes other than ``lu177`` and ``control`` are shown as given.
+
+    Returns
+    -------
+    str
+        The label, with ``$`` escaped.
+    """
     return escape_mpl(ARM_LABELS.get(str(arm), arm))
 
 
 def contrast_label(group: str) -> str:
-    """``"a_vs_b"`` -> ``"<arm a> vs <arm b>"`` (e.g. ``177Lu-Dotatate vs control``)."""
+    """``"a_vs_b"`` -> ``"<arm a> vs <arm b>"`` (e.g. ``177Lu-Dotatate vs control``).
+
+    Parameters
+    ----------
+    group
+        Contrast code of a summary row; one without exactly one ``_vs_`` is shown as given.
+
+    Returns
+    -------
+    str
+        The label, escaped for matplotlib.
+    """
     parts = str(group).split("_vs_")
     if len(parts) == 2:
         return f"{arm_label(parts[0])} vs {arm_label(parts[1])}"
@@ -109,6 +131,22 @@ def km_plot(result: AnalysisResult) -> Figure:
 
     One axis; per arm one posterior line, one band and (if the IPD has the arm) one KM step
     line.
+
+    Parameters
+    ----------
+    result
+        A survival analysis with posterior curves (``result.survival``) and its IPD; the x axis
+        runs to the last IPD time (months).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure on the Agg canvas.
+
+    Raises
+    ------
+    ValueError
+        When ``result`` has no survival curves or no IPD.
     """
     if not result.survival or result.ipd is None:
         raise ValueError(f"analysis {result.name!r} has no survival curves or no IPD")
@@ -126,6 +164,22 @@ def extrapolation_plot(result: AnalysisResult) -> Figure:
 
     One axis; per arm a posterior line, band and KM line, plus one vertical line at the end of
     follow-up when the IPD is known.
+
+    Parameters
+    ----------
+    result
+        A survival analysis with posterior curves; the horizon is the longest time grid of
+        ``result.survival`` (months).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure on the Agg canvas.
+
+    Raises
+    ------
+    ValueError
+        When ``result`` has no survival curves.
     """
     if not result.survival:
         raise ValueError(f"analysis {result.name!r} has no survival curves")
@@ -145,7 +199,20 @@ def extrapolation_plot(result: AnalysisResult) -> Figure:
 
 
 def hazard_ratio_rows(results: Sequence[AnalysisResult]) -> pd.DataFrame:
-    """Summary rows of every hazard ratio (``hazard_ratio`` and per-period ``hazard_ratio_*``)."""
+    """Summary rows of every hazard ratio (``hazard_ratio`` and per-period ``hazard_ratio_*``).
+
+    Parameters
+    ----------
+    results
+        Fitted analyses; those without summary rows are skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame of the matching summary rows, with the summary columns (``analysis,
+        endpoint, quantity, group, mean, sd, median, lower, upper``); empty with columns
+        ``analysis, endpoint, quantity, group`` when no analysis has summary rows.
+    """
     frames = [r.summary for r in results if r.summary is not None and len(r.summary)]
     if not frames:
         return pd.DataFrame(columns=["analysis", "endpoint", "quantity", "group"])
@@ -162,6 +229,22 @@ def forest_hazard_ratios(results: Sequence[AnalysisResult]) -> Figure:
     """Forest plot of all hazard ratios: median and 95% CrI on a log axis, HR = 1 marked.
 
     One axis; one errorbar line per hazard-ratio row plus the vertical line at 1.
+
+    Parameters
+    ----------
+    results
+        Fitted analyses; their rows from :func:`hazard_ratio_rows` are drawn in order, top to
+        bottom.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure on the Agg canvas.
+
+    Raises
+    ------
+    ValueError
+        When there are no hazard-ratio rows.
     """
     rows = hazard_ratio_rows(results).reset_index(drop=True)
     if rows.empty:
@@ -191,7 +274,25 @@ def forest_hazard_ratios(results: Sequence[AnalysisResult]) -> Figure:
 
 
 def risk_difference_rows(result: AnalysisResult) -> pd.DataFrame:
-    """AE risk differences to plot: ``extras["ae_forest"]``, else the summary rows (one model)."""
+    """AE risk differences to plot: ``extras["ae_forest"]``, else the summary rows (one model).
+
+    Parameters
+    ----------
+    result
+        A fitted analysis (usually a toxicity analysis).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame with at least the columns ``group, model, median, lower, upper``: all of
+        ``extras["ae_forest"]`` if present; else the ``risk_difference`` summary rows of a
+        toxicity analysis, with ``model`` set to the analysis name; else empty.
+
+    Raises
+    ------
+    ValueError
+        When ``extras["ae_forest"]`` lacks one of those columns.
+    """
     forest = result.extras.get("ae_forest")
     if forest is not None:
         missing = set(AE_FOREST_COLUMNS) - set(forest.columns)
@@ -208,6 +309,22 @@ def forest_risk_differences(result: AnalysisResult) -> Figure:
     """Forest plot of AE risk differences (177Lu-Dotatate minus control), one marker per model.
 
     One axis; one errorbar line per model (e.g. shrunk and unshrunk) plus the line at 0.
+
+    Parameters
+    ----------
+    result
+        A fitted analysis with rows from :func:`risk_difference_rows` (one y position per event
+        and grade, models side by side).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure on the Agg canvas.
+
+    Raises
+    ------
+    ValueError
+        When ``result`` has no risk differences, or ``extras["ae_forest"]`` lacks a column.
     """
     rows = risk_difference_rows(result)
     if rows.empty:
@@ -252,6 +369,23 @@ def prior_posterior_plot(result: AnalysisResult) -> Figure:
     """Prior vs posterior density of each borrowed parameter (``extras["prior_posterior"]``).
 
     One axis per parameter, one line per distribution (prior, posterior, ...).
+
+    Parameters
+    ----------
+    result
+        A fitted analysis whose ``extras["prior_posterior"]`` has the columns described in the
+        module docstring; the axes are laid out in up to 3 columns.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure on the Agg canvas.
+
+    Raises
+    ------
+    ValueError
+        When the table is missing, empty or lacks columns, or a distribution has fewer than 2
+        distinct draws.
     """
     table = result.extras.get("prior_posterior")
     if table is None or table.empty:
@@ -292,7 +426,21 @@ def _kde_grid(sub: pd.DataFrame) -> np.ndarray:
 
 
 def figures(results: Sequence[AnalysisResult]) -> list[tuple[str, Figure]]:
-    """Every applicable figure as ``(file stem, Figure)``, in report order."""
+    """Every applicable figure as ``(file stem, Figure)``, in report order.
+
+    Parameters
+    ----------
+    results
+        Fitted analyses. One hazard-ratio forest plot for all of them, then per analysis its
+        KM, extrapolation, AE forest and prior-posterior plots where the data allow.
+
+    Returns
+    -------
+    list[tuple[str, matplotlib.figure.Figure]]
+        File stems (``forest_hazard_ratios``, ``km_<name>``, ``extrapolation_<name>``,
+        ``forest_ae_<name>``, ``prior_posterior_<name>``; names made file-safe, repeats
+        suffixed ``_2``, ``_3``, ...) with new figures.
+    """
     out: list[tuple[str, Figure]] = []
     if not hazard_ratio_rows(results).empty:
         out.append(("forest_hazard_ratios", forest_hazard_ratios(results)))
@@ -316,14 +464,42 @@ def figures(results: Sequence[AnalysisResult]) -> list[tuple[str, Figure]]:
 
 
 def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
-    """The figure as PNG bytes (Agg)."""
+    """The figure as PNG bytes (Agg).
+
+    Parameters
+    ----------
+    fig
+        The figure to render.
+    dpi
+        Resolution in dots per inch.
+
+    Returns
+    -------
+    bytes
+        The PNG file content.
+    """
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
 
 
 def save_all(results: Sequence[AnalysisResult], out_dir: Path, *, dpi: int = 120) -> list[Path]:
-    """Write every applicable figure as ``out_dir/<stem>.png``; return the paths written."""
+    """Write every applicable figure as ``out_dir/<stem>.png``; return the paths written.
+
+    Parameters
+    ----------
+    results
+        Fitted analyses (see :func:`figures`).
+    out_dir
+        Output directory, created (with parents) if needed; existing files are overwritten.
+    dpi
+        Resolution of the PNG files in dots per inch.
+
+    Returns
+    -------
+    list[pathlib.Path]
+        The files written, in report order.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -31,11 +31,20 @@ def attach_quantities(
 
     Parameters
     ----------
-    tree : the posterior DataTree (modified in place).
-    items : ``(quantity, group, draws)`` triples, or ``(quantity, group, draws, endpoint)`` for
+    tree
+        The posterior DataTree, modified in place (an existing ``quantities`` group is
+        replaced).
+    items
+        ``(quantity, group, draws)`` triples, or ``(quantity, group, draws, endpoint)`` for
         rows whose endpoint differs (e.g. one adverse-event type per row); draws have dims
         ``chain, draw`` only.
-    analysis, endpoint : labels written on every row (``endpoint`` unless the item has one).
+    analysis, endpoint
+        Labels written on every row (``endpoint`` unless the item has one).
+
+    Raises
+    ------
+    ValueError
+        ``items`` is empty, or some draws have dims other than ``chain`` and ``draw``.
     """
     if not items:
         raise ValueError("no quantities to attach")
@@ -57,7 +66,24 @@ def attach_quantities(
 
 
 def summary_from_tree(tree: xr.DataTree) -> pd.DataFrame:
-    """The summary table (fixed vocabulary) from a tree's ``quantities`` group."""
+    """The summary table (fixed vocabulary) from a tree's ``quantities`` group.
+
+    Parameters
+    ----------
+    tree
+        Posterior DataTree written by :func:`attach_quantities` (fresh or reloaded).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`prrt_bayes.summary.SUMMARY_COLUMNS`, one row per stored quantity, in
+        the stored order (see :func:`prrt_bayes.summary.summarize_draws`).
+
+    Raises
+    ------
+    InputError
+        The tree has no ``quantities`` group.
+    """
     if "quantities" not in tree.children:
         raise InputError("this posterior has no 'quantities' group (not written by prrt-bayes)")
     draws = tree["quantities"].dataset["draws"]
@@ -73,14 +99,43 @@ def summary_from_tree(tree: xr.DataTree) -> pd.DataFrame:
 
 
 def save_posterior(tree: xr.DataTree, path: Path, *, spec: dict, version: str) -> None:
-    """Write the tree as NetCDF with the spec (JSON) and package version in its attributes."""
+    """Write the tree as NetCDF with the spec (JSON) and package version in its attributes.
+
+    Parameters
+    ----------
+    tree
+        Posterior DataTree; its root attributes ``prrt_bayes_version`` and ``spec`` are set in
+        place before writing.
+    path
+        Output NetCDF file (overwritten if it exists).
+    spec
+        The analysis spec as a dict, stored as sorted-key JSON (non-JSON values via ``str``).
+    version
+        Package version string.
+    """
     tree.attrs["prrt_bayes_version"] = version
     tree.attrs["spec"] = json.dumps(spec, default=str, sort_keys=True)
     tree.to_netcdf(path)
 
 
 def load_posterior(path: str | Path) -> xr.DataTree:
-    """Read a saved posterior; a missing or unreadable file is an InputError."""
+    """Read a saved posterior.
+
+    Parameters
+    ----------
+    path
+        NetCDF file written by :func:`save_posterior`.
+
+    Returns
+    -------
+    xarray.DataTree
+        The whole tree, loaded into memory (the file is not kept open).
+
+    Raises
+    ------
+    InputError
+        The file does not exist or cannot be read as a NetCDF DataTree.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError("posterior file not found", file=path)
@@ -93,8 +148,18 @@ def load_posterior(path: str | Path) -> xr.DataTree:
 def parameter_frame(arrays: dict[str, xr.DataArray]) -> pd.DataFrame:
     """Posterior draws as a PSA parameter table: one row per (chain, draw), one column per scalar.
 
-    Arrays with extra dims are flattened into columns ``name[label]`` (one label per extra
-    coordinate value, joined with ``,``); columns ``chain`` and ``draw`` come first.
+    Parameters
+    ----------
+    arrays
+        ``{name: draws}``; every array has dims ``chain`` and ``draw`` (same sizes across
+        arrays), possibly with extra dims. At least one array.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame with ``chains * draws`` rows: columns ``chain`` and ``draw`` first, then one
+        column per scalar array (its name), and for an array with extra dims one column
+        ``name[label]`` per cell (label: the extra coordinate values, joined with ``,``).
     """
     columns: dict[str, np.ndarray] = {}
     index = None

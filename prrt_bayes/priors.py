@@ -43,17 +43,44 @@ class Prior:
                 raise InputError(f"{type(self).__name__}: {f.name} must be > 0, got {value}")
 
     def to_pymc(self, name: str, **kwargs) -> pm.Distribution:
-        """Create the PyMC random variable ``name`` (inside a model context); kwargs: dims, ..."""
+        """Create the PyMC random variable ``name`` (inside a model context).
+
+        Parameters
+        ----------
+        name
+            Name of the variable in the model.
+        **kwargs
+            Further keyword arguments of the PyMC distribution (e.g. ``dims``, ``shape``,
+            ``observed``), passed on after this prior's own parameters.
+
+        Returns
+        -------
+        pytensor.tensor.TensorVariable
+            The new random variable, registered in the current model (``pm.<Dist>(name, ...)``;
+            PyMC returns the variable, not a ``pm.Distribution`` instance).
+        """
         dist = getattr(pm, self.pymc_name or type(self).__name__)
         return dist(name, **asdict(self), **kwargs)
 
     def describe(self) -> str:
-        """One-line description, e.g. ``"Normal(0, 2.5)"``."""
+        """One-line description, e.g. ``"Normal(0, 2.5)"``.
+
+        Returns
+        -------
+        str
+            Class name and parameter values in field order, numbers formatted with ``:g``.
+        """
         args = ", ".join(_fmt(getattr(self, f.name)) for f in fields(self))
         return f"{type(self).__name__}({args})"
 
     def to_dict(self) -> dict:
-        """Plain dict ``{"dist": <class name>, <param>: value, ...}``."""
+        """Plain dict ``{"dist": <class name>, <param>: value, ...}``.
+
+        Returns
+        -------
+        dict
+            A new dict, JSON-serialisable; :func:`prior_from_dict` rebuilds the prior from it.
+        """
         return {"dist": type(self).__name__, **asdict(self)}
 
 
@@ -148,7 +175,25 @@ PRIOR_CLASSES: dict[str, type[Prior]] = {
 
 
 def prior_from_dict(data: Mapping) -> Prior:
-    """Rebuild a prior from :meth:`Prior.to_dict` output; unknown names -> InputError."""
+    """Rebuild a prior from :meth:`Prior.to_dict` output.
+
+    Parameters
+    ----------
+    data
+        ``{"dist": <class name in PRIOR_CLASSES>, <param>: value, ...}``; parameters left out
+        take the class defaults. Not modified.
+
+    Returns
+    -------
+    Prior
+        A new instance of the named class.
+
+    Raises
+    ------
+    InputError
+        ``dist`` missing or not a known class name, a parameter the class does not have, or a
+        value the class rejects (not a finite number, not positive where it must be).
+    """
     data = dict(data)
     kind = data.pop("dist", None)
     if kind not in PRIOR_CLASSES:
@@ -161,17 +206,54 @@ def prior_from_dict(data: Mapping) -> Prior:
 
 
 def describe_priors(priors: Mapping[str, Prior]) -> dict[str, str]:
-    """``{parameter: "Normal(0, 2.5)", ...}`` for summaries and reports."""
+    """``{parameter: "Normal(0, 2.5)", ...}`` for summaries and reports.
+
+    Parameters
+    ----------
+    priors
+        ``{parameter name: Prior}``.
+
+    Returns
+    -------
+    dict[str, str]
+        A new dict, same keys and order, values from :meth:`Prior.describe`.
+    """
     return {name: prior.describe() for name, prior in priors.items()}
 
 
 def attach_priors(tree: xr.DataTree, priors: Mapping[str, Prior]) -> None:
-    """Record ``priors`` in ``tree.posterior.attrs["priors"]`` (JSON of their dicts)."""
+    """Record ``priors`` in ``tree.posterior.attrs["priors"]`` (JSON of their dicts).
+
+    Parameters
+    ----------
+    tree
+        Posterior DataTree with a ``posterior`` group; modified in place (an existing
+        ``priors`` attribute is replaced).
+    priors
+        ``{parameter name: Prior}``, stored as JSON of :meth:`Prior.to_dict` per parameter.
+    """
     tree.posterior.attrs["priors"] = json.dumps({k: p.to_dict() for k, p in priors.items()})
 
 
 def read_priors(tree: xr.DataTree) -> dict[str, Prior]:
-    """The priors recorded by :func:`attach_priors` (empty dict if none)."""
+    """The priors recorded by :func:`attach_priors` (empty dict if none).
+
+    Parameters
+    ----------
+    tree
+        Posterior DataTree with a ``posterior`` group.
+
+    Returns
+    -------
+    dict[str, Prior]
+        ``{parameter name: Prior}`` rebuilt with :func:`prior_from_dict`; ``{}`` when the tree
+        has no ``priors`` attribute.
+
+    Raises
+    ------
+    InputError
+        A recorded prior that names an unknown distribution or parameter.
+    """
     raw = tree.posterior.attrs.get("priors")
     if raw is None:
         return {}

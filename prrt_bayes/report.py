@@ -40,7 +40,21 @@ footer { margin-top: 3em; font-size: 0.85em; color: #666; }
 
 
 def format_number(x: Any) -> str:
-    """A posterior figure for display: 3 significant digits (integers above 1000 in full)."""
+    """A posterior figure for display: 3 significant digits (integers above 1000 in full).
+
+    Parameters
+    ----------
+    x
+        A number, or anything else (shown with ``str``).
+
+    Returns
+    -------
+    str
+        ``"n/a"`` for NaN, ``"not reached"`` for ``+inf`` (e.g. a median beyond the horizon),
+        ``"-inf"``; a value with ``abs >= 1000`` rounded to an integer (``"1234"``), others
+        with ``:.3g`` (so values in ``[999.5, 1000)`` show as ``"1e+03"``); ``str(x)`` when
+        ``x`` is not convertible to float.
+    """
     try:
         value = float(x)
     except (TypeError, ValueError):
@@ -76,7 +90,19 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]],
 
 
 def verdict(result: AnalysisResult) -> str:
-    """``"PASSED: converged"`` or ``"FAILED: <problems>"`` for one analysis."""
+    """``"PASSED: converged"`` or ``"FAILED: <problems>"`` for one analysis.
+
+    Parameters
+    ----------
+    result
+        A fitted analysis; only its ``diagnostics`` are read.
+
+    Returns
+    -------
+    str
+        ``"PASSED: converged"``, or ``"FAILED: "`` followed by the problems joined with
+        ``"; "`` (``"diagnostics failed"`` when there are none). Not HTML-escaped.
+    """
     d = result.diagnostics
     if d.passed:
         return "PASSED: converged"

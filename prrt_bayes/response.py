@@ -84,7 +84,24 @@ POPULATION_LEVELS: dict[str, str] = {
 def check_count(events, total, *, what: str) -> tuple[int, int]:
     """Return ``(events, total)`` as ints if ``0 <= events <= total`` and ``total > 0``.
 
-    Raises :class:`InputError` naming ``what`` otherwise (non-integer, negative, events > N).
+    Parameters
+    ----------
+    events, total
+        Event count and denominator: whole numbers of any numeric type (``3.0`` is accepted;
+        booleans, NaN and non-numbers are not).
+    what
+        Name of the count used in the error message, e.g. ``"series kwekkeboom2008"``.
+
+    Returns
+    -------
+    tuple[int, int]
+        ``(events, total)`` converted to ``int``.
+
+    Raises
+    ------
+    InputError
+        Naming ``what``, when a value is not a whole number, is negative, ``total`` is 0 or
+        ``events > total``.
     """
     for name, value in (("events", events), ("total", total)):
         try:
@@ -123,11 +140,23 @@ class ResponseCounts:
             object.__setattr__(self, f"{arm}_total", total)
 
     def events(self) -> np.ndarray:
-        """Responders in arm order :data:`ARMS`."""
+        """Responders in arm order :data:`ARMS`.
+
+        Returns
+        -------
+        numpy.ndarray
+            A new int array of shape ``(2,)``: ``[lu177_events, control_events]``.
+        """
         return np.array([self.lu177_events, self.control_events])
 
     def totals(self) -> np.ndarray:
-        """Patients in arm order :data:`ARMS`."""
+        """Patients in arm order :data:`ARMS`.
+
+        Returns
+        -------
+        numpy.ndarray
+            A new int array of shape ``(2,)``: ``[lu177_total, control_total]``.
+        """
         return np.array([self.lu177_total, self.control_total])
 
 
@@ -141,6 +170,16 @@ def netter1_response(view: str = "evaluable", netter1=None) -> ResponseCounts:
         (sensitivity: all randomised, 116 / 113, non-evaluable patients as non-responders).
     netter1
         A :class:`~prrt_bayes.evidence.Netter1Evidence` (default: the bundled one).
+
+    Returns
+    -------
+    ResponseCounts
+        Labelled ``netter1_evaluable`` or ``netter1_itt_sensitivity``.
+
+    Raises
+    ------
+    InputError
+        When ``view`` is not ``"evaluable"`` or ``"itt"``.
     """
     if view not in ("evaluable", "itt"):
         raise InputError(f"response view must be 'evaluable' or 'itt', got {view!r}", field="view")
@@ -165,7 +204,27 @@ def _check_rate_prior(prior: Prior) -> Beta:
 
 
 def response_model(counts: ResponseCounts, prior: Beta = DEFAULT_RATE_PRIOR) -> pm.Model:
-    """Build the two-arm binomial model of the module docstring (data in ``pm.Data``)."""
+    """Build the two-arm binomial model of the module docstring (data in ``pm.Data``).
+
+    Parameters
+    ----------
+    counts
+        Responders and patients per arm (``pm.Data`` ``events`` and ``totals``, dim ``arm``).
+    prior
+        Beta prior of each arm's response rate (default Beta(1, 1)), the same for both arms.
+
+    Returns
+    -------
+    pymc.Model
+        A new model with coords ``arm`` (:data:`ARMS`): free ``p`` (dim ``arm``), observed
+        ``responders``, deterministics ``risk_difference``, ``log_odds_ratio`` and
+        ``odds_ratio`` (lu177 vs control).
+
+    Raises
+    ------
+    InputError
+        When ``prior`` is not a :class:`~prrt_bayes.priors.Beta`.
+    """
     prior = _check_rate_prior(prior)
     with pm.Model(coords={"arm": list(ARMS)}) as model:
         events = pm.Data("events", counts.events(), dims="arm")
@@ -197,7 +256,13 @@ class ResponseFit:
     priors: dict[str, Prior] = field(default_factory=dict)
 
     def probability_superior(self) -> float:
-        """Posterior P(p_lu177 > p_control)."""
+        """Posterior P(p_lu177 > p_control).
+
+        Returns
+        -------
+        float
+            Share of posterior draws with ``risk_difference > 0`` (a probability).
+        """
         return float((self.tree.posterior["risk_difference"] > 0).mean())
 
 
@@ -228,12 +293,28 @@ def fit_response(
 ) -> ResponseFit:
     """Fit the two-arm binomial model to ``counts`` and summarise it.
 
+    Parameters
+    ----------
+    counts
+        Responders and patients per arm; ``counts.label`` becomes the ``analysis`` of the
+        summary rows.
+    prior
+        Beta prior of each arm's response rate (default Beta(1, 1)), the same for both arms.
+    draws, tune, chains, seed
+        Passed to :func:`prrt_bayes.sampling.sample` (``target_accept`` is its default).
+
     Returns
     -------
     ResponseFit
         ``summary`` has rows ``response_rate`` per arm and ``risk_difference``, ``odds_ratio``,
         ``probability_risk_difference_positive`` for ``lu177_vs_control``; ``diagnostics`` are
-        the ArviZ convergence checks of ``p``; the priors are in ``tree.posterior.attrs``.
+        the ArviZ convergence checks of ``p`` (recorded, not enforced: an unconverged fit does
+        not raise); the priors are in ``tree.posterior.attrs``.
+
+    Raises
+    ------
+    InputError
+        When ``prior`` is not a :class:`~prrt_bayes.priors.Beta`.
     """
     model = _cached_response_model(_check_rate_prior(prior))
     with model:
@@ -250,9 +331,20 @@ def fit_response(
 def posterior_predictive_check(fit: ResponseFit, *, seed: int = DEFAULT_SEED) -> pd.DataFrame:
     """Replicated responders per arm (one binomial draw per posterior draw) vs observed.
 
-    Returns a DataFrame with one row per arm: ``observed``, ``total``, ``replicated_mean``,
-    ``replicated_lower`` / ``replicated_upper`` (95% interval) and the posterior predictive
-    tail probabilities ``p_replicated_ge_observed`` and ``p_replicated_le_observed``.
+    Parameters
+    ----------
+    fit
+        A fit from :func:`fit_response`; draws of all chains are pooled.
+    seed
+        Seed of the binomial replication.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per arm (:data:`ARMS` order): ``arm``, ``observed``, ``total``,
+        ``replicated_mean``, ``replicated_lower`` / ``replicated_upper`` (95% interval) and the
+        posterior predictive tail probabilities ``p_replicated_ge_observed`` and
+        ``p_replicated_le_observed``.
     """
     rng = np.random.default_rng(seed)
     p = fit.tree.posterior["p"]
@@ -277,8 +369,29 @@ def prior_predictive_check(
 ) -> pd.DataFrame:
     """Prior predictive responders per arm at the observed arm sizes.
 
-    Returns one row per arm: ``total``, ``rate_mean``, ``rate_lower``, ``rate_upper`` (95% prior
-    interval of the rate) and ``responders_mean``, ``responders_lower``, ``responders_upper``.
+    Parameters
+    ----------
+    counts
+        Gives the arm sizes (the responders are not used).
+    prior
+        Beta prior of each arm's response rate (default Beta(1, 1)).
+    draws
+        Number of prior predictive draws.
+    seed
+        Random seed of :func:`pymc.sample_prior_predictive`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per arm (:data:`ARMS` order): ``arm``, ``total``, ``rate_mean``,
+        ``rate_lower``, ``rate_upper`` (95% prior interval of the rate) and
+        ``responders_mean``, ``responders_lower``, ``responders_upper`` (mean and 95% interval
+        of the simulated responders).
+
+    Raises
+    ------
+    InputError
+        When ``prior`` is not a :class:`~prrt_bayes.priors.Beta`.
     """
     model = response_model(counts, prior)
     prior_tree = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed)
@@ -355,6 +468,33 @@ def select_series_counts(
        excluded when ``exclude_non_recist``;
     7. one cohort per overlap group: the largest (a superset such as Brabander 2017 over
        Kwekkeboom 2008 in Rotterdam) is kept.
+
+    Parameters
+    ----------
+    quantities
+        Series quantity names for the endpoint, in order of preference; each entry is a tuple
+        of names summed together (rule 1).
+    series
+        A :class:`~prrt_bayes.evidence.SeriesEvidence` (default: the bundled series).
+    levels
+        Population -> covariate level (e.g. :data:`POPULATION_LEVELS`); ``None``: no level
+        (the ``level`` column is empty and rule 5 does not apply).
+    require_patient_denominator
+        Keep only counts whose denominator unit is ``patients`` (rule 2).
+    exclude_non_recist
+        Exclude response counts under non-RECIST criteria instead of noting them (rule 6).
+
+    Returns
+    -------
+    SeriesSelection
+        ``included``: one row per kept cohort (int ``events`` and ``total``, ``quantity`` the
+        ``+``-joined names used, ``note``); ``excluded``: every other cohort with its reason.
+
+    Raises
+    ------
+    InputError
+        When the summed quantities of a cohort have different denominators, or a kept count
+        fails :func:`check_count`.
     """
     series = series or load_series()
     frame = series.frame()
@@ -426,7 +566,27 @@ def series_response_counts(
     *, series=None, levels: Mapping[str, str] = POPULATION_LEVELS,
     exclude_non_recist: bool = False,
 ) -> SeriesSelection:
-    """Series cohorts for objective response after the rules of :func:`select_series_counts`."""
+    """Series cohorts for objective response after the rules of :func:`select_series_counts`.
+
+    The count is ``objective_responses``, else complete + partial responses
+    (:data:`RESPONSE_QUANTITIES`); denominators other than patients are accepted unless they
+    count administrations.
+
+    Parameters
+    ----------
+    series
+        A :class:`~prrt_bayes.evidence.SeriesEvidence` (default: the bundled series).
+    levels
+        Population -> covariate level (default :data:`POPULATION_LEVELS`); cohorts whose
+        population has no level are excluded.
+    exclude_non_recist
+        Exclude cohorts assessed with non-RECIST criteria instead of noting them.
+
+    Returns
+    -------
+    SeriesSelection
+        Cohorts used (with their ``level``) and cohorts excluded with reasons.
+    """
     return select_series_counts(RESPONSE_QUANTITIES, series=series, levels=levels,
                                 require_patient_denominator=False,
                                 exclude_non_recist=exclude_non_recist)
@@ -441,7 +601,13 @@ class SeriesMapPriors:
     tau: Prior = HalfNormal(1.0)
 
     def as_dict(self) -> dict[str, Prior]:
-        """``{parameter: prior}``."""
+        """``{parameter: prior}``.
+
+        Returns
+        -------
+        dict[str, Prior]
+            A new dict with keys ``alpha``, ``beta`` and ``tau``.
+        """
         return {"alpha": self.alpha, "beta": self.beta, "tau": self.tau}
 
 
@@ -464,9 +630,29 @@ def series_map_model(
 ) -> pm.Model:
     """Binomial-logit MAP model with population level as covariate (module docstring).
 
-    ``included`` has columns ``study``, ``level``, ``events``, ``total`` (e.g.
-    ``series_response_counts().included``); the predictive ``p_new`` is for a new study in
-    ``target_level``.
+    Parameters
+    ----------
+    included
+        Cohorts with columns ``study``, ``level``, ``events``, ``total`` (e.g.
+        ``series_response_counts().included``).
+    target_level
+        Level of the target population: ``alpha`` is its log-odds and the predictive ``p_new``
+        is for a new study in it; every other level present gets an offset ``beta``.
+    priors
+        :class:`SeriesMapPriors` of ``alpha``, ``beta`` and ``tau`` (logit scale).
+
+    Returns
+    -------
+    pymc.Model
+        A new model with coords ``study`` and ``offset_level``: free ``alpha``, ``tau``, ``z``,
+        ``beta`` (only with other levels), ``z_new``; observed ``responders``; deterministics
+        ``theta``, ``target_rate`` (inverse logit of ``alpha``), ``level_rate`` (per other
+        level) and ``p_new``.
+
+    Raises
+    ------
+    InputError
+        When ``included`` is empty, has no cohort in ``target_level``, or has an invalid count.
     """
     studies, others, x = _map_structure(included, target_level)
     for row in included.itertuples():
@@ -524,6 +710,19 @@ def fit_series_response_map(
 ) -> SeriesMapFit:
     """Fit the covariate MAP model to the series and fit a beta mixture to ``p_new``.
 
+    Parameters
+    ----------
+    selection
+        Cohorts to pool (default: :func:`series_response_counts` of the bundled series).
+    target_level
+        Population level of the target (NETTER-1 midgut -> ``"gep"``); see
+        :func:`series_map_model`.
+    priors
+        :class:`SeriesMapPriors` (logit scale).
+    draws, tune, chains, seed, target_accept
+        Passed to :func:`prrt_bayes.sampling.sample`; the high ``target_accept`` avoids
+        divergences in the hierarchical model with few cohorts.
+
     Returns
     -------
     SeriesMapFit
@@ -531,7 +730,13 @@ def fit_series_response_map(
         (analysis ``series_map_predictive``) and the pooled rate per level
         (``series_map_pooled_<level>``); ``mixture``: a
         :class:`~prrt_bayes.borrowing.mixtures.BetaMixture` fitted by EM (1-3 components, AIC)
-        to the ``p_new`` draws: the MAP prior for NETTER-1's 177Lu arm.
+        to the ``p_new`` draws: the MAP prior for NETTER-1's 177Lu arm. Diagnostics are
+        recorded, not enforced.
+
+    Raises
+    ------
+    InputError
+        When the selection is empty or has no cohort in ``target_level``.
     """
     selection = selection or series_response_counts()
     included = selection.included
@@ -616,6 +821,40 @@ def borrowing_comparison(
 
     Every prior is a beta mixture, so posteriors are exact conjugate updates; risk differences
     use ``n_draws`` Monte Carlo draws (seeded).
+
+    Parameters
+    ----------
+    counts
+        NETTER-1 counts to update with (default: ``netter1_response("evaluable")``, 18/101 vs
+        3/100).
+    map_fit
+        Covariate MAP fit (default: :func:`fit_series_response_map` with its defaults, which
+        runs MCMC); its selection and target level also define the series used by the other
+        methods.
+    robust_weight
+        Weight of the Beta(1, 1) component in the robust priors, in [0, 1].
+    a0
+        Fixed power-prior discount, in [0, 1] (0: no borrowing, 1: full pooling).
+    commensurate_tau
+        Fixed between-source SD of the commensurate prior, logit scale (>= 0).
+    n_draws
+        Monte Carlo draws per method for the risk differences (the commensurate prior's
+        mixture is fitted to its own default number of draws).
+    seed
+        Seed of the Monte Carlo draws, the exchangeable MAP prior and the commensurate prior.
+
+    Returns
+    -------
+    BorrowingComparison
+        ``table`` (one row per method), ``summary`` rows, the ``map_fit`` used, ``notes``
+        (counts, settings, cohort notes and exclusions) and per-method ``priors`` and
+        ``posteriors`` of the 177Lu response rate.
+
+    Raises
+    ------
+    InputError
+        When ``robust_weight`` or ``a0`` is outside [0, 1] or ``commensurate_tau`` is negative
+        or not finite.
     """
     counts = counts or netter1_response("evaluable")
     map_fit = map_fit or fit_series_response_map()

@@ -75,7 +75,21 @@ class RunOutcome:
 
 
 def check_out_dir(out_dir: Path, *, force: bool) -> None:
-    """Refuse an existing folder without ``force`` and an unwritable parent, before any fit."""
+    """Refuse an existing folder without ``force`` and an unwritable parent, before any fit.
+
+    Parameters
+    ----------
+    out_dir
+        The results folder to be written (need not exist; missing parents are allowed).
+    force
+        Accept an existing folder (it is replaced later by :func:`write_results`).
+
+    Raises
+    ------
+    InputError
+        ``out_dir`` exists and ``force`` is false; ``out_dir`` exists and is not a folder; or
+        the nearest existing ancestor of ``out_dir`` is not a writable, searchable folder.
+    """
     if out_dir.exists() and not force:
         raise InputError("results folder already exists; use --force to replace it",
                          file=out_dir)
@@ -102,17 +116,33 @@ def run(
 
     Parameters
     ----------
-    specs : validated analysis specs (names must be unique).
-    out_dir : results folder; replaced only when ``force``.
-    jobs : analyses fitted in parallel worker processes (default: the number of cores;
-        ``1``: in this process). Results do not depend on ``jobs`` (fits are seeded).
-    on_start, on_done : progress callbacks, called with the analysis name.
+    specs
+        Validated analysis specs (names must be unique).
+    out_dir
+        Results folder (layout in the module docstring); written via a temporary sibling.
+    force
+        Replace an existing ``out_dir``; without it an existing folder is an error, checked
+        before any fit.
+    jobs
+        Analyses fitted in parallel worker processes (default: the number of cores, capped at
+        the number of specs; ``1``: in this process). Results do not depend on ``jobs`` (fits
+        are seeded).
+    on_start, on_done
+        Progress callbacks, called with the analysis name (see
+        :func:`prrt_bayes.parallel.fit_parallel`); ``None``: no callback.
 
     Returns
     -------
     RunOutcome
-        Bad input raises :class:`InputError` (nothing written); a fit that raises anything else
-        is recorded in ``errors`` and the others still run.
+        The fitted results, ``errors`` ``{name: "ExceptionType: message"}`` for fits that
+        raised anything other than bad input (the others still run and are written), and
+        ``out_dir``.
+
+    Raises
+    ------
+    InputError
+        An existing ``out_dir`` without ``force``, an unwritable parent, duplicate analysis
+        names, or bad input in any spec (nothing is written then).
     """
     check_out_dir(out_dir, force=force)
     results, errors = fit_parallel(specs, jobs, on_start=on_start, on_done=on_done)
@@ -122,7 +152,28 @@ def run(
 
 
 def write_results(outcome: RunOutcome, specs: dict[str, AnalysisSpec], *, force: bool) -> None:
-    """Write every output into a temporary folder, then move it into place atomically."""
+    """Write every output into a temporary folder, then move it into place atomically.
+
+    The staging folder ``.<name>.partial-*`` is created next to ``outcome.out_dir`` and removed
+    on any failure (including Ctrl-C). An existing folder is first renamed to ``.<name>.old-*``,
+    the staging folder renamed into place, then the old one deleted (two renames: each atomic).
+
+    Parameters
+    ----------
+    outcome
+        The run's results; ``outcome.out_dir`` is the destination.
+    specs
+        ``{analysis name: spec}`` for every result (PSA draws and the spec saved with each
+        posterior).
+    force
+        Replace an existing destination folder.
+
+    Raises
+    ------
+    InputError
+        The destination exists and ``force`` is false (checked after writing the staging
+        folder, which is then removed).
+    """
     out_dir = outcome.out_dir
     out_dir.resolve().parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-",

@@ -1,6 +1,6 @@
 """Escaping helpers: text from user files (arm, event, analysis names) must stay data.
 
-Three sinks, three rules:
+Five sinks, five rules:
 
 - CSV and Excel cells (:func:`escape_cell`): a string starting with ``=``, ``+``, ``-``, ``@``, a
   tab or a carriage return is prefixed with a single quote, so a spreadsheet shows it as text
@@ -35,6 +35,12 @@ def escape_cell(value: Any) -> Any:
     value
         Any cell value. Only ``str`` values are changed; numbers, booleans and missing values
         are returned as they are (a negative number is data, not a formula).
+
+    Returns
+    -------
+    Any
+        ``"'" + value`` for a string starting with one of :data:`FORMULA_PREFIXES`, else
+        ``value`` itself (same object).
     """
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
@@ -42,24 +48,72 @@ def escape_cell(value: Any) -> Any:
 
 
 def xlsx_text(value: Any) -> Any:
-    """:func:`escape_cell` plus removal of control characters XLSX cannot store (strings only)."""
+    """:func:`escape_cell` plus removal of control characters XLSX cannot store (strings only).
+
+    Parameters
+    ----------
+    value
+        Any cell value; only ``str`` values are changed.
+
+    Returns
+    -------
+    Any
+        For a string: each control character XLSX cannot store (``\\x00``-``\\x08``,
+        ``\\x0b``, ``\\x0c``, ``\\x0e``-``\\x1f``) replaced by ``U+FFFD``, then escaped as by
+        :func:`escape_cell`. Other values are returned unchanged.
+    """
     if isinstance(value, str):
         value = _XLSX_ILLEGAL.sub("\ufffd", value)
     return escape_cell(value)
 
 
 def escape_html(value: Any) -> str:
-    """``str(value)`` with ``& < > " '`` replaced by HTML entities."""
+    """``str(value)`` with ``& < > " '`` replaced by HTML entities.
+
+    Parameters
+    ----------
+    value
+        Any object; it is converted with ``str`` first.
+
+    Returns
+    -------
+    str
+        Text safe to insert into HTML element content or a quoted attribute.
+    """
     return html.escape(str(value), quote=True)
 
 
 def escape_mpl(value: Any) -> str:
-    """``str(value)`` with ``$`` escaped, so matplotlib draws it literally (no mathtext)."""
+    """``str(value)`` with ``$`` escaped, so matplotlib draws it literally (no mathtext).
+
+    Parameters
+    ----------
+    value
+        Any object; it is converted with ``str`` first.
+
+    Returns
+    -------
+    str
+        The text with every ``$`` replaced by ``\\$``.
+    """
     return str(value).replace("$", r"\$")
 
 
 def safe_name(value: Any, max_len: int = 100) -> str:
-    """``str(value)`` reduced to ``A-Z a-z 0-9 _ . -`` (others -> ``_``), no leading ``.``/``-``,
-    at most ``max_len`` characters, never empty: safe as a file stem or an Excel sheet title."""
+    """``str(value)`` reduced to a name safe as a file stem or an Excel sheet title.
+
+    Parameters
+    ----------
+    value
+        Any object; it is converted with ``str`` first.
+    max_len
+        Maximum length of the result, in characters (Excel sheet titles allow 31).
+
+    Returns
+    -------
+    str
+        Every character outside ``A-Z a-z 0-9 _ . -`` replaced by ``_``, leading ``.``/``-``
+        stripped, cut to ``max_len`` characters; ``"_"`` when nothing is left.
+    """
     name = _NAME_UNSAFE.sub("_", str(value)).lstrip(".-")[:max_len]
     return name or "_"

@@ -43,7 +43,14 @@ _COMPILE_COUNT = 0
 
 
 def compile_count() -> int:
-    """Return how many times :func:`sample` has compiled a model in this process."""
+    """Return how many times :func:`sample` has compiled a model in this process.
+
+    Returns
+    -------
+    int
+        Number of nutpie compilations since the module was imported (a cache hit does not
+        count); compare before and after a call to check that a model was reused.
+    """
     return _COMPILE_COUNT
 
 

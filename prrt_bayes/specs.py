@@ -5,12 +5,12 @@ family and its options, priors, the borrowing method and strength, sampler setti
 and the horizon / cycle length for HTA exports. Unknown keys and bad values are rejected with
 the file, the key and the reason (:class:`~prrt_bayes.errors.InputError`).
 
-Example (``models/pfs_primary.toml``)::
+Example (abridged from ``models/pfs_primary.toml``)::
 
     name = "pfs_primary"
     kind = "survival"
-    description = "PFS, primary analysis (2015 cut)"
-    seed = 20150724
+    description = "PFS by central review, primary analysis (2015-07-24 cut)"
+    seed = 20170112
 
     [evidence]
     source = "netter1"
@@ -24,7 +24,7 @@ Example (``models/pfs_primary.toml``)::
     [priors.log_hr]
     dist = "Normal"
     mu = 0.0
-    sigma = 2.5
+    sigma = 2.0
 
     [sampler]
     draws = 1000
@@ -54,7 +54,15 @@ BORROWING_METHODS = ("none", "map", "robust-map", "power", "commensurate")
 
 
 def survival_families() -> tuple[str, ...]:
-    """Families a survival spec may name: ``ph_piecewise`` and the two-arm parametric models."""
+    """Families a survival spec may name: ``ph_piecewise`` and the two-arm parametric models.
+
+    Returns
+    -------
+    tuple[str, ...]
+        ``"ph_piecewise"`` followed by
+        :data:`prrt_bayes.survival.parametric.DEFAULT_MODELS` (e.g. ``"weibull_ph"``,
+        ``"lognormal_aft"``).
+    """
     from prrt_bayes.survival.parametric import DEFAULT_MODELS
 
     return ("ph_piecewise", *DEFAULT_MODELS)
@@ -169,7 +177,14 @@ class AnalysisSpec(_Strict):
         return self
 
     def prior_objects(self) -> dict[str, Prior]:
-        """The spec's priors as prior objects."""
+        """The spec's priors as prior objects.
+
+        Returns
+        -------
+        dict[str, Prior]
+            A new dict ``{parameter name: Prior}`` built from ``priors`` with
+            :func:`~prrt_bayes.priors.prior_from_dict` (empty when the spec sets no priors).
+        """
         return {name: prior_from_dict(d) for name, d in self.priors.items()}
 
     def with_overrides(
@@ -182,7 +197,31 @@ class AnalysisSpec(_Strict):
         borrowing: str | None = None,
         psa_draws: int | None = None,
     ) -> AnalysisSpec:
-        """A copy with command-line overrides applied (validated like the file)."""
+        """A copy with command-line overrides applied (validated like the file).
+
+        Parameters
+        ----------
+        draws, tune, chains
+            New ``sampler.draws``, ``sampler.tune`` and ``sampler.chains``. For every
+            parameter, ``None`` (the default) keeps the spec's value.
+        seed
+            New ``seed``.
+        borrowing
+            New ``borrowing.method`` (one of :data:`BORROWING_METHODS`).
+        psa_draws
+            New ``export.psa_draws``.
+
+        Returns
+        -------
+        AnalysisSpec
+            A new, validated spec; this one is unchanged.
+
+        Raises
+        ------
+        InputError
+            An override the spec rejects (e.g. ``chains`` above 16, an unknown borrowing
+            method); the file is reported as ``(command-line overrides)``.
+        """
         data = self.model_dump()
         for key, value in (("draws", draws), ("tune", tune), ("chains", chains)):
             if value is not None:
@@ -213,11 +252,20 @@ def load_spec(path: str | Path) -> AnalysisSpec:
 
     Parameters
     ----------
-    path : the TOML file.
+    path
+        The TOML spec file.
 
     Returns
     -------
     AnalysisSpec
+        The validated spec; a relative ``evidence.ipd`` is replaced by the path joined to the
+        spec file's folder.
+
+    Raises
+    ------
+    InputError
+        The file is missing, is a folder, is malformed TOML, or fails validation (unknown key,
+        bad value), or ``evidence.ipd`` names a file that does not exist.
     """
     path = Path(path)
     try:
@@ -241,14 +289,38 @@ def load_spec(path: str | Path) -> AnalysisSpec:
 
 
 def bundled_names() -> list[str]:
-    """Names of the bundled analyses (``models/*.toml``), in run order."""
+    """Names of the bundled analyses (``models/*.toml``), in run order.
+
+    Returns
+    -------
+    list[str]
+        File stems: ``pfs_primary, os_interim, os_final, response, toxicity`` (those present),
+        then any other bundled specs in alphabetical order.
+    """
     order = ["pfs_primary", "os_interim", "os_final", "response", "toxicity"]
     names = sorted(p.stem for p in BUNDLED_SPECS_DIR.glob("*.toml"))
     return [n for n in order if n in names] + [n for n in names if n not in order]
 
 
 def resolve_spec(name_or_path: str) -> AnalysisSpec:
-    """A bundled analysis by name, or a spec file by path."""
+    """A bundled analysis by name, or a spec file by path.
+
+    Parameters
+    ----------
+    name_or_path
+        A path is taken when it ends in ``.toml`` or exists; otherwise the name of a bundled
+        analysis (``models/<name>.toml``, see :func:`bundled_names`).
+
+    Returns
+    -------
+    AnalysisSpec
+        The validated spec (see :func:`load_spec`).
+
+    Raises
+    ------
+    InputError
+        No bundled analysis of that name, or the spec file fails :func:`load_spec`.
+    """
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or candidate.exists():
         return load_spec(candidate)

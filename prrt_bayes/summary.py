@@ -95,7 +95,18 @@ def summary_frame(
         Row dicts from :func:`summarize_draws` (extra keys are an error, missing keys too).
     priors
         Optional ``{parameter: description}`` (e.g. from
-        :func:`prrt_bayes.priors.describe_priors`), stored in ``frame.attrs["priors"]``.
+        :func:`prrt_bayes.priors.describe_priors`), stored (copied) in ``frame.attrs["priors"]``;
+        ``None`` stores nothing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame, one row per input row, columns :data:`SUMMARY_COLUMNS` in that order.
+
+    Raises
+    ------
+    ValueError
+        A row whose keys are not exactly :data:`SUMMARY_COLUMNS`.
     """
     rows = list(rows)
     for i, row in enumerate(rows):

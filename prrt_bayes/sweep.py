@@ -43,7 +43,19 @@ wins (``group=None``: the first row of that quantity, i.e. the contrast)."""
 
 
 def parse_value(text: str) -> Any:
-    """A grid value from text: int, float, ``true``/``false``, else the string itself."""
+    """A grid value from text: int, float, ``true``/``false``, else the string itself.
+
+    Parameters
+    ----------
+    text
+        One value as typed (surrounding whitespace is ignored).
+
+    Returns
+    -------
+    Any
+        ``bool`` for ``true``/``false`` (any case), else ``int`` if ``int()`` accepts it, else
+        ``float`` if ``float()`` does (``1e3``, also ``nan``/``inf``), else the stripped string.
+    """
     text = text.strip()
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
@@ -57,6 +69,19 @@ def parse_value(text: str) -> Any:
 
 def apply_overrides(spec: AnalysisSpec, values: dict[str, Any]) -> AnalysisSpec:
     """A copy of ``spec`` with dotted keys set (``{"borrowing.a0": 0.3}``), validated.
+
+    Parameters
+    ----------
+    spec
+        The base spec (unchanged).
+    values
+        ``{dotted key: value}``; each key must name an existing entry of the spec (e.g.
+        ``"seed"``, ``"sampler.draws"``, ``"model.family"``).
+
+    Returns
+    -------
+    AnalysisSpec
+        A new spec, validated like a spec file.
 
     Raises
     ------
@@ -81,11 +106,24 @@ def apply_overrides(spec: AnalysisSpec, values: dict[str, Any]) -> AnalysisSpec:
 def parse_grid(entries: Sequence[str], spec: AnalysisSpec) -> dict[str, list]:
     """Parse ``["KEY=V1,V2", ...]`` into ``{KEY: [V1, V2]}``, checking each value on ``spec``.
 
+    Parameters
+    ----------
+    entries
+        ``--grid`` entries ``KEY=V1,V2,...`` (values parsed with :func:`parse_value`); at least
+        one.
+    spec
+        The base spec; each value is applied alone to it (:func:`apply_overrides`) to check it.
+
+    Returns
+    -------
+    dict[str, list]
+        ``{KEY: [values]}`` in entry order, values in the order given.
+
     Raises
     ------
     InputError
         An entry without ``=``, an empty key or value, a key given twice, an unknown key, or a
-        value the spec rejects.
+        value the spec rejects; or no entries at all.
     """
     grid: dict[str, list] = {}
     for entry in entries:
@@ -109,15 +147,38 @@ def parse_grid(entries: Sequence[str], spec: AnalysisSpec) -> dict[str, list]:
 
 
 def combinations(grid: dict[str, list]) -> list[dict[str, Any]]:
-    """Every combination of grid values, the last key varying fastest."""
+    """Every combination of grid values, the last key varying fastest.
+
+    Parameters
+    ----------
+    grid
+        ``{dotted key: [values]}``, e.g. from :func:`parse_grid`.
+
+    Returns
+    -------
+    list[dict[str, Any]]
+        One ``{key: value}`` dict per combination (the product of the list lengths), keys in
+        grid order.
+    """
     keys = list(grid)
     return [dict(zip(keys, values, strict=True))
             for values in itertools.product(*(grid[k] for k in keys))]
 
 
 def sweep_task(spec: AnalysisSpec) -> tuple[str, Any]:
-    """Fit one combination in a worker: ``("ok", (summary, diagnostics dict))`` or
-    ``("error", "Type: message")`` (bad input included: it concerns this combination only)."""
+    """Fit one combination in a worker; bad input is an error of this combination only.
+
+    Parameters
+    ----------
+    spec
+        The combination's spec (from :func:`apply_overrides`).
+
+    Returns
+    -------
+    tuple[str, Any]
+        ``("ok", (summary DataFrame, diagnostics as a dict))`` or
+        ``("error", "ExceptionType: message")`` (an :class:`InputError` included).
+    """
     from dataclasses import asdict
 
     from prrt_bayes.parallel import fit_one
@@ -178,18 +239,31 @@ def sweep(
 
     Parameters
     ----------
-    spec : the base analysis spec.
-    grid : dotted spec key -> values (see :func:`parse_grid`).
-    out_dir : folder for ``summary.csv`` and ``sweep.png`` (created; files replaced).
-    scheduler : address of a Dask distributed scheduler (e.g. ``"tcp://10.0.0.5:8786"``);
-        ``None`` runs a local process pool.
-    jobs : local worker processes (default: the number of cores; ``1`` fits in this process).
+    spec
+        The base analysis spec.
+    grid
+        Dotted spec key -> values (see :func:`parse_grid`).
+    out_dir
+        Folder for ``summary.csv`` and ``sweep.png`` (created; files replaced).
+    scheduler
+        Address of a Dask distributed scheduler (e.g. ``"tcp://10.0.0.5:8786"``); ``None``
+        runs a local process pool.
+    jobs
+        Local worker processes (default: the number of cores; capped at the number of valid
+        combinations; ``1`` fits in this process). Ignored with ``scheduler``.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``combination, status, error``, one per grid key, then the summary columns;
-        one block of rows per successful combination, one row per failed one.
+        Columns ``combination``, one per grid key, ``status`` (``ok`` / ``failed``), ``error``
+        (for an unconverged fit ``not converged: ...``), then the summary columns; one block of
+        rows per successful combination, one row per failed one.
+
+    Raises
+    ------
+    InputError
+        An empty grid, ``jobs`` below 1, or (with ``scheduler``) ``dask.distributed`` not
+        installed or the scheduler unreachable.
     """
     if not grid:
         raise InputError("a sweep needs at least one grid key", field="--grid")
@@ -233,7 +307,22 @@ def _combined(combos: list[dict[str, Any]], outcomes: dict[int, tuple[str, Any]]
 
 
 def key_estimate(table: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """The key-estimate row of each successful combination (see :data:`KEY_ESTIMATES`)."""
+    """The key-estimate row of each successful combination (see :data:`KEY_ESTIMATES`).
+
+    Parameters
+    ----------
+    table
+        Sweep table as returned by :func:`sweep`.
+    kind
+        Analysis kind (``survival``, ``response``, ``toxicity``); another kind finds nothing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame, one row (all columns of ``table``) per successful combination that has
+        a key estimate, in combination order; empty when none has. For a candidate with
+        ``group=None`` the first row of the quantity with a non-missing ``group`` is taken.
+    """
     ok = table[table["status"] == "ok"]
     rows = []
     for _, block in ok.groupby("combination", sort=True):
@@ -251,6 +340,17 @@ def plot_sweep(table: pd.DataFrame, keys: list[str], kind: str, path: Path) -> N
 
     Within a panel, combinations that share the panel's value are spread sideways and
     coloured by the values of the other keys.
+
+    Parameters
+    ----------
+    table
+        Sweep table as returned by :func:`sweep` (failed combinations are skipped).
+    keys
+        Grid keys, one panel each (columns of ``table``), in panel order.
+    kind
+        Analysis kind, selecting the key estimate (see :func:`key_estimate`).
+    path
+        Output image file (PNG at 120 dpi; overwritten).
     """
     import matplotlib
 

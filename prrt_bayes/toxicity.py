@@ -94,13 +94,39 @@ class HierarchicalPriors:
     sigma_theta: Prior = HalfNormal(1.0)
 
     def as_dict(self) -> dict[str, Prior]:
-        """``{parameter: prior}``."""
+        """``{parameter: prior}``.
+
+        Returns
+        -------
+        dict[str, Prior]
+            A new dict in field order: ``mu_gamma``, ``sigma_gamma``, ``mu_theta0``,
+            ``tau_theta``, ``sigma_theta``.
+        """
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 # ------------------------------------------------------------------------------------ inputs
 def event_key(event: str, grade: str = "any") -> str:
-    """``"Fatigue or asthenia", "any"`` -> ``"fatigue_or_asthenia_any_grade"``."""
+    """``"Fatigue or asthenia", "any"`` -> ``"fatigue_or_asthenia_any_grade"``.
+
+    Parameters
+    ----------
+    event
+        Event name; lower-cased, each run of characters other than ``a-z0-9`` becomes ``_``,
+        and leading / trailing ``_`` are stripped.
+    grade
+        ``"any"`` (suffix ``any_grade``) or ``"grade34"`` (suffix ``grade34``).
+
+    Returns
+    -------
+    str
+        The key ``<slug>_<suffix>``, e.g. ``nausea_grade34``.
+
+    Raises
+    ------
+    InputError
+        When ``grade`` is not ``"any"`` or ``"grade34"``.
+    """
     if grade not in GRADES:
         raise InputError(f"grade must be one of {sorted(GRADES)}, got {grade!r}", field="grade")
     slug = re.sub(r"[^a-z0-9]+", "_", str(event).lower()).strip("_")
@@ -110,9 +136,26 @@ def event_key(event: str, grade: str = "any") -> str:
 def validate_ae_table(table: pd.DataFrame, *, need_organ_class: bool = True) -> pd.DataFrame:
     """Check an AE table (columns :data:`AE_COLUMNS`) and return a clean copy with int counts.
 
-    Raises :class:`InputError` (one line, naming the row and field) for a missing column, an
-    event type with no organ class, duplicate events, and counts that are missing, negative,
-    not whole or above their denominator.
+    Parameters
+    ----------
+    table
+        One row per event type: ``event``, ``organ_class`` and the counts
+        :data:`COUNT_COLUMNS`; other columns are kept.
+    need_organ_class
+        Require ``organ_class`` (the hierarchical model); ``False`` for the independent model
+        and the overview table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame with a fresh 0-based index and the count columns as ``int``.
+
+    Raises
+    ------
+    InputError
+        One line, naming the field (and the 1-based row where there is one): a missing column,
+        no rows, an event with no name or no organ class, duplicate events, and counts that are
+        missing, negative, not whole, with a zero denominator or above their denominator.
     """
     needed = AE_COLUMNS if need_organ_class else ("event", *COUNT_COLUMNS)
     missing = [c for c in needed if c not in table.columns]
@@ -160,10 +203,16 @@ def netter1_ae_table(grade: str = "any", netter1=None) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame with :data:`AE_COLUMNS` plus ``key`` (e.g. ``nausea_any_grade``),
-    ``p_value_printed`` (Table 4's Fisher P value for any grade, as printed; empty for grade
-    3/4, which the table does not test), ``p_value_numeric`` and ``p_value_bound`` (printed as
-    ``<x``).
+    pandas.DataFrame
+        :data:`AE_COLUMNS` plus ``key`` (first column, e.g. ``nausea_any_grade``),
+        ``p_value_printed`` (Table 4's Fisher P value for any grade, as printed; empty for
+        grade 3/4, which the table does not test), ``p_value_numeric`` and ``p_value_bound``
+        (printed as ``<x``).
+
+    Raises
+    ------
+    InputError
+        When ``grade`` is not ``"any"`` or ``"grade34"``.
     """
     if grade not in GRADES:
         raise InputError(f"grade must be one of {sorted(GRADES)}, got {grade!r}", field="grade")
@@ -190,8 +239,17 @@ def netter1_ae_table(grade: str = "any", netter1=None) -> pd.DataFrame:
 def netter1_overview_table(netter1=None) -> pd.DataFrame:
     """NETTER-1 adverse-event overview (NEJM Table 3) as an AE table without organ classes.
 
-    ``key`` is built from category and event, e.g. ``serious_adverse_event_any``;
-    ``p_value_printed`` is Table 3's P value as printed.
+    Parameters
+    ----------
+    netter1
+        A :class:`~prrt_bayes.evidence.Netter1Evidence` (default: the bundled one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``key`` (built from category and event, e.g. ``serious_adverse_event_any``),
+        ``event`` (``"<category>: <event>"``), :data:`COUNT_COLUMNS` and ``p_value_printed``
+        (Table 3's P value as printed); no ``organ_class``.
     """
     raw = (netter1 or load_netter1()).tables["table3_ae_overview"]
     keys = [
@@ -219,7 +277,29 @@ def _keys(table: pd.DataFrame) -> list[str]:
 
 # ------------------------------------------------------------------------------------ models
 def independent_ae_model(table: pd.DataFrame, prior: Beta = INDEPENDENT_PRIOR) -> pm.Model:
-    """Unshrunk model: a Beta prior on every probability, per event and arm (module docstring)."""
+    """Unshrunk model: a Beta prior on every probability, per event and arm (module docstring).
+
+    Parameters
+    ----------
+    table
+        AE table (validated; ``organ_class`` not needed). Events are labelled by ``key`` if
+        present, else by :func:`event_key` of ``event`` (any grade).
+    prior
+        Beta prior of every event probability (default Beta(1, 1)).
+
+    Returns
+    -------
+    pymc.Model
+        A new model with coords ``event`` and ``arm`` (:data:`~prrt_bayes.response.ARMS`):
+        free ``p`` (dims ``event, arm``), observed ``cases``, deterministics
+        ``risk_difference`` and ``odds_ratio`` (dim ``event``, lu177 vs control).
+
+    Raises
+    ------
+    InputError
+        When the table is invalid (:func:`validate_ae_table`) or ``prior`` is not a
+        :class:`~prrt_bayes.priors.Beta`.
+    """
     table = validate_ae_table(table, need_organ_class=False)
     if not isinstance(prior, Beta):
         raise InputError(f"the independent AE model needs a Beta prior, got {prior.describe()}")
@@ -250,7 +330,29 @@ def _class_index(table: pd.DataFrame) -> tuple[list[str], np.ndarray]:
 def hierarchical_ae_model(
     table: pd.DataFrame, priors: HierarchicalPriors = HierarchicalPriors()
 ) -> pm.Model:
-    """Berry & Berry three-level model (module docstring), non-centred."""
+    """Berry & Berry three-level model (module docstring), non-centred.
+
+    Parameters
+    ----------
+    table
+        AE table with ``organ_class`` (validated). Events are labelled by ``key`` if present,
+        else by :func:`event_key` of ``event`` (any grade).
+    priors
+        :class:`HierarchicalPriors` of the hyperparameters.
+
+    Returns
+    -------
+    pymc.Model
+        A new model with coords ``event``, ``arm`` and ``organ_class``: free hyperparameters
+        and ``z_gamma``, ``z_theta``, ``z_class``; deterministics ``gamma``, ``mu_theta``,
+        ``theta``, ``p`` (dims ``event, arm``), ``risk_difference`` and ``odds_ratio``;
+        observed ``cases``.
+
+    Raises
+    ------
+    InputError
+        When the table is invalid (:func:`validate_ae_table`).
+    """
     table = validate_ae_table(table)
     keys = _keys(table)
     classes, index = _class_index(table)
@@ -306,7 +408,13 @@ class AEFit:
     priors: dict[str, Prior] = field(default_factory=dict)
 
     def probability_rd_positive(self) -> pd.Series:
-        """Posterior P(risk difference > 0) per event key."""
+        """Posterior P(risk difference > 0) per event key.
+
+        Returns
+        -------
+        pandas.Series
+            Probabilities indexed by event key (index name ``event``), in model order.
+        """
         rd = self.tree.posterior["risk_difference"]
         return (rd > 0).mean(("chain", "draw")).to_series()
 
@@ -398,9 +506,32 @@ def prior_predictive_check(
 ) -> pd.DataFrame:
     """Prior predictive summary of an AE model at the table's arm sizes.
 
-    Returns one row per arm: 95% prior interval and mean of the event probability (over all
-    events) and the share of simulated counts equal to 0 or to the arm size (a vague prior on the
-    logit scale puts much mass near 0 and 1; this reports how much).
+    Parameters
+    ----------
+    table
+        AE table; gives the events and arm sizes (the observed counts are not used).
+    kind
+        ``"hierarchical"``; any other value gives the independent model (it is not validated).
+    priors
+        :class:`HierarchicalPriors` (hierarchical) or a :class:`~prrt_bayes.priors.Beta`
+        (independent); ``None``: the defaults.
+    draws
+        Number of prior predictive draws.
+    seed
+        Random seed of :func:`pymc.sample_prior_predictive`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per arm: ``arm``, ``p_mean``, ``p_lower``, ``p_upper`` (mean and 95% prior
+        interval of the event probability over all events), ``share_zero`` and ``share_all``
+        (share of simulated counts equal to 0 or to the arm size: a vague prior on the logit
+        scale puts much mass near 0 and 1; this reports how much).
+
+    Raises
+    ------
+    InputError
+        When the table is invalid or the independent model gets a non-Beta prior.
     """
     if kind == "hierarchical":
         model = hierarchical_ae_model(table, priors or HierarchicalPriors())
@@ -428,12 +559,28 @@ def prior_predictive_check(
 def compare_with_fisher(hierarchical: AEFit, independent: AEFit) -> pd.DataFrame:
     """Per event: Bayesian P(RD > 0) (both models) next to Fisher's exact P values.
 
-    Columns: ``key, event, organ_class``, the counts, ``p_value_printed`` (as printed in Table 4,
-    if the table has it), ``p_value_fisher`` (two-sided, recomputed with scipy),
-    ``prob_rd_positive_hierarchical``, ``prob_rd_positive_independent``, their two-sided
-    posterior tail probabilities ``2 min(P, 1 - P)`` (``tail_*``) and the posterior mean risk
-    differences. ``attrs["spearman"]`` holds the Spearman rank correlations of each tail
-    probability with Fisher's P (printed and recomputed).
+    Parameters
+    ----------
+    hierarchical, independent
+        The two :func:`fit_ae` fits of the same AE table. Column suffixes come from each fit's
+        ``kind``, so two fits of the same kind overwrite each other's columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame: the columns of ``hierarchical.table`` (``key, event, organ_class``, the
+        counts, ``p_value_printed`` as printed in Table 4 if the table has it), then
+        ``p_value_fisher`` (two-sided, recomputed with scipy) and per fit
+        ``prob_rd_positive_<kind>``, the two-sided posterior tail probability
+        ``tail_<kind>`` = ``2 min(P, 1 - P)`` and the posterior mean risk difference
+        ``rd_mean_<kind>``. ``attrs["spearman"]`` maps ``<kind>_vs_p_value_fisher`` and
+        ``<kind>_vs_p_value_numeric`` to the Spearman rank correlation of the tail probability
+        with that P value (only for a P column without missing values).
+
+    Raises
+    ------
+    InputError
+        When the two fits are of tables with different events.
     """
     table = hierarchical.table
     if list(table["event"]) != list(independent.table["event"]):
@@ -462,7 +609,18 @@ def compare_with_fisher(hierarchical: AEFit, independent: AEFit) -> pd.DataFrame
 def plot_ae_forest(hierarchical: AEFit, independent: AEFit, *, title: str | None = None):
     """Forest plot of risk differences per event, shrunk (hierarchical) vs unshrunk.
 
-    Returns a :class:`matplotlib.figure.Figure` (not shown; save it with ``fig.savefig``).
+    Parameters
+    ----------
+    hierarchical, independent
+        The two :func:`fit_ae` fits of the same AE table; events are drawn top to bottom in the
+        order of ``hierarchical.table`` (posterior median and 95% CrI per fit).
+    title
+        Plot title (default ``"Adverse events: risk differences"``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new figure, not shown and not attached to pyplot; save it with ``fig.savefig``.
     """
     from matplotlib.figure import Figure
 
@@ -504,6 +662,28 @@ def long_term_counts(endpoint: str, *, series=None, netter1=None) -> SeriesSelec
 
     The series rules of :func:`prrt_bayes.response.select_series_counts` apply with patient
     denominators only; NETTER-1's 177Lu arm (final 2021 cut, MDS 2/111) is added for ``mds``.
+
+    Parameters
+    ----------
+    endpoint
+        A key of :data:`LONG_TERM_ENDPOINTS`: ``"mds"``, ``"mds_or_acute_leukaemia"`` or
+        ``"haematological_grade34"``.
+    series
+        A :class:`~prrt_bayes.evidence.SeriesEvidence` (default: the bundled series).
+    netter1
+        A :class:`~prrt_bayes.evidence.Netter1Evidence` (default: the bundled one); used for
+        ``mds`` only.
+
+    Returns
+    -------
+    SeriesSelection
+        ``included`` (no covariate levels: ``level`` is empty; the NETTER-1 row, if any, last
+        as study ``netter1_final_2021``) and ``excluded`` with reasons.
+
+    Raises
+    ------
+    InputError
+        When ``endpoint`` is unknown or a count is invalid.
     """
     if endpoint not in LONG_TERM_ENDPOINTS:
         raise InputError(f"long-term endpoint must be one of {sorted(LONG_TERM_ENDPOINTS)},"
@@ -572,6 +752,11 @@ def fit_long_term_risk(
     tau_prior, mu_prior
         Between-cohort SD and mean log-odds priors as ``family:params`` strings
         (``halfnormal:S`` / ``halfcauchy:S``; ``normal:M,S``), as in the borrowing CLI.
+    series, netter1
+        Evidence to use instead of the bundled series and NETTER-1 (see
+        :func:`long_term_counts`).
+    draws, tune, chains, seed, target_accept
+        Passed to :func:`prrt_bayes.sampling.sample`.
 
     Returns
     -------
@@ -579,6 +764,13 @@ def fit_long_term_risk(
         ``summary`` rows (quantity ``ae_probability``, group ``lu177``): the pooled risk
         ``logit^-1(mu)`` (analysis ``long_term_map_pooled``) and the risk in a new cohort
         ``p_new`` (``long_term_map_predictive``); ``selection`` lists cohorts used and excluded.
+        Diagnostics are recorded, not enforced.
+
+    Raises
+    ------
+    InputError
+        When a prior string is malformed or of another family, ``endpoint`` is unknown, or
+        fewer than 2 cohorts remain.
     """
     from prrt_bayes.borrowing.binomial_map import binomial_map_model
 

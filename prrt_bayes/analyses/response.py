@@ -35,7 +35,23 @@ def _odds(p: xr.DataArray) -> xr.DataArray:
 
 
 def run(spec: AnalysisSpec) -> AnalysisResult:
-    """Fit the response spec and derive the reported quantities."""
+    """Fit the response spec and derive the reported quantities.
+
+    Parameters
+    ----------
+    spec
+        Response spec. Used: ``evidence.population`` (NETTER-1 counts), ``borrowing`` (method,
+        ``robust_weight``, ``a0``, ``tau``), ``sampler`` draws, tune and chains, and ``seed``.
+        Its ``priors`` and ``sampler.target_accept`` are not used (Beta(1, 1) rate priors).
+
+    Returns
+    -------
+    AnalysisResult
+        Summary rows (quantities in the module docstring), diagnostics of the MCMC fit, the
+        posterior tree, PSA ``parameters`` (``logit_response_rate_lu177``,
+        ``logit_response_rate_control``), ``priors``, and with borrowing a ``borrowing``
+        report and ``extras["prior_posterior"]`` (densities on a 0-1 grid).
+    """
     counts = netter1_response(spec.evidence.population)
     sampler = spec.sampler
     fit = fit_response(counts, draws=sampler.draws, tune=sampler.tune, chains=sampler.chains,

@@ -35,7 +35,30 @@ from prrt_bayes.survival.quantities import mean_survival, median_survival, rmst,
 
 
 def read_ipd_csv(path: Path, *, treatment: str) -> pd.DataFrame:
-    """Read a user's IPD CSV (columns ``time, event, arm``), naming file, row and field on error."""
+    """Read a user's IPD CSV (columns ``time, event, arm``), naming file, row and field on error.
+
+    Parameters
+    ----------
+    path
+        CSV file with a header row; extra columns are allowed. ``time`` in months, ``event``
+        0/1, ``arm`` the treatment or control (``control``) label.
+    treatment
+        Label of the treatment arm in ``arm``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame with only the columns ``time`` (float), ``event`` (int), ``arm`` (str),
+        validated by :func:`prrt_bayes.survival.intervals.validate_ipd`.
+
+    Raises
+    ------
+    InputError
+        The file is missing or not a readable CSV, a column is missing, a ``time`` or
+        ``event`` value is not a number (``row``: the file's line number, header = 1), or the
+        IPD fails validation (``row``: 0-based data row, as given by ``validate_ipd``; the
+        file is added to the error).
+    """
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
@@ -61,7 +84,25 @@ def read_ipd_csv(path: Path, *, treatment: str) -> pd.DataFrame:
 
 
 def load_ipd(spec: AnalysisSpec) -> pd.DataFrame:
-    """The IPD a survival spec names: a bundled NETTER-1 reconstruction or a user's CSV."""
+    """The IPD a survival spec names: a bundled NETTER-1 reconstruction or a user's CSV.
+
+    Parameters
+    ----------
+    spec
+        Survival spec. With ``evidence.ipd`` set, that CSV is read (treatment arm
+        ``evidence.treatment_arm``, see :func:`read_ipd_csv`); otherwise the bundled
+        reconstruction for ``evidence.endpoint`` and ``evidence.cut``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``time`` (months), ``event`` (0/1), ``arm``.
+
+    Raises
+    ------
+    InputError
+        The user's CSV is missing or invalid.
+    """
     evidence = spec.evidence
     if evidence.ipd is not None:
         return read_ipd_csv(evidence.ipd, treatment=evidence.treatment_arm)
@@ -158,7 +199,31 @@ def _parameters(tree: xr.DataTree) -> pd.DataFrame:
 
 
 def run(spec: AnalysisSpec) -> AnalysisResult:
-    """Fit one survival spec and derive everything the summary and exports report."""
+    """Fit one survival spec and derive everything the summary and exports report.
+
+    Parameters
+    ----------
+    spec
+        Survival spec (``kind = "survival"``): evidence, family, priors, borrowing (only with
+        ``ph_piecewise`` and proportional hazards), sampler settings, seed, horizon, cycle
+        length and landmarks; ``model.candidates`` adds a PSIS-LOO table.
+
+    Returns
+    -------
+    AnalysisResult
+        Summary rows (vocabulary in the module docstring), diagnostics, the posterior tree
+        (priors and quantities attached), ``survival`` per arm on the cycle grid
+        ``0, c, 2c, ...`` up to the horizon (months), PSA ``parameters``, the ``ipd``, and
+        ``extras`` (``"loo"``, ``"prior_posterior"`` when they apply). Convergence is recorded
+        in ``diagnostics``, not enforced.
+
+    Raises
+    ------
+    InputError
+        Bad evidence (see :func:`load_ipd`), a horizon shorter than the follow-up, an unknown
+        prior name for ``ph_piecewise``, or borrowing with a family other than PH
+        ``ph_piecewise``.
+    """
     ipd = load_ipd(spec)
     export = spec.export
     follow_up = float(ipd["time"].max())

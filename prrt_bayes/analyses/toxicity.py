@@ -67,7 +67,24 @@ def _thin_to(draws: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
 
 
 def run(spec: AnalysisSpec) -> AnalysisResult:
-    """Fit the toxicity spec: hierarchical and independent AE models, long-term MDS risk."""
+    """Fit the toxicity spec: hierarchical and independent AE models, long-term MDS risk.
+
+    Parameters
+    ----------
+    spec
+        Toxicity spec. Used: ``name``, ``seed`` and the ``sampler`` settings (every fit).
+        Its ``evidence``, ``priors`` and ``borrowing`` are not used (NEJM Table 4 and the
+        models' default priors).
+
+    Returns
+    -------
+    AnalysisResult
+        Summary rows (vocabulary in the module docstring); diagnostics the worst of the
+        any-grade, grade 3/4 and MDS fits (:func:`~prrt_bayes.diagnostics.worst_of`); the tree
+        (any-grade fit at the root, ``grade34`` and ``long_term_mds`` children); PSA
+        ``parameters`` (logit AE probabilities); ``priors`` (MDS priors prefixed ``mds_``); the
+        MDS cohorts included and excluded in ``borrowing``; ``extras["ae_forest"]``.
+    """
     s = spec.sampler
     settings = dict(draws=s.draws, tune=s.tune, chains=s.chains, seed=spec.seed,
                     target_accept=s.target_accept)

@@ -98,23 +98,65 @@ class BinomialMapPosterior:
         )
 
     def tau_quantile(self, q: float) -> float:
-        """Posterior ``q`` quantile of tau (marginal of the grid, linear interpolation)."""
+        """Posterior ``q`` quantile of tau (marginal of the grid, linear interpolation).
+
+        Parameters
+        ----------
+        q
+            Probability in [0, 1].
+
+        Returns
+        -------
+        float
+            The quantile of the between-study SD tau (logit scale).
+        """
         return _grid_quantile(self.tau, self.mass.sum(axis=1), q, closed_left=True)
 
     def mu_quantile(self, q: float) -> float:
-        """Posterior ``q`` quantile of mu (logit scale)."""
+        """Posterior ``q`` quantile of mu (logit scale).
+
+        Parameters
+        ----------
+        q
+            Probability in [0, 1].
+
+        Returns
+        -------
+        float
+            The quantile of the marginal posterior of mu (linear within grid cells).
+        """
         return _grid_quantile(self.mu, self.mass.sum(axis=0), q)
 
     def mu_mean(self) -> float:
-        """Posterior mean of mu (logit scale)."""
+        """Posterior mean of mu (logit scale).
+
+        Returns
+        -------
+        float
+            Mass-weighted mean of the mu grid nodes.
+        """
         return float(np.sum(self.mass.sum(axis=0) * self.mu))
 
     def tau_mean(self) -> float:
-        """Posterior mean of tau."""
+        """Posterior mean of tau.
+
+        Returns
+        -------
+        float
+            Mass-weighted mean of the tau grid nodes (logit scale).
+        """
         return float(np.sum(self.mass.sum(axis=1) * self.tau))
 
     def p_new_moments(self) -> tuple[float, float]:
-        """Mean and SD of the predictive response probability ``p_new`` (Gauss-Hermite)."""
+        """Mean and SD of the predictive response probability ``p_new`` (Gauss-Hermite).
+
+        Returns
+        -------
+        mean : float
+            Predictive mean of ``p_new = logit^-1(theta_new)`` (a probability).
+        sd : float
+            Predictive SD of ``p_new``.
+        """
         m, t, w = self._flat()
         theta = m[:, None] + np.sqrt(2.0) * t[:, None] * _GH_X
         p = special.expit(theta)
@@ -124,13 +166,35 @@ class BinomialMapPosterior:
         return float(e1), float(np.sqrt(max(e2 - e1**2, 0.0)))
 
     def p_new_cdf(self, x: float) -> float:
-        """Predictive CDF of ``p_new`` at ``x`` in (0, 1)."""
+        """Predictive CDF of ``p_new`` at ``x`` in (0, 1).
+
+        Parameters
+        ----------
+        x
+            A response probability in (0, 1) (0 and 1 give 0 and 1).
+
+        Returns
+        -------
+        float
+            ``P(p_new <= x)``, summed over the grid nodes.
+        """
         m, t, w = self._flat()
         z = (special.logit(x) - m) / np.maximum(t, 1e-300)
         return float(np.sum(w * special.ndtr(z)))
 
     def p_new_quantile(self, q: float) -> float:
-        """Predictive ``q`` quantile of ``p_new`` (bisection on the exact CDF)."""
+        """Predictive ``q`` quantile of ``p_new`` (bisection on the exact CDF).
+
+        Parameters
+        ----------
+        q
+            Probability level in (0, 1).
+
+        Returns
+        -------
+        float
+            The response probability ``x`` with ``p_new_cdf(x) = q`` (60 halvings of [0, 1]).
+        """
         lo, hi = 0.0, 1.0
         for _ in range(60):
             mid = 0.5 * (lo + hi)
@@ -138,7 +202,23 @@ class BinomialMapPosterior:
         return 0.5 * (lo + hi)
 
     def sample_theta_new(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Draws of ``theta_new`` (logit scale): node by mass, jittered in its cell, then normal."""
+        """Draws of ``theta_new`` (logit scale): node by mass, jittered in its cell, then normal.
+
+        The jitter is uniform over the node's cell in ``mu`` and ``tau``; negative ``tau`` values
+        are reflected at 0.
+
+        Parameters
+        ----------
+        n
+            Number of draws.
+        rng
+            Generator for the node choice, the jitter and the normal draws (advanced in place).
+
+        Returns
+        -------
+        numpy.ndarray
+            Draws of ``theta_new``, shape ``(n,)``; ``scipy.special.expit`` gives ``p_new``.
+        """
         m, t, w = self._flat()
         idx = rng.choice(m.size, size=n, p=w)
         dm = self.mu[1] - self.mu[0]
@@ -187,8 +267,34 @@ def binomial_map_exact(
 ) -> BinomialMapPosterior:
     """Deterministic posterior of the binomial-logit MAP model (see module docstring).
 
-    A coarse pass over a wide box locates the posterior; a fine ``n_tau x n_mu`` grid then
-    covers the box where the log posterior is within 25 of its maximum.
+    A coarse 121 x 121 pass over a wide box (mu: the studies' empirical logits +- 4; tau: from
+    ``1e-6`` times the prior median to the prior's ``1 - 1e-10`` quantile) locates the
+    posterior; a fine ``n_tau x n_mu`` grid then covers the box where the log posterior is
+    within 25 of its maximum (plus one coarse cell).
+
+    Parameters
+    ----------
+    events, totals
+        Responders and patients of each historical study (whole numbers, ``0 <= r_i <= n_i``,
+        ``n_i > 0``), at least 2 studies.
+    tau_prior
+        Prior for the between-study SD on the logit scale (``halfnormal``, ``halfcauchy``,
+        ``halft``, ``uniform``).
+    mu_prior
+        ``normal:MEAN,SD`` prior for ``mu`` (logit scale); required.
+    n_mu, n_tau
+        Number of nodes of the fine grid along ``mu`` and ``tau``.
+
+    Returns
+    -------
+    BinomialMapPosterior
+        New posterior on the fine grid: ``mu`` ``(n_mu,)``, ``tau`` ``(n_tau,)``, ``mass``
+        ``(n_tau, n_mu)`` summing to 1.
+
+    Raises
+    ------
+    InputError
+        Invalid counts, fewer than 2 studies, or a hyperprior of an unsupported family.
     """
     r, n = _check(events, totals, tau_prior, mu_prior)
     lhat = np.log((r + 0.5) / (n - r + 0.5))
@@ -221,7 +327,34 @@ def binomial_map_model(
     mu_prior: PriorSpec,
     study_names: list[str] | None = None,
 ) -> pm.Model:
-    """The binomial-logit MAP model in PyMC, non-centred; ``p_new`` is the MAP prior draw."""
+    """The binomial-logit MAP model in PyMC, non-centred; ``p_new`` is the MAP prior draw.
+
+    Parameters
+    ----------
+    events, totals
+        Responders and patients of each historical study (whole numbers, ``0 <= r_i <= n_i``,
+        ``n_i > 0``), at least 2 studies; they enter the model as ``pm.Data`` ``r`` and ``n``.
+    tau_prior
+        Prior for the between-study SD on the logit scale (``halfnormal``, ``halfcauchy``,
+        ``halft``, ``uniform``).
+    mu_prior
+        ``normal:MEAN,SD`` prior for ``mu`` (logit scale); required.
+    study_names
+        Labels of the ``study`` dimension (default ``study_1``, ``study_2``, ...; the length is
+        not checked against the number of studies).
+
+    Returns
+    -------
+    pymc.Model
+        New, unsampled model with free ``mu``, ``tau``, ``z`` (dim ``study``) and ``z_new``,
+        deterministics ``theta``, ``theta_new`` (logit scale) and ``p_new``, and the observed
+        ``r_obs``.
+
+    Raises
+    ------
+    InputError
+        Invalid counts, fewer than 2 studies, or a hyperprior of an unsupported family.
+    """
     r, n = _check(events, totals, tau_prior, mu_prior)
     names = study_names or [f"study_{i + 1}" for i in range(r.size)]
     with pm.Model(coords={"study": names}) as model:

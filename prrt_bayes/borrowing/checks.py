@@ -18,8 +18,22 @@ def prior_predictive_check(
 ) -> dict:
     """Prior predictive quantiles (2.5%, 50%, 97.5%) of the data and of tau.
 
-    Returns ``y_quantiles`` (the observed variable, all studies pooled) and ``tau_quantiles``;
-    for a binomial model (a data container ``n`` of totals) also ``rate_quantiles`` of r / n.
+    Parameters
+    ----------
+    model
+        A hierarchical borrowing model with a random variable ``tau``, an observed variable
+        named ``observed`` and, for binomial data, a data container ``n`` of study totals.
+    observed
+        Name of the observed variable whose prior predictive draws are summarised.
+    draws, seed
+        Number of prior predictive draws and the random seed.
+
+    Returns
+    -------
+    dict
+        ``y_quantiles`` (the observed variable, all studies pooled) and ``tau_quantiles``, each
+        a ``(2.5%, 50%, 97.5%)`` tuple of floats; for a binomial model (a data container ``n``)
+        also ``rate_quantiles`` of r / n.
     """
     with model:
         tree = pm.sample_prior_predictive(draws=draws, random_seed=seed)

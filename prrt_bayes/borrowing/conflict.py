@@ -31,12 +31,45 @@ class ConflictCheck:
     observed: float
 
     def flagged(self, alpha: float = 0.05) -> bool:
-        """True when the Box p-value is below ``alpha``."""
+        """True when the Box p-value is below ``alpha``.
+
+        Parameters
+        ----------
+        alpha
+            Significance threshold for ``p_box`` (the tail p-value is not used).
+
+        Returns
+        -------
+        bool
+            ``p_box < alpha``.
+        """
         return self.p_box < alpha
 
 
 def conflict_normal(prior: NormalMixture, estimate: float, std_error: float) -> ConflictCheck:
-    """Conflict check of a new estimate (SE ``std_error``) against a normal-mixture prior."""
+    """Conflict check of a new estimate (SE ``std_error``) against a normal-mixture prior.
+
+    The Box p-value integrates the predictive density numerically (trapezoid rule on a fine grid
+    spanning 12 SDs around every component).
+
+    Parameters
+    ----------
+    prior
+        Borrowing prior of the new study's parameter, on the estimate's scale (e.g. log).
+    estimate, std_error
+        The new study's estimate (same scale as ``prior``) and its positive standard error; the
+        prior predictive is ``prior`` with ``std_error^2`` added to each component's variance.
+
+    Returns
+    -------
+    ConflictCheck
+        ``p_tail``, ``p_box`` (both capped at 1) and ``observed = estimate``.
+
+    Raises
+    ------
+    InputError
+        When ``std_error`` is not positive.
+    """
     if not std_error > 0:
         raise InputError(f"standard error must be positive, got {std_error}")
     pred = prior.predictive(std_error)
@@ -57,7 +90,27 @@ def conflict_normal(prior: NormalMixture, estimate: float, std_error: float) -> 
 
 
 def conflict_beta(prior: BetaMixture, events: int, total: int) -> ConflictCheck:
-    """Conflict check of ``events`` out of ``total`` against a beta-mixture prior (exact)."""
+    """Conflict check of ``events`` out of ``total`` against a beta-mixture prior (exact).
+
+    Parameters
+    ----------
+    prior
+        Borrowing prior of the new study's response probability.
+    events, total
+        Observed events and patients of the new study; the prior predictive is the
+        beta-binomial mixture for ``total`` patients.
+
+    Returns
+    -------
+    ConflictCheck
+        ``p_tail``, ``p_box`` (sums of the predictive pmf, both capped at 1) and
+        ``observed = events``.
+
+    Raises
+    ------
+    InputError
+        Unless ``0 <= events <= total`` and ``total > 0``.
+    """
     if not (0 <= events <= total) or total <= 0:
         raise InputError(f"need 0 <= events <= total and total > 0, got {events}/{total}")
     pmf = prior.predictive_pmf(total)

@@ -42,6 +42,24 @@ def ess_beta(mix: BetaMixture, method: str = "elir") -> float:
     A component with ``a = 1`` exactly has no curvature in ``p`` near 0, so ``Beta(1, b)`` has
     ELIR 1 (and the uniform Beta(1, 1) has ELIR 0), while ``Beta(a, b)`` with ``a, b > 1`` has
     ELIR ``a + b`` (the limit as ``a -> 1`` is ``1 + b``: ELIR is discontinuous there).
+
+    Parameters
+    ----------
+    mix
+        The beta mixture prior.
+    method
+        ``"elir"`` (numerical integration on the logit scale) or ``"moment"`` (``a + b`` of the
+        beta with the mixture's mean and SD).
+
+    Returns
+    -------
+    float
+        The ESS in patients.
+
+    Raises
+    ------
+    InputError
+        Unknown ``method``, or ``"elir"`` with a component whose ``a`` or ``b`` is below 1.
     """
     if method not in _METHODS:
         raise InputError(f"ESS method must be one of {_METHODS}, got {method!r}")
@@ -82,8 +100,29 @@ def ess_normal(
 ) -> float:
     """ESS of a normal mixture prior.
 
-    ``family="gaussian"``: prior on a mean with sampling SD ``sigma`` per observation.
-    ``family="binomial"``: prior on a logit probability (``sigma`` ignored), ESS in patients.
+    Parameters
+    ----------
+    mix
+        The normal mixture prior.
+    method
+        ``"elir"`` (numerical integration over a grid resolving every component) or
+        ``"moment"`` (expected inverse Fisher information divided by the mixture variance).
+    family
+        ``"gaussian"``: prior on a mean with sampling SD ``sigma`` per observation (``sigma = 1``
+        for a log hazard or log median: ESS in events). ``"binomial"``: prior on a logit
+        probability, ESS in patients.
+    sigma
+        Sampling SD of one observation (> 0); ignored for ``family="binomial"``.
+
+    Returns
+    -------
+    float
+        The ESS, in observations of SD ``sigma`` (gaussian) or patients (binomial).
+
+    Raises
+    ------
+    InputError
+        Unknown ``method`` or ``family``, or ``sigma <= 0`` with ``family="gaussian"``.
     """
     if method not in _METHODS:
         raise InputError(f"ESS method must be one of {_METHODS}, got {method!r}")
@@ -110,7 +149,28 @@ def ess_normal(
 
 
 def ess(mix, method: str = "elir", **kwargs) -> float:
-    """ESS of a beta or normal mixture (dispatches to :func:`ess_beta` / :func:`ess_normal`)."""
+    """ESS of a beta or normal mixture (dispatches to :func:`ess_beta` / :func:`ess_normal`).
+
+    Parameters
+    ----------
+    mix
+        A :class:`~prrt_bayes.borrowing.mixtures.BetaMixture` or
+        :class:`~prrt_bayes.borrowing.mixtures.NormalMixture`.
+    method
+        ``"elir"`` or ``"moment"``.
+    **kwargs
+        ``family`` and ``sigma`` for :func:`ess_normal`; silently ignored for a beta mixture.
+
+    Returns
+    -------
+    float
+        The ESS (patients for a beta mixture; see :func:`ess_normal` for the normal units).
+
+    Raises
+    ------
+    InputError
+        ``mix`` is neither mixture type, or the called function rejects its arguments.
+    """
     if isinstance(mix, BetaMixture):
         return ess_beta(mix, method)
     if isinstance(mix, NormalMixture):

@@ -18,7 +18,24 @@ _TAU_FAMILIES = ("halfnormal", "halfcauchy", "halft", "uniform")
 
 
 def check_tau_prior(spec: PriorSpec) -> PriorSpec:
-    """Return ``spec`` if it can be a prior for a standard deviation; InputError otherwise."""
+    """Return ``spec`` if it can be a prior for a standard deviation; InputError otherwise.
+
+    Parameters
+    ----------
+    spec
+        Parsed prior; allowed families are ``halfnormal``, ``halfcauchy``, ``halft`` and
+        ``uniform`` (with ``LOW >= 0``).
+
+    Returns
+    -------
+    PriorSpec
+        ``spec`` itself, unchanged.
+
+    Raises
+    ------
+    InputError
+        For any other family or a uniform prior with a negative lower limit.
+    """
     if spec.family not in _TAU_FAMILIES:
         raise InputError(
             f"tau prior must be one of {', '.join(_TAU_FAMILIES)}, got {spec.family!r}",
@@ -30,14 +47,48 @@ def check_tau_prior(spec: PriorSpec) -> PriorSpec:
 
 
 def check_mu_prior(spec: PriorSpec) -> PriorSpec:
-    """Return ``spec`` if it is a normal prior (the only one with closed-form mu | tau)."""
+    """Return ``spec`` if it is a normal prior (the only one with closed-form mu | tau).
+
+    Parameters
+    ----------
+    spec
+        Parsed prior for the overall mean (or a regression coefficient).
+
+    Returns
+    -------
+    PriorSpec
+        ``spec`` itself, unchanged.
+
+    Raises
+    ------
+    InputError
+        When the family is not ``normal``.
+    """
     if spec.family != "normal":
         raise InputError(f"mu prior must be normal:MEAN,SD, got {spec.family!r}", field="mu_prior")
     return spec
 
 
 def tau_logpdf(spec: PriorSpec, tau: np.ndarray) -> np.ndarray:
-    """Log density of the tau prior at ``tau`` (>= 0), normalised on [0, inf)."""
+    """Log density of the tau prior at ``tau`` (>= 0), normalised on [0, inf).
+
+    Parameters
+    ----------
+    spec
+        A tau prior (see :func:`check_tau_prior`).
+    tau
+        Values of the between-study SD; any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        Log densities, same shape as ``tau`` (``-inf`` outside the support).
+
+    Raises
+    ------
+    InputError
+        When ``spec`` is not a supported tau family.
+    """
     tau = np.asarray(tau, dtype=float)
     p = spec.params
     if spec.family == "halfnormal":
@@ -53,7 +104,21 @@ def tau_logpdf(spec: PriorSpec, tau: np.ndarray) -> np.ndarray:
 
 
 def tau_upper_quantile(spec: PriorSpec, q: float) -> float:
-    """The ``q`` quantile of the tau prior (used to bound integration grids)."""
+    """The ``q`` quantile of the tau prior (used to bound integration grids).
+
+    Parameters
+    ----------
+    spec
+        A tau prior that passed :func:`check_tau_prior` (any family other than the half
+        families is treated as ``uniform:LOW,HIGH``, without a check).
+    q
+        Probability in [0, 1].
+
+    Returns
+    -------
+    float
+        The quantile, on the tau scale.
+    """
     p = spec.params
     if spec.family == "halfnormal":
         return float(stats.halfnorm.ppf(q, scale=p[0]))
@@ -65,7 +130,22 @@ def tau_upper_quantile(spec: PriorSpec, q: float) -> float:
 
 
 def pymc_tau(spec: PriorSpec, name: str = "tau"):
-    """The PyMC random variable for a tau prior (call inside a model context)."""
+    """The PyMC random variable for a tau prior (call inside a model context).
+
+    Parameters
+    ----------
+    spec
+        A tau prior that passed :func:`check_tau_prior` (any family other than the half
+        families becomes ``pm.Uniform``, without a check).
+    name
+        Name of the variable in the model.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+        The new ``HalfNormal``, ``HalfCauchy``, ``HalfStudentT`` or ``Uniform`` variable,
+        registered in the current model.
+    """
     p = spec.params
     if spec.family == "halfnormal":
         return pm.HalfNormal(name, sigma=p[0])

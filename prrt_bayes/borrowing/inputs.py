@@ -44,8 +44,25 @@ _PRIOR_ARITY = {"normal": 2, "halfnormal": 1, "halfcauchy": 1, "uniform": 2, "ha
 def parse_prior(text: str, *, field: str = "prior") -> PriorSpec:
     """Parse ``FAMILY:P1[,P2]`` (e.g. ``halfnormal:1``, ``normal:0,2``, ``halfcauchy:25``).
 
-    Scales must be positive and finite; ``uniform:LOW,HIGH`` needs ``LOW < HIGH``;
-    ``halft:NU,SCALE`` is a half Student-t. Raises :class:`InputError` on anything else.
+    Parameters
+    ----------
+    text
+        The prior string. Families (case-insensitive): ``normal:MEAN,SD``, ``halfnormal:SD``,
+        ``halfcauchy:SCALE``, ``halft:NU,SCALE`` (half Student-t) and ``uniform:LOW,HIGH``.
+        Scales (and ``NU``) must be positive; every number must be finite.
+    field
+        Name of the input, reported in the error message.
+
+    Returns
+    -------
+    PriorSpec
+        The family (lower case) and its parameters as floats, in the order given.
+
+    Raises
+    ------
+    InputError
+        For a missing ``:``, an unknown family, the wrong number of parameters, a non-positive
+        scale or ``uniform`` with ``LOW >= HIGH``.
     """
     if not isinstance(text, str) or ":" not in text:
         raise InputError(
@@ -74,7 +91,25 @@ def parse_prior(text: str, *, field: str = "prior") -> PriorSpec:
 
 
 def parse_float_list(text: str, *, field: str = "values") -> list[float]:
-    """Parse a comma-separated list of finite numbers (``"6,8,17"``); InputError on bad items."""
+    """Parse a comma-separated list of finite numbers (``"6,8,17"``); InputError on bad items.
+
+    Parameters
+    ----------
+    text
+        The list; converted with ``str`` first, items may be surrounded by spaces.
+    field
+        Name of the input, reported in the error message.
+
+    Returns
+    -------
+    list[float]
+        The numbers, in order.
+
+    Raises
+    ------
+    InputError
+        For an empty item, an item that is not a number, or a non-finite number.
+    """
     items = [t.strip() for t in str(text).split(",")]
     if not items or any(t == "" for t in items):
         raise InputError(f"expected comma-separated numbers, got {text!r}", field=field)
@@ -111,8 +146,26 @@ class StudyEstimate:
 def se_from_ci(lower: float, upper: float, *, level: float = 0.95, log: bool = True) -> float:
     """Standard error from a reported two-sided confidence interval.
 
-    ``log=True`` (default) works on the log scale, as for medians, hazard ratios and rates:
-    ``(log U - log L) / (2 z_{(1+level)/2})``. Raises InputError for an empty or invalid interval.
+    Parameters
+    ----------
+    lower, upper
+        The interval limits, finite with ``lower < upper`` (and ``lower > 0`` when ``log``).
+    level
+        Confidence level of the interval, in (0, 1).
+    log
+        ``True`` (default) works on the log scale, as for medians, hazard ratios and rates:
+        ``(log U - log L) / (2 z_{(1+level)/2})``; ``False`` uses ``(U - L) / (2 z)``.
+
+    Returns
+    -------
+    float
+        The standard error, on the log scale when ``log`` is true.
+
+    Raises
+    ------
+    InputError
+        For a level outside (0, 1), an empty or non-finite interval, or ``lower <= 0`` with
+        ``log=True``.
     """
     if not 0 < level < 1:
         raise InputError(f"confidence level must be in (0, 1), got {level}", field="level")
@@ -128,8 +181,26 @@ def se_from_ci(lower: float, upper: float, *, level: float = 0.95, log: bool = T
 def approximate_events(n: int, median: float, follow_up: float | None = None) -> float:
     """Approximate number of events when a series reports only its median (and N).
 
-    With median follow-up ``F``: ``N (1 - exp(-log 2 F / median))`` (exponential times, all
-    followed for F). Without it: ``N / 2`` (all patients followed at least to the median).
+    Parameters
+    ----------
+    n
+        Number of patients ``N``, positive.
+    median
+        Reported median survival (months), positive.
+    follow_up
+        Median follow-up ``F`` (months, same unit as ``median``), positive. Given: ``N (1 -
+        exp(-log 2 F / median))`` (exponential times, all followed for F). ``None``: ``N / 2``
+        (all patients followed at least to the median).
+
+    Returns
+    -------
+    float
+        The approximate number of events (not rounded).
+
+    Raises
+    ------
+    InputError
+        When ``n``, ``median`` or a given ``follow_up`` is not positive.
     """
     if n <= 0:
         raise InputError(f"number of patients must be positive, got {n}", field="n")
@@ -154,7 +225,32 @@ def log_median_estimate(
 
     Order of preference: the reported 95% CI; the reported number of events
     (``1/sqrt(d)``, exponential model); events approximated from ``n`` (and ``follow_up`` if
-    given). Raises InputError when none of these is available.
+    given).
+
+    Parameters
+    ----------
+    median
+        Reported median survival (months), positive.
+    ci
+        Reported 95% confidence interval ``(lower, upper)`` of the median (months); ``None``
+        when not reported.
+    events
+        Reported number of events (positive); ``None`` when not reported.
+    n, follow_up
+        Number of patients and median follow-up (months, or ``None``), used only when neither
+        ``ci`` nor ``events`` is given (see :func:`approximate_events`).
+
+    Returns
+    -------
+    StudyEstimate
+        ``log(median)``, its standard error and ``method`` (``"ci"``, ``"events"``,
+        ``"events_from_follow_up"`` or ``"events_half_n"``).
+
+    Raises
+    ------
+    InputError
+        When ``median`` or a given ``events`` is not positive, the CI is invalid, or none of
+        ``ci``, ``events`` and ``n`` is available.
     """
     if not median > 0:
         raise InputError(f"median must be positive, got {median}", field="median")
@@ -174,8 +270,23 @@ def log_median_estimate(
 def validate_counts(events, totals) -> tuple[np.ndarray, np.ndarray]:
     """Check event counts against totals; return them as integer arrays.
 
-    Raises InputError for mismatched lengths, negative or non-integer counts, zero totals and
-    events greater than totals (naming the study, 1-based).
+    Parameters
+    ----------
+    events, totals
+        Event counts and patient totals, one per study (any array-like; flattened).
+
+    Returns
+    -------
+    events : numpy.ndarray
+        The event counts, a new 1-D integer array.
+    totals : numpy.ndarray
+        The totals, a new 1-D integer array of the same length.
+
+    Raises
+    ------
+    InputError
+        For mismatched lengths, no studies, non-finite, negative or non-integer counts, zero
+        totals and events greater than totals (naming the study, 1-based).
     """
     r = np.asarray(events, dtype=float).ravel()
     n = np.asarray(totals, dtype=float).ravel()
@@ -196,7 +307,23 @@ def validate_counts(events, totals) -> tuple[np.ndarray, np.ndarray]:
 def validate_estimates(estimates, std_errors) -> tuple[np.ndarray, np.ndarray]:
     """Check study estimates and standard errors; return them as float arrays.
 
-    Raises InputError for mismatched lengths, non-finite values and std errors <= 0.
+    Parameters
+    ----------
+    estimates, std_errors
+        Study estimates and their standard errors, one per study (any array-like; flattened).
+
+    Returns
+    -------
+    estimates : numpy.ndarray
+        1-D float array (may share memory with a float ndarray input).
+    std_errors : numpy.ndarray
+        1-D float array of the same length.
+
+    Raises
+    ------
+    InputError
+        For mismatched lengths, no studies, non-finite values and std errors <= 0 (naming the
+        study, 1-based).
     """
     y = np.asarray(estimates, dtype=float).ravel()
     s = np.asarray(std_errors, dtype=float).ravel()
@@ -213,7 +340,25 @@ def validate_estimates(estimates, std_errors) -> tuple[np.ndarray, np.ndarray]:
 
 
 def validate_weight(w: float, *, field: str = "robust_weight") -> float:
-    """Check a mixture weight lies in [0, 1]; InputError otherwise."""
+    """Check a mixture weight lies in [0, 1]; InputError otherwise.
+
+    Parameters
+    ----------
+    w
+        The weight; anything ``float`` accepts.
+    field
+        Name of the input, reported in the error message.
+
+    Returns
+    -------
+    float
+        ``w`` as a float.
+
+    Raises
+    ------
+    InputError
+        When ``w`` is not a number or lies outside [0, 1].
+    """
     try:
         w = float(w)
     except (TypeError, ValueError):

@@ -51,7 +51,33 @@ def map_prior_counts(
 ) -> BetaMixture:
     """Beta-mixture MAP prior for the response probability of a new study.
 
-    ``robust_weight`` (in [0, 1]) adds a Beta(1, 1)-type component centred at ``robust_mean``.
+    Parameters
+    ----------
+    events, totals
+        Responders and patients of the external studies (at least 2 studies).
+    tau_prior, mu_prior
+        Priors of the between-study SD and of the mean, both on the logit scale: a prior string
+        (see :func:`~prrt_bayes.borrowing.inputs.parse_prior`) or a parsed
+        :class:`~prrt_bayes.borrowing.inputs.PriorSpec`. ``mu_prior`` must be normal.
+    robust_weight
+        Weight in [0, 1] of a vague ``Beta(2 robust_mean, 2 (1 - robust_mean))`` component
+        (``Beta(1, 1)`` for the default mean); ``None`` returns the MAP mixture unrobustified.
+    robust_mean
+        Mean of the robust component, in (0, 1).
+    seed, max_components
+        Seed of the 20 000 predictive draws and the largest number of EM components (the
+        number used is chosen by AIC).
+
+    Returns
+    -------
+    BetaMixture
+        The MAP prior, with the robust component last when ``robust_weight`` is given.
+
+    Raises
+    ------
+    InputError
+        For invalid counts, fewer than 2 studies, unusable priors or an invalid robust weight or
+        mean.
     """
     post = binomial_map_exact(
         events,
@@ -80,9 +106,38 @@ def map_prior_estimates(
 ) -> NormalMixture:
     """Normal-mixture MAP prior for the parameter of a new study (estimate scale).
 
-    The robust component is ``Normal(robust_mean, robust_sd^2)``; ``robust_sd = 1`` is a
-    unit-information prior for a log hazard or log median (one event), ``robust_mean`` defaults
-    to the MAP mean. ``mu_prior=None`` means a flat prior on the overall mean.
+    Parameters
+    ----------
+    estimates, std_errors
+        External study estimates (e.g. log medians) and their standard errors (at least 2
+        studies).
+    tau_prior
+        Prior of the between-study SD on the estimate's scale, as a string or
+        :class:`~prrt_bayes.borrowing.inputs.PriorSpec` (default ``halfnormal:0.5``).
+    mu_prior
+        Normal prior of the overall mean; ``None`` means a flat prior.
+    robust_weight
+        Weight in [0, 1] of a robust ``Normal(robust_mean, robust_sd^2)`` component; ``None``
+        returns the MAP mixture unrobustified.
+    robust_mean
+        Mean of the robust component; ``None`` uses the mean of the MAP mixture.
+    robust_sd
+        SD of the robust component; 1 is a unit-information prior for a log hazard or log median
+        (one event).
+    seed, max_components
+        Seed of the 20 000 predictive draws and the largest number of EM components (the
+        number used is chosen by AIC).
+
+    Returns
+    -------
+    NormalMixture
+        The MAP prior, with the robust component last when ``robust_weight`` is given.
+
+    Raises
+    ------
+    InputError
+        For invalid estimates, fewer than 2 studies, unusable priors or an invalid robust weight
+        or SD.
     """
     post = normal_normal_exact(
         estimates,
@@ -112,16 +167,42 @@ def map_prior_summary(
 ) -> dict:
     """Summary of a MAP prior, as printed by ``prrt-bayes map-prior``.
 
-    Give either ``events`` and ``totals`` (binomial, logit-normal hierarchy; the summary is of
-    the predictive response probability of a new study, with a beta mixture) or ``estimates``
-    and ``std_errors`` (normal-normal hierarchy on the estimate's scale, normal mixture).
-    ``mu_prior`` defaults to ``normal:0,2`` for counts and a flat prior for estimates.
-    ``reference_sd`` is the per-unit sampling SD used for the ESS of estimates (1: events for a
-    log hazard / log median).
+    Parameters
+    ----------
+    events, totals
+        Responders and patients per study: binomial, logit-normal hierarchy; the summary is of
+        the predictive response probability of a new study, with a beta mixture. Give these or
+        ``estimates`` and ``std_errors``, not both.
+    estimates, std_errors
+        Study estimates and standard errors: normal-normal hierarchy on the estimate's scale,
+        normal mixture.
+    robust_weight
+        Weight in [0, 1] of the robust component (``Beta(1, 1)`` for counts,
+        ``Normal(MAP mean, reference_sd^2)`` for estimates); ``None``: no robust component.
+    tau_prior
+        Prior string of the between-study SD (default ``halfnormal:1``).
+    mu_prior
+        Prior string of the overall mean; ``None`` means ``normal:0,2`` for counts and a flat
+        prior for estimates.
+    seed
+        Seed of the predictive draws the mixture is fitted to.
+    reference_sd
+        Per-unit sampling SD used for the ESS and the robust component of estimates (1: events
+        for a log hazard / log median); ignored for counts.
 
-    Returns a dict with ``mean, sd, lower, upper`` (2.5% / 97.5% quantiles of the (robust)
-    mixture prior), ``ess_elir``, ``ess_moment``, ``components`` (``[weight, a, b]`` or
-    ``[weight, mean, sd]`` each), ``scale`` and ``n_studies``. Raises InputError on bad input.
+    Returns
+    -------
+    dict
+        ``mean, sd, lower, upper`` (2.5% / 97.5% quantiles of the (robust) mixture prior),
+        ``ess_elir``, ``ess_moment``, ``components`` (``[weight, a, b]`` or
+        ``[weight, mean, sd]`` each), ``scale`` (``"probability"`` or ``"estimate"``) and
+        ``n_studies``.
+
+    Raises
+    ------
+    InputError
+        When both or neither kind of data is given, one of a pair is missing, or the data,
+        priors or weight are invalid.
     """
     counts = events is not None or totals is not None
     continuous = estimates is not None or std_errors is not None

@@ -55,11 +55,28 @@ class NormalNormalPosterior:
 
     # ----- tau -------------------------------------------------------------------------------
     def tau_mean(self) -> float:
-        """Posterior mean of tau."""
+        """Posterior mean of tau.
+
+        Returns
+        -------
+        float
+            ``sum_j mass_j tau_j``, on the scale of the estimates.
+        """
         return float(np.sum(self.mass * self.tau))
 
     def tau_quantile(self, q: float) -> float:
-        """Posterior ``q`` quantile of tau (CDF by the trapezoid rule, linear interpolation)."""
+        """Posterior ``q`` quantile of tau (CDF by the trapezoid rule, linear interpolation).
+
+        Parameters
+        ----------
+        q
+            Probability in [0, 1].
+
+        Returns
+        -------
+        float
+            The quantile of tau, on the scale of the estimates.
+        """
         cdf = np.concatenate([[0.0], np.cumsum(np.diff(self.tau) * _mid(self.density))])
         cdf /= cdf[-1]
         return float(np.interp(q, cdf, self.tau))
@@ -73,35 +90,131 @@ class NormalNormalPosterior:
         raise ValueError(f"target must be 'mu' or 'theta_new', got {target!r}")
 
     def mean(self, target: str = "mu") -> float:
-        """Posterior mean of ``mu`` or of ``theta_new`` (the same number)."""
+        """Posterior mean of ``mu`` or of ``theta_new`` (the same number).
+
+        Parameters
+        ----------
+        target
+            ``"mu"`` (overall mean) or ``"theta_new"`` (a new study's parameter).
+
+        Returns
+        -------
+        float
+            The posterior mean, on the scale of the estimates.
+
+        Raises
+        ------
+        ValueError
+            ``target`` is neither ``"mu"`` nor ``"theta_new"``.
+        """
         m, _ = self._mixture(target)
         return float(np.sum(self.mass * m))
 
     def sd(self, target: str = "mu") -> float:
-        """Posterior standard deviation of ``mu`` or ``theta_new``."""
+        """Posterior standard deviation of ``mu`` or ``theta_new``.
+
+        Parameters
+        ----------
+        target
+            ``"mu"`` or ``"theta_new"`` (whose SD includes the between-study spread ``tau``).
+
+        Returns
+        -------
+        float
+            The posterior SD of the normal mixture over the tau grid.
+
+        Raises
+        ------
+        ValueError
+            ``target`` is neither ``"mu"`` nor ``"theta_new"``.
+        """
         m, s = self._mixture(target)
         mean = np.sum(self.mass * m)
         return float(np.sqrt(np.sum(self.mass * (s**2 + m**2)) - mean**2))
 
     def cdf(self, x: float, target: str = "mu") -> float:
-        """Posterior CDF of ``mu`` or ``theta_new`` at ``x``."""
+        """Posterior CDF of ``mu`` or ``theta_new`` at ``x``.
+
+        Parameters
+        ----------
+        x
+            Value on the scale of the estimates.
+        target
+            ``"mu"`` or ``"theta_new"``.
+
+        Returns
+        -------
+        float
+            ``P(target <= x | y)``.
+
+        Raises
+        ------
+        ValueError
+            ``target`` is neither ``"mu"`` nor ``"theta_new"``.
+        """
         m, s = self._mixture(target)
         return float(np.sum(self.mass * special.ndtr((x - m) / s)))
 
     def quantile(self, q: float, target: str = "mu") -> float:
-        """Posterior ``q`` quantile of ``mu`` or ``theta_new`` (root of the mixture CDF)."""
+        """Posterior ``q`` quantile of ``mu`` or ``theta_new`` (root of the mixture CDF).
+
+        Parameters
+        ----------
+        q
+            Probability in (0, 1).
+        target
+            ``"mu"`` or ``"theta_new"``.
+
+        Returns
+        -------
+        float
+            The quantile, on the scale of the estimates (Brent's method, ``xtol=1e-10``).
+
+        Raises
+        ------
+        ValueError
+            ``target`` is neither ``"mu"`` nor ``"theta_new"``.
+        """
         m, s = self._mixture(target)
         lo, hi = float(np.min(m - 40 * s)), float(np.max(m + 40 * s))
         return float(optimize.brentq(lambda x: self.cdf(x, target) - q, lo, hi, xtol=1e-10))
 
     def sample(self, n: int, rng: np.random.Generator, target: str = "theta_new") -> np.ndarray:
-        """Draw ``n`` values of ``mu`` or ``theta_new`` (tau node by mass, then the normal)."""
+        """Draw ``n`` values of ``mu`` or ``theta_new`` (tau node by mass, then the normal).
+
+        Parameters
+        ----------
+        n
+            Number of draws.
+        rng
+            Generator for the node choice and the normal draws (advanced in place).
+        target
+            ``"theta_new"`` (default: draws of the MAP prior) or ``"mu"``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Draws of shape ``(n,)``, on the scale of the estimates.
+
+        Raises
+        ------
+        ValueError
+            ``target`` is neither ``"mu"`` nor ``"theta_new"``.
+        """
         m, s = self._mixture(target)
         idx = rng.choice(self.tau.size, size=n, p=self.mass)
         return rng.normal(m[idx], s[idx])
 
     def summary(self) -> dict[str, float]:
-        """The figures bayesmeta prints: mu / tau / theta_new mean, sd, median, 95% interval."""
+        """The figures bayesmeta prints: mu / tau / theta_new mean, sd, median, 95% interval.
+
+        Returns
+        -------
+        dict[str, float]
+            New dict with keys ``{mu,theta_new}_{mean,sd,median,lower,upper}`` and
+            ``tau_{mean,median,lower,upper}`` (no tau SD); ``lower`` / ``upper`` are the 2.5% and
+            97.5% quantiles.
+        """
         out: dict[str, float] = {}
         for target in ("mu", "theta_new"):
             out[f"{target}_mean"] = self.mean(target)
@@ -121,7 +234,29 @@ def _mid(x: np.ndarray) -> np.ndarray:
 
 
 def check_meta_inputs(estimates, std_errors, tau_prior, mu_prior):
-    """Validate study estimates (>= 2 studies) and hyperpriors; return ``(y, s)`` arrays."""
+    """Validate study estimates (>= 2 studies) and hyperpriors; return ``(y, s)`` arrays.
+
+    Parameters
+    ----------
+    estimates, std_errors
+        Study estimates and their standard errors (finite, ``> 0``), equal lengths.
+    tau_prior
+        :class:`~prrt_bayes.borrowing.inputs.PriorSpec` for the between-study SD
+        (``halfnormal``, ``halfcauchy``, ``halft``, or ``uniform`` with ``LOW >= 0``).
+    mu_prior
+        ``normal`` PriorSpec for the overall mean, or None (not checked).
+
+    Returns
+    -------
+    y, s : numpy.ndarray
+        The estimates and standard errors as float arrays of shape ``(k,)``.
+
+    Raises
+    ------
+    InputError
+        Mismatched or empty lists, a non-finite value, a non-positive standard error, fewer
+        than 2 studies, or a hyperprior of an unsupported family.
+    """
     y, s = validate_estimates(estimates, std_errors)
     if y.size < 2:
         raise InputError(f"a hierarchical prior needs at least 2 studies, got {y.size}")
@@ -150,11 +285,18 @@ def normal_normal_exact(
     mu_prior
         ``normal:MEAN,SD`` prior for the overall mean, or None for a flat prior.
     n_grid
-        Number of log-spaced tau nodes (plus ``tau = 0``).
+        Number of log-spaced tau nodes (plus ``tau = 0``); for a uniform tau prior, the grid is
+        ``n_grid + 1`` evenly spaced nodes from LOW to HIGH (see :func:`tau_grid`).
 
     Returns
     -------
     NormalNormalPosterior
+        The posterior on the tau grid (a new object), with the moments of ``mu | tau, y``.
+
+    Raises
+    ------
+    InputError
+        Invalid estimates or hyperpriors (see :func:`check_meta_inputs`).
     """
     y, s = check_meta_inputs(estimates, std_errors, tau_prior, mu_prior)
     tau = tau_grid(y, s, tau_prior, n_grid)
@@ -175,8 +317,28 @@ def normal_normal_exact(
 
 
 def tau_grid(y: np.ndarray, s: np.ndarray, tau_prior: PriorSpec, n_grid: int) -> np.ndarray:
-    """Quadrature nodes for tau: 0 plus ``n_grid`` log-spaced nodes over 12 decades of a data /
-    prior scale (or an even grid over a uniform prior's support)."""
+    """Quadrature nodes for tau: 0 plus ``n_grid`` log-spaced nodes (or an even uniform grid).
+
+    The log-spaced nodes run from ``1e-7 * scale`` to ``min(1e5 * scale, prior 1 - 1e-12
+    quantile)``, i.e. at most 12 decades, where ``scale`` is the largest of ``max(s)``, the SD
+    of ``y`` and the prior median of tau.
+
+    Parameters
+    ----------
+    y, s
+        Study estimates and standard errors, shape ``(k,)``.
+    tau_prior
+        Tau prior (a checked :class:`~prrt_bayes.borrowing.inputs.PriorSpec`). A ``uniform``
+        prior gets ``n_grid + 1`` evenly spaced nodes over its support ``[LOW, HIGH]`` instead
+        (no separate 0 node).
+    n_grid
+        Number of log-spaced nodes after ``tau = 0``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Increasing nodes, shape ``(n_grid + 1,)``.
+    """
     if tau_prior.family == "uniform":
         return np.linspace(*tau_prior.params, n_grid + 1)
     scale = max(float(np.max(s)), float(np.std(y)), tau_upper_quantile(tau_prior, 0.5))
@@ -187,7 +349,23 @@ def tau_grid(y: np.ndarray, s: np.ndarray, tau_prior: PriorSpec, n_grid: int) ->
 def posterior_on_grid(
     tau: np.ndarray, logpost: np.ndarray, mu_mean: np.ndarray, mu_var: np.ndarray
 ) -> NormalNormalPosterior:
-    """Normalise an unnormalised log posterior of tau on its grid (trapezoid rule)."""
+    """Normalise an unnormalised log posterior of tau on its grid (trapezoid rule).
+
+    Parameters
+    ----------
+    tau
+        Increasing grid nodes, shape ``(T,)``.
+    logpost
+        Unnormalised log posterior density of tau at the nodes, shape ``(T,)``.
+    mu_mean, mu_var
+        Mean and variance of ``mu | tau, y`` at each node, shape ``(T,)`` (stored as given).
+
+    Returns
+    -------
+    NormalNormalPosterior
+        New posterior whose ``density`` integrates to 1 by the trapezoid rule and whose
+        ``mass`` (density times half the neighbouring gaps) sums to 1.
+    """
     dens = np.exp(logpost - np.max(logpost))
     dens /= np.sum(np.diff(tau) * _mid(dens))
     cell = np.zeros_like(tau)
@@ -214,9 +392,44 @@ def normal_normal_model(
 
     ``theta_i = mu + x_i' beta + tau z_i`` with ``z_i ~ Normal(0, 1)``; ``theta_new = mu +
     x_new' beta + tau z_new`` is a deterministic of a free standard-normal ``z_new``, so its
-    draws are the MAP prior. Without ``covariates`` the ``x' beta`` terms are absent; with them
-    (``(k, q)`` array, no intercept column) ``new_covariates`` and a normal ``coef_prior`` for
-    ``beta`` are required (the meta-regression of :mod:`.meta_regression`).
+    draws are the MAP prior. Without ``covariates`` the ``x' beta`` terms are absent (the
+    meta-regression of :mod:`.meta_regression` uses them).
+
+    Parameters
+    ----------
+    estimates, std_errors
+        Study estimates and their standard errors (> 0), at least 2 studies; ``y`` and ``s``
+        enter the model as ``pm.Data``.
+    tau_prior
+        Prior for the between-study SD ``tau`` (``halfnormal``, ``halfcauchy``, ``halft``,
+        ``uniform``).
+    mu_prior
+        ``normal:MEAN,SD`` prior for ``mu``; required here (None fails, unlike in
+        :func:`normal_normal_exact`).
+    study_names
+        Labels of the ``study`` dimension (default ``study_1``, ``study_2``, ...).
+    covariates
+        Study-level covariates, ``(k, q)`` array without an intercept column (a length-``k``
+        vector is one covariate), or None for the plain model.
+    new_covariates
+        The ``q`` covariate values of the new study; required with ``covariates``.
+    coef_prior
+        ``normal:MEAN,SD`` prior shared by every coefficient in ``beta``; required with
+        ``covariates``.
+
+    Returns
+    -------
+    pymc.Model
+        New, unsampled model with free ``mu``, ``tau``, ``z`` (dim ``study``), ``z_new`` (and
+        ``beta``, dim ``covariate``), deterministics ``theta`` and ``theta_new``, and the
+        observed ``y_obs``.
+
+    Raises
+    ------
+    InputError
+        Invalid estimates or hyperpriors (see :func:`check_meta_inputs`), a study-name count
+        that differs from the study count, ``covariates`` without ``new_covariates`` and
+        ``coef_prior``, a non-normal ``coef_prior``, or ``new_covariates`` of the wrong length.
     """
     y, s = check_meta_inputs(estimates, std_errors, tau_prior, mu_prior)
     names = study_names or [f"study_{i + 1}" for i in range(y.size)]

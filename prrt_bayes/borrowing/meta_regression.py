@@ -72,13 +72,22 @@ def meta_regression_exact(
     tau_prior, mu_prior
         Priors for tau and for the intercept (``None``: flat intercept).
     coef_prior
-        ``normal:0,SD`` prior shared by the covariate coefficients; ``None`` means flat, which
-        needs more studies than coefficients to be proper.
+        ``normal:MEAN,SD`` prior shared by the covariate coefficients (usually ``normal:0,SD``);
+        ``None`` means flat, which needs more studies than coefficients to be proper.
+    n_grid
+        Size of the tau quadrature grid, which has ``n_grid + 1`` nodes (see
+        :func:`~prrt_bayes.borrowing.meta.tau_grid`).
 
     Returns
     -------
     NormalNormalPosterior
         ``mu`` is the linear predictor of the new study, ``theta_new`` its MAP prior.
+
+    Raises
+    ------
+    InputError
+        For invalid estimates, fewer than 2 studies, unusable priors, covariates of the wrong
+        shape or not finite, or coefficients with flat priors that the data cannot identify.
     """
     y, s = check_meta_inputs(estimates, std_errors, tau_prior, mu_prior)
     x, x_new = _design(covariates, new_covariates, y.size)

@@ -52,8 +52,20 @@ def _bisect(cdf, q, lo, hi, iters: int = 200) -> np.ndarray:
 def normal_update(w, m, s, y, se):
     """Conjugate update of normal mixture(s) with normal estimate(s); broadcasts over data.
 
-    Returns ``(weights, means, sds)`` of the posterior mixture(s); data arrays of shape
-    ``(R, 1)`` give results of shape ``(R, K)``.
+    Parameters
+    ----------
+    w, m, s
+        Prior weights (summing to 1 along the last axis), means and SDs, mixture axis last:
+        shape ``(K,)`` or ``(R, K)``.
+    y, se
+        Observed estimate(s) and their standard error(s) (``se > 0``, not checked): scalars or
+        arrays of shape ``(R, 1)`` for ``R`` data sets.
+
+    Returns
+    -------
+    weights, means, sds : numpy.ndarray
+        Posterior weights (normalised along the last axis), means and SDs, each of the
+        broadcast shape (``(R, K)`` for data of shape ``(R, 1)``); new arrays.
     """
     v, se2 = np.square(s), np.square(se)
     post_v = 1.0 / (1.0 / v + 1.0 / se2)
@@ -64,12 +76,40 @@ def normal_update(w, m, s, y, se):
 
 
 def normal_mixture_cdf(w, m, s, x):
-    """CDF of normal mixture(s) at ``x`` (mixture axis last; ``x`` broadcasts without it)."""
+    """CDF of normal mixture(s) at ``x`` (mixture axis last; ``x`` broadcasts without it).
+
+    Parameters
+    ----------
+    w, m, s
+        Weights, means and SDs, shape ``(K,)`` or ``(..., K)`` (weights summing to 1).
+    x
+        Evaluation point(s); broadcast against the batch shape ``w.shape[:-1]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Mixture CDF values, shape ``broadcast(x.shape, batch shape)``.
+    """
     return np.sum(w * special.ndtr((np.expand_dims(x, -1) - m) / s), axis=-1)
 
 
 def normal_mixture_quantiles(w, m, s, q: float) -> np.ndarray:
-    """``q`` quantile of each normal mixture in a batch (rows of ``w``, ``m``, ``s``)."""
+    """``q`` quantile of each normal mixture in a batch (rows of ``w``, ``m``, ``s``).
+
+    Vectorised bisection between the smallest ``m - 40 s`` and the largest ``m + 40 s``.
+
+    Parameters
+    ----------
+    w, m, s
+        Weights, means and SDs, shape ``(K,)`` or ``(R, K)`` (mixture axis last).
+    q
+        Probability in (0, 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        The quantile of each mixture, shape ``(R,)`` (0-d for a single mixture).
+    """
     lo = np.min(m - 40 * s, axis=-1)
     hi = np.max(m + 40 * s, axis=-1)
     return _bisect(lambda x: normal_mixture_cdf(w, m, s, x), q, lo, hi)
@@ -96,54 +136,164 @@ class NormalMixture:
         object.__setattr__(self, "sds", s)
 
     def components(self) -> list[tuple[float, float, float]]:
-        """``[(weight, mean, sd), ...]``."""
+        """``[(weight, mean, sd), ...]``.
+
+        Returns
+        -------
+        list[tuple[float, float, float]]
+            One ``(weight, mean, sd)`` tuple of Python floats per component, in stored order.
+        """
         return [(float(a), float(b), float(c)) for a, b, c in zip(*self._p(), strict=True)]
 
     def _p(self):
         return self.weights, self.means, self.sds
 
     def mean(self) -> float:
-        """Mixture mean."""
+        """Mixture mean.
+
+        Returns
+        -------
+        float
+            ``sum_k w_k mean_k``, on the scale of the parameter.
+        """
         return float(np.sum(self.weights * self.means))
 
     def sd(self) -> float:
-        """Mixture standard deviation."""
+        """Mixture standard deviation.
+
+        Returns
+        -------
+        float
+            SD of the whole mixture (within- and between-component spread).
+        """
         m = self.mean()
         return float(np.sqrt(np.sum(self.weights * (self.sds**2 + self.means**2)) - m**2))
 
     def pdf(self, x) -> np.ndarray:
-        """Density at ``x``."""
+        """Density at ``x``.
+
+        Parameters
+        ----------
+        x
+            Point(s) on the parameter's scale; scalar or array.
+
+        Returns
+        -------
+        numpy.ndarray
+            Mixture density, same shape as ``x`` (0-d for a scalar).
+        """
         x = np.expand_dims(np.asarray(x, dtype=float), -1)
         return np.sum(self.weights * stats.norm.pdf(x, self.means, self.sds), axis=-1)
 
     def cdf(self, x) -> np.ndarray:
-        """CDF at ``x``."""
+        """CDF at ``x``.
+
+        Parameters
+        ----------
+        x
+            Point(s) on the parameter's scale; scalar or array.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``P(theta <= x)``, same shape as ``x`` (0-d for a scalar).
+        """
         return normal_mixture_cdf(self.weights, self.means, self.sds, np.asarray(x, float))
 
     def quantile(self, q: float) -> float:
-        """``q`` quantile."""
+        """``q`` quantile.
+
+        Parameters
+        ----------
+        q
+            Probability in (0, 1).
+
+        Returns
+        -------
+        float
+            The value ``x`` with ``cdf(x) = q`` (bisection).
+        """
         return float(normal_mixture_quantiles(self.weights, self.means, self.sds, q))
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` random draws."""
+        """``n`` random draws.
+
+        Parameters
+        ----------
+        n
+            Number of draws.
+        rng
+            Generator used for the component labels and the normal draws (advanced in place).
+
+        Returns
+        -------
+        numpy.ndarray
+            Draws of shape ``(n,)``.
+        """
         k = rng.choice(self.weights.size, size=n, p=self.weights)
         return rng.normal(self.means[k], self.sds[k])
 
     def posterior(self, estimate: float, std_error: float) -> NormalMixture:
-        """Posterior after observing ``estimate`` with standard error ``std_error``."""
+        """Posterior after observing ``estimate`` with standard error ``std_error``.
+
+        Parameters
+        ----------
+        estimate
+            Observed estimate, on the scale of the parameter (e.g. a log hazard ratio).
+        std_error
+            Its standard error (> 0).
+
+        Returns
+        -------
+        NormalMixture
+            New mixture with the conjugate-updated components and weights (see
+            :func:`normal_update`).
+
+        Raises
+        ------
+        InputError
+            ``std_error`` is not positive.
+        """
         if not std_error > 0:
             raise InputError(f"standard error must be positive, got {std_error}")
         return NormalMixture(*normal_update(*self._p(), estimate, std_error))
 
     def predictive(self, std_error: float) -> NormalMixture:
-        """Prior predictive distribution of a new estimate with standard error ``std_error``."""
+        """Prior predictive distribution of a new estimate with standard error ``std_error``.
+
+        Parameters
+        ----------
+        std_error
+            Standard error of the future estimate (not checked; 0 returns the prior itself).
+
+        Returns
+        -------
+        NormalMixture
+            New mixture with the same weights and means and SDs ``sqrt(sd_k^2 + std_error^2)``.
+        """
         return NormalMixture(self.weights, self.means, np.sqrt(self.sds**2 + std_error**2))
 
     def robustify(self, weight: float, *, mean: float, sd: float) -> NormalMixture:
         """Add a vague ``Normal(mean, sd^2)`` component of weight ``weight`` (RBesT robustify).
 
-        The informative weights are scaled by ``1 - weight``; ``weight = 1`` leaves only the
-        vague component, ``weight = 0`` returns the prior unchanged.
+        Parameters
+        ----------
+        weight
+            Weight of the vague component, in [0, 1]. The informative weights are scaled by
+            ``1 - weight``; ``weight = 1`` leaves only the vague component, ``weight = 0`` gives
+            the prior's components unchanged (components of weight 0 are dropped).
+        mean, sd
+            Mean and SD (> 0) of the vague component, on the parameter's scale.
+
+        Returns
+        -------
+        NormalMixture
+            A new mixture; the vague component, when kept, is the last one.
+
+        Raises
+        ------
+        InputError
+            ``weight`` outside [0, 1] or ``sd`` not positive.
         """
         weight = validate_weight(weight)
         if not sd > 0:
@@ -169,19 +319,64 @@ def _log_betabinom(r, n, a, b):
 
 
 def beta_update(w, a, b, r, n):
-    """Conjugate update of beta mixture(s) with binomial count(s); broadcasts over data."""
+    """Conjugate update of beta mixture(s) with binomial count(s); broadcasts over data.
+
+    Parameters
+    ----------
+    w, a, b
+        Prior weights (summing to 1 along the last axis) and beta parameters, mixture axis last:
+        shape ``(K,)`` or ``(R, K)``.
+    r, n
+        Events and totals (not checked): scalars or arrays of shape ``(R, 1)`` for ``R`` data
+        sets.
+
+    Returns
+    -------
+    weights, a, b : numpy.ndarray
+        Posterior weights (proportional to ``w_k BetaBinomial(r | n, a_k, b_k)``, normalised
+        along the last axis), ``a + r`` and ``b + n - r``, each of the broadcast shape; new
+        arrays.
+    """
     logw = np.log(w) + _log_betabinom(r, n, a, b)
     logw = logw - special.logsumexp(logw, axis=-1, keepdims=True)
     return np.exp(logw), a + r, b + n - r
 
 
 def beta_mixture_cdf(w, a, b, x):
-    """CDF of beta mixture(s) at ``x`` (mixture axis last)."""
+    """CDF of beta mixture(s) at ``x`` (mixture axis last).
+
+    Parameters
+    ----------
+    w, a, b
+        Weights and beta parameters, shape ``(K,)`` or ``(..., K)`` (weights summing to 1).
+    x
+        Probability value(s) in [0, 1]; broadcast against the batch shape ``w.shape[:-1]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Mixture CDF values, shape ``broadcast(x.shape, batch shape)``.
+    """
     return np.sum(w * special.betainc(a, b, np.expand_dims(x, -1)), axis=-1)
 
 
 def beta_mixture_quantiles(w, a, b, q: float) -> np.ndarray:
-    """``q`` quantile of each beta mixture in a batch."""
+    """``q`` quantile of each beta mixture in a batch.
+
+    Vectorised bisection on [0, 1] (60 halvings).
+
+    Parameters
+    ----------
+    w, a, b
+        Weights and beta parameters, shape ``(K,)`` or ``(R, K)`` (mixture axis last).
+    q
+        Probability in (0, 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        The quantile (a probability) of each mixture, shape ``(R,)`` (0-d for one mixture).
+    """
     shape = np.broadcast_shapes(np.shape(w), np.shape(a), np.shape(b))[:-1]
     return _bisect(
         lambda x: beta_mixture_cdf(w, a, b, x), q, np.zeros(shape), np.ones(shape), iters=60
@@ -212,45 +407,138 @@ class BetaMixture:
         return self.weights, self.a, self.b
 
     def components(self) -> list[tuple[float, float, float]]:
-        """``[(weight, a, b), ...]``."""
+        """``[(weight, a, b), ...]``.
+
+        Returns
+        -------
+        list[tuple[float, float, float]]
+            One ``(weight, a, b)`` tuple of Python floats per component, in stored order.
+        """
         return [(float(x), float(y), float(z)) for x, y, z in zip(*self._p(), strict=True)]
 
     def mean(self) -> float:
-        """Mixture mean."""
+        """Mixture mean.
+
+        Returns
+        -------
+        float
+            ``sum_k w_k a_k / (a_k + b_k)``, a probability.
+        """
         return float(np.sum(self.weights * self.a / (self.a + self.b)))
 
     def sd(self) -> float:
-        """Mixture standard deviation."""
+        """Mixture standard deviation.
+
+        Returns
+        -------
+        float
+            SD of the whole mixture (within- and between-component spread), probability scale.
+        """
         mk = self.a / (self.a + self.b)
         second = mk * (self.a + 1) / (self.a + self.b + 1)
         return float(np.sqrt(np.sum(self.weights * second) - self.mean() ** 2))
 
     def pdf(self, x) -> np.ndarray:
-        """Density at ``x``."""
+        """Density at ``x``.
+
+        Parameters
+        ----------
+        x
+            Probability value(s) in [0, 1]; scalar or array.
+
+        Returns
+        -------
+        numpy.ndarray
+            Mixture density, same shape as ``x`` (0-d for a scalar).
+        """
         x = np.expand_dims(np.asarray(x, dtype=float), -1)
         return np.sum(self.weights * stats.beta.pdf(x, self.a, self.b), axis=-1)
 
     def cdf(self, x) -> np.ndarray:
-        """CDF at ``x``."""
+        """CDF at ``x``.
+
+        Parameters
+        ----------
+        x
+            Probability value(s) in [0, 1]; scalar or array.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``P(p <= x)``, same shape as ``x`` (0-d for a scalar).
+        """
         return beta_mixture_cdf(self.weights, self.a, self.b, np.asarray(x, dtype=float))
 
     def quantile(self, q: float) -> float:
-        """``q`` quantile."""
+        """``q`` quantile.
+
+        Parameters
+        ----------
+        q
+            Probability level in (0, 1).
+
+        Returns
+        -------
+        float
+            The probability ``x`` with ``cdf(x) = q`` (bisection on [0, 1]).
+        """
         return float(beta_mixture_quantiles(self.weights, self.a, self.b, q))
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` random draws."""
+        """``n`` random draws.
+
+        Parameters
+        ----------
+        n
+            Number of draws.
+        rng
+            Generator used for the component labels and the beta draws (advanced in place).
+
+        Returns
+        -------
+        numpy.ndarray
+            Draws in (0, 1), shape ``(n,)``.
+        """
         k = rng.choice(self.weights.size, size=n, p=self.weights)
         return rng.beta(self.a[k], self.b[k])
 
     def posterior(self, events: int, total: int) -> BetaMixture:
-        """Posterior after observing ``events`` out of ``total``."""
+        """Posterior after observing ``events`` out of ``total``.
+
+        Parameters
+        ----------
+        events, total
+            Observed responders and patients, with ``0 <= events <= total`` and ``total > 0``.
+
+        Returns
+        -------
+        BetaMixture
+            New mixture with components ``Beta(a_k + events, b_k + total - events)`` and
+            updated weights (see :func:`beta_update`).
+
+        Raises
+        ------
+        InputError
+            ``events`` outside ``0..total`` or ``total <= 0``.
+        """
         if not (0 <= events <= total) or total <= 0:
             raise InputError(f"need 0 <= events <= total and total > 0, got {events}/{total}")
         return BetaMixture(*beta_update(*self._p(), events, total))
 
     def predictive_pmf(self, total: int) -> np.ndarray:
-        """Prior predictive probabilities of 0..total events in a new study of size ``total``."""
+        """Prior predictive probabilities of 0..total events in a new study of size ``total``.
+
+        Parameters
+        ----------
+        total
+            Size of the new study (number of patients, >= 0; not checked).
+
+        Returns
+        -------
+        numpy.ndarray
+            Beta-binomial mixture probabilities of ``0, 1, ..., total`` events, shape
+            ``(total + 1,)``, summing to 1.
+        """
         r = np.arange(total + 1)[:, None]
         return np.sum(self.weights * np.exp(_log_betabinom(r, total, self.a, self.b)), axis=-1)
 
@@ -258,6 +546,27 @@ class BetaMixture:
         """Add a vague ``Beta(mean (n+1), (1-mean)(n+1))`` component of weight ``weight``.
 
         With the defaults this is the uniform Beta(1, 1), RBesT's default robust component.
+
+        Parameters
+        ----------
+        weight
+            Weight of the vague component, in [0, 1]. The informative weights are scaled by
+            ``1 - weight``; components of weight 0 are dropped (``weight = 0`` gives the prior's
+            components unchanged).
+        mean
+            Mean of the vague component, in (0, 1).
+        n
+            Its size: the component is ``Beta(mean (n+1), (1-mean)(n+1))`` (``n > 0``).
+
+        Returns
+        -------
+        BetaMixture
+            A new mixture; the vague component, when kept, is the last one.
+
+        Raises
+        ------
+        InputError
+            ``weight`` outside [0, 1], ``mean`` outside (0, 1) or ``n`` not positive.
         """
         weight = validate_weight(weight)
         if not 0 < mean < 1 or not n > 0:
@@ -287,8 +596,32 @@ def fit_normal_mixture(
 ) -> tuple[NormalMixture, float]:
     """Fit a ``n_components`` normal mixture to draws by EM; return it and its log-likelihood.
 
-    Deterministic: initialised from blocks of the sorted draws (equal weights). Stops when the
-    total log-likelihood gains less than ``tol`` in an iteration.
+    Deterministic: initialised from blocks of the sorted draws (equal weights). Component SDs are
+    floored at ``1e-6`` times the SD of the draws.
+
+    Parameters
+    ----------
+    draws
+        Draws of a real-valued parameter (any shape; flattened), at least
+        ``10 * n_components`` of them.
+    n_components
+        Number of mixture components.
+    max_iter, tol
+        At most ``max_iter`` EM iterations; stop when the total log-likelihood gains less than
+        ``tol`` in an iteration.
+
+    Returns
+    -------
+    mixture : NormalMixture
+        The fitted mixture, components sorted by decreasing weight.
+    loglik : float
+        Total log-likelihood of the draws, without the constant ``-log(2 pi) / 2`` per draw,
+        evaluated at the parameters before the last M-step.
+
+    Raises
+    ------
+    InputError
+        Fewer than ``10 * n_components`` draws.
     """
     x = np.asarray(draws, dtype=float).ravel()
     k = int(n_components)
@@ -352,9 +685,34 @@ def fit_beta_mixture(
 ) -> tuple[BetaMixture, float]:
     """Fit a beta mixture to draws in (0, 1) by EM with exact weighted-ML M-steps.
 
-    ``constrain_gt1`` keeps every ``a, b >= 1`` (as RBesT's ``constrain_gt1``), which the ELIR
-    ESS needs to be finite. Stops when the total log-likelihood gains less than ``tol``.
-    Returns the mixture and its log-likelihood.
+    Deterministic: initialised by moment matching on blocks of the sorted draws (equal weights).
+
+    Parameters
+    ----------
+    draws
+        Draws of a probability (any shape; flattened; clipped to ``[1e-12, 1 - 1e-12]``), at
+        least ``10 * n_components`` of them.
+    n_components
+        Number of mixture components.
+    constrain_gt1
+        Keep every ``a, b >= 1`` (as RBesT's ``constrain_gt1``), which the ELIR ESS needs to be
+        finite; if False the bound is ``1e-3``.
+    max_iter, tol
+        At most ``max_iter`` EM iterations; stop when the total log-likelihood gains less than
+        ``tol`` in an iteration.
+
+    Returns
+    -------
+    mixture : BetaMixture
+        The fitted mixture, components sorted by decreasing weight.
+    loglik : float
+        Total log-likelihood of the (clipped) draws, evaluated at the parameters before the
+        last M-step.
+
+    Raises
+    ------
+    InputError
+        Fewer than ``10 * n_components`` draws.
     """
     x = np.clip(np.asarray(draws, dtype=float).ravel(), 1e-12, 1 - 1e-12)
     k = int(n_components)
@@ -387,7 +745,28 @@ def fit_beta_mixture(
 def fit_mixture_auto(draws, family: str, max_components: int = 4):
     """Fit 1, 2, ... components while the AIC improves (at most ``max_components``).
 
-    ``family`` is ``"normal"`` or ``"beta"``; each component has 3 parameters (weights sum to 1).
+    The AIC counts ``3 k - 1`` parameters for ``k`` components (weights sum to 1); the search
+    stops at the first ``k`` whose AIC is not lower than that of ``k - 1``.
+
+    Parameters
+    ----------
+    draws
+        Predictive draws to fit (see :func:`fit_normal_mixture` / :func:`fit_beta_mixture`).
+    family
+        ``"normal"`` (real-valued draws) or ``"beta"`` (probabilities); any other value raises
+        ``KeyError``.
+    max_components
+        Largest number of components tried.
+
+    Returns
+    -------
+    NormalMixture or BetaMixture
+        The mixture with the best AIC among those fitted (None if ``max_components < 1``).
+
+    Raises
+    ------
+    InputError
+        Fewer than ``10 k`` draws for a ``k`` the search reaches (raised, not treated as a stop).
     """
     fit = {"normal": fit_normal_mixture, "beta": fit_beta_mixture}[family]
     best, best_aic = None, np.inf

@@ -66,20 +66,32 @@ def operating_characteristics(
     Parameters
     ----------
     priors
-        Name -> prior. All normal mixtures (then give ``new_std_error``: the new estimate is
-        ``Normal(truth, new_std_error^2)``) or all beta mixtures (then give ``new_total``: the
-        new count is ``Binomial(new_total, truth)``).
+        Name -> prior: all normal mixtures or all beta mixtures.
     true_values
-        True parameter values of the new arm (probabilities for counts).
+        True parameter values of the new arm (probabilities in [0, 1] for counts).
+    new_std_error
+        Standard error of the new estimate, required (positive) for normal priors: the new
+        estimate is ``Normal(truth, new_std_error^2)``; ignored for beta priors.
+    new_total
+        Patients in the new study, required (>= 1) for beta priors: the new count is
+        ``Binomial(new_total, truth)``; ignored for normal priors.
     robust
         Names of robustified priors (last component vague), for ``informative_weight``.
     n_sim, level, seed
-        Replicates per true value, interval level, random seed (same data for every prior).
+        Replicates per true value, interval level in (0, 1), random seed (same data for every
+        prior).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``method, true_value, bias, mse, coverage, mean_sd, informative_weight, n_sim``.
+        One row per (true value, prior); columns ``method, true_value, bias, mse, coverage,
+        mean_sd, informative_weight, n_sim``.
+
+    Raises
+    ------
+    InputError
+        For no priors, mixed or unknown prior types, a missing or invalid ``new_std_error`` /
+        ``new_total``, a level outside (0, 1) or a true probability outside [0, 1].
     """
     if not priors:
         raise InputError("no priors given")

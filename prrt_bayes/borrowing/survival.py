@@ -45,11 +45,29 @@ QUANTITY = {"pfs": "pfs_median_months", "os": "os_median_months"}
 def series_log_medians(endpoint: str, series=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Log medians with standard errors from the series, after the rules of the module docstring.
 
+    Parameters
+    ----------
+    endpoint
+        ``"pfs"`` (``pfs_median_months``) or ``"os"`` (``os_median_months``).
+    series
+        :class:`~prrt_bayes.evidence.loaders.SeriesEvidence` to use; ``None`` loads the bundled
+        ``series.toml``.
+
     Returns
     -------
-    (included, excluded)
-        ``included``: study, population, n, median, log_median, std_error, se_method,
-        approximated. ``excluded``: study, reason.
+    included : pandas.DataFrame
+        One row per kept cohort, sorted by study: ``study, population, overlap_group, n,
+        median`` (months), ``log_median, std_error`` (log scale), ``se_method, approximated``.
+        Empty (no columns) when no cohort qualifies.
+    excluded : pandas.DataFrame
+        Columns ``study, reason``: every cohort left out and why.
+
+    Raises
+    ------
+    InputError
+        For an unknown ``endpoint``, or (from
+        :func:`~prrt_bayes.borrowing.inputs.log_median_estimate`) a kept cohort without a CI or
+        a number of patients.
     """
     if endpoint not in QUANTITY:
         raise InputError(f"endpoint must be 'pfs' or 'os', got {endpoint!r}", field="endpoint")
@@ -106,9 +124,34 @@ def external_log_median_prior(
 ) -> tuple[NormalMixture, pd.DataFrame, pd.DataFrame]:
     """The borrowing prior on the 177Lu arm's log median (months) and the cohorts behind it.
 
+    Parameters
+    ----------
+    endpoint
+        ``"pfs"`` or ``"os"``.
+    method
+        ``"map"``, ``"robust-map"``, ``"power"`` or ``"commensurate"`` (see module docstring).
+    robust_weight
+        Weight of the unit-information ``Normal(MAP mean, 1)`` component (``robust-map`` only).
+    a0
+        Power-prior discount in [0, 1] (``power`` only).
+    tau
+        Between-source SD on the log scale, >= 0 (``commensurate`` only).
+    series
+        :class:`~prrt_bayes.evidence.loaders.SeriesEvidence` to use; ``None`` loads the bundled
+        ``series.toml``.
+
     Returns
     -------
-    (prior, included, excluded)
+    prior : NormalMixture
+        Prior on the log median survival (months) of the 177Lu-Dotatate arm.
+    included, excluded : pandas.DataFrame
+        The cohorts used and those left out, as returned by :func:`series_log_medians`.
+
+    Raises
+    ------
+    InputError
+        For an unknown ``endpoint`` or ``method``, fewer than 2 cohorts left after the rules, or
+        an invalid ``robust_weight``, ``a0`` or ``tau``.
     """
     included, excluded = series_log_medians(endpoint, series)
     if len(included) < 2:
@@ -130,7 +173,27 @@ def external_log_median_prior(
 
 def borrowing_report(prior: NormalMixture, included: pd.DataFrame, excluded: pd.DataFrame,
                      *, trial_log_median: float, trial_std_error: float) -> dict:
-    """What was borrowed and how well it agrees with the trial (for the report / summary)."""
+    """What was borrowed and how well it agrees with the trial (for the report / summary).
+
+    Parameters
+    ----------
+    prior
+        The borrowing prior on the 177Lu arm's log median (months).
+    included, excluded
+        The cohort tables of :func:`series_log_medians`.
+    trial_log_median, trial_std_error
+        The trial's own estimate of the 177Lu arm's log median (months) without borrowing and
+        its standard error, for the prior-data conflict check.
+
+    Returns
+    -------
+    dict
+        ``prior_scale``; ``prior_median_months`` and ``prior_95_interval_months`` (prior
+        quantiles back-transformed to months); ``prior_ess_events`` (moment ESS, reference SD 1:
+        events); ``conflict_p_box`` (:func:`~prrt_bayes.borrowing.conflict.conflict_normal`);
+        ``trial_median_months_without_borrowing``; ``cohorts`` and ``excluded`` (one text line
+        per cohort).
+    """
     conflict = conflict_normal(prior, trial_log_median, trial_std_error)
     return {
         "prior_scale": "log median survival (months) of the 177Lu-Dotatate arm",

@@ -111,7 +111,31 @@ class Netter1Evidence:
     tables: dict[str, pd.DataFrame] = field(repr=False)
 
     def get(self, cut: str, quantity: str, arm: str = "all", time: float | None = None) -> Record:
-        """The primary record for one number; InputError listing what exists if absent."""
+        """The primary record for one number; InputError listing what exists if absent.
+
+        Parameters
+        ----------
+        cut
+            Data cut id, e.g. ``"primary_2015"`` or ``"final_2021"`` (see :attr:`cuts`).
+        quantity
+            Quantity name, e.g. ``"pfs_survival"`` or ``"n_randomised"``.
+        arm
+            ``"lu177"``, ``"control"`` or ``"all"`` (numbers not split by arm).
+        time
+            Landmark time in months, or None for numbers without a time point. Compared exactly
+            with the record's ``time``.
+
+        Returns
+        -------
+        Record
+            The record with ``primary = True`` (the stored object, not a copy; records are
+            frozen).
+
+        Raises
+        ------
+        InputError
+            When no primary record matches; the message says how many records exist for the cut.
+        """
         matches = [
             r
             for r in self.records
@@ -127,12 +151,32 @@ class Netter1Evidence:
         return matches[0]
 
     def alternatives(self, cut: str, quantity: str, arm: str = "all", time=None) -> list[Record]:
-        """All records (primary first) reporting the same number."""
+        """All records (primary first) reporting the same number.
+
+        Parameters
+        ----------
+        cut, quantity, arm, time
+            The number's identity, as in :meth:`get` (``time`` in months, or None).
+
+        Returns
+        -------
+        list[Record]
+            A new list: the primary record first, then the alternatives in file order; empty
+            when no record matches (no error is raised).
+        """
         group = [r for r in self.records if r.key() == (cut, quantity, arm, time)]
         return sorted(group, key=lambda r: not r.primary)
 
     def frame(self) -> pd.DataFrame:
-        """All records as a tidy DataFrame, one row per published number."""
+        """All records as a tidy DataFrame, one row per record (alternatives included).
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new frame, one row per record in file order, one column per :class:`Record` field
+            except ``study`` (``quantity, unit, locator, source, cut, arm, time, value, lower,
+            upper, ...``); alternatives have ``primary`` False.
+        """
         return pd.DataFrame([r.model_dump(exclude={"study"}) for r in self.records])
 
 
@@ -165,12 +209,27 @@ def load_netter1(path: str | Path | None = None, tables_dir: str | Path | None =
 
     Parameters
     ----------
-    path : TOML file to read instead of the bundled ``netter1.toml`` (for tests / user data).
-    tables_dir : folder of the Tables 1-4 CSVs instead of the bundled ``netter1_tables/``.
+    path
+        TOML file to read instead of the bundled ``netter1.toml`` (for tests / user data);
+        None (or empty) reads the bundled file.
+    tables_dir
+        Folder of the Tables 1-4 CSVs (file names in :data:`TABLE_FILES`) instead of the bundled
+        ``netter1_tables/``; None reads the bundled folder.
 
     Returns
     -------
     Netter1Evidence
+        Sources, cuts and records from the TOML, and the four tables as DataFrames (keys of
+        :data:`TABLE_FILES`; numeric columns parsed, ``p_value_numeric`` / ``p_value_bound``
+        added where a p-value column exists).
+
+    Raises
+    ------
+    InputError
+        A missing or malformed file, a record that fails :class:`Record` validation, an unknown
+        source or cut, not exactly one primary record per number, cut dates out of order, or a
+        table cell that is not a number or a count, percentage or CI that is inconsistent; the
+        file, row and field are named.
     """
     file = Path(path) if path else Path(str(_DATA / "netter1.toml"))
     raw = _read_toml(file)
@@ -295,7 +354,27 @@ class SeriesEvidence:
     records: tuple[Record, ...]
 
     def get(self, study: str, quantity: str, time: float | None = None) -> Record:
-        """The primary record of one number of one study."""
+        """The primary record of one number of one study.
+
+        Parameters
+        ----------
+        study
+            Study id (a key of :attr:`studies`), e.g. ``"kwekkeboom2008"``.
+        quantity
+            Quantity name as in ``series.toml``.
+        time
+            Landmark time in months, or None for numbers without a time point.
+
+        Returns
+        -------
+        Record
+            The record with ``primary = True`` (the stored object; records are frozen).
+
+        Raises
+        ------
+        InputError
+            When no primary record matches.
+        """
         for record in self.records:
             if (record.study, record.quantity, record.time) == (study, quantity, time):
                 if record.primary:
@@ -303,11 +382,27 @@ class SeriesEvidence:
         raise InputError(f"no series record study={study!r} quantity={quantity!r}")
 
     def studies_frame(self) -> pd.DataFrame:
-        """One row per cohort with population, overlap group and flags."""
+        """One row per cohort with population, overlap group and flags.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new frame, one row per study in file order, one column per :class:`Study` field
+            (``id, citation, population, population_detail, overlap_group, ...,
+            mixed_radionuclides, chemotherapy, retreatment, note``).
+        """
         return pd.DataFrame([s.model_dump() for s in self.studies.values()])
 
     def frame(self) -> pd.DataFrame:
-        """All records, one row per number, joined with the study's population and flags."""
+        """All records, one row per record, joined with the study's population and flags.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new frame: the :class:`Record` fields except ``cut`` and ``arm``, plus the study's
+            ``population, overlap_group, mixed_radionuclides, chemotherapy, retreatment,
+            progression_endpoint`` (left join on ``study``); alternatives included.
+        """
         records = pd.DataFrame([r.model_dump(exclude={"cut", "arm"}) for r in self.records])
         studies = self.studies_frame()[
             ["id", "population", "overlap_group", "mixed_radionuclides", "chemotherapy",
@@ -321,11 +416,20 @@ def load_series(path: str | Path | None = None) -> SeriesEvidence:
 
     Parameters
     ----------
-    path : TOML file to read instead of the bundled ``series.toml``.
+    path
+        TOML file to read instead of the bundled ``series.toml``; None (or empty) reads the
+        bundled file.
 
     Returns
     -------
     SeriesEvidence
+        The studies (by id) and their records.
+
+    Raises
+    ------
+    InputError
+        A missing or malformed file, a study or record that fails validation, a record of an
+        unknown study, or not exactly one primary record per number; file, row and field named.
     """
     file = Path(path) if path else Path(str(_DATA / "series.toml"))
     raw = _read_toml(file)
@@ -347,7 +451,11 @@ def list_sources() -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame with columns name, kind, citation, n_numbers, contributes.
+    pandas.DataFrame
+        One row per NETTER-1 source, then one per series study, with columns ``name`` (source
+        key or study id), ``kind`` (``"netter1"`` or ``"series (<population>)"``), ``citation``,
+        ``n_numbers`` (records, plus the rows of the tables citing a NETTER-1 source) and
+        ``contributes`` (table names and quantities, comma-separated).
     """
     netter1 = load_netter1()
     rows = []

@@ -45,6 +45,21 @@ def percent_consistent(count: float, denominator: float, percent: float) -> bool
     Accepts the exact percentage rounded half-up *or* truncated to the printed precision (one
     decimal if the printed value has a fractional part, else integer), because published papers
     do both (e.g. 3/203 printed as 1.4%).
+
+    Parameters
+    ----------
+    count
+        Numerator (e.g. patients with the event).
+    denominator
+        Denominator; must be non-zero.
+    percent
+        The printed percentage (0-100, not a probability), integer or with one decimal.
+
+    Returns
+    -------
+    bool
+        True when ``percent`` equals ``100 * count / denominator`` rounded half-up or truncated
+        to its printed precision (compared with :func:`math.isclose`).
     """
     exact = 100.0 * count / denominator
     decimals = 0 if float(percent).is_integer() else 1
@@ -124,7 +139,14 @@ class Record(_Strict):
         return self
 
     def key(self) -> tuple:
-        """The identity of the number this record reports (alternatives share a key)."""
+        """The identity of the number this record reports (alternatives share a key).
+
+        Returns
+        -------
+        tuple
+            ``(cut or study, quantity, arm, time)``: ``cut`` for NETTER-1 records, ``study`` for
+            series records (``time`` is None when the number is not tied to a time point).
+        """
         return (self.cut or self.study, self.quantity, self.arm, self.time)
 
 

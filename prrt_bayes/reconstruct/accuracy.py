@@ -37,15 +37,16 @@ class HazardRatio:
 class AccuracyReport:
     """Agreement of a reconstructed arm with the published curve and at-risk table.
 
-    Attributes:
-        n_patients: Rows in the reconstruction.
-        n_events: Events in the reconstruction.
-        n_points: Digitised points compared.
-        rmse: Root mean squared difference, reconstructed KM minus digitised survival.
-        max_abs_error: Largest absolute difference.
-        max_error_time: Digitised time at which it occurs.
-        at_risk: DataFrame ``time, reported, reconstructed, difference`` (empty without a table).
-        hazard_ratio: Cox hazard ratio vs the other arm, when one was given.
+    Attributes
+    ----------
+    n_patients : rows in the reconstruction.
+    n_events : events in the reconstruction.
+    n_points : digitised points compared.
+    rmse : root mean squared difference, reconstructed KM minus digitised survival.
+    max_abs_error : largest absolute difference.
+    max_error_time : digitised time at which it occurs.
+    at_risk : DataFrame ``time, reported, reconstructed, difference`` (empty without a table).
+    hazard_ratio : Cox hazard ratio vs the other arm, when one was given.
     """
 
     n_patients: int
@@ -58,7 +59,15 @@ class AccuracyReport:
     hazard_ratio: HazardRatio | None = None
 
     def to_dict(self) -> dict:
-        """Plain-data form (JSON-serialisable)."""
+        """Plain-data form (JSON-serialisable).
+
+        Returns
+        -------
+        dict
+            A new dict with the scalar fields under their names, ``at_risk`` as a list of
+            ``{time, reported, reconstructed, difference}`` dicts (time float, counts int) and
+            ``hazard_ratio`` as ``{estimate, lower, upper, arm, reference}`` or None.
+        """
         out = {
             "n_patients": self.n_patients,
             "n_events": self.n_events,
@@ -84,7 +93,15 @@ class AccuracyReport:
         return out
 
     def to_text(self) -> str:
-        """Human-readable multi-line report."""
+        """Human-readable multi-line report.
+
+        Returns
+        -------
+        str
+            Lines joined by newlines (no trailing newline): patients and events, the KM fit to
+            the digitised points, the at-risk comparison (when there is a table; differences
+            flagged) and the Cox hazard ratio (when there is one).
+        """
         lines = [
             f"Reconstructed IPD: {self.n_patients} patients, {self.n_events} events",
             f"KM of the reconstruction vs {self.n_points} digitised points: "
@@ -108,7 +125,21 @@ class AccuracyReport:
 
 
 def km_step(ipd: pd.DataFrame, times: np.ndarray) -> np.ndarray:
-    """Kaplan-Meier survival of ``ipd`` (lifelines) at ``times``, right-continuous step."""
+    """Kaplan-Meier survival of ``ipd`` (lifelines) at ``times``, right-continuous step.
+
+    Parameters
+    ----------
+    ipd
+        Columns ``time`` and ``event`` (1 = event, 0 = censored).
+    times
+        Times to evaluate at, in the unit of ``ipd["time"]``; any order.
+
+    Returns
+    -------
+    numpy.ndarray
+        Survival probability at each of ``times`` (same shape): the KM value at the last KM time
+        at or before it, 1.0 before the first.
+    """
     kmf = KaplanMeierFitter().fit(ipd["time"], ipd["event"])
     sf = kmf.survival_function_
     grid = sf.index.to_numpy(float)
@@ -118,7 +149,20 @@ def km_step(ipd: pd.DataFrame, times: np.ndarray) -> np.ndarray:
 
 
 def numbers_at_risk(ipd: pd.DataFrame, times: np.ndarray) -> np.ndarray:
-    """Number of patients with time >= t, for each t in ``times``."""
+    """Number of patients with time >= t, for each t in ``times``.
+
+    Parameters
+    ----------
+    ipd
+        Column ``time`` (events and censorings count alike).
+    times
+        Report times, in the unit of ``ipd["time"]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer counts, one per entry of ``times``.
+    """
     sorted_times = np.sort(ipd["time"].to_numpy(float))
     return sorted_times.size - np.searchsorted(sorted_times, np.asarray(times, float), "left")
 
@@ -126,7 +170,23 @@ def numbers_at_risk(ipd: pd.DataFrame, times: np.ndarray) -> np.ndarray:
 def cox_hazard_ratio(
     ipd: pd.DataFrame, reference: pd.DataFrame, *, arm: str = "arm", reference_name: str = "other"
 ) -> HazardRatio:
-    """Unstratified Cox hazard ratio (lifelines, Efron ties) of ``ipd`` vs ``reference``."""
+    """Unstratified Cox hazard ratio (lifelines, Efron ties) of ``ipd`` vs ``reference``.
+
+    Parameters
+    ----------
+    ipd
+        Columns ``time`` and ``event`` of the arm in the numerator.
+    reference
+        Columns ``time`` and ``event`` of the reference arm (the denominator).
+    arm, reference_name
+        Labels stored in the result (not used in the fit).
+
+    Returns
+    -------
+    HazardRatio
+        ``exp(coef)`` of the arm indicator (HR > 1: higher hazard in ``ipd``) and its 95% Wald
+        confidence interval from lifelines.
+    """
     data = pd.concat(
         [
             ipd[["time", "event"]].assign(treated=1.0),
@@ -157,15 +217,25 @@ def assess_accuracy(
 ) -> AccuracyReport:
     """Compare a reconstructed arm with its digitised curve and at-risk table.
 
-    Parameters:
-        ipd: Reconstructed ``time, event`` for this arm.
-        curve: The cleaned digitised curve (the points compared are its points).
-        at_risk: The reported numbers at risk, or None.
-        other_arm: The other arm's reconstruction, for the Cox hazard ratio (this arm vs it).
-        arm, other_name: Labels used in the report.
+    Parameters
+    ----------
+    ipd
+        Reconstructed ``time, event`` for this arm.
+    curve
+        The cleaned digitised curve (the points compared are its points, time 0 included).
+    at_risk
+        The reported numbers at risk, or None (the report's ``at_risk`` frame is then empty).
+    other_arm
+        The other arm's reconstruction (``time, event``), for the Cox hazard ratio (this arm vs
+        it); None skips the hazard ratio.
+    arm, other_name
+        Labels of this arm and the other arm in the hazard ratio.
 
-    Returns:
-        An :class:`AccuracyReport`.
+    Returns
+    -------
+    AccuracyReport
+        KM errors at the curve's points (RMSE, largest absolute error and its time), the
+        at-risk comparison (``difference`` = reconstructed - reported) and the hazard ratio.
     """
     fitted = km_step(ipd, curve.time)
     diff = fitted - curve.survival

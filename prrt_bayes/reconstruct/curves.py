@@ -33,12 +33,13 @@ CLIP_TOLERANCE = 0.05
 class DigitisedCurve:
     """A cleaned Kaplan-Meier curve: strictly increasing times from (0, 1), non-increasing survival.
 
-    Attributes:
-        time: Strictly increasing times, ``time[0] == 0``.
-        survival: Survival probabilities in [0, 1], non-increasing, ``survival[0] == 1``.
-        source: File the curve came from (for messages), or None.
-        notes: Human-readable list of what cleaning changed.
-        scale: ``"percent"`` or ``"probability"`` — how the input was read.
+    Attributes
+    ----------
+    time : strictly increasing times, ``time[0] == 0``.
+    survival : survival probabilities in [0, 1], non-increasing, ``survival[0] == 1``.
+    source : file the curve came from (for messages), or None.
+    notes : human-readable list of what cleaning changed.
+    scale : ``"percent"`` or ``"probability"`` — how the input was read.
     """
 
     time: np.ndarray
@@ -48,7 +49,14 @@ class DigitisedCurve:
     scale: str = "probability"
 
     def to_frame(self) -> pd.DataFrame:
-        """Return the curve as a DataFrame with columns ``time, survival``."""
+        """Return the curve as a DataFrame with columns ``time, survival``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new frame, one row per point; survival as a probability (0-1) whatever
+            :attr:`scale` the input had.
+        """
         return pd.DataFrame({"time": self.time, "survival": self.survival})
 
 
@@ -56,13 +64,15 @@ class DigitisedCurve:
 class AtRiskTable:
     """Published numbers at risk for one arm.
 
-    Attributes:
-        time: Strictly increasing report times, ``time[0] == 0``.
-        n_risk: Non-increasing non-negative integer counts; ``n_risk[0]`` is the arm size.
-        source: File the table came from, or None.
-        rows: File line number of each entry (for messages); None for in-memory tables.
-        column: Name of the count column used, when the file had a header.
-        notes: What reading changed (e.g. skipped empty cells).
+    Attributes
+    ----------
+    time : strictly increasing report times, ``time[0] == 0``.
+    n_risk : non-increasing non-negative integer counts; ``n_risk[0]`` is the arm size.
+    source : file the table came from, or None.
+    rows : file line number of each entry (for messages); None for in-memory tables built
+        directly (:func:`at_risk_from_arrays` numbers them 1, 2, ...).
+    column : name of the count column used, when the file had a header.
+    notes : what reading changed (e.g. skipped empty cells).
     """
 
     time: np.ndarray
@@ -73,11 +83,28 @@ class AtRiskTable:
     notes: tuple[str, ...] = field(default=())
 
     def row_of(self, index: int) -> int | None:
-        """File line number of entry ``index`` (None for in-memory tables)."""
+        """File line number of entry ``index`` (None for in-memory tables).
+
+        Parameters
+        ----------
+        index
+            0-based position of the entry in :attr:`time` / :attr:`n_risk`.
+
+        Returns
+        -------
+        int or None
+            The entry's line number in :attr:`rows`, or None when :attr:`rows` is None.
+        """
         return None if self.rows is None else self.rows[index]
 
     def to_frame(self) -> pd.DataFrame:
-        """Return the table as a DataFrame with columns ``time, n_risk``."""
+        """Return the table as a DataFrame with columns ``time, n_risk``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new frame, one row per reported time.
+        """
         return pd.DataFrame({"time": self.time, "n_risk": self.n_risk})
 
 
@@ -131,18 +158,29 @@ def _split_header(rows: list[tuple[int, list[str]]], n_used: int) -> tuple[list[
 def read_curve(path: str | Path, *, percent: bool | None = None) -> DigitisedCurve:
     """Read and clean a digitised Kaplan-Meier curve CSV.
 
-    Parameters:
-        path: CSV with time in the first column and survival in the second; a header line is
-            optional (the first line is a header when its first two cells are not numbers).
-        percent: Force the survival scale: True = percent (0-100), False = probability (0-1).
-            None detects it: **any survival value > 1.5 means percent**, otherwise probability.
+    Parameters
+    ----------
+    path
+        CSV with time in the first column and survival in the second (further columns are
+        ignored); comma, semicolon or tab separated. A header line is optional (the first line
+        is a header when its first two cells are not numbers).
+    percent
+        Force the survival scale: True = percent (0-100), False = probability (0-1). None
+        detects it: **any survival value > 1.5 means percent**, otherwise probability.
 
-    Returns:
-        The cleaned curve (see :func:`clean_curve`), with notes on what was changed.
+    Returns
+    -------
+    DigitisedCurve
+        The cleaned curve (see :func:`clean_curve`), survival as a probability, time in the
+        file's unit; ``notes`` start with how the scale was read, ``scale`` records it.
 
-    Raises:
-        InputError: empty file, non-numeric or empty cells, fewer than 2 points, a percent /
-            probability mix-up, or survival values too far outside the scale to be noise.
+    Raises
+    ------
+    InputError
+        Missing or empty file, a header without data rows, a row with one column, non-numeric
+        or empty cells, fewer than 2 points, a percent / probability mix-up, or survival values
+        too far outside the scale to be noise (beyond :data:`CLIP_TOLERANCE` outside 0-1 after
+        scaling to probability).
     """
     path = Path(path)
     rows = _read_rows(path)
@@ -231,16 +269,26 @@ def clean_curve(
     6. make the curve start at (0, 1): points at time 0 are replaced by (0, 1), and (0, 1) is added
        when missing.
 
-    Parameters:
-        time: Digitised times (any unit; the IPD keeps it).
-        survival: Digitised survival probabilities (already scaled to 0-1).
-        source: File name used in messages.
+    Parameters
+    ----------
+    time
+        Digitised times (any unit; the IPD keeps it).
+    survival
+        Digitised survival probabilities (already scaled to 0-1), one per time.
+    source
+        File name used in messages and stored in the result; None for in-memory data.
 
-    Returns:
-        The cleaned :class:`DigitisedCurve`.
+    Returns
+    -------
+    DigitisedCurve
+        A new curve starting at (0, 1), with ``notes`` listing each change; ``scale`` is
+        ``"probability"``.
 
-    Raises:
-        InputError: fewer than 2 points remain, or the inputs are not finite numbers.
+    Raises
+    ------
+    InputError
+        ``time`` and ``survival`` not 1-D or of different lengths, non-finite values, or fewer
+        than 2 points remaining (with (0, 1)) after dropping points before time 0.
     """
     t = np.asarray(time, dtype=float)
     s = np.asarray(survival, dtype=float)
@@ -296,18 +344,27 @@ def clean_curve(
 def read_at_risk(path: str | Path, *, column: str | None = None) -> AtRiskTable:
     """Read a numbers-at-risk table CSV.
 
-    Parameters:
-        path: CSV with the report time in the first column and counts in the others; a header line
-            is optional (needed to pick a column by name). One table can serve both arms.
-        column: Header name of the count column; default the second column.
+    Parameters
+    ----------
+    path
+        CSV with the report time in the first column and counts in the others; a header line
+        is optional (needed to pick a column by name). One table can serve both arms.
+    column
+        Header name of the count column (not the first column); None uses the second column.
 
-    Returns:
-        The :class:`AtRiskTable`. Rows whose count cell is empty are skipped (noted): a shared
-        table may stop reporting one arm earlier than the other.
+    Returns
+    -------
+    AtRiskTable
+        The validated table, with the file line number of each entry in ``rows``. Rows whose
+        count cell is empty are skipped (noted): a shared table may stop reporting one arm
+        earlier than the other.
 
-    Raises:
-        InputError: empty file, unknown column, non-numeric or non-integer or negative counts,
-            times not strictly increasing, counts that increase, first time not 0.
+    Raises
+    ------
+    InputError
+        Missing or empty file, a column requested from a file without a header, unknown column,
+        too few columns in a row, non-numeric times, non-numeric or non-integer or negative
+        counts, times not strictly increasing, counts that increase, first time not 0.
     """
     path = Path(path)
     rows = _read_rows(path)
@@ -376,7 +433,29 @@ def read_at_risk(path: str | Path, *, column: str | None = None) -> AtRiskTable:
 def at_risk_from_arrays(
     time: np.ndarray | list[float], n_risk: np.ndarray | list[int], *, source: str | None = None
 ) -> AtRiskTable:
-    """Build and validate an in-memory :class:`AtRiskTable` (rows are reported 1-based)."""
+    """Build and validate an in-memory :class:`AtRiskTable` (rows are reported 1-based).
+
+    Parameters
+    ----------
+    time
+        Report times, strictly increasing from 0.
+    n_risk
+        Numbers at risk, one per time: non-negative whole numbers (floats such as ``116.0``
+        are accepted), non-increasing, positive at time 0.
+    source
+        Label used in error messages and stored in the table; None for none.
+
+    Returns
+    -------
+    AtRiskTable
+        A new table with ``rows`` = 1, 2, ... (the 1-based positions named in messages).
+
+    Raises
+    ------
+    InputError
+        Arrays not 1-D or of different lengths, counts that are not non-negative whole numbers,
+        or a table that fails :func:`validate_at_risk`.
+    """
     t = np.asarray(time, dtype=float)
     n = np.asarray(n_risk, dtype=float)
     if t.shape != n.shape or t.ndim != 1:
@@ -401,8 +480,17 @@ def at_risk_from_arrays(
 def validate_at_risk(table: AtRiskTable) -> None:
     """Check an at-risk table on its own: starts at time 0, times increase, counts do not.
 
-    Raises:
-        InputError: naming the file and the row of the first problem.
+    Parameters
+    ----------
+    table
+        The table to check (not modified).
+
+    Raises
+    ------
+    InputError
+        No rows, a first time other than 0, a count at time 0 that is not positive, a time not
+        after the previous one, or a count above the previous one; naming the file and the row
+        of the first problem.
     """
     src = table.source
     if table.time.size == 0:
@@ -448,11 +536,26 @@ def match_at_risk_to_curve(
     time units or a truncated digitisation, and the table is rejected. Trailing zero counts are
     always allowed (follow-up ended). Counts after the curve has reached survival 0 must be 0.
 
-    Returns:
-        The (possibly extended) curve and the table, unchanged.
+    Parameters
+    ----------
+    curve
+        The cleaned digitised curve.
+    table
+        The validated at-risk table of the same arm, in the same time unit.
 
-    Raises:
-        InputError: naming the at-risk file and the row of the offending time.
+    Returns
+    -------
+    curve : DigitisedCurve
+        ``curve`` itself, or a new curve extended flat to the last at-risk time (with a note)
+        when at-risk times lie beyond its last time.
+    table : AtRiskTable
+        ``table``, unchanged.
+
+    Raises
+    ------
+    InputError
+        More than one positive count beyond the curve's last time, or a positive count after the
+        curve reaches survival 0; naming the at-risk file and the row of the offending time.
     """
     end = curve.time[-1]
     beyond = np.flatnonzero(table.time > end)

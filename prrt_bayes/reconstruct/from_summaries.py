@@ -145,7 +145,24 @@ DEFAULT_GRID_CELLS = 2000
 
 # ------------------------------------------------------------------------------------------ input
 def to_date(value: str | date) -> date:
-    """Parse ``YYYY-MM-DD`` or ``YYYY-MM`` (read as the 15th, mid-month) into a date."""
+    """Parse ``YYYY-MM-DD`` or ``YYYY-MM`` (read as the 15th, mid-month) into a date.
+
+    Parameters
+    ----------
+    value
+        A date string (surrounding whitespace ignored), or a :class:`datetime.date`, which is
+        returned as is.
+
+    Returns
+    -------
+    datetime.date
+        The parsed date.
+
+    Raises
+    ------
+    InputError
+        When ``value`` is neither form or names no valid calendar date.
+    """
     if isinstance(value, date):
         return value
     try:
@@ -160,7 +177,24 @@ def to_date(value: str | date) -> date:
 
 
 def months_between(start: str | date, end: str | date) -> float:
-    """Months from ``start`` to ``end`` (days / 30.4375)."""
+    """Months from ``start`` to ``end`` (days / 30.4375).
+
+    Parameters
+    ----------
+    start, end
+        Dates or date strings (``YYYY-MM-DD``, or ``YYYY-MM`` read as the 15th; see
+        :func:`to_date`).
+
+    Returns
+    -------
+    float
+        Months, negative when ``end`` is before ``start``.
+
+    Raises
+    ------
+    InputError
+        When a string is not a date.
+    """
     return (to_date(end) - to_date(start)).days / DAYS_PER_MONTH
 
 
@@ -214,7 +248,32 @@ class FollowUpSummary(_Input):
         median: float | None = None,
         dropout_rate: float | None = None,
     ) -> FollowUpSummary:
-        """Window from the accrual duration and the follow-up after the last randomisation."""
+        """Window from the accrual duration and the follow-up after the last randomisation.
+
+        Parameters
+        ----------
+        accrual_months
+            Length of the accrual window (in the time unit of the survival targets, usually
+            months).
+        min_follow_up
+            Follow-up of the last patient randomised (cut-off minus end of accrual); becomes
+            ``minimum``, and ``maximum = min_follow_up + accrual_months``.
+        median
+            Reverse-Kaplan-Meier median follow-up to reproduce, or None.
+        dropout_rate
+            Fixed dropout hazard per time unit; None = calibrated to ``median`` (0 without one).
+
+        Returns
+        -------
+        FollowUpSummary
+            A new, validated summary.
+
+        Raises
+        ------
+        InputError
+            A maximum that is not positive, ``minimum > maximum``, ``median > maximum``, or a
+            negative ``dropout_rate``.
+        """
         return cls(
             maximum=min_follow_up + accrual_months, minimum=min_follow_up, median=median,
             dropout_rate=dropout_rate,
@@ -237,6 +296,32 @@ class FollowUpSummary(_Input):
         ``n`` includes the patients randomised after it (``"zero_follow_up"``: the window starts
         below 0 and they are censored at time 0) or not (``"excluded"``: the window is clipped
         at the cut-off). See the module docstring.
+
+        Parameters
+        ----------
+        accrual_start, accrual_end, cutoff
+            First and last randomisation and the data cut-off: dates or ``YYYY-MM-DD`` /
+            ``YYYY-MM`` strings (see :func:`to_date`).
+        median
+            Reverse-Kaplan-Meier median follow-up in months, or None.
+        dropout_rate
+            Fixed dropout hazard per month; None = calibrated to ``median`` (0 without one).
+        late_entrants
+            ``"zero_follow_up"`` or ``"excluded"`` (above); only matters when accrual ends
+            after the cut-off.
+
+        Returns
+        -------
+        FollowUpSummary
+            A new summary with ``maximum`` = months from accrual start to cut-off and
+            ``minimum`` = months from accrual end to cut-off (clipped at 0 for ``"excluded"``).
+
+        Raises
+        ------
+        InputError
+            A string that is not a date, accrual ending before it starts, a cut-off not after
+            the start of accrual, an unknown ``late_entrants``, ``median`` above the maximum
+            follow-up, or a negative ``dropout_rate``.
         """
         start, end, cut = to_date(accrual_start), to_date(accrual_end), to_date(cutoff)
         if end < start:
@@ -303,7 +388,14 @@ class ArmSummary(_Input):
         return self
 
     def survival_points(self) -> list[tuple[float, float]]:
-        """All survival targets ``(time, S)``, landmarks and the median (S = 1/2), sorted."""
+        """All survival targets ``(time, S)``, landmarks and the median (S = 1/2), sorted.
+
+        Returns
+        -------
+        list[tuple[float, float]]
+            A new list of ``(time, survival probability)`` pairs sorted by time; empty without
+            landmarks and median.
+        """
         points = [(float(t), float(s)) for t, s in self.landmarks.items()]
         if self.median is not None:
             points.append((float(self.median), 0.5))
@@ -320,19 +412,49 @@ class CensoringModel:
     dropout_rate: float
 
     def admin_survival(self, t) -> np.ndarray:
-        """P(A > t) for the administrative censoring time A."""
+        """P(A > t) for the administrative censoring time A.
+
+        Parameters
+        ----------
+        t
+            Time or array of times (array-like), in the time unit of the model.
+
+        Returns
+        -------
+        numpy.ndarray
+            Probabilities, shape of ``t``: 1 up to ``minimum``, falling linearly to 0 at
+            ``maximum`` (a step at ``maximum`` when the window has zero width).
+        """
         t = np.asarray(t, dtype=float)
         if self.maximum > self.minimum:
             return np.clip((self.maximum - t) / (self.maximum - self.minimum), 0.0, 1.0)
         return (t < self.maximum).astype(float)
 
     def survival(self, t) -> np.ndarray:
-        """G(t) = P(C > t): probability of still being under follow-up at t."""
+        """G(t) = P(C > t): probability of still being under follow-up at t.
+
+        Parameters
+        ----------
+        t
+            Time or array of times (array-like).
+
+        Returns
+        -------
+        numpy.ndarray
+            :meth:`admin_survival` times ``exp(-dropout_rate * t)``, shape of ``t``.
+        """
         t = np.asarray(t, dtype=float)
         return self.admin_survival(t) * np.exp(-self.dropout_rate * t)
 
     def median(self) -> float:
-        """Median of the censoring distribution (= reverse-KM median follow-up)."""
+        """Median of the censoring distribution (= reverse-KM median follow-up).
+
+        Returns
+        -------
+        float
+            The time where ``G(t) = 1/2``: 0 when ``G(0) <= 1/2`` (half or more randomised
+            after the cut-off), ``maximum`` when ``G`` stays at or above 1/2 until then.
+        """
         if self.survival(0.0) <= 0.5:
             return 0.0
         if self.survival(self.maximum - 1e-12 * self.maximum) >= 0.5:
@@ -348,7 +470,18 @@ class PiecewiseHazard:
     rates: tuple[float, ...]
 
     def cumulative_hazard(self, t) -> np.ndarray:
-        """H(t) = integral of the hazard from 0 to t."""
+        """H(t) = integral of the hazard from 0 to t.
+
+        Parameters
+        ----------
+        t
+            Time or array of times (array-like); times before the first start contribute 0.
+
+        Returns
+        -------
+        numpy.ndarray
+            Cumulative hazard, shape of ``t``.
+        """
         t = np.asarray(t, dtype=float)
         ends = (*self.starts[1:], math.inf)
         total = np.zeros_like(t)
@@ -357,12 +490,43 @@ class PiecewiseHazard:
         return total
 
     def survival(self, t) -> np.ndarray:
-        """S(t) = exp(-H(t))."""
+        """S(t) = exp(-H(t)).
+
+        Parameters
+        ----------
+        t
+            Time or array of times (array-like).
+
+        Returns
+        -------
+        numpy.ndarray
+            Survival probabilities, shape of ``t``.
+        """
         return np.exp(-self.cumulative_hazard(t))
 
 
 def calibrate_censoring(follow_up: FollowUpSummary) -> CensoringModel:
-    """Censoring model reproducing the reverse-KM median follow-up (rules in the module doc)."""
+    """Censoring model reproducing the reverse-KM median follow-up (rules in the module doc).
+
+    Parameters
+    ----------
+    follow_up
+        The published follow-up. An unknown ``minimum`` is set to ``2 * median - maximum``
+        (no dropout) when that is >= 0 and no ``dropout_rate`` is given, else to 0.
+
+    Returns
+    -------
+    CensoringModel
+        Window ``[minimum, maximum]`` and dropout rate: ``follow_up.dropout_rate`` when given,
+        0 without a median or when the window alone reproduces it, else
+        ``log(2 P(A > m)) / m``.
+
+    Raises
+    ------
+    InputError
+        When the median follow-up is longer than the window's own median
+        (``(minimum + maximum) / 2``) and no dropout rate is fixed.
+    """
     maximum, median = follow_up.maximum, follow_up.median
     minimum = follow_up.minimum
     if minimum is None:
@@ -398,7 +562,22 @@ def _known_rates(points: list[tuple[float, float]]) -> tuple[tuple[float, ...], 
 
 
 def hazard_with_tail(points: list[tuple[float, float]], tail_rate: float) -> PiecewiseHazard:
-    """Piecewise hazard through the survival points ``(time, S)``, then ``tail_rate``."""
+    """Piecewise hazard through the survival points ``(time, S)``, then ``tail_rate``.
+
+    Parameters
+    ----------
+    points
+        ``(time, survival probability)`` pairs, times increasing and positive, survival
+        decreasing in (0, 1), as from :meth:`ArmSummary.survival_points` (not checked here).
+    tail_rate
+        Hazard after the last point (per time unit).
+
+    Returns
+    -------
+    PiecewiseHazard
+        Starts ``(0, tau_1, ..., tau_k)`` and rates ``(lambda_1, ..., lambda_k, tail_rate)``,
+        so ``S(tau_j)`` equals each published value; a constant ``tail_rate`` without points.
+    """
     starts, rates = _known_rates(points)
     return PiecewiseHazard(starts, (*rates, tail_rate))
 
@@ -510,6 +689,23 @@ def feasible_events(
 
     The bounds are the tail rate near 0 and near infinity, with the published survival points.
     Fewer published events than the lower bound trigger the dropout calibration (module doc).
+
+    Parameters
+    ----------
+    summary
+        The arm's published numbers (``events`` is not used).
+    grid_cells
+        Cells of the calculation grid up to the maximum follow-up.
+
+    Returns
+    -------
+    low, high : tuple[int, int]
+        Event counts of the deterministic pseudo-data with the smallest and largest tail rate.
+
+    Raises
+    ------
+    InputError
+        When the follow-up cannot be calibrated (see :func:`calibrate_censoring`).
     """
     censoring = calibrate_censoring(summary.follow_up)
     grid = _grid(summary, censoring, grid_cells)
@@ -664,7 +860,14 @@ class Diagnostics:
     checks: tuple[TargetCheck, ...]
 
     def frame(self) -> pd.DataFrame:
-        """Columns ``target_name, target, achieved, error``."""
+        """Columns ``target_name, target, achieved, error``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new frame, one row per check in the order of :attr:`checks`
+            (``error`` = achieved - target).
+        """
         return pd.DataFrame(
             [(c.name, c.target, c.achieved, c.error) for c in self.checks],
             columns=["target_name", "target", "achieved", "error"],
@@ -723,14 +926,24 @@ def reconstruct_arm(summary: ArmSummary, *, grid_cells: int = DEFAULT_GRID_CELLS
 
     Parameters
     ----------
-    summary : the arm's published numbers; ``events`` is required.
-    grid_cells : cells of the calculation grid up to the maximum follow-up.
+    summary
+        The arm's published numbers; ``events`` is required.
+    grid_cells
+        Cells of the calculation grid up to the maximum follow-up (at least 10).
 
     Returns
     -------
-    Reconstruction with ``ipd`` (columns ``time``, ``event``; exactly ``events`` events; ``n``
-    rows less the ``unfollowed`` patients randomised after the cut-off), the calibrated hazard
-    and censoring models, and the target checks (computed on all ``n`` patients).
+    Reconstruction
+        With ``ipd`` (columns ``time``, ``event``; exactly ``events`` events; ``n`` rows less
+        the ``unfollowed`` patients randomised after the cut-off), the calibrated hazard and
+        censoring models, ``event_calibration`` (``"tail_rate"`` or ``"dropout"``) and the
+        target checks (computed on all ``n`` patients).
+
+    Raises
+    ------
+    InputError
+        ``events`` missing or outside 0..n, ``grid_cells`` below 10, a median follow-up the
+        window cannot give, or an event count the survival targets and follow-up cannot hold.
     """
     if summary.events is None or not 0 <= summary.events <= summary.n:
         raise InputError(f"events={summary.events} must be a count in 0..n={summary.n}",
@@ -781,16 +994,29 @@ def reconstruct_from_summaries(
 
     Parameters
     ----------
-    n, events : patients analysed and events.
-    follow_up : :class:`FollowUpSummary` (or its fields as a mapping), e.g.
+    n, events
+        Patients analysed and events.
+    follow_up
+        :class:`FollowUpSummary` (or its fields as a mapping), e.g.
         ``FollowUpSummary.from_dates("2012-09", "2016-01", "2015-07-24", median=14)``.
-    landmarks : ``{time: survival probability}`` Kaplan-Meier landmarks.
-    median : median time to event (None if not reached / not published).
-    grid_cells : cells of the calculation grid.
+    landmarks
+        ``{time: survival probability}`` Kaplan-Meier landmarks (None for none).
+    median
+        Median time to event (None if not reached / not published).
+    grid_cells
+        Cells of the calculation grid (at least 10).
 
     Returns
     -------
-    Reconstruction (``.ipd`` is the ``time, event`` DataFrame; ``.diagnostics`` the target checks).
+    Reconstruction
+        ``.ipd`` is the ``time, event`` DataFrame; ``.diagnostics`` the target checks (see
+        :func:`reconstruct_arm`).
+
+    Raises
+    ------
+    InputError
+        Inputs that fail :class:`ArmSummary` validation (naming the field), or as in
+        :func:`reconstruct_arm`.
     """
     summary = ArmSummary(
         n=n, events=events, landmarks=dict(landmarks or {}), median=median, follow_up=follow_up,
@@ -799,7 +1025,19 @@ def reconstruct_from_summaries(
 
 
 def stack_arms(reconstructions: Mapping[str, Reconstruction]) -> pd.DataFrame:
-    """Two-arm IPD: the arms' rows with an ``arm`` column, in the mapping's order."""
+    """Two-arm IPD: the arms' rows with an ``arm`` column, in the mapping's order.
+
+    Parameters
+    ----------
+    reconstructions
+        ``{arm label: Reconstruction}``, e.g. ``{"lu177": ..., "control": ...}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame with columns ``time, event, arm`` (arm = the mapping key) and a fresh
+        index; the ``unfollowed`` patients of each arm are not rows.
+    """
     frames = [rec.ipd.assign(arm=arm) for arm, rec in reconstructions.items()]
     return pd.concat(frames, ignore_index=True)
 
@@ -815,7 +1053,26 @@ class EventAllocation:
 
 
 def expected_events(summary: ArmSummary, hazard: PiecewiseHazard) -> float:
-    """Expected number of events ``n * integral f(t) G(t) dt`` under the follow-up censoring."""
+    """Expected number of events ``n * integral f(t) G(t) dt`` under the follow-up censoring.
+
+    Parameters
+    ----------
+    summary
+        The arm: its ``n`` and ``follow_up`` (calibrated with :func:`calibrate_censoring`) are
+        used; ``events`` and the survival targets are not.
+    hazard
+        Event model; the event density is ``f = -dS/dt`` of its survival ``S``.
+
+    Returns
+    -------
+    float
+        Expected events up to the maximum follow-up (midpoint rule on 20000 cells); not rounded.
+
+    Raises
+    ------
+    InputError
+        When the follow-up cannot be calibrated.
+    """
     return _expected_events(summary.n, hazard, calibrate_censoring(summary.follow_up))
 
 
@@ -832,12 +1089,23 @@ def allocate_total_events(arms: Mapping[str, ArmSummary], total_events: int) -> 
 
     Parameters
     ----------
-    arms : per-arm summaries (``events`` ignored), each with at least one survival target.
-    total_events : published total.
+    arms
+        ``{arm label: ArmSummary}`` (``events`` ignored), each with at least one survival
+        target.
+    total_events
+        Published total over all arms.
 
     Returns
     -------
-    EventAllocation with integer ``events``, the continuous ``expected`` and ``tail_multiplier``.
+    EventAllocation
+        Integer ``events`` per arm (summing to ``total_events``), the continuous ``expected``
+        per arm and ``tail_multiplier`` ``k``.
+
+    Raises
+    ------
+    InputError
+        ``total_events`` outside 0..sum of ``n``, an arm without survival targets, or a total
+        outside what ``k`` in [1e-6, 1e3] can give.
     """
     if total_events > sum(s.n for s in arms.values()) or total_events < 0:
         raise InputError(f"total events {total_events} not in 0..sum of n", field="total_events")

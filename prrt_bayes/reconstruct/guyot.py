@@ -64,14 +64,15 @@ MAX_PASSES = 500
 class GuyotFit:
     """Result of the Guyot algorithm for one arm.
 
-    Attributes:
-        ipd: DataFrame ``time, event`` (one row per patient; event 1 = event, 0 = censored).
-        points: Per grid point: ``time, survival`` (digitised, with at-risk times inserted),
-            ``n_at_risk`` (before events at that time), ``events``, ``censored`` (between this
-            point and the next), ``km`` (reconstructed KM after the events).
-        intervals: Per reported interval: ``time, reported, reconstructed`` numbers at risk at its
-            start and ``censored``, ``events`` within it.
-        notes: What the algorithm could not match exactly.
+    Attributes
+    ----------
+    ipd : DataFrame ``time, event`` (one row per patient; event 1 = event, 0 = censored).
+    points : per grid point: ``time, survival`` (digitised, with at-risk times inserted),
+        ``n_at_risk`` (before events at that time), ``events``, ``censored`` (between this
+        point and the next), ``km`` (reconstructed KM after the events).
+    intervals : per reported interval: ``time, reported, reconstructed`` numbers at risk at its
+        start and ``censored``, ``events`` within it.
+    notes : what the algorithm could not match exactly.
     """
 
     ipd: pd.DataFrame
@@ -209,19 +210,32 @@ def run_guyot(
 ) -> GuyotFit:
     """Run the Guyot algorithm and return the IPD with the algorithm's working tables.
 
-    Parameters:
-        curve: Cleaned digitised curve (or a DataFrame ``time, survival`` in probability).
-        at_risk: Reported numbers at risk (must start at time 0), or None.
-        n_patients: Arm size; required without an at-risk table, and must equal the count at
-            time 0 when both are given.
-        total_events: Reported total number of events in the arm, or None.
+    Parameters
+    ----------
+    curve
+        Cleaned digitised curve (or a DataFrame ``time, survival`` in probability, cleaned here
+        with :func:`~prrt_bayes.reconstruct.curves.clean_curve`).
+    at_risk
+        Reported numbers at risk (an :class:`AtRiskTable`, or a DataFrame ``time, n_risk``
+        validated here; must start at time 0), or None.
+    n_patients
+        Arm size ``N``; required without an at-risk table, and must equal the count at time 0
+        when both are given.
+    total_events
+        Reported total number of events in the arm, or None.
 
-    Returns:
-        A :class:`GuyotFit` whose ``ipd`` has exactly ``N`` rows.
+    Returns
+    -------
+    GuyotFit
+        Its ``ipd`` has exactly ``N`` rows (time in the curve's unit, sorted by time, events
+        before censorings at equal times); ``notes`` include any flat extension of the curve
+        to the at-risk table.
 
-    Raises:
-        InputError: missing or inconsistent arm size, total events outside 0..N, or an at-risk
-            table that does not fit the curve.
+    Raises
+    ------
+    InputError
+        A curve or table of the wrong type or columns, missing or inconsistent arm size, total
+        events not a whole number in 0..N, or an at-risk table that does not fit the curve.
     """
     curve = _as_curve(curve)
     table = _as_table(at_risk)
@@ -376,7 +390,22 @@ def guyot_reconstruct(
 ) -> pd.DataFrame:
     """Reconstruct one arm's IPD (``time, event``) from a digitised curve (Guyot et al. 2012).
 
-    See :func:`run_guyot` for parameters; this returns only its ``ipd``.
+    Parameters
+    ----------
+    curve, at_risk, n_patients, total_events
+        As in :func:`run_guyot`: the digitised curve, the reported numbers at risk (or None),
+        the arm size (required without a table) and the reported total events (or None).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``ipd`` of :func:`run_guyot`: columns ``time`` (the curve's unit) and ``event``
+        (1 = event, 0 = censored), one row per patient.
+
+    Raises
+    ------
+    InputError
+        As in :func:`run_guyot`.
     """
     return run_guyot(curve, at_risk, n_patients=n_patients, total_events=total_events).ipd
 
@@ -385,12 +414,13 @@ def guyot_reconstruct(
 class ReconstructionResult:
     """One arm reconstructed from files.
 
-    Attributes:
-        ipd: DataFrame ``time, event``.
-        cleaning_notes: What reading and cleaning changed, and what the algorithm could not match.
-        accuracy: Agreement with the digitised curve and the at-risk table.
-        curve: The cleaned curve.
-        at_risk: The at-risk table, or None.
+    Attributes
+    ----------
+    ipd : DataFrame ``time, event``.
+    cleaning_notes : what reading and cleaning changed, and what the algorithm could not match.
+    accuracy : agreement with the digitised curve and the at-risk table.
+    curve : the cleaned curve (before any flat extension to the at-risk table).
+    at_risk : the at-risk table, or None.
     """
 
     ipd: pd.DataFrame
@@ -400,7 +430,14 @@ class ReconstructionResult:
     at_risk: AtRiskTable | None = None
 
     def to_text(self) -> str:
-        """Cleaning notes followed by the accuracy report."""
+        """Cleaning notes followed by the accuracy report.
+
+        Returns
+        -------
+        str
+            ``"Input cleaning:"``, one ``"- note"`` line per cleaning note, then
+            :meth:`AccuracyReport.to_text`, joined by newlines.
+        """
         notes = [f"- {note}" for note in self.cleaning_notes]
         return "\n".join(["Input cleaning:", *notes, self.accuracy.to_text()])
 
@@ -416,19 +453,33 @@ def reconstruct_from_files(
 ) -> ReconstructionResult:
     """Read a digitised curve (and at-risk table), reconstruct the IPD and assess it.
 
-    Parameters:
-        curve_path: Digitised curve CSV (see :func:`~prrt_bayes.reconstruct.curves.read_curve`).
-        at_risk_path: Numbers-at-risk CSV, or None (then ``n_patients`` is required).
-        at_risk_column: Header name of the count column (default: the second column).
-        total_events: Reported total number of events, or None.
-        n_patients: Arm size (checked against the at-risk table when both are given).
-        percent: Force the survival scale (True percent, False probability); None detects it.
+    Parameters
+    ----------
+    curve_path
+        Digitised curve CSV (see :func:`~prrt_bayes.reconstruct.curves.read_curve`).
+    at_risk_path
+        Numbers-at-risk CSV (see :func:`~prrt_bayes.reconstruct.curves.read_at_risk`), or None
+        (then ``n_patients`` is required).
+    at_risk_column
+        Header name of the count column (None: the second column); only with ``at_risk_path``.
+    total_events
+        Reported total number of events, or None.
+    n_patients
+        Arm size (checked against the at-risk table when both are given).
+    percent
+        Force the survival scale (True percent, False probability); None detects it.
 
-    Returns:
-        A :class:`ReconstructionResult`.
+    Returns
+    -------
+    ReconstructionResult
+        The IPD, the notes (each prefixed with its file name or ``reconstruction:``), the
+        accuracy against the cleaned curve and the table (no hazard ratio), the curve and table.
 
-    Raises:
-        InputError: for any input that cannot be used, naming the file and row.
+    Raises
+    ------
+    InputError
+        For any input that cannot be used (naming the file and row), including an
+        ``at_risk_column`` without an ``at_risk_path``.
     """
     curve = read_curve(curve_path, percent=percent)
     table = None

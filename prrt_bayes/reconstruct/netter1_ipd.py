@@ -56,19 +56,23 @@ def load_netter1_ipd(endpoint: str, cut: str) -> pd.DataFrame:
 
     Parameters
     ----------
-    endpoint : ``"pfs"`` or ``"os"``.
-    cut : ``"primary"`` (2015-07-24; OS at this cut is the interim analysis) or ``"final"``
+    endpoint
+        ``"pfs"`` or ``"os"``.
+    cut
+        ``"primary"`` (2015-07-24; OS at this cut is the interim analysis) or ``"final"``
         (2021-01-18, OS only).
 
     Returns
     -------
-    DataFrame with columns ``time`` (float, months), ``event`` (int 0/1) and ``arm``
-    (``"lu177"`` or ``"control"``); ``attrs["provenance"]`` holds the CSV header text (how the
-    rows were made and how well they meet the published numbers).
+    pandas.DataFrame
+        A new frame with columns ``time`` (float, months), ``event`` (int 0/1) and ``arm``
+        (``"lu177"`` or ``"control"``); ``attrs["provenance"]`` holds the CSV header text (how
+        the rows were made and how well they meet the published numbers).
 
     Raises
     ------
-    InputError : unknown endpoint or cut, or a combination that is not bundled.
+    InputError
+        Unknown endpoint or cut, or a combination that is not bundled.
     """
     source = _file(endpoint, cut)
     text = source.read_text(encoding="utf-8")
@@ -82,5 +86,22 @@ def load_netter1_ipd(endpoint: str, cut: str) -> pd.DataFrame:
 
 
 def netter1_ipd_provenance(endpoint: str, cut: str) -> str:
-    """The header of one bundled reconstruction: inputs, choices, calibration and checks."""
+    """The header of one bundled reconstruction: inputs, choices, calibration and checks.
+
+    Parameters
+    ----------
+    endpoint, cut
+        Which reconstruction, as in :func:`load_netter1_ipd` (``"pfs"`` / ``"os"``,
+        ``"primary"`` / ``"final"``).
+
+    Returns
+    -------
+    str
+        The CSV's ``#`` header lines with the leading ``"# "`` removed, joined by newlines.
+
+    Raises
+    ------
+    InputError
+        Unknown endpoint or cut, or a combination that is not bundled.
+    """
     return load_netter1_ipd(endpoint, cut).attrs["provenance"]

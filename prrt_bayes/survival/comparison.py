@@ -55,9 +55,10 @@ def km_area(fit: ParametricFit, n_grid: int = 2000) -> dict[str, float]:
     fit
         A fitted model (its own data give the KM curves).
     n_grid
-        Grid points per arm on [0, last follow-up time], to which the KM jump times are added:
-        the KM curve is constant on each grid interval and the model curve is taken at its
-        midpoint (midpoint rule; error of order (follow-up / n_grid)^2).
+        Grid points per arm on [0, last follow-up time], to which the arm's observed times are
+        added (so every KM jump is a grid point): the KM curve is constant on each grid interval
+        and the model curve is taken at its midpoint (midpoint rule; error of order
+        (follow-up / n_grid)^2).
 
     Returns
     -------
@@ -80,7 +81,20 @@ def km_area(fit: ParametricFit, n_grid: int = 2000) -> dict[str, float]:
 
 
 def loo(fit: ParametricFit):
-    """PSIS-LOO of a fit (ArviZ ``loo`` with pointwise values and Pareto k)."""
+    """PSIS-LOO of a fit (ArviZ ``loo`` with pointwise values and Pareto k).
+
+    Parameters
+    ----------
+    fit
+        A fitted model; its ``tree`` holds the pointwise log-likelihood (group
+        ``log_likelihood``, variable ``time``), one value per patient.
+
+    Returns
+    -------
+    arviz.ELPDData
+        The PSIS-LOO result: ``elpd`` (log scale), ``se``, ``p`` (effective number of
+        parameters) and, per patient, ``elpd_i`` and ``pareto_k``.
+    """
     return az.loo(fit.tree, pointwise=True, var_name="time")
 
 
@@ -96,12 +110,14 @@ def compare_fits(fits: Mapping[str, ParametricFit | FitFailure]) -> pd.DataFrame
     Returns
     -------
     pandas.DataFrame
-        One row per model, best first (by elpd), columns :data:`COLUMNS`: ``elpd_loo`` and
-        ``se`` (PSIS-LOO), ``p_loo`` (effective number of parameters), ``elpd_diff`` and ``dse``
-        (difference to the best model and its standard error), ``weight`` (stacking),
+        A new frame, one row per model, best first (by elpd), columns :data:`COLUMNS`:
+        ``model`` (the key in ``fits``), ``rank`` (0 = best), ``elpd_loo`` and ``se``
+        (PSIS-LOO, log scale), ``p_loo`` (effective number of parameters), ``elpd_diff`` and
+        ``dse`` (difference to the best model and its standard error), ``weight`` (stacking),
         ``pareto_k_max``, ``n_pareto_k_high`` (patients with k > 0.7), ``km_area`` (sum over
-        arms), ``status`` (``ok``/``failed``) and ``error`` (failure text). A model whose LOO or
-        KM computation fails is reported as failed too.
+        arms, months), ``status`` (``ok``/``failed``) and ``error`` (failure text). A model
+        whose LOO or KM computation fails is reported as failed too; failed rows come last,
+        with missing values in the numeric columns.
     """
     rows, loos = [], {}
     for name, item in fits.items():

@@ -124,22 +124,78 @@ class Family:
         return tuple(p.name for p in self.parameters)
 
     def log_hazard(self, xp: Any, t: Any, **p: Any) -> Any:
-        """log h(t)."""
+        """log h(t).
+
+        Parameters
+        ----------
+        xp
+            Array namespace: :data:`NP` (NumPy, on posterior draws) or :data:`PT` (PyTensor,
+            inside the PyMC model).
+        t
+            Times (months), > 0 (at t = 0 some families give ``inf`` or ``nan``).
+        **p
+            Natural parameters, named as in ``parameters`` (e.g. ``shape=..., scale=...``);
+            they broadcast against ``t``.
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log hazard (per month, log scale), of the broadcast shape of ``t`` and ``p``.
+        """
         raise NotImplementedError
 
     def log_survival(self, xp: Any, t: Any, **p: Any) -> Any:
-        """log S(t)."""
+        """log S(t).
+
+        Parameters
+        ----------
+        xp
+            Array namespace: :data:`NP` (NumPy, on posterior draws) or :data:`PT` (PyTensor,
+            inside the PyMC model).
+        t
+            Times (months), >= 0 (with :data:`NP`, t = 0 gives log S = 0).
+        **p
+            Natural parameters, named as in ``parameters``; they broadcast against ``t``.
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log survival probability (<= 0), of the broadcast shape of ``t`` and ``p``.
+        """
         raise NotImplementedError
 
     def quantile(self, s: float, **p: np.ndarray) -> np.ndarray:
-        """Time t with S(t) = s (NumPy; ``inf`` when the curve never falls to s)."""
+        """Time t with S(t) = s (NumPy; ``inf`` when the curve never falls to s).
+
+        Parameters
+        ----------
+        s
+            Survival probability in (0, 1) (0.5: the median); a NumPy array broadcasts.
+        **p
+            Natural parameters as NumPy arrays (e.g. draws), named as in ``parameters``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Times (months), of the broadcast shape of ``s`` and ``p``.
+        """
         raise NotImplementedError
 
     def treated(self, log_effect: Any, **control: Any) -> dict[str, Any]:
         """Natural parameters of the treated arm given the control arm's and the log effect.
 
-        For PH families ``log_effect`` is the log hazard ratio; for AFT families it is the log
-        time ratio.
+        Parameters
+        ----------
+        log_effect
+            Log treatment effect: the log hazard ratio for PH families, the log time ratio for
+            AFT families. A PyTensor variable or a NumPy value/array.
+        **control
+            The control arm's natural parameters, named as in ``parameters``.
+
+        Returns
+        -------
+        dict[str, Any]
+            A new dict of the treated arm's natural parameters, same keys as ``control``.
         """
         raise NotImplementedError
 
@@ -148,6 +204,25 @@ class Family:
 
         Safe where a branch is not used: censored at t = 0 contributes log S(0) = 0, and the
         hazard is evaluated only at event times (> 0), so no inf/NaN reaches values or gradients.
+
+        Parameters
+        ----------
+        xp
+            Array namespace: :data:`NP` (NumPy, on posterior draws) or :data:`PT` (PyTensor,
+            inside the PyMC model).
+        t
+            Observed or censoring times (months), >= 0; an event must have t > 0.
+        event
+            Event flags: > 0 event, 0 right-censored.
+        **p
+            Natural parameters per patient, named as in ``parameters``; they broadcast against
+            ``t``.
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log L_i per patient (not summed), of the broadcast shape of ``t``, ``event`` and
+            ``p``.
         """
         positive = t > 0
         t_safe = xp.where(positive, t, 1.0)
@@ -157,12 +232,39 @@ class Family:
         return xp.where(is_event, log_h, 0.0) + log_s
 
     def survival(self, t: np.ndarray, **p: np.ndarray) -> np.ndarray:
-        """S(t) on NumPy arrays (broadcasting)."""
+        """S(t) on NumPy arrays (broadcasting).
+
+        Parameters
+        ----------
+        t
+            Times (months), >= 0.
+        **p
+            Natural parameters as NumPy arrays, named as in ``parameters``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Survival probabilities in [0, 1], of the broadcast shape of ``t`` and ``p``
+            (floating-point warnings are suppressed).
+        """
         with np.errstate(all="ignore"):
             return np.exp(self.log_survival(NP, t, **p))
 
     def hazard(self, t: np.ndarray, **p: np.ndarray) -> np.ndarray:
-        """h(t) on NumPy arrays (broadcasting); t must be > 0."""
+        """h(t) on NumPy arrays (broadcasting); t must be > 0.
+
+        Parameters
+        ----------
+        t
+            Times (months), > 0 (t = 0 may give ``inf`` or ``nan``, without a warning).
+        **p
+            Natural parameters as NumPy arrays, named as in ``parameters``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Hazard (events per month), of the broadcast shape of ``t`` and ``p``.
+        """
         with np.errstate(all="ignore"):
             return np.exp(self.log_hazard(NP, t, **p))
 
@@ -175,15 +277,75 @@ class Exponential(Family):
     effect = "ph"
 
     def log_hazard(self, xp, t, *, rate):
+        """log h(t) = log λ, constant in t.
+
+        Parameters
+        ----------
+        xp
+            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
+        t
+            Times (months); only their shape is used.
+        rate
+            Rate λ > 0 (per month).
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log h(t) (per month, log scale), of the broadcast shape of ``t`` and the parameters.
+        """
         return xp.log(rate) + 0.0 * t
 
     def log_survival(self, xp, t, *, rate):
+        """log S(t) = -λ t.
+
+        Parameters
+        ----------
+        xp
+            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
+        t
+            Times (months), >= 0.
+        rate
+            Rate λ > 0 (per month).
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log S(t), of the broadcast shape of ``t`` and the parameters.
+        """
         return -rate * t
 
     def quantile(self, s, *, rate):
+        """t = -log(s) / λ.
+
+        Parameters
+        ----------
+        s
+            Survival probability in (0, 1) (0.5: the median); arrays broadcast.
+        rate
+            Rate λ > 0 (per month).
+
+        Returns
+        -------
+        numpy.ndarray
+            Times (months), of the broadcast shape of ``s`` and the parameters.
+        """
         return -np.log(s) / rate
 
     def treated(self, log_effect, *, rate):
+        """Treated-arm rate under PH: λ₁ = λ₀ HR.
+
+        Parameters
+        ----------
+        log_effect
+            Log hazard ratio log HR (PyTensor variable or NumPy value).
+        rate
+            Control arm's rate λ₀ > 0 (per month).
+
+        Returns
+        -------
+        dict[str, Any]
+            A new dict ``{"rate": λ₀ HR}``.
+        """
         return {"rate": rate * _exp(log_effect)}
 
 
@@ -203,16 +365,84 @@ class Weibull(Family):
     effect = "ph"
 
     def log_hazard(self, xp, t, *, shape, scale):
+        """log h(t) = log(a/b) + (a - 1) log(t/b).
+
+        Parameters
+        ----------
+        xp
+            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
+        t
+            Times (months), > 0.
+        shape
+            Shape a > 0.
+        scale
+            Scale b > 0 (months).
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log h(t) (per month, log scale), of the broadcast shape of ``t`` and the parameters.
+        """
         log_ratio = xp.log(t) - xp.log(scale)
         return xp.log(shape) - xp.log(scale) + (shape - 1.0) * log_ratio
 
     def log_survival(self, xp, t, *, shape, scale):
+        """log S(t) = -(t/b)^a.
+
+        Parameters
+        ----------
+        xp
+            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
+        t
+            Times (months), >= 0.
+        shape
+            Shape a > 0.
+        scale
+            Scale b > 0 (months).
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log S(t), of the broadcast shape of ``t`` and the parameters.
+        """
         return -((t / scale) ** shape)
 
     def quantile(self, s, *, shape, scale):
+        """t = b (-log s)^(1/a).
+
+        Parameters
+        ----------
+        s
+            Survival probability in (0, 1) (0.5: the median); arrays broadcast.
+        shape
+            Shape a > 0.
+        scale
+            Scale b > 0 (months).
+
+        Returns
+        -------
+        numpy.ndarray
+            Times (months), of the broadcast shape of ``s`` and the parameters.
+        """
         return scale * (-np.log(s)) ** (1.0 / shape)
 
     def treated(self, log_effect, *, shape, scale):
+        """Treated-arm parameters under PH: shape unchanged, b₁ = b₀ HR^(-1/a).
+
+        Parameters
+        ----------
+        log_effect
+            Log hazard ratio log HR (PyTensor variable or NumPy value).
+        shape
+            Shape a > 0, shared by both arms.
+        scale
+            Control arm's scale b₀ > 0 (months).
+
+        Returns
+        -------
+        dict[str, Any]
+            A new dict ``{"shape": a, "scale": b₀ HR^(-1/a)}``.
+        """
         return {"shape": shape, "scale": scale * _exp(-log_effect / shape)}
 
 
@@ -228,9 +458,48 @@ class Gompertz(Family):
     effect = "ph"
 
     def log_hazard(self, xp, t, *, shape, rate):
+        """log h(t) = log b + a t.
+
+        Parameters
+        ----------
+        xp
+            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
+        t
+            Times (months), >= 0.
+        shape
+            Shape a (real, per month; a < 0: falling hazard and a cure plateau).
+        rate
+            Rate b > 0: the hazard at t = 0 (per month).
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log h(t) (per month, log scale), of the broadcast shape of ``t`` and the parameters.
+        """
         return xp.log(rate) + shape * t
 
     def log_survival(self, xp, t, *, shape, rate):
+        """log S(t) = -(b/a)(e^(a t) - 1), stable as a -> 0.
+
+        Computed as ``-b t · expm1(a t) / (a t)``, with the ratio replaced by ``1 + a t / 2``
+        where |a t| < 1e-8 (so a = 0 gives the exponential).
+
+        Parameters
+        ----------
+        xp
+            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
+        t
+            Times (months), >= 0.
+        shape
+            Shape a (real, per month; a < 0: falling hazard and a cure plateau).
+        rate
+            Rate b > 0: the hazard at t = 0 (per month).
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log S(t), of the broadcast shape of ``t`` and the parameters.
+        """
         x = shape * t
         small = xp.abs(x) < _SMALL_GOMPERTZ
         x_safe = xp.where(small, 1.0, x)
@@ -238,6 +507,25 @@ class Gompertz(Family):
         return -rate * t * ratio
 
     def quantile(self, s, *, shape, rate):
+        """t = log(1 + a H / b) / a with H = -log s; ``inf`` below the plateau.
+
+        With a < 0, S(t) levels off at exp(b/a): where a H / b <= -1 the curve never falls to s
+        and the result is ``inf``. Where |a H / b| < 1e-10 (e.g. a = 0) the limit H / b is used.
+
+        Parameters
+        ----------
+        s
+            Survival probability in (0, 1) (0.5: the median); arrays broadcast.
+        shape
+            Shape a (real, per month; a < 0: falling hazard and a cure plateau).
+        rate
+            Rate b > 0: the hazard at t = 0 (per month).
+
+        Returns
+        -------
+        numpy.ndarray
+            Times (months), of the broadcast shape of ``s`` and the parameters.
+        """
         shape, rate = np.broadcast_arrays(np.asarray(shape, float), np.asarray(rate, float))
         target = -np.log(s)  # cumulative hazard at the quantile
         with np.errstate(all="ignore"):
@@ -246,6 +534,22 @@ class Gompertz(Family):
             return np.where(np.abs(arg) < 1e-10, target / rate, t)
 
     def treated(self, log_effect, *, shape, rate):
+        """Treated-arm parameters under PH: shape unchanged, b₁ = b₀ HR.
+
+        Parameters
+        ----------
+        log_effect
+            Log hazard ratio log HR (PyTensor variable or NumPy value).
+        shape
+            Shape a (real, per month), shared by both arms.
+        rate
+            Control arm's rate b₀ > 0 (per month).
+
+        Returns
+        -------
+        dict[str, Any]
+            A new dict ``{"shape": a, "rate": b₀ HR}``.
+        """
         return {"shape": shape, "rate": rate * _exp(log_effect)}
 
 
@@ -260,6 +564,26 @@ class LogLogistic(Family):
     effect = "aft"
 
     def log_hazard(self, xp, t, *, shape, scale):
+        """log h(t) = log(a/b) + (a - 1) log(t/b) - log(1 + (t/b)^a).
+
+        The last term is a softplus, stable in both tails.
+
+        Parameters
+        ----------
+        xp
+            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
+        t
+            Times (months), > 0.
+        shape
+            Shape a > 0.
+        scale
+            Scale b > 0 (months; the median).
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log h(t) (per month, log scale), of the broadcast shape of ``t`` and the parameters.
+        """
         log_ratio = xp.log(t) - xp.log(scale)
         return (
             xp.log(shape)
@@ -269,12 +593,62 @@ class LogLogistic(Family):
         )
 
     def log_survival(self, xp, t, *, shape, scale):
+        """log S(t) = -log(1 + (t/b)^a), as a softplus (stable in both tails).
+
+        Parameters
+        ----------
+        xp
+            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
+        t
+            Times (months), >= 0.
+        shape
+            Shape a > 0.
+        scale
+            Scale b > 0 (months; the median).
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log S(t), of the broadcast shape of ``t`` and the parameters.
+        """
         return -xp.softplus(shape * (xp.log(t) - xp.log(scale)))
 
     def quantile(self, s, *, shape, scale):
+        """t = b ((1 - s)/s)^(1/a).
+
+        Parameters
+        ----------
+        s
+            Survival probability in (0, 1) (0.5: the median); arrays broadcast.
+        shape
+            Shape a > 0.
+        scale
+            Scale b > 0 (months; the median).
+
+        Returns
+        -------
+        numpy.ndarray
+            Times (months), of the broadcast shape of ``s`` and the parameters.
+        """
         return scale * ((1.0 - s) / s) ** (1.0 / shape)
 
     def treated(self, log_effect, *, shape, scale):
+        """Treated-arm parameters under AFT: shape unchanged, b₁ = b₀ φ.
+
+        Parameters
+        ----------
+        log_effect
+            Log time ratio log φ (PyTensor variable or NumPy value).
+        shape
+            Shape a > 0, shared by both arms.
+        scale
+            Control arm's scale b₀ > 0 (months).
+
+        Returns
+        -------
+        dict[str, Any]
+            A new dict ``{"shape": a, "scale": b₀ φ}``.
+        """
         return {"shape": shape, "scale": scale * _exp(log_effect)}
 
 
@@ -286,18 +660,86 @@ class LogNormal(Family):
     effect = "aft"
 
     def log_hazard(self, xp, t, *, meanlog, sdlog):
+        """log h(t) = log f(t) - log S(t), stable in the upper tail (``erfcx``).
+
+        Parameters
+        ----------
+        xp
+            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
+        t
+            Times (months), > 0.
+        meanlog
+            Mean μ of log T (log months).
+        sdlog
+            Standard deviation σ > 0 of log T.
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log h(t) (per month, log scale), of the broadcast shape of ``t`` and the parameters.
+        """
         log_t = xp.log(t)
         z = (log_t - meanlog) / sdlog
         log_f = -log_t - xp.log(sdlog) - _LOG_SQRT_2PI - 0.5 * z**2
         return log_f - _log_normal_sf(xp, z)
 
     def log_survival(self, xp, t, *, meanlog, sdlog):
+        """log S(t) = log(1 - Φ((log t - μ)/σ)), stable for all t.
+
+        Parameters
+        ----------
+        xp
+            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
+        t
+            Times (months), >= 0.
+        meanlog
+            Mean μ of log T (log months).
+        sdlog
+            Standard deviation σ > 0 of log T.
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log S(t), of the broadcast shape of ``t`` and the parameters.
+        """
         return _log_normal_sf(xp, (xp.log(t) - meanlog) / sdlog)
 
     def quantile(self, s, *, meanlog, sdlog):
+        """t = exp(μ + σ Φ⁻¹(1 - s)).
+
+        Parameters
+        ----------
+        s
+            Survival probability in (0, 1) (0.5: the median); arrays broadcast.
+        meanlog
+            Mean μ of log T (log months).
+        sdlog
+            Standard deviation σ > 0 of log T.
+
+        Returns
+        -------
+        numpy.ndarray
+            Times (months), of the broadcast shape of ``s`` and the parameters.
+        """
         return np.exp(meanlog + sdlog * sc.ndtri(1.0 - s))
 
     def treated(self, log_effect, *, meanlog, sdlog):
+        """Treated-arm parameters under AFT: μ₁ = μ₀ + log φ, σ unchanged.
+
+        Parameters
+        ----------
+        log_effect
+            Log time ratio log φ (PyTensor variable or NumPy value).
+        meanlog
+            Control arm's μ₀ (log months).
+        sdlog
+            σ > 0, shared by both arms.
+
+        Returns
+        -------
+        dict[str, Any]
+            A new dict ``{"meanlog": μ₀ + log φ, "sdlog": σ}``.
+        """
         return {"meanlog": meanlog + log_effect, "sdlog": sdlog}
 
 
@@ -335,11 +777,55 @@ class GenGamma(Family):
         return xp.where(q > 0, xp.log(xp.gammaincc(gamma, u)), xp.log(xp.gammainc(gamma, u)))
 
     def log_survival(self, xp, t, *, mu, sigma, Q):
+        """log S(t): log Q(γ, u) if Q > 0, log P(γ, u) if Q < 0 (γ, u as in the class docstring).
+
+        For |Q| < 1e-3 the log-normal(μ, σ) limit is used.
+
+        Parameters
+        ----------
+        xp
+            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
+        t
+            Times (months), >= 0.
+        mu
+            Location μ (log months).
+        sigma
+            Scale σ > 0.
+        Q
+            Shape Q (real; 0: log-normal, 1: Weibull).
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log S(t), of the broadcast shape of ``t`` and the parameters.
+        """
         small, q, gamma, w, log_u = self._pieces(xp, t, mu, sigma, Q)
         gg = self._log_survival_gg(xp, q, gamma, log_u)
         return xp.where(small, _log_normal_sf(xp, w), gg)
 
     def log_hazard(self, xp, t, *, mu, sigma, Q):
+        """log h(t) = log f(t) - log S(t), with f and S as in the class docstring.
+
+        For |Q| < 1e-3 the log-normal(μ, σ) hazard is used.
+
+        Parameters
+        ----------
+        xp
+            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
+        t
+            Times (months), > 0.
+        mu
+            Location μ (log months).
+        sigma
+            Scale σ > 0.
+        Q
+            Shape Q (real; 0: log-normal, 1: Weibull).
+
+        Returns
+        -------
+        numpy.ndarray or TensorVariable
+            log h(t) (per month, log scale), of the broadcast shape of ``t`` and the parameters.
+        """
         small, q, gamma, w, log_u = self._pieces(xp, t, mu, sigma, Q)
         log_t = xp.log(t)
         log_f = (
@@ -356,6 +842,27 @@ class GenGamma(Family):
         return xp.where(small, ln, gg)
 
     def quantile(self, s, *, mu, sigma, Q):
+        """Time t with S(t) = s, by inverting the regularised incomplete gamma function.
+
+        u = Q⁻¹(γ, s) if Q > 0 or P⁻¹(γ, s) if Q < 0, w = log(u/γ)/Q and t = exp(μ + σ w);
+        for |Q| < 1e-3 the log-normal quantile exp(μ + σ Φ⁻¹(1 - s)).
+
+        Parameters
+        ----------
+        s
+            Survival probability in (0, 1) (0.5: the median); arrays broadcast.
+        mu
+            Location μ (log months).
+        sigma
+            Scale σ > 0.
+        Q
+            Shape Q (real; 0: log-normal, 1: Weibull).
+
+        Returns
+        -------
+        numpy.ndarray
+            Times (months), of the broadcast shape of ``s`` and the parameters.
+        """
         mu, sigma, Q = np.broadcast_arrays(*(np.asarray(x, float) for x in (mu, sigma, Q)))
         with np.errstate(all="ignore"):
             q = np.where(np.abs(Q) < _SMALL_Q, _SMALL_Q, Q)
@@ -366,6 +873,24 @@ class GenGamma(Family):
             return np.exp(mu + sigma * w)
 
     def treated(self, log_effect, *, mu, sigma, Q):
+        """Treated-arm parameters under AFT: μ₁ = μ₀ + log φ, σ and Q unchanged.
+
+        Parameters
+        ----------
+        log_effect
+            Log time ratio log φ (PyTensor variable or NumPy value).
+        mu
+            Control arm's μ₀ (log months).
+        sigma
+            σ > 0, shared by both arms.
+        Q
+            Q (real), shared by both arms.
+
+        Returns
+        -------
+        dict[str, Any]
+            A new dict ``{"mu": μ₀ + log φ, "sigma": σ, "Q": Q}``.
+        """
         return {"mu": mu + log_effect, "sigma": sigma, "Q": Q}
 
 

@@ -50,13 +50,21 @@ def validate_ipd(
     treatment, control
         Arm labels; ``treatment=None`` for single-group data (the ``arm`` column is ignored).
     require_events
-        Each arm (or the single group) must have at least one event.
+        When True (default), each arm (or the single group) must have at least one event.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame with index ``0..n-1`` and columns ``time`` (float, months), ``event`` (int
+        0/1) and, for two-arm data, ``arm`` (str); other columns are dropped.
 
     Raises
     ------
     InputError
-        Missing columns, negative / non-finite times, event flags other than 0/1, unknown or
-        missing arm labels, an arm without events. The row (0-based position) is named.
+        Not a DataFrame, no rows, missing columns, negative / non-finite / non-numeric times,
+        event flags other than 0/1, unknown or missing arm labels, equal ``treatment`` and
+        ``control`` labels, an arm without patients or events. The row (0-based position) is
+        named where there is one.
     """
     if not isinstance(ipd, pd.DataFrame):
         raise InputError("IPD must be a pandas DataFrame with columns time, event[, arm]")
@@ -112,6 +120,25 @@ def default_breakpoints(
 
     Equal numbers of events per interval keep every interval's hazard informed. Duplicate
     quantiles (ties) are merged, so fewer than ``n_intervals`` intervals can result.
+
+    Parameters
+    ----------
+    time
+        Times (months), one per patient.
+    event
+        Event flags (1 = event); only times with ``event == 1`` are used.
+    n_intervals
+        Number of intervals K (>= 1); K = 1 gives no cut points.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted, distinct interior cut points > 0 (months), at most K - 1 of them.
+
+    Raises
+    ------
+    InputError
+        ``n_intervals < 1``, or no events.
     """
     if n_intervals < 1:
         raise InputError(f"n_intervals must be >= 1, got {n_intervals}")
@@ -134,12 +161,40 @@ def _check_breakpoints(breakpoints: Sequence[float]) -> np.ndarray:
 
 
 def interval_index(time: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """Index j of the interval (c_{j-1}, c_j] holding each time (time 0 -> first interval)."""
+    """Index j of the interval (c_{j-1}, c_j] holding each time (time 0 -> first interval).
+
+    Parameters
+    ----------
+    time
+        Times (months).
+    cuts
+        Interior cut points, strictly increasing.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer indices in ``0..len(cuts)``, of the shape of ``time``; ``len(cuts)`` is the
+        open-ended last interval.
+    """
     return np.searchsorted(cuts, np.asarray(time, dtype=float), side="left")
 
 
 def exposure_matrix(time: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """Time each patient spends in each interval: shape (n_patients, len(cuts) + 1)."""
+    r"""Time each patient spends in each interval: shape (n_patients, len(cuts) + 1).
+
+    Parameters
+    ----------
+    time
+        Follow-up times (months), 1-D, one per patient.
+    cuts
+        Interior cut points, strictly increasing.
+
+    Returns
+    -------
+    numpy.ndarray
+        Person-time (months) of each patient (rows) in each interval (columns),
+        :math:`e_{ij} = \max(0, \min(t_i, c_j) - c_{j-1})`; each row sums to ``time``.
+    """
     edges = np.concatenate([[0.0], cuts, [np.inf]])
     t = np.asarray(time, dtype=float)[:, None]
     return np.clip(np.minimum(t, edges[1:]) - edges[:-1], 0.0, None)
@@ -173,7 +228,15 @@ class IntervalData:
         return len(self.cuts) + 1
 
     def to_frame(self) -> pd.DataFrame:
-        """Long table: arm, interval, start, end, events, exposure."""
+        """Long table: arm, interval, start, end, events, exposure.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new frame, one row per arm and interval (arm by arm, in the order of ``arms``):
+            ``arm``, ``interval`` (0-based j), ``start`` and ``end`` (months; the last ``end``
+            is ``inf``), ``events`` (int) and ``exposure`` (person-months).
+        """
         edges = self.edges
         rows = [
             {"arm": arm, "interval": j, "start": edges[j], "end": edges[j + 1],
@@ -198,10 +261,24 @@ def aggregate(
     ipd
         Columns ``time``, ``event`` and (two-arm) ``arm``; see :func:`validate_ipd`.
     breakpoints
-        Interior cut points (strictly increasing, > 0). Default: :func:`default_breakpoints`
-        with ``n_intervals`` intervals at pooled event-time quantiles.
+        Interior cut points (months; strictly increasing, > 0). Default:
+        :func:`default_breakpoints` at pooled event-time quantiles.
+    n_intervals
+        Number of intervals when ``breakpoints`` is None (ignored otherwise).
     treatment, control
         Arm labels (``treatment=None``: single group, arms ``("all",)``).
+
+    Returns
+    -------
+    IntervalData
+        Arms ``(control, treatment)`` (or ``("all",)``); ``events`` and ``exposure`` of shape
+        (n_arms, K), ``max_follow_up`` the largest time.
+
+    Raises
+    ------
+    InputError
+        Invalid IPD (see :func:`validate_ipd`), invalid breakpoints, or events at time 0 in an
+        arm whose first interval has no person-time.
     """
     clean = validate_ipd(ipd, treatment=treatment, control=control)
     time = clean["time"].to_numpy()
@@ -238,9 +315,26 @@ def per_patient_loglik(
     time: np.ndarray, event: np.ndarray, group: np.ndarray, cuts: np.ndarray,
     log_hazard: np.ndarray,
 ) -> float:
-    """Piecewise-exponential log-likelihood summed over patients (reference implementation).
+    r"""Piecewise-exponential log-likelihood summed over patients (reference implementation).
 
-    ``log_hazard`` has shape (n_groups, K); ``group`` holds each patient's row index.
+    Parameters
+    ----------
+    time
+        Times (months), 1-D, one per patient.
+    event
+        Event flags (0/1), one per patient.
+    group
+        Each patient's row index into ``log_hazard`` (e.g. 0 control, 1 treatment).
+    cuts
+        Interior cut points, strictly increasing (K = ``len(cuts) + 1`` intervals).
+    log_hazard
+        Log hazard per month, shape (n_groups, K).
+
+    Returns
+    -------
+    float
+        :math:`\ell(\lambda)` of the module docstring: equals :func:`poisson_loglik` of the
+        aggregated data minus :func:`poisson_constant`.
     """
     log_h = np.asarray(log_hazard, dtype=float)[np.asarray(group)]
     expo = exposure_matrix(time, cuts)
@@ -250,14 +344,39 @@ def per_patient_loglik(
 
 
 def poisson_loglik(data: IntervalData, log_hazard: np.ndarray) -> float:
-    """Full Poisson log-likelihood of the aggregated counts, ``D ~ Poisson(exp(log_h) * E)``."""
+    r"""Full Poisson log-likelihood of the aggregated counts, ``D ~ Poisson(exp(log_h) * E)``.
+
+    Parameters
+    ----------
+    data
+        Aggregated events and person-time (:func:`aggregate`).
+    log_hazard
+        Log hazard per month, shape (n_arms, K) like ``data.events``.
+
+    Returns
+    -------
+    float
+        :math:`\sum [D \log(\lambda E) - \lambda E - \log D!]`; cells without person-time
+        (and so without events) contribute :math:`-\lambda E = 0`.
+    """
     mu_log = np.asarray(log_hazard, dtype=float) + _safe_log(data.exposure)
     rate = np.exp(log_hazard) * data.exposure
     return float(np.sum(data.events * mu_log - rate - gammaln(data.events + 1)))
 
 
 def poisson_constant(data: IntervalData) -> float:
-    r"""The parameter-free part :math:`\sum [D \log E - \log D!]` of :func:`poisson_loglik`."""
+    r"""The parameter-free part :math:`\sum [D \log E - \log D!]` of :func:`poisson_loglik`.
+
+    Parameters
+    ----------
+    data
+        Aggregated events and person-time (:func:`aggregate`).
+
+    Returns
+    -------
+    float
+        The constant (cells without person-time contribute 0).
+    """
     return float(np.sum(data.events * _safe_log(data.exposure) - gammaln(data.events + 1)))
 
 

@@ -99,7 +99,23 @@ DEFAULT_MODELS: tuple[str, ...] = (
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The :class:`ModelSpec` called ``name``; unknown name -> InputError listing the known."""
+    """The :class:`ModelSpec` called ``name``; unknown name -> InputError listing the known.
+
+    Parameters
+    ----------
+    name
+        Model name, e.g. ``"weibull_ph"`` (a key of :data:`MODELS`).
+
+    Returns
+    -------
+    ModelSpec
+        The shared (frozen) specification stored in :data:`MODELS`.
+
+    Raises
+    ------
+    InputError
+        When ``name`` is not a key of :data:`MODELS`.
+    """
     try:
         return MODELS[name]
     except KeyError:
@@ -140,6 +156,22 @@ def default_priors(name: str) -> dict[str, Prior]:
     Q (gengamma)               Normal(0, 1)      covers Weibull (1), log-normal (0), gamma
     log_hr, log_time_ratio     Normal(0, 1)      effect 0.14-7.1 (95%)
     ========================== ================= =========================================
+
+    Parameters
+    ----------
+    name
+        Model name, e.g. ``"weibull_ph"`` (a key of :data:`MODELS`).
+
+    Returns
+    -------
+    dict[str, Prior]
+        A new dict ``{unconstrained parameter name: prior}``, in the order of
+        :attr:`ModelSpec.free_names`.
+
+    Raises
+    ------
+    InputError
+        Unknown model name.
     """
     spec = get_spec(name)
     table = _DEFAULT_PRIORS | (_GOMPERTZ_DEFAULTS if spec.family.name == "gompertz" else {})
@@ -147,7 +179,27 @@ def default_priors(name: str) -> dict[str, Prior]:
 
 
 def vague_priors(name: str, sigma: float = 10.0) -> dict[str, Prior]:
-    """Normal(0, ``sigma``) on every unconstrained parameter of model ``name``."""
+    """Normal(0, ``sigma``) on every unconstrained parameter of model ``name``.
+
+    Parameters
+    ----------
+    name
+        Model name, e.g. ``"weibull_ph"`` (a key of :data:`MODELS`).
+    sigma
+        Prior standard deviation on the unconstrained scale (the log scale for positive
+        parameters).
+
+    Returns
+    -------
+    dict[str, Prior]
+        A new dict ``{unconstrained parameter name: Normal(0, sigma)}``, in the order of
+        :attr:`ModelSpec.free_names`.
+
+    Raises
+    ------
+    InputError
+        Unknown model name.
+    """
     return {n: Normal(0.0, sigma) for n in get_spec(name).free_names}
 
 
@@ -331,6 +383,19 @@ def arm_parameters(tree: xr.DataTree) -> dict[str, xr.DataArray]:
     """Natural parameters per arm from a fitted posterior, dims (chain, draw, arm).
 
     Reads the model name and arms from ``tree.posterior.attrs`` (written by :func:`fit`).
+
+    Parameters
+    ----------
+    tree
+        Posterior tree of a fit (``ParametricFit.tree``); :func:`fit` writes the model name and
+        arms into ``tree.posterior.attrs``.
+
+    Returns
+    -------
+    dict[str, xarray.DataArray]
+        ``{natural parameter name: draws}`` (e.g. ``shape``, ``scale``), new arrays with dims
+        (chain, draw, arm) in the order of the fit's arms (control, treatment for effect
+        models). Parameters shared by the arms are repeated along ``arm``.
     """
     post = tree.posterior.to_dataset()
     spec = get_spec(post.attrs["model"])
@@ -372,17 +437,60 @@ def _curve(tree: xr.DataTree, times: Sequence[float] | np.ndarray, what: str) ->
 
 
 def survival_draws(tree: xr.DataTree, times: Sequence[float] | np.ndarray) -> xr.DataArray:
-    """S(t) per posterior draw, arm and time: dims (chain, draw, arm, time)."""
+    """S(t) per posterior draw, arm and time: dims (chain, draw, arm, time).
+
+    Parameters
+    ----------
+    tree
+        Posterior tree of a fit (``ParametricFit.tree``); :func:`fit` writes the model name and
+        arms into ``tree.posterior.attrs``.
+    times
+        Times (months), 1-D, >= 0 (t = 0 gives S = 1).
+
+    Returns
+    -------
+    xarray.DataArray
+        A new array named ``survival`` of probabilities, coordinate ``time`` = ``times``.
+    """
     return _curve(tree, times, "survival")
 
 
 def hazard_draws(tree: xr.DataTree, times: Sequence[float] | np.ndarray) -> xr.DataArray:
-    """h(t) per posterior draw, arm and time (t > 0): dims (chain, draw, arm, time)."""
+    """h(t) per posterior draw, arm and time (t > 0): dims (chain, draw, arm, time).
+
+    Parameters
+    ----------
+    tree
+        Posterior tree of a fit (``ParametricFit.tree``); :func:`fit` writes the model name and
+        arms into ``tree.posterior.attrs``.
+    times
+        Times (months), 1-D, > 0 (t = 0 can give ``inf`` or ``nan``).
+
+    Returns
+    -------
+    xarray.DataArray
+        A new array named ``hazard`` (events per month), coordinate ``time`` = ``times``.
+    """
     return _curve(tree, times, "hazard")
 
 
 def quantile_draws(tree: xr.DataTree, survival: float = 0.5) -> xr.DataArray:
-    """Time at which S(t) = ``survival`` per draw and arm (0.5: median); inf if never reached."""
+    """Time at which S(t) = ``survival`` per draw and arm (0.5: median); inf if never reached.
+
+    Parameters
+    ----------
+    tree
+        Posterior tree of a fit (``ParametricFit.tree``); :func:`fit` writes the model name and
+        arms into ``tree.posterior.attrs``.
+    survival
+        Survival probability in (0, 1).
+
+    Returns
+    -------
+    xarray.DataArray
+        Times (months), dims (chain, draw, arm); ``inf`` where the curve levels off above
+        ``survival`` (Gompertz with a negative shape).
+    """
     params = {k: v.values for k, v in arm_parameters(tree).items()}
     values = _family(tree).quantile(survival, **params)
     post = tree.posterior
@@ -394,7 +502,24 @@ def quantile_draws(tree: xr.DataTree, survival: float = 0.5) -> xr.DataArray:
 
 
 def pointwise_log_likelihood(tree: xr.DataTree, data: SurvivalData) -> xr.DataArray:
-    """log L_i per draw and patient (NumPy, the model's formulas): dims (chain, draw, patient)."""
+    """log L_i per draw and patient (NumPy, the model's formulas): dims (chain, draw, time_dim_0).
+
+    Parameters
+    ----------
+    tree
+        Posterior tree of a fit (``ParametricFit.tree``); :func:`fit` writes the model name and
+        arms into ``tree.posterior.attrs``.
+    data
+        The data the model was fitted to (:func:`prepare_ipd`); its ``arm_idx`` indexes the
+        fit's arms.
+
+    Returns
+    -------
+    xarray.DataArray
+        A new array named ``time`` (the observed variable), log scale: the log density for an
+        event, the log survival for a censored time. The patient dimension is ``time_dim_0``
+        (no coordinate), in the order of ``data``; :func:`fit` stores it for PSIS-LOO.
+    """
     fam = _family(tree)
     params = {k: v.values[..., data.arm_idx] for k, v in arm_parameters(tree).items()}
     with np.errstate(all="ignore"):
@@ -417,19 +542,53 @@ class ParametricFit:
     priors: dict[str, Prior] = field(default_factory=dict)
 
     def survival(self, times) -> xr.DataArray:
-        """S(t) draws, dims (chain, draw, arm, time)."""
+        """S(t) draws, dims (chain, draw, arm, time).
+
+        Parameters
+        ----------
+        times
+            Times (months), 1-D, >= 0.
+
+        Returns
+        -------
+        xarray.DataArray
+            Survival probabilities, named ``survival`` (see :func:`survival_draws`).
+        """
         return survival_draws(self.tree, times)
 
     def hazard(self, times) -> xr.DataArray:
-        """h(t) draws, dims (chain, draw, arm, time)."""
+        """h(t) draws, dims (chain, draw, arm, time).
+
+        Parameters
+        ----------
+        times
+            Times (months), 1-D, > 0.
+
+        Returns
+        -------
+        xarray.DataArray
+            Hazards (events per month), named ``hazard`` (see :func:`hazard_draws`).
+        """
         return hazard_draws(self.tree, times)
 
     def median(self) -> xr.DataArray:
-        """Median survival draws, dims (chain, draw, arm)."""
+        """Median survival draws, dims (chain, draw, arm).
+
+        Returns
+        -------
+        xarray.DataArray
+            Median survival (months); ``inf`` where S(t) never falls to 0.5.
+        """
         return quantile_draws(self.tree, 0.5)
 
     def parameters(self) -> dict[str, xr.DataArray]:
-        """Natural parameters per arm, dims (chain, draw, arm)."""
+        """Natural parameters per arm, dims (chain, draw, arm).
+
+        Returns
+        -------
+        dict[str, xarray.DataArray]
+            ``{natural parameter name: draws}`` (see :func:`arm_parameters`).
+        """
         return arm_parameters(self.tree)
 
 
@@ -457,7 +616,8 @@ def fit(
     ipd
         IPD DataFrame (validated by :func:`prepare_ipd`) or prepared :class:`SurvivalData`.
     treatment
-        Label of the treated arm (treatment-effect models).
+        Label of the treated arm (treatment-effect models); ignored when ``ipd`` is
+        :class:`SurvivalData`.
     priors
         Overrides of :func:`default_priors`, keyed by unconstrained parameter name.
     draws, tune, chains, seed, target_accept
@@ -537,7 +697,7 @@ def fit_all(
         Label of the treated arm.
     priors
         Optional ``{model name: {parameter: prior}}`` overrides.
-    sample_kwargs
+    **sample_kwargs
         Passed to :func:`fit` (draws, tune, chains, seed, target_accept).
 
     Returns

@@ -89,11 +89,23 @@ class PHPriors:
         log HR ~ Normal(0, 10) and each interval's log baseline hazard ~ Normal(0, 10)
         independently (``rw_step=None``): the limit of the random walk as its scale grows, and
         the model whose mode is the piecewise-exponential PH maximum-likelihood estimate.
+
+        Returns
+        -------
+        PHPriors
+            A new instance with ``log_hr`` and ``log_hazard_first`` Normal(0, 10) and
+            ``rw_step=None``.
         """
         return cls(Normal(0.0, 10.0), Normal(0.0, 10.0), None)
 
     def as_dict(self) -> dict[str, Prior]:
-        """``{parameter name: prior}`` (without ``rw_step`` when there is no smoothing)."""
+        """``{parameter name: prior}`` (without ``rw_step`` when there is no smoothing).
+
+        Returns
+        -------
+        dict[str, Prior]
+            A new dict with keys ``log_hr``, ``log_hazard_first`` and (when set) ``rw_step``.
+        """
         out = {"log_hr": self.log_hr, "log_hazard_first": self.log_hazard_first}
         if self.rw_step is not None:
             out["rw_step"] = self.rw_step
@@ -199,6 +211,19 @@ def treatment_median(hazard, edges: np.ndarray):
     With interval starts :math:`c_j` and cumulative hazard :math:`H_j` at :math:`c_j`, the median
     lies in the interval with :math:`H_j \le \log 2 < H_{j+1}` and equals
     :math:`c_j + (\log 2 - H_j)/\lambda_j` (the last interval is open-ended, so it always exists).
+
+    Parameters
+    ----------
+    hazard
+        Pytensor vector of the K interval hazards (per month) of one arm, all > 0.
+    edges
+        Interval edges ``[0, c_1, ..., c_{K-1}, inf]`` (months), length K + 1
+        (:attr:`prrt_bayes.survival.intervals.IntervalData.edges`).
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+        Scalar median survival time in months.
     """
     starts = np.asarray(edges[:-1], dtype=float)
     widths = np.diff(starts)
@@ -223,7 +248,24 @@ def _cached_ph_model(data: IntervalData, priors: PHPriors, period: tuple | None)
 
 
 def set_ph_data(model: pm.Model, data: IntervalData) -> None:
-    """Swap new interval data (same number of intervals and arm order) into a built model."""
+    """Swap new interval data (same number of intervals and arm order) into a built model.
+
+    Only the shape (arms x intervals) is checked: the arm order and the interval edges must
+    match those the model was built with (the edges are not stored in the model).
+
+    Parameters
+    ----------
+    model
+        A model from :func:`build_ph_model`; its ``events`` and ``exposure`` data are replaced
+        in place.
+    data
+        New :class:`IntervalData` with the model's arms x intervals shape.
+
+    Raises
+    ------
+    InputError
+        When ``data`` has a different number of arms or intervals than the model.
+    """
     old = model["events"].get_value().shape
     if data.events.shape != old:
         raise InputError(f"data have {data.events.shape} arm x interval cells, model has {old}")
@@ -257,25 +299,82 @@ class PHFit:
         return self.tree.posterior["hazard"]
 
     def hazard_ratio(self) -> xr.DataArray:
-        """Posterior HR draws (dim ``period`` added in the non-PH variant)."""
+        """Posterior HR draws (dim ``period`` added in the non-PH variant).
+
+        Returns
+        -------
+        xarray.DataArray
+            Treatment vs control hazard ratio, dims ``(chain, draw)`` or
+            ``(chain, draw, period)``; the stored posterior variable, not a copy.
+        """
         return self.tree.posterior["hazard_ratio"]
 
     def prob_hr_increases(self) -> float:
-        """P(log HR in the last period > log HR in the first period | data) (non-PH only)."""
+        """P(log HR in the last period > log HR in the first period | data) (non-PH only).
+
+        Returns
+        -------
+        float
+            Share of posterior draws with ``log_hr_change > 0`` (a probability).
+
+        Raises
+        ------
+        ValueError
+            When the fit is the PH model (no ``period_cuts``).
+        """
         if self.period_cuts is None:
             raise ValueError("the PH model has one HR; fit with time_varying=True")
         return float((self.tree.posterior["log_hr_change"] > 0).mean())
 
     def survival(self, times: Sequence[float] | np.ndarray) -> xr.DataArray:
-        """Posterior S(t) per arm on ``times``: dims (chain, draw, arm, time)."""
+        """Posterior S(t) per arm on ``times``: dims (chain, draw, arm, time).
+
+        Parameters
+        ----------
+        times
+            Time grid in months: starts at 0, strictly increasing (e.g. from
+            :func:`prrt_bayes.survival.quantities.time_grid`).
+
+        Returns
+        -------
+        xarray.DataArray
+            S(t) named ``survival``, dims ``(chain, draw, arm, time)``; exact for the piecewise
+            hazards (:func:`prrt_bayes.survival.quantities.piecewise_survival`).
+        """
         return piecewise_survival(self.hazard_draws, self.data.edges, times)
 
     def hazard(self, times: Sequence[float] | np.ndarray) -> xr.DataArray:
-        """Posterior h(t) per arm on ``times``: dims (chain, draw, arm, time)."""
+        """Posterior h(t) per arm on ``times``: dims (chain, draw, arm, time).
+
+        Parameters
+        ----------
+        times
+            Time grid in months: starts at 0, strictly increasing.
+
+        Returns
+        -------
+        xarray.DataArray
+            h(t) per month named ``hazard``, dims ``(chain, draw, arm, time)``
+            (:func:`prrt_bayes.survival.quantities.piecewise_hazard`).
+        """
         return piecewise_hazard(self.hazard_draws, self.data.edges, times)
 
     def summary(self, *, endpoint: str = "", analysis: str = "") -> pd.DataFrame:
-        """Hazard-ratio rows (``hazard_ratio``, or one per period) with the priors attached."""
+        """Hazard-ratio rows (``hazard_ratio``, or one per period) with the priors attached.
+
+        Parameters
+        ----------
+        endpoint, analysis
+            Labels written into every row.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new :func:`prrt_bayes.summary.summary_frame`, group ``<treatment>_vs_<control>``:
+            one row ``hazard_ratio`` (PH) or one per period, ``hazard_ratio_<lo>-<hi>m`` and
+            ``hazard_ratio_<lo>m_plus`` for the last; the prior descriptions in
+            ``attrs["priors"]``.
+        """
         group = f"{self.treatment}_vs_{self.control}"
         hr = self.hazard_ratio()
         rows = []
@@ -307,9 +406,37 @@ def sample_ph(
 ) -> PHFit:
     """Put ``data`` into a model from :func:`build_ph_model`, sample it and check convergence.
 
-    ``check="raise"`` raises :class:`prrt_bayes.diagnostics.ConvergenceError` for an unconverged
-    fit, ``"warn"`` warns, ``"none"`` only records the diagnostics. Priors, breakpoints and arms are
-    written into ``tree.posterior.attrs``.
+    Priors, breakpoints and arms are written into ``tree.posterior.attrs``.
+
+    Parameters
+    ----------
+    model
+        A model from :func:`build_ph_model` built for the same structure (intervals, arms,
+        priors, HR periods); its data are replaced (:func:`set_ph_data`).
+    data
+        Two-arm :class:`IntervalData` to fit.
+    priors
+        The :class:`PHPriors` the model was built with; only recorded (attrs and the fit), the
+        model is not rebuilt.
+    period_cuts
+        HR period cut points (months) of a non-PH model, recorded as ``hr_breakpoints`` and in
+        the fit; ``None`` for the PH model. Must match the model's periods.
+    draws, tune, chains, seed, target_accept
+        Passed to :func:`prrt_bayes.sampling.sample`.
+    check
+        ``"raise"`` raises :class:`prrt_bayes.diagnostics.ConvergenceError` for an unconverged
+        fit, ``"warn"`` warns, ``"none"`` only records the diagnostics. The check covers
+        ``log_hr`` and ``log_baseline_hazard``.
+
+    Returns
+    -------
+    PHFit
+        The posterior, ``data``, ``priors``, the diagnostics and ``period_cuts``.
+
+    Raises
+    ------
+    InputError
+        When ``data`` does not have the model's arms x intervals shape.
     """
     set_ph_data(model, data)
     tree = sample(model, draws=draws, tune=tune, chains=chains, seed=seed,
@@ -353,16 +480,35 @@ def fit_ph(
     breakpoints
         Interior baseline cut points (default: ``n_intervals`` intervals at pooled event-time
         quantiles).
+    n_intervals
+        Number of baseline intervals when ``breakpoints`` is ``None`` (tied quantiles are
+        merged, so fewer can result); ignored otherwise.
+    treatment, control
+        Labels of the two arms in the ``arm`` column (default ``"lu177"``, ``"control"``).
     time_varying, hr_breakpoints
         Non-PH variant; HR periods split at ``hr_breakpoints`` (default: one split at the median
         pooled event time). These cuts are added to the baseline breakpoints.
+        ``hr_breakpoints`` is ignored unless ``time_varying=True``.
     priors
         :class:`PHPriors` (default weakly informative; :meth:`PHPriors.vague` for ML agreement).
     draws, tune, chains, seed, target_accept, check
         Sampling and convergence-gate settings (see :func:`sample_ph`).
     log_median_prior
         External mixture-of-normals information on the treatment arm's log median (months);
-        see :func:`build_ph_model`.
+        see :func:`build_ph_model`. Not recorded in the fit's priors.
+
+    Returns
+    -------
+    PHFit
+        The fitted model (see :func:`sample_ph`).
+
+    Raises
+    ------
+    InputError
+        When the IPD are invalid (:func:`prrt_bayes.survival.intervals.validate_ipd`), the
+        breakpoints are invalid, or the non-PH variant has no HR breakpoint.
+    prrt_bayes.diagnostics.ConvergenceError
+        When ``check="raise"`` and the fit fails its convergence checks.
     """
     clean = validate_ipd(ipd, treatment=treatment, control=control)
     priors = priors or PHPriors()

@@ -42,7 +42,29 @@ _TINY = 1e-300
 def time_grid(
     horizon: float = HORIZON_MONTHS, *, step: float = 0.25, include: Sequence[float] = ()
 ) -> np.ndarray:
-    """Grid ``0, step, 2 step, ..., horizon`` plus the points in ``include`` (<= horizon)."""
+    """Grid ``0, step, 2 step, ..., horizon`` plus the points in ``include`` (<= horizon).
+
+    Parameters
+    ----------
+    horizon
+        Last grid point (months, > 0; default 360 = 30 years); always on the grid, even when
+        it is not a multiple of ``step``.
+    step
+        Spacing of the regular grid (months, > 0).
+    include
+        Extra time points (e.g. landmarks, RMST times) to put on the grid; points outside
+        ``[0, horizon]`` are dropped silently.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new 1-D float array, sorted and without duplicates, from 0 to ``horizon``.
+
+    Raises
+    ------
+    InputError
+        When ``horizon`` or ``step`` is not > 0.
+    """
     if horizon <= 0 or step <= 0:
         raise InputError(f"horizon ({horizon}) and step ({step}) must be > 0")
     grid = np.arange(0.0, horizon + step / 2, step)
@@ -64,8 +86,30 @@ def survival_from_function(
 ) -> xr.DataArray:
     """Evaluate ``fn(t, **params)`` = S(t | params) for all draws on the grid ``times``.
 
-    ``t`` is passed as a DataArray with dim ``time``; xarray broadcasting does the rest, so
-    ``params`` may carry extra dims such as ``arm``. Returns dims ``(..., time)``.
+    Parameters
+    ----------
+    fn
+        Survival function called as ``fn(t, **params)``; ``t`` is passed as a DataArray with
+        dim (and coordinate) ``time``, and xarray broadcasting does the rest. It must return a
+        DataArray with a ``time`` dim.
+    params
+        Parameter name -> posterior draws (e.g. dims ``chain, draw``); they may carry extra
+        dims such as ``arm``.
+    times
+        Time grid in months: starts at 0, strictly increasing, at least 2 points (e.g. from
+        :func:`time_grid`).
+
+    Returns
+    -------
+    xarray.DataArray
+        S(t) named ``survival``, dims ``(..., time)`` (``time`` moved last).
+
+    Raises
+    ------
+    InputError
+        When ``times`` does not start at 0 or is not strictly increasing.
+    TypeError
+        When ``fn`` does not return a DataArray with a ``time`` dim.
     """
     surv = fn(_time_coord(times), **params)
     if not isinstance(surv, xr.DataArray) or "time" not in surv.dims:
@@ -83,7 +127,33 @@ def _overlap(times: np.ndarray, edges: np.ndarray) -> xr.DataArray:
 def piecewise_survival(
     hazard: xr.DataArray, edges: np.ndarray, times: Sequence[float] | np.ndarray
 ) -> xr.DataArray:
-    r"""S(t) = exp(-sum_j h_j |(0, t] ∩ I_j|) from piecewise-constant hazards (dim ``interval``)."""
+    r"""S(t) = exp(-sum_j h_j |(0, t] ∩ I_j|) from piecewise-constant hazards (dim ``interval``).
+
+    Exact at every grid point: the cumulative hazard is the hazard times the time spent in each
+    interval up to t.
+
+    Parameters
+    ----------
+    hazard
+        Hazard draws per month with an ``interval`` dim, e.g. ``(chain, draw, arm, interval)``
+        (:attr:`prrt_bayes.survival.ph.PHFit.hazard_draws`).
+    edges
+        Interval edges ``[0, c_1, ..., c_{K-1}, inf]`` (months), one more than the intervals
+        (:attr:`prrt_bayes.survival.intervals.IntervalData.edges`).
+    times
+        Time grid in months: starts at 0, strictly increasing, at least 2 points.
+
+    Returns
+    -------
+    xarray.DataArray
+        S(t) named ``survival``, dims of ``hazard`` with ``interval`` replaced by ``time``
+        (last), e.g. ``(chain, draw, arm, time)``.
+
+    Raises
+    ------
+    InputError
+        When ``times`` does not start at 0 or is not strictly increasing.
+    """
     t = _time_coord(times)
     cumhaz = xr.dot(hazard, _overlap(t.values, np.asarray(edges, dtype=float)), dim="interval")
     return np.exp(-cumhaz).transpose(..., "time").rename("survival")
@@ -92,7 +162,29 @@ def piecewise_survival(
 def piecewise_hazard(
     hazard: xr.DataArray, edges: np.ndarray, times: Sequence[float] | np.ndarray
 ) -> xr.DataArray:
-    """h(t) on the grid from piecewise-constant hazards (t in (c_{j-1}, c_j] -> h_j)."""
+    """h(t) on the grid from piecewise-constant hazards (t in (c_{j-1}, c_j] -> h_j).
+
+    Parameters
+    ----------
+    hazard
+        Hazard draws per month with an ``interval`` dim, e.g. ``(chain, draw, arm, interval)``.
+    edges
+        Interval edges ``[0, c_1, ..., c_{K-1}, inf]`` (months); t = 0 gets the first
+        interval's hazard, a time on a cut point the hazard of the interval it closes.
+    times
+        Time grid in months: starts at 0, strictly increasing, at least 2 points.
+
+    Returns
+    -------
+    xarray.DataArray
+        h(t) per month named ``hazard``, dims of ``hazard`` with ``interval`` replaced by
+        ``time`` (last); ``interval`` is kept as a coordinate along ``time``.
+
+    Raises
+    ------
+    InputError
+        When ``times`` does not start at 0 or is not strictly increasing.
+    """
     t = _time_coord(times)
     cuts = np.asarray(edges, dtype=float)[1:-1]
     idx = xr.DataArray(np.searchsorted(cuts, t.values, side="left"), dims="time")
@@ -101,7 +193,20 @@ def piecewise_hazard(
 
 
 def hazard_from_survival(surv: xr.DataArray) -> xr.DataArray:
-    """h(t) = -d log S / dt by finite differences on the grid (for parametric curves)."""
+    """h(t) = -d log S / dt by finite differences on the grid (for parametric curves).
+
+    Parameters
+    ----------
+    surv
+        Survival draws with a ``time`` dim and coordinate (months), e.g. from
+        :func:`survival_from_function`; S is clipped at 1e-300 before the log.
+
+    Returns
+    -------
+    xarray.DataArray
+        h(t) per month named ``hazard``, same dims as ``surv``: second-order central
+        differences inside the grid, one-sided at its two ends (``DataArray.differentiate``).
+    """
     log_s = np.log(np.clip(surv, _TINY, None))
     return (-log_s.differentiate("time")).rename("hazard")
 
@@ -120,7 +225,25 @@ def _log_interp(times: np.ndarray, log_s: np.ndarray, t: float) -> np.ndarray:
 
 
 def survival_at(surv: xr.DataArray, t: float) -> xr.DataArray:
-    """Landmark survival S(t) per draw (log-linear interpolation between grid points)."""
+    """Landmark survival S(t) per draw (log-linear interpolation between grid points).
+
+    Parameters
+    ----------
+    surv
+        Survival draws ``(chain, draw[, arm], time)`` with a ``time`` coordinate (months).
+    t
+        Landmark time in months, within the grid ``[0, max time]``.
+
+    Returns
+    -------
+    xarray.DataArray
+        S(t) named ``survival``, dims of ``surv`` without ``time``.
+
+    Raises
+    ------
+    InputError
+        When ``t`` lies outside the time grid.
+    """
     _check_within(surv, t, "landmark time")
 
     def _at(s: np.ndarray) -> np.ndarray:
@@ -130,7 +253,19 @@ def survival_at(surv: xr.DataArray, t: float) -> xr.DataArray:
 
 
 def median_survival(surv: xr.DataArray) -> xr.DataArray:
-    """Median survival per draw: first t with S(t) = 0.5; ``inf`` if not reached on the grid."""
+    """Median survival per draw: first t with S(t) = 0.5; ``inf`` if not reached on the grid.
+
+    Parameters
+    ----------
+    surv
+        Survival draws ``(chain, draw[, arm], time)`` with a ``time`` coordinate (months).
+
+    Returns
+    -------
+    xarray.DataArray
+        Median in months named ``median``, dims of ``surv`` without ``time``; log-linear
+        interpolation between the grid points around S = 0.5, ``inf`` where S stays above 0.5.
+    """
     times = surv["time"].values
 
     def _median(s: np.ndarray) -> np.ndarray:
@@ -161,7 +296,27 @@ def _segment_integrals(times: np.ndarray, s: np.ndarray) -> np.ndarray:
 
 
 def rmst(surv: xr.DataArray, t_star: float) -> xr.DataArray:
-    """Restricted mean survival time: integral of S from 0 to ``t_star``, per draw."""
+    """Restricted mean survival time: integral of S from 0 to ``t_star``, per draw.
+
+    Parameters
+    ----------
+    surv
+        Survival draws ``(chain, draw[, arm], time)`` with a ``time`` coordinate (months).
+    t_star
+        Restriction time in months, within the grid ``[0, max time]`` (need not be a grid
+        point).
+
+    Returns
+    -------
+    xarray.DataArray
+        RMST in months named ``rmst``, dims of ``surv`` without ``time`` (exact integral of the
+        log-linear interpolant, see the module docstring).
+
+    Raises
+    ------
+    InputError
+        When ``t_star`` lies outside the time grid.
+    """
     _check_within(surv, t_star, "RMST time")
     times = surv["time"].values
 
@@ -184,11 +339,23 @@ def mean_survival(
 
     Parameters
     ----------
+    surv
+        Survival draws ``(chain, draw[, arm], time)`` with a ``time`` coordinate (months).
     follow_up
-        Longest observed follow-up; a horizon shorter than it is an :class:`InputError`
-        (the extrapolated mean would discard observed survival).
+        Longest observed follow-up (months); a horizon shorter than it is an
+        :class:`InputError` (the extrapolated mean would discard observed survival).
     horizon
         Time horizon (default 360 months = 30 years); the grid must reach it.
+
+    Returns
+    -------
+    xarray.DataArray
+        Mean survival in months named ``mean_survival``, dims of ``surv`` without ``time``.
+
+    Raises
+    ------
+    InputError
+        When ``horizon`` is shorter than ``follow_up`` or beyond the end of the grid.
     """
     if horizon < follow_up:
         raise InputError(
@@ -201,14 +368,49 @@ def mean_survival(
 def hazard_ratio_over_time(
     hazard: xr.DataArray, *, treatment: str = "lu177", control: str = "control"
 ) -> xr.DataArray:
-    """HR(t) = h_treatment(t) / h_control(t) per draw, from hazards with an ``arm`` dim."""
+    """HR(t) = h_treatment(t) / h_control(t) per draw, from hazards with an ``arm`` dim.
+
+    Parameters
+    ----------
+    hazard
+        Hazard draws with an ``arm`` dim, e.g. ``(chain, draw, arm, time)`` from
+        :func:`piecewise_hazard` or :func:`hazard_from_survival`.
+    treatment, control
+        Labels of the two arms on the ``arm`` coordinate (numerator, denominator).
+
+    Returns
+    -------
+    xarray.DataArray
+        HR(t) named ``hazard_ratio``, dims of ``hazard`` without ``arm``.
+    """
     return (hazard.sel(arm=treatment) / hazard.sel(arm=control)).rename("hazard_ratio")
 
 
 def rmst_difference(
     surv: xr.DataArray, t_star: float, *, treatment: str = "lu177", control: str = "control"
 ) -> xr.DataArray:
-    """RMST(treatment) - RMST(control) up to ``t_star``, per draw."""
+    """RMST(treatment) - RMST(control) up to ``t_star``, per draw.
+
+    Parameters
+    ----------
+    surv
+        Survival draws with an ``arm`` dim, ``(chain, draw, arm, time)`` (months).
+    t_star
+        Restriction time in months, within the time grid.
+    treatment, control
+        Labels of the two arms on the ``arm`` coordinate.
+
+    Returns
+    -------
+    xarray.DataArray
+        Difference in months named ``rmst_difference``, dims of ``surv`` without ``arm`` and
+        ``time``.
+
+    Raises
+    ------
+    InputError
+        When ``t_star`` lies outside the time grid.
+    """
     r = rmst(surv, t_star)
     return (r.sel(arm=treatment) - r.sel(arm=control)).rename("rmst_difference")
 
@@ -236,19 +438,34 @@ def survival_summary(
     surv
         Survival draws ``(chain, draw[, arm], time)``; the grid must reach ``horizon``.
     follow_up
-        Longest observed follow-up (checked against ``horizon``).
+        Longest observed follow-up in months (checked against ``horizon``).
     landmarks, rmst_times
         Times t* (months) for ``survival_probability_<t*>m`` and ``rmst_<t*>m``.
+    horizon
+        Horizon of ``mean_survival_months`` (months; default 360 = 30 years), see
+        :func:`mean_survival`.
     treatment, control
         Arm labels for the contrasts (``rmst_difference_<t*>m``,
         ``mean_survival_difference_months``, group ``<treatment>_vs_<control>``); pass
-        ``treatment=None`` to skip contrasts.
+        ``treatment=None`` to skip contrasts. Contrasts are also skipped when ``surv`` has no
+        ``arm`` dim.
+    endpoint, analysis
+        Labels written into every summary row.
 
     Returns
     -------
-    (draws, rows)
-        ``draws`` maps quantity name to a DataArray (dims ``chain, draw[, arm]``); ``rows`` are
-        :func:`prrt_bayes.summary.summarize_draws` rows, one per quantity and arm/contrast.
+    draws : dict[str, xarray.DataArray]
+        Quantity name -> draws (dims ``chain, draw[, arm]``): ``median_survival_months``,
+        ``mean_survival_months``, the landmark and RMST quantities, then the contrasts.
+    rows : list[dict]
+        :func:`prrt_bayes.summary.summarize_draws` rows, one per quantity and arm (group
+        ``all`` without an ``arm`` dim), then one per contrast.
+
+    Raises
+    ------
+    InputError
+        When ``horizon`` is shorter than ``follow_up``, or a landmark, RMST time or the
+        horizon lies outside the time grid.
     """
     draws: dict[str, xr.DataArray] = {
         "median_survival_months": median_survival(surv),
