@@ -1,7 +1,9 @@
 """The ``prrt-bayes`` command line (typer + rich).
 
 Every command turns :class:`~prrt_bayes.errors.InputError` into a one-line message on stderr and
-exit code 2 — never a traceback for bad input.
+exit code 2 — never a traceback for bad input. The commands and their options are documented by
+their help texts (``prrt-bayes COMMAND --help`` and the CLI reference page); the Python API of
+this module is what ``__all__`` lists.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from prrt_bayes.errors import InputError
+
+__all__ = ["app", "bad_input_exits_2", "fail"]
 
 app = typer.Typer(
     help="Bayesian evidence synthesis for PRRT (NETTER-1 + single-arm 177Lu-DOTATATE series).",
@@ -386,8 +390,3 @@ def summarize_command(
     for row in summary.itertuples(index=False):
         table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
     console.print(table)
-
-
-def main() -> None:  # pragma: no cover - console-script entry point
-    """Run the CLI."""
-    app()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import inspect
 import json
 import os
 import re
@@ -185,3 +186,49 @@ def test_numpydoc_description_in_the_type_slot_moves_to_the_description():
     out = convert(text)
     assert "path\n    TOML file to read instead of the\n    bundled one." in out
     assert "n : int | None\n    Size." in out and out.endswith("InputError\n    bad input.")
+
+
+def _documented_object(dotted: str):
+    """The package object behind an API heading id (``prrt_bayes.mod.Class.method``)."""
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[cut:]:
+            obj = inspect.getattr_static(obj, attr)
+        return obj
+    raise LookupError(dotted)
+
+
+@needs_mkdocs
+def test_api_pages_render_the_parameters_of_every_function(site):
+    """Every function and method on the API pages shows a Parameters table naming each of its
+    parameters (and a Returns block when the docstring has one): the numpydoc sections of the
+    docstrings survive the rst hook and griffe's parser."""
+    checked, missing = 0, []
+    for page in sorted((site / "api").glob("*.html")):
+        source = page.read_text(encoding="utf-8")
+        headings = list(re.finditer(r'id="(prrt_bayes\.[\w.]+)"\s+class="doc doc-heading"',
+                                    source))
+        for index, heading in enumerate(headings):
+            obj = _documented_object(heading.group(1))
+            function = getattr(obj, "__func__", obj)
+            if not inspect.isfunction(function):
+                continue
+            names = [name for name in inspect.signature(function).parameters
+                     if name not in ("self", "cls")]
+            end = headings[index + 1].start() if index + 1 < len(headings) else len(source)
+            block = " ".join(html.unescape(re.sub(r"<[^>]+>", " ",
+                                                  source[heading.end():end])).split())
+            checked += 1
+            if names and ("Parameters:" not in block
+                          or any(f" {name} " not in block for name in names)):
+                missing.append(f"{page.name}: {heading.group(1)} parameters")
+            if "\nReturns\n" in (inspect.getdoc(function) or "") and "Returns:" not in block:
+                missing.append(f"{page.name}: {heading.group(1)} returns")
+    assert checked > 200
+    assert not missing, "\n".join(missing)

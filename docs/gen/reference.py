@@ -123,14 +123,27 @@ def api(*roots: str) -> str:
 
 
 def _directive(module: str) -> str:
-    """``:::`` block; a package's ``__init__`` shows only what it defines, not its re-exports
-    (those are documented in their own modules)."""
+    """``:::`` block; a module with ``__all__`` shows those names only (the CLI module: its
+    commands are documented on the CLI reference page), and a package's ``__init__`` shows only
+    what it defines, not its re-exports (those are documented in their own modules)."""
     lines = [f"::: {module}", "    options:", "      members_order: source"]
     origin = module_path(module)
-    if origin.name == "__init__.py":
+    exported = _exported_names(origin)
+    if exported is not None:
+        lines.append(f"      members: [{', '.join(exported)}]")
+    elif origin.name == "__init__.py":
         own = _defined_names(origin)
         lines.append(f"      members: [{', '.join(own)}]" if own else "      members: false")
     return "\n".join(lines) + "\n"
+
+
+def _exported_names(path: Path) -> list[str] | None:
+    """The names of a module-level ``__all__`` list of string literals, or None without one."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "__all__"):
+            return [element.value for element in node.value.elts]
+    return None
 
 
 def _defined_names(path: Path) -> list[str]:
