@@ -292,7 +292,8 @@ def run_command(
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
     borrowing: Annotated[
         str | None,
-        typer.Option("--borrowing", help="Override: none, map, robust-map, power, commensurate."),
+        typer.Option("--borrowing", help="Override for the analyses that borrow (survival, "
+                     "response): none, map, robust-map, power, commensurate."),
     ] = None,
     quick: Annotated[
         bool, typer.Option("--quick", help="200 PSA draws instead of the specs' 1,000.")

@@ -290,6 +290,7 @@ def fit_response(
     tune: int = 1000,
     chains: int = 2,
     seed: int = DEFAULT_SEED,
+    target_accept: float = 0.8,
 ) -> ResponseFit:
     """Fit the two-arm binomial model to ``counts`` and summarise it.
 
@@ -300,8 +301,8 @@ def fit_response(
         summary rows.
     prior
         Beta prior of each arm's response rate (default Beta(1, 1)), the same for both arms.
-    draws, tune, chains, seed
-        Passed to :func:`prrt_bayes.sampling.sample` (``target_accept`` is its default).
+    draws, tune, chains, seed, target_accept
+        Passed to :func:`prrt_bayes.sampling.sample`.
 
     Returns
     -------
@@ -319,7 +320,8 @@ def fit_response(
     model = _cached_response_model(_check_rate_prior(prior))
     with model:
         pm.set_data({"events": counts.events(), "totals": counts.totals()})
-    tree = sample(model, draws=draws, tune=tune, chains=chains, seed=seed)
+    tree = sample(model, draws=draws, tune=tune, chains=chains, seed=seed,
+                  target_accept=target_accept)
     priors = {"p[lu177]": prior, "p[control]": prior}
     attach_priors(tree, priors)
     diagnostics = check_diagnostics(tree, ["p"])

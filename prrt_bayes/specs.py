@@ -68,6 +68,31 @@ def survival_families() -> tuple[str, ...]:
     return ("ph_piecewise", *DEFAULT_MODELS)
 
 
+class SpecFieldError(ValueError):
+    """A spec value that is wrong in context, with the dotted key it belongs to.
+
+    Raised inside the pydantic validators; :func:`load_spec` reports ``field`` as the key
+    (prefixed by the section when raised inside one), as it does for pydantic's own errors.
+
+    Parameters
+    ----------
+    field
+        Dotted key, e.g. ``"evidence.population"`` (relative to the section for a section's
+        own validator, e.g. ``"horizon_months"`` in ``[export]``).
+    message
+        What is wrong, one line.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+_KIND_SETTINGS = {"response": ("response", "binomial"),
+                  "toxicity": ("adverse_events", "berry_berry")}
+"""Non-survival kind -> (the only endpoint, the only model family) it supports."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -136,6 +161,15 @@ class ExportSpec(_Strict):
     landmarks_months: list[Annotated[float, Field(gt=0)]] = Field(
         default_factory=lambda: [12.0, 24.0, 60.0])
 
+    @model_validator(mode="after")
+    def _whole_cycles(self) -> ExportSpec:
+        """The per-cycle curves end at the horizon: it must be a whole number of cycles."""
+        n_cycles = self.horizon_months / self.cycle_months
+        if abs(n_cycles - round(n_cycles)) > 1e-9:
+            raise SpecFieldError("horizon_months", f"{self.horizon_months:g} months is not a "
+                                 f"whole number of {self.cycle_months:g}-month cycles")
+        return self
+
 
 class AnalysisSpec(_Strict):
     """One analysis: evidence, model, priors, borrowing, sampler, seed and exports."""
@@ -162,18 +196,48 @@ class AnalysisSpec(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _family_fits_kind(self) -> AnalysisSpec:
+    def _fits_kind(self) -> AnalysisSpec:
+        """Reject settings the analysis kind would otherwise ignore silently."""
+        evidence = self.evidence
         if self.kind == "survival":
             families = survival_families()
             if self.model.family not in families:
-                raise ValueError(
-                    f"unknown survival family {self.model.family!r}; known: {', '.join(families)}"
-                )
+                raise SpecFieldError("model.family", f"unknown survival family "
+                                     f"{self.model.family!r}; known: {', '.join(families)}")
             for candidate in self.model.candidates:
                 if candidate not in families:
-                    raise ValueError(f"unknown candidate family {candidate!r}")
-            if self.evidence.endpoint not in ("pfs", "os"):
-                raise ValueError("a survival analysis needs endpoint 'pfs' or 'os'")
+                    raise SpecFieldError("model.candidates",
+                                         f"unknown candidate family {candidate!r}")
+            if evidence.endpoint not in ("pfs", "os"):
+                raise SpecFieldError("evidence.endpoint",
+                                     "a survival analysis needs endpoint 'pfs' or 'os'")
+            if evidence.population != "evaluable":
+                raise SpecFieldError("evidence.population",
+                                     "applies to response analyses only")
+            return self
+        endpoint, family = _KIND_SETTINGS[self.kind]
+        if evidence.endpoint != endpoint:
+            raise SpecFieldError("evidence.endpoint",
+                                 f"a {self.kind} analysis needs endpoint {endpoint!r}")
+        if self.model.family != family:
+            raise SpecFieldError("model.family",
+                                 f"a {self.kind} analysis has family {family!r}")
+        for key, value in (("cut", evidence.cut), ("ipd", evidence.ipd)):
+            if value is not None:
+                raise SpecFieldError(f"evidence.{key}", f"a {self.kind} analysis uses the "
+                                     "bundled NETTER-1 counts (primary analysis); remove it")
+        if evidence.treatment_arm != "lu177":
+            raise SpecFieldError("evidence.treatment_arm", "applies to a user's IPD only")
+        if self.priors:
+            raise SpecFieldError("priors", f"a {self.kind} analysis has fixed priors (see its "
+                                 "documentation); remove [priors]")
+        if self.kind == "toxicity":
+            if evidence.population != "evaluable":
+                raise SpecFieldError("evidence.population", "applies to response analyses "
+                                     "only (adverse events use the safety population)")
+            if self.borrowing.method != "none":
+                raise SpecFieldError("borrowing.method", "a toxicity analysis does not borrow "
+                                     "(its long-term MDS risk pools the series by design)")
         return self
 
     def prior_objects(self) -> dict[str, Prior]:
@@ -207,7 +271,9 @@ class AnalysisSpec(_Strict):
         seed
             New ``seed``.
         borrowing
-            New ``borrowing.method`` (one of :data:`BORROWING_METHODS`).
+            New ``borrowing.method`` (one of :data:`BORROWING_METHODS`) of an analysis that
+            borrows (survival, response); a toxicity spec keeps ``none``, so one
+            ``--borrowing`` flag can apply to a whole run.
         psa_draws
             New ``export.psa_draws``.
 
@@ -228,7 +294,7 @@ class AnalysisSpec(_Strict):
                 data["sampler"][key] = value
         if seed is not None:
             data["seed"] = seed
-        if borrowing is not None:
+        if borrowing is not None and self.kind != "toxicity":
             data["borrowing"]["method"] = borrowing
         if psa_draws is not None:
             data["export"]["psa_draws"] = psa_draws
@@ -240,7 +306,11 @@ def _validate(data: dict, *, file: str | Path) -> AnalysisSpec:
         return AnalysisSpec(**data)
     except ValidationError as err:
         first = err.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or None
+        location = [str(part) for part in first["loc"]]
+        original = first.get("ctx", {}).get("error")
+        if isinstance(original, SpecFieldError):
+            location.append(original.field)
+        key = ".".join(location) or None
         reason = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             reason = "unknown key"

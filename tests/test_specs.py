@@ -169,3 +169,67 @@ def test_cli_help_lists_commands():
     result = runner.invoke(app, ["--help"])
     for command in ("run", "summarize", "reconstruct", "data"):
         assert command in result.output
+
+
+def _bundled_text(name: str, **replace: str) -> str:
+    text = (BUNDLED_SPECS_DIR / f"{name}.toml").read_text()
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.mark.parametrize(("name", "replace", "field", "needle"), [
+    ("response", {'population = "evaluable"': 'population = "evaluable"\ncut = "final"'},
+     "evidence.cut", "bundled NETTER-1 counts"),
+    ("response", {'family = "binomial"': 'family = "weibull_ph"'}, "model.family", "'binomial'"),
+    ("response", {"[sampler]": '[priors.p]\ndist = "Beta"\nalpha = 2.0\nbeta = 2.0\n\n[sampler]'},
+     "priors", "fixed priors"),
+    ("response", {'endpoint = "response"': 'endpoint = "adverse_events"'}, "evidence.endpoint",
+     "'response'"),
+    ("toxicity", {"[sampler]": '[borrowing]\nmethod = "map"\n\n[sampler]'}, "borrowing.method",
+     "does not borrow"),
+    ("toxicity", {'endpoint = "adverse_events"': 'endpoint = "adverse_events"\n'
+                  'population = "itt"'}, "evidence.population", "response analyses only"),
+    ("toxicity", {'endpoint = "adverse_events"': 'endpoint = "adverse_events"\n'
+                  'treatment_arm = "lu"'}, "evidence.treatment_arm", "user's IPD only"),
+    ("pfs_primary", {'cut = "primary"': 'cut = "primary"\npopulation = "itt"'},
+     "evidence.population", "response analyses only"),
+])
+def test_settings_the_analysis_kind_would_ignore_are_rejected(tmp_path, name, replace, field,
+                                                               needle):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(_bundled_text(name, **replace))
+    with pytest.raises(InputError, match=needle) as caught:
+        load_spec(path)
+    assert caught.value.field == field
+    assert caught.value.file == str(path)
+
+
+def test_horizon_must_be_a_whole_number_of_cycles(tmp_path):
+    path = tmp_path / "cycles.toml"
+    path.write_text(_spec_text(**{"cycle_months = 1": "cycle_months = 7"}))
+    with pytest.raises(InputError, match="not a whole number of 7-month cycles") as caught:
+        load_spec(path)
+    assert caught.value.field == "export.horizon_months"
+
+
+def test_run_wide_borrowing_override_leaves_toxicity_without_borrowing():
+    assert resolve_spec("toxicity").with_overrides(borrowing="map").borrowing.method == "none"
+    assert resolve_spec("response").with_overrides(borrowing="map").borrowing.method == "map"
+
+
+def test_ipd_csv_errors_name_the_file_line(tmp_path):
+    from prrt_bayes.analyses.survival import read_ipd_csv
+
+    path = tmp_path / "ipd.csv"
+    path.write_text("time,event,arm\n1.0,1,lu177\n\n2.0,1,control\n3.0,1,placebo\n")
+    with pytest.raises(InputError, match="unknown arm label 'placebo'") as caught:
+        read_ipd_csv(path, treatment="lu177")
+    assert (caught.value.file, caught.value.row, caught.value.field) == (str(path), 5, "arm")
+    path.write_text("time,event,arm\n1.0,1,lu177\n\n2.0,x,control\n")
+    with pytest.raises(InputError, match="not a number: 'x'") as caught:
+        read_ipd_csv(path, treatment="lu177")
+    assert (caught.value.row, caught.value.field) == (4, "event")
+    path.write_text("time,event,arm\n1.0,1,lu177\n2.0,1,control\n3.0,0,lu177\n4.0,0,control\n")
+    assert len(read_ipd_csv(path, treatment="lu177")) == 4

@@ -41,8 +41,8 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     ----------
     spec
         Response spec. Used: ``evidence.population`` (NETTER-1 counts), ``borrowing`` (method,
-        ``robust_weight``, ``a0``, ``tau``), ``sampler`` draws, tune and chains, and ``seed``.
-        Its ``priors`` and ``sampler.target_accept`` are not used (Beta(1, 1) rate priors).
+        ``robust_weight``, ``a0``, ``tau``), the ``sampler`` settings and ``seed``. The rate
+        priors are Beta(1, 1) (a spec with ``priors`` is rejected when it is loaded).
 
     Returns
     -------
@@ -55,7 +55,7 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     counts = netter1_response(spec.evidence.population)
     sampler = spec.sampler
     fit = fit_response(counts, draws=sampler.draws, tune=sampler.tune, chains=sampler.chains,
-                       seed=spec.seed)
+                       seed=spec.seed, target_accept=sampler.target_accept)
     posterior = fit.tree.posterior.dataset
     control = posterior["p"].sel(arm="control", drop=True)
     lu177 = posterior["p"].sel(arm="lu177", drop=True)

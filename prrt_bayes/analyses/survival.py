@@ -55,12 +55,11 @@ def read_ipd_csv(path: Path, *, treatment: str) -> pd.DataFrame:
     ------
     InputError
         The file is missing or not a readable CSV, a column is missing, a ``time`` or
-        ``event`` value is not a number (``row``: the file's line number, header = 1), or the
-        IPD fails validation (``row``: 0-based data row, as given by ``validate_ipd``; the
-        file is added to the error).
+        ``event`` value is not a number, or the IPD fails validation; ``row`` is the file's
+        line number (header = 1; blank lines are skipped but counted).
     """
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except FileNotFoundError:
         raise InputError("IPD file not found", file=path) from None
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as err:
@@ -68,19 +67,22 @@ def read_ipd_csv(path: Path, *, treatment: str) -> pd.DataFrame:
     missing = {"time", "event", "arm"} - set(frame.columns)
     if missing:
         raise InputError(f"missing column(s) {sorted(missing)}", file=path)
+    # blank lines are dropped, but every row keeps its line number in the file (header = 1)
+    lines = frame.index.to_numpy() + 2
+    keep = (frame != "").any(axis=1).to_numpy()
+    frame, lines = frame[keep].reset_index(drop=True), lines[keep]
     for column in ("time", "event"):
         values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna()
-        if bad.any():
-            row = int(np.argmax(bad.to_numpy())) + 2
-            raise InputError(
-                f"not a number: {frame[column].iloc[row - 2]!r}", file=path, row=row, field=column
-            )
+        bad = np.flatnonzero(values.isna().to_numpy())
+        if bad.size:
+            raise InputError(f"not a number: {frame[column].iloc[bad[0]]!r}", file=path,
+                             row=int(lines[bad[0]]), field=column)
         frame[column] = values
     try:
         return validate_ipd(frame, treatment=treatment, control=CONTROL)
     except InputError as err:
-        raise InputError(err.message, file=path, row=err.row, field=err.field) from None
+        row = int(lines[err.row]) if isinstance(err.row, int) else err.row
+        raise InputError(err.message, file=path, row=row, field=err.field) from None
 
 
 def load_ipd(spec: AnalysisSpec) -> pd.DataFrame:

@@ -73,8 +73,9 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     ----------
     spec
         Toxicity spec. Used: ``name``, ``seed`` and the ``sampler`` settings (every fit).
-        Its ``evidence``, ``priors`` and ``borrowing`` are not used (NEJM Table 4 and the
-        models' default priors).
+        The data are NEJM Table 4 and the series' MDS counts, with the models' default priors
+        (a spec that sets ``priors``, ``borrowing`` or other evidence is rejected when it is
+        loaded).
 
     Returns
     -------
