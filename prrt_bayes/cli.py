@@ -358,13 +358,16 @@ def sweep_command(
     jobs: Annotated[
         int | None, typer.Option("--jobs", help="Local worker processes (default: cores).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing --out folder.")
+    ] = False,
 ) -> None:
     """Fit one analysis under every combination of grid values (scenario sweep)."""
     from prrt_bayes.specs import resolve_spec
     from prrt_bayes.sweep import parse_grid, sweep
 
     spec = resolve_spec(analysis)
-    table = sweep(spec, parse_grid(grid, spec), out, scheduler=scheduler, jobs=jobs)
+    table = sweep(spec, parse_grid(grid, spec), out, scheduler=scheduler, jobs=jobs, force=force)
     failed = table.loc[table.status != "ok", "combination"].unique()
     console.print(f"{table.combination.nunique()} combinations, {len(failed)} failed; "
                   f"wrote {out}/summary.csv and {out}/sweep.png", markup=False)

@@ -18,9 +18,6 @@ leaves a half-written results folder, and an existing folder is replaced only wi
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from prrt_bayes import __version__
-from prrt_bayes.errors import InputError
+from prrt_bayes.folders import check_out_dir, write_atomically
 from prrt_bayes.parallel import fit_parallel
 from prrt_bayes.posterior import save_posterior
 from prrt_bayes.results import AnalysisResult
@@ -72,35 +69,6 @@ class RunOutcome:
     def all_passed(self) -> bool:
         """True when every analysis fitted and passed its convergence checks."""
         return not self.errors and all(r.diagnostics.passed for r in self.results)
-
-
-def check_out_dir(out_dir: Path, *, force: bool) -> None:
-    """Refuse an existing folder without ``force`` and an unwritable parent, before any fit.
-
-    Parameters
-    ----------
-    out_dir
-        The results folder to be written (need not exist; missing parents are allowed).
-    force
-        Accept an existing folder (it is replaced later by :func:`write_results`).
-
-    Raises
-    ------
-    InputError
-        ``out_dir`` exists and ``force`` is false; ``out_dir`` exists and is not a folder; or
-        the nearest existing ancestor of ``out_dir`` is not a writable, searchable folder.
-    """
-    if out_dir.exists() and not force:
-        raise InputError("results folder already exists; use --force to replace it",
-                         file=out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError("exists and is not a folder", file=out_dir)
-    parent = out_dir.resolve().parent
-    existing = parent
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError("output folder is not writable", file=out_dir)
 
 
 def run(
@@ -154,9 +122,8 @@ def run(
 def write_results(outcome: RunOutcome, specs: dict[str, AnalysisSpec], *, force: bool) -> None:
     """Write every output into a temporary folder, then move it into place atomically.
 
-    The staging folder ``.<name>.partial-*`` is created next to ``outcome.out_dir`` and removed
-    on any failure (including Ctrl-C). An existing folder is first renamed to ``.<name>.old-*``,
-    the staging folder renamed into place, then the old one deleted (two renames: each atomic).
+    See :func:`prrt_bayes.folders.write_atomically`: an interrupted run leaves no half-written
+    folder, and an existing folder is replaced only with ``force``.
 
     Parameters
     ----------
@@ -174,24 +141,8 @@ def write_results(outcome: RunOutcome, specs: dict[str, AnalysisSpec], *, force:
         The destination exists and ``force`` is false (checked after writing the staging
         folder, which is then removed).
     """
-    out_dir = outcome.out_dir
-    out_dir.resolve().parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-",
-                                    dir=out_dir.resolve().parent))
-    try:
-        _write_all(outcome, specs, staging)
-        if out_dir.exists():
-            if not force:
-                raise InputError("results folder already exists; use --force", file=out_dir)
-            old = staging.with_name(staging.name.replace(".partial-", ".old-"))
-            out_dir.rename(old)
-            staging.rename(out_dir)
-            shutil.rmtree(old)
-        else:
-            staging.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    write_atomically(outcome.out_dir, lambda folder: _write_all(outcome, specs, folder),
+                     force=force)
 
 
 def _write_all(outcome: RunOutcome, specs: dict[str, AnalysisSpec], folder: Path) -> None:

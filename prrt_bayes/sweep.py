@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from prrt_bayes.errors import InputError
+from prrt_bayes.folders import check_out_dir, write_atomically
 from prrt_bayes.parallel import default_jobs, executor
 from prrt_bayes.specs import AnalysisSpec, _validate
 from prrt_bayes.summary import SUMMARY_COLUMNS
@@ -234,6 +235,7 @@ def sweep(
     *,
     scheduler: str | None = None,
     jobs: int | None = None,
+    force: bool = False,
 ) -> pd.DataFrame:
     """Fit ``spec`` under every combination of ``grid`` and write the combined summary and plot.
 
@@ -244,13 +246,16 @@ def sweep(
     grid
         Dotted spec key -> values (see :func:`parse_grid`).
     out_dir
-        Folder for ``summary.csv`` and ``sweep.png`` (created; files replaced).
+        Folder for ``summary.csv`` and ``sweep.png``, written atomically
+        (:func:`prrt_bayes.folders.write_atomically`); checked before any fit.
     scheduler
         Address of a Dask distributed scheduler (e.g. ``"tcp://10.0.0.5:8786"``); ``None``
         runs a local process pool.
     jobs
         Local worker processes (default: the number of cores; capped at the number of valid
         combinations; ``1`` fits in this process). Ignored with ``scheduler``.
+    force
+        Replace an existing ``out_dir``.
 
     Returns
     -------
@@ -262,11 +267,13 @@ def sweep(
     Raises
     ------
     InputError
-        An empty grid, ``jobs`` below 1, or (with ``scheduler``) ``dask.distributed`` not
+        ``out_dir`` exists without ``force`` or is not writable, an empty grid, ``jobs``
+        below 1, or (with ``scheduler``) ``dask.distributed`` not
         installed or the scheduler unreachable.
     """
     if not grid:
         raise InputError("a sweep needs at least one grid key", field="--grid")
+    check_out_dir(Path(out_dir), force=force)
     combos = combinations(grid)
     specs: dict[int, AnalysisSpec] = {}
     outcomes: dict[int, tuple[str, Any]] = {}
@@ -279,10 +286,12 @@ def sweep(
         outcomes |= (_run_local(specs, jobs) if scheduler is None
                      else _run_dask(specs, scheduler))
     table = _combined(combos, outcomes)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out_dir / "summary.csv", index=False, float_format="%.10g")
-    plot_sweep(table, list(grid), spec.kind, out_dir / "sweep.png")
+
+    def write(folder: Path) -> None:
+        table.to_csv(folder / "summary.csv", index=False, float_format="%.10g")
+        plot_sweep(table, list(grid), spec.kind, folder / "sweep.png")
+
+    write_atomically(Path(out_dir), write, force=force)
     return table
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from prrt_bayes import analyses
+from prrt_bayes.cli import app
 from prrt_bayes.diagnostics import Diagnostics
 from prrt_bayes.errors import InputError
 from prrt_bayes.results import AnalysisResult
@@ -26,7 +28,7 @@ def response_spec():
 def pool_sweep(response_spec, tmp_path_factory):
     """The sweep fitted in this process (``jobs=1``: the cheap default; the process pool is
     compared with it in the slow test below)."""
-    out = tmp_path_factory.mktemp("sweep")
+    out = tmp_path_factory.mktemp("sweep") / "out"
     return out, sweep(response_spec, GRID, out, jobs=1)
 
 
@@ -85,7 +87,7 @@ def test_runtime_failure_does_not_stop_sweep(response_spec, tmp_path, monkeypatc
                               summary=summary_frame(rows), diagnostics=ok)
 
     monkeypatch.setitem(analyses.ANALYSES, "response", fake)
-    table = sweep(response_spec, {"seed": [1, 2, 3]}, tmp_path, jobs=1)
+    table = sweep(response_spec, {"seed": [1, 2, 3]}, tmp_path / "out", jobs=1)
     assert table.groupby("combination")["status"].first().tolist() == ["ok", "failed", "ok"]
     assert "RuntimeError: sampler exploded" in table.loc[table["seed"] == 2, "error"].iloc[0]
 
@@ -93,7 +95,7 @@ def test_runtime_failure_does_not_stop_sweep(response_spec, tmp_path, monkeypatc
 @pytest.mark.slow
 def test_process_pool_gives_same_summary_as_in_process(response_spec, pool_sweep, tmp_path):
     _, local = pool_sweep
-    pd.testing.assert_frame_equal(sweep(response_spec, GRID, tmp_path, jobs=2), local)
+    pd.testing.assert_frame_equal(sweep(response_spec, GRID, tmp_path / "out", jobs=2), local)
 
 
 def test_dask_cluster_gives_same_summary_as_local_pool(response_spec, pool_sweep, tmp_path):
@@ -102,5 +104,23 @@ def test_dask_cluster_gives_same_summary_as_local_pool(response_spec, pool_sweep
     _, local = pool_sweep
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
-        remote = sweep(response_spec, GRID, tmp_path, scheduler=cluster.scheduler_address)
+        remote = sweep(response_spec, GRID, tmp_path / "out",
+                           scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(remote, local)
+
+
+def test_existing_folder_is_refused_before_any_fit_and_replaced_with_force(
+        response_spec, pool_sweep, tmp_path, monkeypatch):
+    out, table = pool_sweep
+    before = (out / "summary.csv").read_bytes()
+    fits = []
+    monkeypatch.setattr("prrt_bayes.sweep._run_local",
+                        lambda specs, jobs: fits.append(specs) or {})
+    with pytest.raises(InputError, match="already exists; use --force"):
+        sweep(response_spec, GRID, out, jobs=1)
+    assert not fits and (out / "summary.csv").read_bytes() == before
+    result = CliRunner().invoke(app, ["sweep", "response", "--grid", "seed=1", "--out", str(out)])
+    assert result.exit_code == 2 and "--force" in result.stderr
+    assert (out / "summary.csv").read_bytes() == before
+    leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
