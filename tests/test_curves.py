@@ -7,11 +7,13 @@ import pytest
 
 from prrt_bayes.errors import InputError
 from prrt_bayes.reconstruct.curves import (
+    AtRiskTable,
     at_risk_from_arrays,
     clean_curve,
     match_at_risk_to_curve,
     read_at_risk,
     read_curve,
+    validate_at_risk,
 )
 
 
@@ -210,3 +212,57 @@ def test_at_risk_after_survival_zero_is_rejected():
     table = at_risk_from_arrays([0, 2.5, 4], [10, 2, 1])
     with pytest.raises(InputError, match=r"row 3: .*reaches survival 0"):
         match_at_risk_to_curve(curve, table)
+
+
+# ----------------------------------------------------------------------- non-finite input
+
+
+@pytest.mark.parametrize(
+    ("time", "n_risk", "row", "message"),
+    [
+        ([0, np.nan, 6], [10, 8, 5], 2, "at-risk time nan is not a finite number"),
+        ([0, 3, np.inf], [10, 8, 5], 3, "at-risk time inf is not a finite number"),
+        ([np.nan, 3, 6], [10, 8, 5], 1, "at-risk time nan is not a finite number"),
+        ([0, 3, 6], [10, np.nan, 5], 2, "number at risk nan is not a non-negative whole"),
+        ([0, 3, 6], [10, 8, np.inf], 3, "number at risk inf is not a non-negative whole"),
+    ],
+)
+def test_at_risk_from_arrays_rejects_non_finite(time, n_risk, row, message):
+    with pytest.raises(InputError, match=rf"^arr: row {row}: {message}"):
+        at_risk_from_arrays(time, n_risk, source="arr")
+
+
+def test_validate_at_risk_checks_a_table_built_directly():
+    table = AtRiskTable(time=np.array([0.0, np.nan]), n_risk=np.array([10, 8]), source="t")
+    with pytest.raises(InputError, match=r"^t: at-risk time nan is not a finite number"):
+        validate_at_risk(table)
+    table = AtRiskTable(time=np.array([0.0, 3.0]), n_risk=np.array([10, -1]), source="t")
+    with pytest.raises(InputError, match=r"^t: number at risk -1 is not a non-negative whole"):
+        validate_at_risk(table)
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "cell"),
+    [("time,n\n0,10\nnan,8\n", "time", "nan"), ("time,n\n0,10\ninf,8\n", "time", "inf"),
+     ("time,n\n0,10\n3,inf\n", "n", "inf"), ("time,n\n0,10\n3,NaN\n", "n", "NaN")],
+)
+def test_read_at_risk_rejects_nan_and_inf_cells(tmp_path, text, field, cell):
+    path = write(tmp_path, "risk.csv", text)
+    with pytest.raises(
+        InputError, match=rf"risk\.csv: row 3: field '{field}': '{cell}' is not a finite number"
+    ):
+        read_at_risk(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "row", "field", "cell"),
+    [("time,surv\n0,1\nnan,0.8\n3,0.5\n", 3, "time", "nan"),
+     ("time,surv\n0,1\n2,0.8\ninf,0.5\n", 4, "time", "inf"),
+     ("time,surv\n0,1\n2,-inf\n3,0.5\n", 3, "surv", "-inf")],
+)
+def test_read_curve_rejects_nan_and_inf_cells(tmp_path, text, row, field, cell):
+    path = write(tmp_path, "curve.csv", text)
+    with pytest.raises(InputError) as err:
+        read_curve(path)
+    message = one_line(err)
+    assert f"curve.csv: row {row}: field '{field}': '{cell}' is not a finite number" in message

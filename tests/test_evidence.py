@@ -258,3 +258,26 @@ def test_series_rejects_count_above_denominator(tmp_path):
     _edit(toml, "value = 41\ndenominator = 68", "value = 69\ndenominator = 68")
     with pytest.raises(InputError, match="series.toml: record .*ezziddin2014.*above"):
         load_series(toml)
+
+
+@pytest.mark.parametrize(("denominator", "shown"), [("0", "0"), ("", "missing")])
+def test_rejects_table_count_without_positive_denominator(tmp_path, denominator, shown):
+    toml, tables = _copy_netter1(tmp_path)
+    _edit(tables / TABLE_FILES["table2_response"], "Complete response,1,1,,,101,0,,,,100,",
+          f"Complete response,1,1,,,101,0,0,,,{denominator},")
+    with pytest.raises(InputError, match=rf"table2_response.csv: row 2: field "
+                       rf"'control_denominator': the denominator of count 0 \(control_n\) is "
+                       rf"{shown}: it must be a positive number"):
+        load_netter1(toml, tables)
+
+
+def test_series_get_names_the_missing_time():
+    series = load_series()
+    assert series.get("bodei2011", "os_survival", 36.0).value is not None
+    with pytest.raises(InputError) as err:
+        series.get("bodei2011", "os_survival", 24.0)
+    message = str(err.value)
+    assert "study='bodei2011' quantity='os_survival' time=24.0" in message
+    assert "times on file for that quantity: [36.0]" in message
+    with pytest.raises(InputError, match=r"quantity='nothing' time=None$"):
+        series.get("bodei2011", "nothing")

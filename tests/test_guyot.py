@@ -208,6 +208,28 @@ def test_arm_size_must_match_table(weibull_arm):
         guyot_reconstruct(curve, table, n_patients=299)
 
 
+@pytest.mark.parametrize("n_patients", [300.5, float("nan"), float("inf"), "300", True])
+def test_arm_size_must_be_a_whole_number_with_a_table(n_patients):
+    curve = clean_curve([5, 10], [0.8, 0.6])
+    table = at_risk_from_arrays([0, 5], [300, 240])
+    with pytest.raises(InputError, match="number of patients must be a positive whole number"):
+        guyot_reconstruct(curve, table, n_patients=n_patients)
+
+
+@pytest.mark.parametrize("n_patients", [300.5, float("nan"), float("inf"), 0])
+def test_arm_size_must_be_a_whole_number_without_a_table(n_patients):
+    curve = clean_curve([5, 10], [0.8, 0.6])
+    with pytest.raises(InputError, match="number of patients must be a positive whole number"):
+        guyot_reconstruct(curve, n_patients=n_patients)
+
+
+def test_whole_float_arm_size_is_accepted():
+    curve = clean_curve([5, 10], [0.8, 0.6])
+    table = at_risk_from_arrays([0, 5], [300, 240])
+    assert len(guyot_reconstruct(curve, table, n_patients=300.0)) == 300
+    assert len(guyot_reconstruct(curve, n_patients=np.int64(300))) == 300
+
+
 def test_total_events_above_arm_size_is_rejected(weibull_arm):
     _, curve = weibull_arm
     with pytest.raises(InputError, match="total events 400"):

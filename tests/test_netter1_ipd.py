@@ -14,6 +14,7 @@ from lifelines.utils import restricted_mean_survival_time
 
 from prrt_bayes.errors import InputError
 from prrt_bayes.evidence import load_netter1
+from prrt_bayes.reconstruct import netter1_ipd
 from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "make_netter1_ipd.py"
@@ -101,6 +102,25 @@ def test_os_final_meets_published_figures(evidence):
 def test_bad_names_list_the_valid_ones(endpoint, cut, message):
     with pytest.raises(InputError, match=message):
         load_netter1_ipd(endpoint, cut)
+
+
+def test_header_lines_without_a_space_keep_their_first_character(tmp_path, monkeypatch):
+    csv = tmp_path / "ipd.csv"
+    csv.write_text("# Pseudo-IPD\n#no space\n#\n#   indented item\n#\ttab\n"
+                   "time,event,arm\n1.5,1,lu177\n2.0,0,control\n", encoding="utf-8")
+    monkeypatch.setattr(netter1_ipd, "_file", lambda endpoint, cut: csv)
+    ipd = load_netter1_ipd("pfs", "primary")
+    assert ipd.attrs["provenance"].split("\n") == [
+        "Pseudo-IPD", "no space", "", "  indented item", "tab"]
+    assert list(ipd["time"]) == [1.5, 2.0]
+
+
+@pytest.mark.parametrize(("endpoint", "cut"), list(netter1_ipd.DATASETS))
+def test_bundled_provenance_is_the_header_without_hash_space(endpoint, cut):
+    text = (resources.files("prrt_bayes.reconstruct") / "data"
+            / netter1_ipd.DATASETS[(endpoint, cut)]).read_text(encoding="utf-8")
+    expected = [line.removeprefix("# ") for line in text.splitlines() if line.startswith("#")]
+    assert load_netter1_ipd(endpoint, cut).attrs["provenance"].split("\n") == expected
 
 
 @pytest.mark.skipif(not SCRIPT.exists(), reason="generator script not in this checkout")

@@ -228,8 +228,9 @@ def load_netter1(path: str | Path | None = None, tables_dir: str | Path | None =
     InputError
         A missing or malformed file, a record that fails :class:`Record` validation, an unknown
         source or cut, not exactly one primary record per number, cut dates out of order, or a
-        table cell that is not a number or a count, percentage or CI that is inconsistent; the
-        file, row and field are named.
+        table cell that is not a number, a table count whose denominator is missing or not
+        positive, or a count, percentage or CI that is inconsistent; the file, row and field are
+        named.
     """
     file = Path(path) if path else Path(str(_DATA / "netter1.toml"))
     raw = _read_toml(file)
@@ -283,9 +284,20 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _check_count(path: Path, row: int, column: str, count, denominator, percent) -> None:
+def _check_count(
+    path: Path, row: int, column: str, count, denominator, percent,
+    *, denominator_field: str | None = None,
+) -> None:
+    """A table count: non-negative, within a positive denominator, percentage consistent."""
     if pd.isna(count):
         return
+    if pd.isna(denominator) or denominator <= 0:
+        shown = "missing" if pd.isna(denominator) else f"{denominator:g}"
+        raise InputError(
+            f"the denominator of count {count:g} ({column}) is {shown}: it must be a positive "
+            "number",
+            file=path, row=row, field=denominator_field,
+        )
     if count < 0:
         raise InputError(f"negative count {count:g}", file=path, row=row, field=column)
     if count > denominator:
@@ -323,7 +335,7 @@ def _check_tables(tables: dict[str, pd.DataFrame], folder: Path) -> None:
                 arm = prefix.split("_")[0]
                 _check_count(
                     path, row, f"{prefix}_n", rec[f"{prefix}_n"], rec[f"{arm}_denominator"],
-                    rec[f"{prefix}_percent"],
+                    rec[f"{prefix}_percent"], denominator_field=f"{arm}_denominator",
                 )
                 lower, upper = rec.get(f"{prefix}_ci_lower"), rec.get(f"{prefix}_ci_upper")
                 if lower is not None and not pd.isna(lower):
@@ -373,13 +385,20 @@ class SeriesEvidence:
         Raises
         ------
         InputError
-            When no primary record matches.
+            When no primary record matches; the message names the study, quantity and time,
+            and lists the times on file when the study reports that quantity at other times.
         """
         for record in self.records:
             if (record.study, record.quantity, record.time) == (study, quantity, time):
                 if record.primary:
                     return record
-        raise InputError(f"no series record study={study!r} quantity={quantity!r}")
+        times = [
+            r.time for r in self.records if (r.study, r.quantity) == (study, quantity) and r.primary
+        ]
+        hint = f"; times on file for that quantity: {times}" if times else ""
+        raise InputError(
+            f"no series record study={study!r} quantity={quantity!r} time={time!r}{hint}"
+        )
 
     def studies_frame(self) -> pd.DataFrame:
         """One row per cohort with population, overlap group and flags.

@@ -120,6 +120,17 @@ def _parse_float(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _not_a_number(text: str) -> str:
+    """Message for a cell :func:`_parse_float` rejected (says 'finite' for nan / inf cells)."""
+    if not text:
+        return "an empty cell is not a number"
+    try:
+        float(text)
+    except ValueError:
+        return f"'{text}' is not a number"
+    return f"'{text}' is not a finite number"
+
+
 def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
     """Read a small CSV into ``(line_number, cells)`` pairs, skipping blank lines.
 
@@ -177,10 +188,10 @@ def read_curve(path: str | Path, *, percent: bool | None = None) -> DigitisedCur
     Raises
     ------
     InputError
-        Missing or empty file, a header without data rows, a row with one column, non-numeric
-        or empty cells, fewer than 2 points, a percent / probability mix-up, or survival values
-        too far outside the scale to be noise (beyond :data:`CLIP_TOLERANCE` outside 0-1 after
-        scaling to probability).
+        Missing or empty file, a header without data rows, a row with one column, non-numeric,
+        non-finite (``nan``, ``inf``) or empty cells, fewer than 2 points, a percent /
+        probability mix-up, or survival values too far outside the scale to be noise (beyond
+        :data:`CLIP_TOLERANCE` outside 0-1 after scaling to probability).
     """
     path = Path(path)
     rows = _read_rows(path)
@@ -197,8 +208,7 @@ def read_curve(path: str | Path, *, percent: bool | None = None) -> DigitisedCur
         for value, name, target in ((cells[0], names[0], times), (cells[1], names[1], survs)):
             number = _parse_float(value)
             if number is None:
-                shown = value if value else "an empty cell"
-                raise InputError(f"'{shown}' is not a number", file=path, row=line, field=name)
+                raise InputError(_not_a_number(value), file=path, row=line, field=name)
             target.append(number)
         lines.append(line)
     if len(times) < 2:
@@ -363,8 +373,9 @@ def read_at_risk(path: str | Path, *, column: str | None = None) -> AtRiskTable:
     ------
     InputError
         Missing or empty file, a column requested from a file without a header, unknown column,
-        too few columns in a row, non-numeric times, non-numeric or non-integer or negative
-        counts, times not strictly increasing, counts that increase, first time not 0.
+        too few columns in a row, non-numeric or non-finite (``nan``, ``inf``) times,
+        non-numeric, non-finite, non-integer or negative counts, times not strictly increasing,
+        counts that increase, first time not 0.
     """
     path = Path(path)
     rows = _read_rows(path)
@@ -399,13 +410,10 @@ def read_at_risk(path: str | Path, *, column: str | None = None) -> AtRiskTable:
             continue
         t = _parse_float(cells[0])
         if t is None:
-            shown = cells[0] or "an empty cell"
-            raise InputError(f"'{shown}' is not a number", file=path, row=line, field=time_name)
+            raise InputError(_not_a_number(cells[0]), file=path, row=line, field=time_name)
         n = _parse_float(cells[index])
         if n is None:
-            raise InputError(
-                f"'{cells[index]}' is not a number", file=path, row=line, field=count_name
-            )
+            raise InputError(_not_a_number(cells[index]), file=path, row=line, field=count_name)
         if n < 0 or n != round(n):
             raise InputError(
                 f"number at risk {cells[index]} is not a non-negative whole number",
@@ -438,7 +446,7 @@ def at_risk_from_arrays(
     Parameters
     ----------
     time
-        Report times, strictly increasing from 0.
+        Report times: finite, strictly increasing from 0.
     n_risk
         Numbers at risk, one per time: non-negative whole numbers (floats such as ``116.0``
         are accepted), non-increasing, positive at time 0.
@@ -454,7 +462,7 @@ def at_risk_from_arrays(
     ------
     InputError
         Arrays not 1-D or of different lengths, counts that are not non-negative whole numbers,
-        or a table that fails :func:`validate_at_risk`.
+        or a table that fails :func:`validate_at_risk` (e.g. a NaN or infinite time).
     """
     t = np.asarray(time, dtype=float)
     n = np.asarray(n_risk, dtype=float)
@@ -488,13 +496,32 @@ def validate_at_risk(table: AtRiskTable) -> None:
     Raises
     ------
     InputError
-        No rows, a first time other than 0, a count at time 0 that is not positive, a time not
-        after the previous one, or a count above the previous one; naming the file and the row
-        of the first problem.
+        No rows, times and counts of different lengths, a time that is not a finite number
+        (NaN or infinite), a count that is not a finite non-negative whole number, a first time
+        other than 0, a count at time 0 that is not positive, a time not after the previous one,
+        or a count above the previous one; naming the file and the row of the first problem.
     """
     src = table.source
     if table.time.size == 0:
         raise InputError("the at-risk table has no rows", file=src)
+    time = np.asarray(table.time, dtype=float)
+    count = np.asarray(table.n_risk, dtype=float)
+    if time.ndim != 1 or time.shape != count.shape:
+        raise InputError("at-risk times and counts must be 1-D and the same length", file=src)
+    bad = np.flatnonzero(~np.isfinite(time))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"at-risk time {time[i]:g} is not a finite number", file=src, row=table.row_of(i)
+        )
+    bad = np.flatnonzero(~np.isfinite(count) | (count < 0) | (count != np.round(count)))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"number at risk {count[i]:g} is not a non-negative whole number",
+            file=src,
+            row=table.row_of(i),
+        )
     if table.time[0] != 0:
         raise InputError(
             f"the first at-risk time is {table.time[0]:g}; the table must start at time 0 "

@@ -38,6 +38,8 @@ Three details differ from the R code, for robustness:
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,6 +185,13 @@ def _insert_times(curve: DigitisedCurve, t_risk: np.ndarray) -> tuple[np.ndarray
     return time[order], surv[order]
 
 
+def _is_whole(value) -> bool:
+    """True for a finite whole number (``116`` or ``116.0``; not ``116.5``, NaN, a bool or text)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    return math.isfinite(value) and float(value).is_integer()
+
+
 def _as_curve(curve: DigitisedCurve | pd.DataFrame) -> DigitisedCurve:
     """Accept a cleaned curve or a DataFrame with ``time, survival`` (cleaned here)."""
     if isinstance(curve, DigitisedCurve):
@@ -219,8 +228,9 @@ def run_guyot(
         Reported numbers at risk (an :class:`AtRiskTable`, or a DataFrame ``time, n_risk``
         validated here; must start at time 0), or None.
     n_patients
-        Arm size ``N``; required without an at-risk table, and must equal the count at time 0
-        when both are given.
+        Arm size ``N``, a positive whole number (``116.0`` is accepted, ``116.5`` is not);
+        required without an at-risk table, and must equal the count at time 0 when both are
+        given.
     total_events
         Reported total number of events in the arm, or None.
 
@@ -234,17 +244,18 @@ def run_guyot(
     Raises
     ------
     InputError
-        A curve or table of the wrong type or columns, missing or inconsistent arm size, total
-        events not a whole number in 0..N, or an at-risk table that does not fit the curve.
+        A curve or table of the wrong type or columns, an arm size that is missing, not a
+        positive whole number or inconsistent with the table, total events not a whole number
+        in 0..N, or an at-risk table that does not fit the curve.
     """
     curve = _as_curve(curve)
     table = _as_table(at_risk)
     notes: list[str] = []
+    if n_patients is not None and not (_is_whole(n_patients) and n_patients > 0):
+        raise InputError(f"number of patients must be a positive whole number: {n_patients}")
     if table is None:
         if n_patients is None:
             raise InputError("the number of patients is needed when there is no at-risk table")
-        if int(n_patients) != n_patients or n_patients <= 0:
-            raise InputError(f"number of patients must be a positive whole number: {n_patients}")
         t_risk = np.array([0.0])
         n_risk = np.array([int(n_patients)])
     else:
@@ -260,9 +271,7 @@ def run_guyot(
         notes.extend(curve.notes[known:])
         t_risk, n_risk = table.time, table.n_risk.astype(np.int64).copy()
     n0 = int(n_risk[0])
-    if total_events is not None and not (
-        0 <= total_events <= n0 and total_events == int(total_events)
-    ):
+    if total_events is not None and not (_is_whole(total_events) and 0 <= total_events <= n0):
         raise InputError(f"total events {total_events} must be a whole number between 0 and {n0}")
 
     time, surv = _insert_times(curve, t_risk)

@@ -51,6 +51,15 @@ def _file(endpoint: str, cut: str):
     return resources.files("prrt_bayes.reconstruct") / "data" / DATASETS[(endpoint, cut)]
 
 
+def _header(text: str) -> str:
+    """The ``#`` lines of a CSV without the ``#`` and the one space (if any) after it.
+
+    Further leading spaces are kept: the headers indent sub-items (``"#   target ..."``).
+    """
+    lines = [line[1:] for line in text.splitlines() if line.startswith("#")]
+    return "\n".join(line[1:] if line[:1].isspace() else line for line in lines)
+
+
 def load_netter1_ipd(endpoint: str, cut: str) -> pd.DataFrame:
     """Bundled NETTER-1 pseudo-IPD for one endpoint and data cut.
 
@@ -76,9 +85,7 @@ def load_netter1_ipd(endpoint: str, cut: str) -> pd.DataFrame:
     """
     source = _file(endpoint, cut)
     text = source.read_text(encoding="utf-8")
-    header = "\n".join(
-        line[2:] for line in text.splitlines() if line.startswith("#")
-    )
+    header = _header(text)
     with resources.as_file(source) as path:
         frame = pd.read_csv(path, comment="#", dtype={"time": float, "event": int, "arm": str})
     frame.attrs["provenance"] = header
@@ -97,7 +104,8 @@ def netter1_ipd_provenance(endpoint: str, cut: str) -> str:
     Returns
     -------
     str
-        The CSV's ``#`` header lines with the leading ``"# "`` removed, joined by newlines.
+        The CSV's ``#`` header lines with the ``#`` and the one space (if any) after it removed,
+        joined by newlines.
 
     Raises
     ------
