@@ -105,3 +105,14 @@ def test_transplant_map_ess_about_90(transplant_map):
     assert exact_moment == pytest.approx(PUBLISHED_ESS, rel=0.10)
     assert ess(mix, "moment") == pytest.approx(PUBLISHED_ESS, rel=0.10)
     assert ess(mix, "elir") > 1.2 * PUBLISHED_ESS
+
+
+def test_ess_of_beta_mixture_rejects_normal_only_arguments():
+    beta = BetaMixture([1.0], [2.0], [3.0])
+    with pytest.raises(InputError, match="family, sigma"):
+        ess(beta, "moment", family="gaussian", sigma=2.0)
+    with pytest.raises(InputError, match="sigma"):
+        ess(beta, "elir", sigma=1.0)
+    assert ess(beta, "moment") == pytest.approx(5.0)
+    normal = NormalMixture([1.0], [0.0], [0.5])
+    assert ess(normal, "moment", family="gaussian", sigma=2.0) == pytest.approx(16.0)

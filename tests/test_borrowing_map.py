@@ -310,3 +310,37 @@ def test_se_from_ci_and_log_median():
         log_median_estimate(30.0)
     with pytest.raises(InputError):
         se_from_ci(3.0, 2.0)
+
+
+def test_binomial_map_model_checks_the_number_of_study_names():
+    with pytest.raises(InputError, match="3 study names for 2 studies"):
+        binomial_map_model([3, 4], [10, 10], tau_prior=TAU1, mu_prior=MU2,
+                           study_names=["a", "b", "c"])
+    model = binomial_map_model([3, 4], [10, 10], tau_prior=TAU1, mu_prior=MU2,
+                               study_names=["a", "b"])
+    assert list(model.coords["study"]) == ["a", "b"]
+
+
+def test_em_loglik_is_the_loglik_of_the_returned_mixture():
+    rng = np.random.default_rng(5)
+    x_n = NormalMixture([0.6, 0.4], [0.0, 3.0], [0.5, 1.5]).sample(2000, rng)
+    mix_n, ll_n = fit_normal_mixture(x_n, 2, max_iter=3)
+    assert ll_n == pytest.approx(float(np.log(mix_n.pdf(x_n)).sum()), rel=1e-10)
+    x_b = BetaMixture([0.7, 0.3], [30, 3], [70, 3]).sample(2000, rng)
+    mix_b, ll_b = fit_beta_mixture(x_b, 2, max_iter=3)
+    assert ll_b == pytest.approx(float(np.log(mix_b.pdf(x_b)).sum()), rel=1e-10)
+
+
+def test_fit_mixture_auto_stops_at_the_largest_feasible_k_and_checks_inputs():
+    from prrt_bayes.borrowing import fit_mixture_auto
+
+    rng = np.random.default_rng(8)
+    # two well-separated modes: 2 components beat 1; 25 draws cannot support 3
+    draws = np.concatenate([rng.normal(-5, 0.5, 13), rng.normal(5, 0.5, 12)])
+    assert fit_mixture_auto(draws, "normal", 4).weights.size == 2
+    with pytest.raises(InputError, match="family"):
+        fit_mixture_auto(draws, "gamma")
+    with pytest.raises(InputError, match="max_components"):
+        fit_mixture_auto(draws, "normal", 0)
+    with pytest.raises(InputError, match="at least 10 draws"):
+        fit_mixture_auto(draws[:5], "normal")

@@ -216,3 +216,33 @@ def test_meta_regression_bad_inputs():
             [1, 1],
             tau_prior=TAU_PRIOR,
         )
+
+
+def test_unknown_tau_family_is_not_treated_as_uniform():
+    import pymc as pm
+
+    from prrt_bayes.borrowing.hyperpriors import pymc_tau, tau_upper_quantile
+    from prrt_bayes.borrowing.inputs import PriorSpec
+
+    gamma = PriorSpec("gamma", (2.0, 1.0))
+    with pytest.raises(InputError, match="unsupported tau prior 'gamma'"):
+        tau_upper_quantile(gamma, 0.5)
+    with pm.Model(), pytest.raises(InputError, match="unsupported tau prior 'gamma'"):
+        pymc_tau(gamma)
+    uniform = PriorSpec("uniform", (0.0, 4.0))
+    assert tau_upper_quantile(uniform, 0.25) == pytest.approx(1.0)
+    with pm.Model():
+        assert pymc_tau(uniform).owner.op.name == "uniform"
+
+
+def test_pymc_model_without_mu_prior_is_an_input_error():
+    with pytest.raises(InputError, match="mu prior") as err:
+        normal_normal_model(SCHOOLS_Y, SCHOOLS_SE, tau_prior=TAU_PRIOR, mu_prior=None)
+    assert err.value.field == "mu_prior"
+
+
+@pytest.mark.parametrize("method", ["mean", "sd", "cdf", "quantile", "sample"])
+def test_posterior_unknown_target_is_an_input_error(schools_exact, method):
+    args = {"cdf": (0.0,), "quantile": (0.5,), "sample": (10, np.random.default_rng(1))}
+    with pytest.raises(InputError, match="target must be 'mu' or 'theta_new'"):
+        getattr(schools_exact, method)(*args.get(method, ()), target="theta")

@@ -81,3 +81,46 @@ def test_commensurate_external_information_narrows_the_177lu_median():
     finite = np.isfinite(before)
     assert after.std() < 0.75 * before[finite].std()
     assert abs(np.median(post) - 28.0) < 4.0
+
+
+def _series_with(study: str, quantity: str, drop_n: bool = False, **update):
+    """The bundled series with one primary record of ``study`` changed (and its N dropped)."""
+    from dataclasses import replace
+
+    from prrt_bayes.evidence import load_series
+
+    series = load_series()
+    records = []
+    for record in series.records:
+        if record.study == study and record.primary:
+            if record.quantity == quantity:
+                record = record.model_copy(update=update)
+            elif drop_n and record.quantity == "n_efficacy":
+                continue
+        records.append(record)
+    return replace(series, records=tuple(records))
+
+
+def test_median_reported_with_a_range_is_not_used_as_a_95_ci():
+    series = _series_with("brabander2017", "pfs_median_months", interval="range")
+    included, _ = series_log_medians("pfs", series)
+    brabander = included.set_index("study").loc["brabander2017"]
+    assert brabander.se_method == "events_half_n"
+    assert brabander.approximated
+    assert brabander.std_error != pytest.approx((math.log(33) - math.log(26)) / (2 * 1.959964),
+                                                rel=1e-4)
+
+
+def test_ci_lower_limit_of_zero_is_not_treated_as_missing():
+    series = _series_with("brabander2017", "pfs_median_months", lower=0.0)
+    with pytest.raises(InputError, match="brabander2017.*positive lower limit"):
+        series_log_medians("pfs", series)
+
+
+def test_cohort_without_ci_and_without_n_is_excluded_not_an_error():
+    series = _series_with("sundlov2022", "os_median_months", drop_n=True, denominator=None)
+    included, excluded = series_log_medians("os", series)
+    reasons = dict(zip(excluded.study, excluded.reason, strict=True))
+    assert "sundlov2022" not in set(included.study)
+    assert "no 95% CI and no number of patients" in reasons["sundlov2022"]
+    assert set(included.study) == {"brabander2017", "netter_r2022"}

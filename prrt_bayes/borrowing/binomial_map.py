@@ -340,8 +340,8 @@ def binomial_map_model(
     mu_prior
         ``normal:MEAN,SD`` prior for ``mu`` (logit scale); required.
     study_names
-        Labels of the ``study`` dimension (default ``study_1``, ``study_2``, ...; the length is
-        not checked against the number of studies).
+        Labels of the ``study`` dimension (default ``study_1``, ``study_2``, ...), one per
+        study.
 
     Returns
     -------
@@ -353,10 +353,13 @@ def binomial_map_model(
     Raises
     ------
     InputError
-        Invalid counts, fewer than 2 studies, or a hyperprior of an unsupported family.
+        Invalid counts, fewer than 2 studies, a hyperprior of an unsupported family, or a
+        study-name count that differs from the study count.
     """
     r, n = _check(events, totals, tau_prior, mu_prior)
     names = study_names or [f"study_{i + 1}" for i in range(r.size)]
+    if len(names) != r.size:
+        raise InputError(f"{len(names)} study names for {r.size} studies", field="study_names")
     with pm.Model(coords={"study": names}) as model:
         r_data = pm.Data("r", r.astype(int), dims="study")
         n_data = pm.Data("n", n.astype(int), dims="study")

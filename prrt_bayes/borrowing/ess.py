@@ -159,7 +159,7 @@ def ess(mix, method: str = "elir", **kwargs) -> float:
     method
         ``"elir"`` or ``"moment"``.
     **kwargs
-        ``family`` and ``sigma`` for :func:`ess_normal`; silently ignored for a beta mixture.
+        ``family`` and ``sigma`` for :func:`ess_normal`; none are accepted for a beta mixture.
 
     Returns
     -------
@@ -169,9 +169,13 @@ def ess(mix, method: str = "elir", **kwargs) -> float:
     Raises
     ------
     InputError
-        ``mix`` is neither mixture type, or the called function rejects its arguments.
+        ``mix`` is neither mixture type, keyword arguments are given for a beta mixture, or
+        the called function rejects its arguments.
     """
     if isinstance(mix, BetaMixture):
+        if kwargs:
+            raise InputError(f"ESS of a beta mixture takes no {', '.join(sorted(kwargs))} "
+                             "(only for a normal mixture)")
         return ess_beta(mix, method)
     if isinstance(mix, NormalMixture):
         return ess_normal(mix, method, **kwargs)

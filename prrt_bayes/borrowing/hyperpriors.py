@@ -109,8 +109,7 @@ def tau_upper_quantile(spec: PriorSpec, q: float) -> float:
     Parameters
     ----------
     spec
-        A tau prior that passed :func:`check_tau_prior` (any family other than the half
-        families is treated as ``uniform:LOW,HIGH``, without a check).
+        A tau prior (see :func:`check_tau_prior`).
     q
         Probability in [0, 1].
 
@@ -118,6 +117,11 @@ def tau_upper_quantile(spec: PriorSpec, q: float) -> float:
     -------
     float
         The quantile, on the tau scale.
+
+    Raises
+    ------
+    InputError
+        When ``spec`` is not a supported tau family.
     """
     p = spec.params
     if spec.family == "halfnormal":
@@ -126,7 +130,9 @@ def tau_upper_quantile(spec: PriorSpec, q: float) -> float:
         return float(stats.halfcauchy.ppf(q, scale=p[0]))
     if spec.family == "halft":
         return float(stats.t.ppf(0.5 + q / 2, df=p[0], scale=p[1]))
-    return float(p[0] + q * (p[1] - p[0]))
+    if spec.family == "uniform":
+        return float(p[0] + q * (p[1] - p[0]))
+    raise InputError(f"unsupported tau prior {spec.family!r}", field="tau_prior")
 
 
 def pymc_tau(spec: PriorSpec, name: str = "tau"):
@@ -135,8 +141,7 @@ def pymc_tau(spec: PriorSpec, name: str = "tau"):
     Parameters
     ----------
     spec
-        A tau prior that passed :func:`check_tau_prior` (any family other than the half
-        families becomes ``pm.Uniform``, without a check).
+        A tau prior (see :func:`check_tau_prior`).
     name
         Name of the variable in the model.
 
@@ -145,6 +150,11 @@ def pymc_tau(spec: PriorSpec, name: str = "tau"):
     pytensor.tensor.TensorVariable
         The new ``HalfNormal``, ``HalfCauchy``, ``HalfStudentT`` or ``Uniform`` variable,
         registered in the current model.
+
+    Raises
+    ------
+    InputError
+        When ``spec`` is not a supported tau family.
     """
     p = spec.params
     if spec.family == "halfnormal":
@@ -153,4 +163,6 @@ def pymc_tau(spec: PriorSpec, name: str = "tau"):
         return pm.HalfCauchy(name, beta=p[0])
     if spec.family == "halft":
         return pm.HalfStudentT(name, nu=p[0], sigma=p[1])
-    return pm.Uniform(name, lower=p[0], upper=p[1])
+    if spec.family == "uniform":
+        return pm.Uniform(name, lower=p[0], upper=p[1])
+    raise InputError(f"unsupported tau prior {spec.family!r}", field="tau_prior")

@@ -87,7 +87,7 @@ class NormalNormalPosterior:
             return self.mu_mean, np.sqrt(self.mu_var)
         if target == "theta_new":
             return self.mu_mean, np.sqrt(self.mu_var + self.tau**2)
-        raise ValueError(f"target must be 'mu' or 'theta_new', got {target!r}")
+        raise InputError(f"target must be 'mu' or 'theta_new', got {target!r}", field="target")
 
     def mean(self, target: str = "mu") -> float:
         """Posterior mean of ``mu`` or of ``theta_new`` (the same number).
@@ -104,7 +104,7 @@ class NormalNormalPosterior:
 
         Raises
         ------
-        ValueError
+        InputError
             ``target`` is neither ``"mu"`` nor ``"theta_new"``.
         """
         m, _ = self._mixture(target)
@@ -125,7 +125,7 @@ class NormalNormalPosterior:
 
         Raises
         ------
-        ValueError
+        InputError
             ``target`` is neither ``"mu"`` nor ``"theta_new"``.
         """
         m, s = self._mixture(target)
@@ -149,7 +149,7 @@ class NormalNormalPosterior:
 
         Raises
         ------
-        ValueError
+        InputError
             ``target`` is neither ``"mu"`` nor ``"theta_new"``.
         """
         m, s = self._mixture(target)
@@ -172,7 +172,7 @@ class NormalNormalPosterior:
 
         Raises
         ------
-        ValueError
+        InputError
             ``target`` is neither ``"mu"`` nor ``"theta_new"``.
         """
         m, s = self._mixture(target)
@@ -198,7 +198,7 @@ class NormalNormalPosterior:
 
         Raises
         ------
-        ValueError
+        InputError
             ``target`` is neither ``"mu"`` nor ``"theta_new"``.
         """
         m, s = self._mixture(target)
@@ -404,8 +404,8 @@ def normal_normal_model(
         Prior for the between-study SD ``tau`` (``halfnormal``, ``halfcauchy``, ``halft``,
         ``uniform``).
     mu_prior
-        ``normal:MEAN,SD`` prior for ``mu``; required here (None fails, unlike in
-        :func:`normal_normal_exact`).
+        ``normal:MEAN,SD`` prior for ``mu``; required here (None, a flat prior in
+        :func:`normal_normal_exact`, is an InputError: PyMC cannot sample a flat prior).
     study_names
         Labels of the ``study`` dimension (default ``study_1``, ``study_2``, ...).
     covariates
@@ -427,11 +427,15 @@ def normal_normal_model(
     Raises
     ------
     InputError
-        Invalid estimates or hyperpriors (see :func:`check_meta_inputs`), a study-name count
-        that differs from the study count, ``covariates`` without ``new_covariates`` and
-        ``coef_prior``, a non-normal ``coef_prior``, or ``new_covariates`` of the wrong length.
+        Invalid estimates or hyperpriors (see :func:`check_meta_inputs`), a missing
+        ``mu_prior``, a study-name count that differs from the study count, ``covariates``
+        without ``new_covariates`` and ``coef_prior``, a non-normal ``coef_prior``, or
+        ``new_covariates`` of the wrong length.
     """
     y, s = check_meta_inputs(estimates, std_errors, tau_prior, mu_prior)
+    if mu_prior is None:
+        raise InputError("the PyMC model needs a normal:MEAN,SD mu prior (a flat prior is only "
+                         "available in normal_normal_exact)", field="mu_prior")
     names = study_names or [f"study_{i + 1}" for i in range(y.size)]
     if len(names) != y.size:
         raise InputError(f"{len(names)} study names for {y.size} studies")

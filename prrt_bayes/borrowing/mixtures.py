@@ -615,8 +615,7 @@ def fit_normal_mixture(
     mixture : NormalMixture
         The fitted mixture, components sorted by decreasing weight.
     loglik : float
-        Total log-likelihood of the draws, without the constant ``-log(2 pi) / 2`` per draw,
-        evaluated at the parameters before the last M-step.
+        Total log-likelihood of the draws under the returned mixture.
 
     Raises
     ------
@@ -645,6 +644,8 @@ def fit_normal_mixture(
         if ll - old < tol:
             break
         old = ll
+    logp = np.log(w) - np.log(s) - 0.5 * ((x[:, None] - m) / s) ** 2
+    ll = float(_row_logsumexp(logp).sum()) - 0.5 * np.log(2 * np.pi) * x.size
     order = np.argsort(-w)
     return NormalMixture(w[order], m[order], s[order]), ll
 
@@ -706,8 +707,7 @@ def fit_beta_mixture(
     mixture : BetaMixture
         The fitted mixture, components sorted by decreasing weight.
     loglik : float
-        Total log-likelihood of the (clipped) draws, evaluated at the parameters before the
-        last M-step.
+        Total log-likelihood of the (clipped) draws under the returned mixture.
 
     Raises
     ------
@@ -738,6 +738,8 @@ def fit_beta_mixture(
         if ll - old < tol:
             break
         old = ll
+    logp = np.log(w) + (a - 1) * lx[:, None] + (b - 1) * l1x[:, None] - special.betaln(a, b)
+    ll = float(_row_logsumexp(logp).sum())
     order = np.argsort(-w)
     return BetaMixture(w[order], a[order], b[order]), ll
 
@@ -746,31 +748,42 @@ def fit_mixture_auto(draws, family: str, max_components: int = 4):
     """Fit 1, 2, ... components while the AIC improves (at most ``max_components``).
 
     The AIC counts ``3 k - 1`` parameters for ``k`` components (weights sum to 1); the search
-    stops at the first ``k`` whose AIC is not lower than that of ``k - 1``.
+    stops at the first ``k`` whose AIC is not lower than that of ``k - 1``, or before the first
+    ``k`` with fewer than ``10 k`` draws.
 
     Parameters
     ----------
     draws
-        Predictive draws to fit (see :func:`fit_normal_mixture` / :func:`fit_beta_mixture`).
+        Predictive draws to fit (see :func:`fit_normal_mixture` / :func:`fit_beta_mixture`), at
+        least 10 of them.
     family
-        ``"normal"`` (real-valued draws) or ``"beta"`` (probabilities); any other value raises
-        ``KeyError``.
+        ``"normal"`` (real-valued draws) or ``"beta"`` (probabilities).
     max_components
-        Largest number of components tried.
+        Largest number of components tried (at least 1).
 
     Returns
     -------
     NormalMixture or BetaMixture
-        The mixture with the best AIC among those fitted (None if ``max_components < 1``).
+        The mixture with the best AIC among those fitted.
 
     Raises
     ------
     InputError
-        Fewer than ``10 k`` draws for a ``k`` the search reaches (raised, not treated as a stop).
+        For an unknown ``family``, ``max_components < 1`` or fewer than 10 draws.
     """
-    fit = {"normal": fit_normal_mixture, "beta": fit_beta_mixture}[family]
+    fits = {"normal": fit_normal_mixture, "beta": fit_beta_mixture}
+    if family not in fits:
+        raise InputError(f"mixture family must be 'normal' or 'beta', got {family!r}",
+                         field="family")
+    if not max_components >= 1:
+        raise InputError(f"max_components must be at least 1, got {max_components}",
+                         field="max_components")
+    fit = fits[family]
+    n_draws = np.asarray(draws).size
     best, best_aic = None, np.inf
-    for k in range(1, max_components + 1):
+    for k in range(1, int(max_components) + 1):
+        if k > 1 and n_draws < 10 * k:
+            break
         mix, ll = fit(draws, k)
         aic = -2 * ll + 2 * (3 * k - 1)
         if aic >= best_aic:

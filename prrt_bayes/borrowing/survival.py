@@ -14,9 +14,11 @@ Series rules (every exclusion is returned with its reason):
   177Lu-DOTATATE alone);
 - one cohort per overlap group (the one with more patients; e.g. Brabander 2017 replaces
   Kwekkeboom 2008 in Rotterdam);
-- standard error of the log median: from the reported 95% CI; otherwise 1/sqrt(events) with
-  the events approximated from N (and the median follow-up when reported) under an exponential
-  model (:func:`prrt_bayes.borrowing.inputs.log_median_estimate`) — flagged ``approximated``.
+- standard error of the log median: from the reported 95% CI (an interval reported as a
+  range is not used); otherwise 1/sqrt(events) with the events approximated from N (and the
+  median follow-up when reported) under an exponential model
+  (:func:`prrt_bayes.borrowing.inputs.log_median_estimate`) — flagged ``approximated``; a
+  cohort with neither a 95% CI nor N is excluded.
 
 Methods: ``map`` (meta-analytic-predictive normal mixture, half-normal(0.5) heterogeneity on the
 log scale), ``robust-map`` (MAP mixed with a unit-information Normal(MAP mean, 1) component of
@@ -65,13 +67,13 @@ def series_log_medians(endpoint: str, series=None) -> tuple[pd.DataFrame, pd.Dat
     Raises
     ------
     InputError
-        For an unknown ``endpoint``, or (from
-        :func:`~prrt_bayes.borrowing.inputs.log_median_estimate`) a kept cohort without a CI or
-        a number of patients.
+        For an unknown ``endpoint``, or a kept cohort whose median or 95% CI cannot be used
+        (e.g. a lower limit of 0 on the log scale), naming the study. A cohort whose median has
+        neither a 95% CI nor a number of patients is excluded, with its reason, not an error.
     """
     if endpoint not in QUANTITY:
         raise InputError(f"endpoint must be 'pfs' or 'os', got {endpoint!r}", field="endpoint")
-    series = series or load_series()
+    series = series if series is not None else load_series()
     rows, excluded = [], []
     for study_id, study in series.studies.items():
         records = {r.quantity: r for r in series.records if r.study == study_id and r.primary}
@@ -93,11 +95,21 @@ def series_log_medians(endpoint: str, series=None) -> tuple[pd.DataFrame, pd.Dat
         n_record = records.get("n_efficacy")
         n = record.denominator or (n_record.value if n_record else None)
         follow_up = records.get("median_follow_up_months")
-        ci = (record.lower, record.upper) if record.lower and record.upper else None
-        estimate = log_median_estimate(
-            record.value, ci=ci, n=None if n is None else int(n),
-            follow_up=follow_up.value if follow_up else None,
-        )
+        ci = None
+        if (record.interval == "95% CI" and record.lower is not None
+                and record.upper is not None):
+            ci = (record.lower, record.upper)
+        if ci is None and n is None:
+            excluded.append((study_id, "no 95% CI and no number of patients for the median"))
+            continue
+        try:
+            estimate = log_median_estimate(
+                record.value, ci=ci, n=None if n is None else int(n),
+                follow_up=follow_up.value if follow_up else None,
+            )
+        except InputError as err:
+            raise InputError(err.message, row=f"study {study_id}",
+                             field=QUANTITY[endpoint]) from None
         rows.append({"study": study_id, "population": study.population,
                      "overlap_group": study.overlap_group, "n": n, "median": record.value,
                      "log_median": estimate.estimate, "std_error": estimate.std_error,
