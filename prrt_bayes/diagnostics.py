@@ -198,9 +198,10 @@ def worst_of(*diagnostics: Diagnostics) -> Diagnostics:
     Returns
     -------
     Diagnostics
-        A new record: largest R-hat, smallest ESS and E-BFMI (Python ``max``/``min``: a NaN
-        figure survives only when it is the first one), total divergences, ``passed`` only if
-        every fit passed, and all problems in order.
+        A new record: largest R-hat, smallest ESS and E-BFMI, total divergences, ``passed``
+        only if every fit passed, and all problems in order. A NaN figure (not computable, which
+        :func:`check_diagnostics` counts as a failed check) is the worst value: it propagates
+        whatever the order of the fits, as within one fit.
 
     Raises
     ------
@@ -209,12 +210,18 @@ def worst_of(*diagnostics: Diagnostics) -> Diagnostics:
     """
     if not diagnostics:
         raise ValueError("no diagnostics to combine")
+
+    def worst(values: list[float], how: str) -> float:
+        if any(math.isnan(v) for v in values):
+            return math.nan
+        return float(max(values) if how == "max" else min(values))
+
     return Diagnostics(
-        max_rhat=max(d.max_rhat for d in diagnostics),
-        min_ess_bulk=min(d.min_ess_bulk for d in diagnostics),
-        min_ess_tail=min(d.min_ess_tail for d in diagnostics),
+        max_rhat=worst([d.max_rhat for d in diagnostics], "max"),
+        min_ess_bulk=worst([d.min_ess_bulk for d in diagnostics], "min"),
+        min_ess_tail=worst([d.min_ess_tail for d in diagnostics], "min"),
         divergences=sum(d.divergences for d in diagnostics),
-        min_bfmi=min(d.min_bfmi for d in diagnostics),
+        min_bfmi=worst([d.min_bfmi for d in diagnostics], "min"),
         passed=all(d.passed for d in diagnostics),
         problems=tuple(p for d in diagnostics for p in d.problems),
     )

@@ -438,8 +438,9 @@ def figures(results: Sequence[AnalysisResult]) -> list[tuple[str, Figure]]:
     -------
     list[tuple[str, matplotlib.figure.Figure]]
         File stems (``forest_hazard_ratios``, ``km_<name>``, ``extrapolation_<name>``,
-        ``forest_ae_<name>``, ``prior_posterior_<name>``; names made file-safe, repeats
-        suffixed ``_2``, ``_3``, ...) with new figures.
+        ``forest_ae_<name>``, ``prior_posterior_<name>``; names made file-safe) with new
+        figures. Stems are distinct, also ignoring case (for case-insensitive file systems):
+        a repeat gets the first free suffix ``_2``, ``_3``, ... not used by any other stem.
     """
     out: list[tuple[str, Figure]] = []
     if not hazard_ratio_rows(results).empty:
@@ -455,11 +456,17 @@ def figures(results: Sequence[AnalysisResult]) -> list[tuple[str, Figure]]:
         table = r.extras.get("prior_posterior")
         if table is not None and not table.empty:
             out.append((f"prior_posterior_{stem}", prior_posterior_plot(r)))
-    seen: dict[str, int] = {}
+    # a repeat's suffix must not hit another stem: "a", "a", "a_2" -> "a", "a_3", "a_2"
+    reserved = {stem.casefold() for stem, _ in out}
+    used: set[str] = set()
     unique = []
     for stem, fig in out:
-        seen[stem] = seen.get(stem, 0) + 1
-        unique.append((stem if seen[stem] == 1 else f"{stem}_{seen[stem]}", fig))
+        name, n = stem, 1
+        while name.casefold() in used or (n > 1 and name.casefold() in reserved):
+            n += 1
+            name = f"{stem}_{n}"
+        used.add(name.casefold())
+        unique.append((name, fig))
     return unique
 
 

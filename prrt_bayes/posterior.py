@@ -160,7 +160,24 @@ def parameter_frame(arrays: dict[str, xr.DataArray]) -> pd.DataFrame:
         A new frame with ``chains * draws`` rows: columns ``chain`` and ``draw`` first, then one
         column per scalar array (its name), and for an array with extra dims one column
         ``name[label]`` per cell (label: the extra coordinate values, joined with ``,``).
+
+    Raises
+    ------
+    InputError
+        When ``arrays`` is empty, or an array lacks the ``chain``/``draw`` dims or has other
+        chain and draw sizes than the first.
     """
+    if not arrays:
+        raise InputError("parameter_frame needs at least one array of posterior draws")
+    sizes = None
+    for name, array in arrays.items():
+        if not {"chain", "draw"} <= set(array.dims):
+            raise InputError(f"draws of {name!r} need dims 'chain' and 'draw', got {array.dims}")
+        shape = (array.sizes["chain"], array.sizes["draw"])
+        sizes = sizes or shape
+        if shape != sizes:
+            raise InputError(f"draws of {name!r} have (chain, draw) sizes {shape}, the first "
+                             f"array {sizes}")
     columns: dict[str, np.ndarray] = {}
     index = None
     for name, array in arrays.items():

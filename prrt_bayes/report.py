@@ -51,9 +51,9 @@ def format_number(x: Any) -> str:
     -------
     str
         ``"n/a"`` for NaN, ``"not reached"`` for ``+inf`` (e.g. a median beyond the horizon),
-        ``"-inf"``; a value with ``abs >= 1000`` rounded to an integer (``"1234"``), others
-        with ``:.3g`` (so values in ``[999.5, 1000)`` show as ``"1e+03"``); ``str(x)`` when
-        ``x`` is not convertible to float.
+        ``"-inf"``; a value whose 3-significant-digit rounding has ``abs >= 1000`` rounded to an
+        integer (``"1234"``; ``999.6`` gives ``"1000"``), others with ``:.3g`` (tiny values in
+        exponent notation, ``"1.23e-05"``); ``str(x)`` when ``x`` is not convertible to float.
     """
     try:
         value = float(x)
@@ -63,7 +63,8 @@ def format_number(x: Any) -> str:
         return "n/a"
     if math.isinf(value):
         return "not reached" if value > 0 else "-inf"
-    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+    text = f"{value:.3g}"
+    return f"{value:.0f}" if abs(float(text)) >= 1000 else text
 
 
 def _cell(value: Any, numeric: bool = False) -> str:

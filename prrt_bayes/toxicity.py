@@ -511,7 +511,7 @@ def prior_predictive_check(
     table
         AE table; gives the events and arm sizes (the observed counts are not used).
     kind
-        ``"hierarchical"``; any other value gives the independent model (it is not validated).
+        ``"hierarchical"`` or ``"independent"``.
     priors
         :class:`HierarchicalPriors` (hierarchical) or a :class:`~prrt_bayes.priors.Beta`
         (independent); ``None``: the defaults.
@@ -531,8 +531,11 @@ def prior_predictive_check(
     Raises
     ------
     InputError
-        When the table is invalid or the independent model gets a non-Beta prior.
+        When ``kind`` is unknown, the table is invalid or the independent model gets a non-Beta
+        prior.
     """
+    if kind not in ("hierarchical", "independent"):
+        raise InputError(f"AE model kind must be 'hierarchical' or 'independent', got {kind!r}")
     if kind == "hierarchical":
         model = hierarchical_ae_model(table, priors or HierarchicalPriors())
     else:
@@ -562,8 +565,9 @@ def compare_with_fisher(hierarchical: AEFit, independent: AEFit) -> pd.DataFrame
     Parameters
     ----------
     hierarchical, independent
-        The two :func:`fit_ae` fits of the same AE table. Column suffixes come from each fit's
-        ``kind``, so two fits of the same kind overwrite each other's columns.
+        The two :func:`fit_ae` fits of the same AE table: ``hierarchical`` of kind
+        ``"hierarchical"``, ``independent`` of kind ``"independent"`` (column suffixes come from
+        each fit's ``kind``).
 
     Returns
     -------
@@ -580,8 +584,12 @@ def compare_with_fisher(hierarchical: AEFit, independent: AEFit) -> pd.DataFrame
     Raises
     ------
     InputError
-        When the two fits are of tables with different events.
+        When the fits are not of kinds ``"hierarchical"`` and ``"independent"`` (in that order)
+        or are of tables with different events.
     """
+    if (hierarchical.kind, independent.kind) != ("hierarchical", "independent"):
+        raise InputError("compare_with_fisher needs a hierarchical and an independent fit, in "
+                         f"that order; got {hierarchical.kind!r} and {independent.kind!r}")
     table = hierarchical.table
     if list(table["event"]) != list(independent.table["event"]):
         raise InputError("the two fits are of different AE tables")

@@ -11,8 +11,10 @@ import pytest
 from prrt_bayes.diagnostics import (
     ConvergenceError,
     ConvergenceWarning,
+    Diagnostics,
     check_diagnostics,
     require_convergence,
+    worst_of,
 )
 from prrt_bayes.errors import InputError
 from prrt_bayes.priors import (
@@ -93,6 +95,24 @@ def test_divergences_are_counted():
     diag = check_diagnostics(tree)
     assert diag.divergences > 0 and not diag.passed
     assert any("divergent" in p for p in diag.problems)
+
+
+def _diag(rhat, ess, bfmi, divergences=0):
+    passed = rhat <= 1.01 and ess >= 400 and bfmi >= 0.3 and divergences == 0
+    return Diagnostics(rhat, ess, ess, divergences, bfmi, passed, () if passed else ("bad",))
+
+
+def test_worst_of_is_independent_of_order_and_propagates_nan():
+    good, other = _diag(1.002, 900.0, 0.8), _diag(1.005, 500.0, 0.6, divergences=2)
+    no_figures = _diag(np.nan, np.nan, np.nan)  # e.g. no energy: NaN fails the check
+    combined = worst_of(good, other)
+    assert (combined.max_rhat, combined.min_ess_bulk, combined.min_bfmi) == (1.005, 500.0, 0.6)
+    assert combined.divergences == 2 and not combined.passed
+    for order in ((good, no_figures, other), (no_figures, good, other), (good, other, no_figures)):
+        worst = worst_of(*order)
+        for name in ("max_rhat", "min_ess_bulk", "min_ess_tail", "min_bfmi"):
+            assert np.isnan(getattr(worst, name)), (name, order)
+        assert not worst.passed and worst.divergences == 2
 
 
 def test_prior_objects_round_trip_and_build_pymc_variables():

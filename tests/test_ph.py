@@ -12,7 +12,14 @@ from prrt_bayes.priors import read_priors
 from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
 from prrt_bayes.sampling import compile_count
 from prrt_bayes.survival.intervals import aggregate
-from prrt_bayes.survival.ph import PHPriors, build_ph_model, fit_ph, sample_ph, set_ph_data
+from prrt_bayes.survival.ph import (
+    PHFit,
+    PHPriors,
+    build_ph_model,
+    fit_ph,
+    sample_ph,
+    set_ph_data,
+)
 from prrt_bayes.survival.quantities import (
     mean_survival,
     median_survival,
@@ -203,6 +210,36 @@ def test_arm_without_events_and_wrong_shapes_are_input_errors():
         set_ph_data(model, aggregate(ok, [6.0]))
     with pytest.raises(InputError, match="two arms"):
         build_ph_model(aggregate(ok.drop(columns="arm"), [6.0], treatment=None))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"time_varying": True, "hr_breakpoints": [24.0, 12.0]}, "hr_breakpoints must be"),
+        ({"time_varying": True, "hr_breakpoints": [12.0, 12.0]}, "hr_breakpoints must be"),
+        ({"time_varying": True, "hr_breakpoints": [12.0, np.inf]}, "hr_breakpoints must be"),
+        ({"time_varying": True, "hr_breakpoints": [0.0]}, "hr_breakpoints must be"),
+        ({"time_varying": True, "hr_breakpoints": ["a"]}, "hr_breakpoints must be numbers"),
+        ({"hr_breakpoints": [12.0]}, "time_varying=True"),
+        ({"time_varying": True, "breakpoints": [12.0, 6.0], "hr_breakpoints": [9.0]},
+         "field 'breakpoints': breakpoints must be"),
+        ({"breakpoints": [6.0, np.nan]}, "breakpoints must be"),
+    ],
+)
+def test_bad_breakpoints_raise_input_error_before_sampling(kwargs, message):
+    """Unsorted cuts once slipped through (np.union1d sorted them, searchsorted mis-assigned
+    periods); hr_breakpoints without time_varying were silently ignored."""
+    ipd = _simulate_weibull(np.random.default_rng(1))
+    before = compile_count()
+    with pytest.raises(InputError, match=message):
+        fit_ph(ipd, **kwargs)
+    assert compile_count() == before
+
+
+def test_prob_hr_increases_of_a_ph_fit_is_an_input_error():
+    fit = PHFit(tree=None, data=None, priors=PHPriors(), diagnostics=None)
+    with pytest.raises(InputError, match="time_varying=True"):
+        fit.prob_hr_increases()
 
 
 # --- NETTER-1 (bundled pseudo-IPD, vague priors, no borrowing) --------------------------------

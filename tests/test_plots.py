@@ -179,3 +179,17 @@ def test_save_all_writes_non_empty_pngs(tmp_path):
     for path in paths:
         data = path.read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 5000
+
+
+def test_repeated_names_never_collide_with_other_stems(tmp_path):
+    """A repeat of "ae" once became "ae_2", overwriting the PNG of an analysis named "ae_2"."""
+    results = []
+    for name in ("ae", "ae", "ae_2", "AE"):
+        result = toxicity_result()
+        result.name = name
+        results.append(result)
+    stems = [stem for stem, _ in plots.figures(results)]
+    assert stems == ["forest_ae_ae", "forest_ae_ae_3", "forest_ae_ae_2", "forest_ae_AE_4"]
+    paths = plots.save_all(results, tmp_path)
+    assert len({p.name.casefold() for p in paths}) == 4
+    assert len(list(tmp_path.iterdir())) == 4

@@ -169,6 +169,11 @@ def test_format_number():
     assert format_number(float("inf")) == "not reached"
     assert format_number(float("nan")) == "n/a"
     assert format_number(12345.6) == "12346"
+    # values that round to 1000 at 3 significant digits print in full, like their neighbours
+    assert [format_number(v) for v in (999.4, 999.5, 999.6, 1000.4)] == ["999", "1000", "1000",
+                                                                          "1000"]
+    assert format_number(-999.6) == "-1000"
+    assert format_number(99.96) == "100" and format_number(1.234e-5) == "1.23e-05"
 
 
 # ----------------------------------------------------------------------------- headless browser

@@ -8,10 +8,12 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+import xarray as xr
 from typer.testing import CliRunner
 
 from prrt_bayes.cli import app
-from prrt_bayes.posterior import load_posterior, summary_from_tree
+from prrt_bayes.errors import InputError
+from prrt_bayes.posterior import load_posterior, parameter_frame, summary_from_tree
 from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
 from prrt_bayes.specs import BUNDLED_SPECS_DIR, bundled_names
 from prrt_bayes.summary import SUMMARY_COLUMNS
@@ -176,3 +178,17 @@ def test_candidate_families_give_a_loo_table(tmp_path):
     assert set(loo.model) == {"exponential_ph", "weibull_ph"}
     assert {"elpd_loo", "se", "n_pareto_k_high", "km_area"} <= set(loo.columns)
     assert "PSIS-LOO" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_parameter_frame_needs_arrays_with_matching_chain_and_draw():
+    """No posterior ran: an empty dict once failed with AttributeError on None.draw."""
+    a = xr.DataArray(np.arange(6.0).reshape(2, 3), dims=("chain", "draw"),
+                     coords={"chain": [0, 1], "draw": [0, 1, 2]})
+    frame = parameter_frame({"a": a})
+    assert list(frame.columns) == ["chain", "draw", "a"] and len(frame) == 6
+    with pytest.raises(InputError, match="at least one array"):
+        parameter_frame({})
+    with pytest.raises(InputError, match="'b' need dims 'chain' and 'draw'"):
+        parameter_frame({"a": a, "b": xr.DataArray(np.zeros(6), dims="sample")})
+    with pytest.raises(InputError, match=r"'b' have \(chain, draw\) sizes \(2, 2\)"):
+        parameter_frame({"a": a, "b": a.isel(draw=slice(0, 2))})

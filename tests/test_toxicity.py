@@ -12,6 +12,7 @@ from prrt_bayes.borrowing import binomial_map_exact, parse_prior
 from prrt_bayes.errors import InputError
 from prrt_bayes.summary import SUMMARY_COLUMNS
 from prrt_bayes.toxicity import (
+    AEFit,
     compare_with_fisher,
     event_key,
     fit_ae,
@@ -199,6 +200,15 @@ def test_printed_fisher_p_values_reproduced(table_any, hier_any, indep_any):
             assert abs(row.p_value_fisher - float(text)) <= half_digit + 1e-12, row.event
 
 
+def test_compare_with_fisher_rejects_fits_of_the_wrong_kinds(table_any):
+    """Columns are suffixed by kind: two fits of one kind would overwrite each other's."""
+    hier = AEFit("hierarchical", table_any, None, None, None)
+    indep = AEFit("independent", table_any, None, None, None)
+    for first, second in ((hier, hier), (indep, indep), (indep, hier)):
+        with pytest.raises(InputError, match="hierarchical and an independent fit"):
+            compare_with_fisher(first, second)
+
+
 def test_posterior_probability_orders_events_like_fisher(hier_any, indep_any):
     rho = compare_with_fisher(hier_any, indep_any).attrs["spearman"]
     assert rho["independent_vs_p_value_fisher"] > 0.9
@@ -278,6 +288,11 @@ def test_prior_predictive_checks(table_any):
     # the logit-normal hyperpriors allow rare and common events without piling up at 0 / all
     assert (hier["share_zero"] < 0.5).all() and (hier["share_all"] < 0.2).all()
     assert abs(indep.loc[0, "p_mean"] - 0.5) < 0.03
+
+
+def test_prior_predictive_check_rejects_unknown_kind(table_any):
+    with pytest.raises(InputError, match="kind must be 'hierarchical' or 'independent'"):
+        prior_predictive_check(table_any, kind="hierachical", draws=10)
 
 
 # ----------------------------------------------------------------- long-term MDS / AML risk

@@ -319,11 +319,11 @@ class PHFit:
 
         Raises
         ------
-        ValueError
+        InputError
             When the fit is the PH model (no ``period_cuts``).
         """
         if self.period_cuts is None:
-            raise ValueError("the PH model has one HR; fit with time_varying=True")
+            raise InputError("the PH model has one HR; fit with time_varying=True")
         return float((self.tree.posterior["log_hr_change"] > 0).mean())
 
     def survival(self, times: Sequence[float] | np.ndarray) -> xr.DataArray:
@@ -453,6 +453,18 @@ def sample_ph(
     return PHFit(tree=tree, data=data, priors=priors, diagnostics=diag, period_cuts=period_cuts)
 
 
+def _check_cuts(values: Sequence[float], name: str) -> np.ndarray:
+    """``values`` as a float array; InputError unless finite, > 0 and strictly increasing."""
+    try:
+        cuts = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be numbers (months), got {values!r}", field=name) from None
+    if not np.all(np.isfinite(cuts)) or np.any(cuts <= 0) or np.any(np.diff(cuts) <= 0):
+        raise InputError(f"{name} must be finite, > 0 and strictly increasing, got "
+                         f"{cuts.tolist()}", field=name)
+    return cuts
+
+
 def fit_ph(
     ipd: pd.DataFrame,
     *,
@@ -478,17 +490,17 @@ def fit_ph(
     ipd
         Columns ``time`` (months), ``event`` (0/1), ``arm`` (``treatment`` / ``control``).
     breakpoints
-        Interior baseline cut points (default: ``n_intervals`` intervals at pooled event-time
-        quantiles).
+        Interior baseline cut points (months; finite, > 0 and strictly increasing; default:
+        ``n_intervals`` intervals at pooled event-time quantiles).
     n_intervals
         Number of baseline intervals when ``breakpoints`` is ``None`` (tied quantiles are
         merged, so fewer can result); ignored otherwise.
     treatment, control
         Labels of the two arms in the ``arm`` column (default ``"lu177"``, ``"control"``).
     time_varying, hr_breakpoints
-        Non-PH variant; HR periods split at ``hr_breakpoints`` (default: one split at the median
-        pooled event time). These cuts are added to the baseline breakpoints.
-        ``hr_breakpoints`` is ignored unless ``time_varying=True``.
+        Non-PH variant; HR periods split at ``hr_breakpoints`` (months; finite, > 0 and strictly
+        increasing; default: one split at the median pooled event time). These cuts are added
+        to the baseline breakpoints. ``hr_breakpoints`` requires ``time_varying=True``.
     priors
         :class:`PHPriors` (default weakly informative; :meth:`PHPriors.vague` for ML agreement).
     draws, tune, chains, seed, target_accept, check
@@ -506,19 +518,23 @@ def fit_ph(
     ------
     InputError
         When the IPD are invalid (:func:`prrt_bayes.survival.intervals.validate_ipd`), the
-        breakpoints are invalid, or the non-PH variant has no HR breakpoint.
+        breakpoints or HR breakpoints are invalid, ``hr_breakpoints`` is given without
+        ``time_varying=True``, or the non-PH variant has no HR breakpoint.
     prrt_bayes.diagnostics.ConvergenceError
         When ``check="raise"`` and the fit fails its convergence checks.
     """
+    if hr_breakpoints is not None and not time_varying:
+        raise InputError("hr_breakpoints are only used by the non-PH model: pass "
+                         "time_varying=True or drop them", field="hr_breakpoints")
     clean = validate_ipd(ipd, treatment=treatment, control=control)
     priors = priors or PHPriors()
     time, event = clean["time"].to_numpy(), clean["event"].to_numpy()
     cuts = (default_breakpoints(time, event, n_intervals) if breakpoints is None
-            else np.asarray(breakpoints, dtype=float))
+            else _check_cuts(breakpoints, "breakpoints"))
     period_cuts = None
     if time_varying:
         period_cuts = (default_breakpoints(time, event, 2) if hr_breakpoints is None
-                       else np.asarray(hr_breakpoints, dtype=float))
+                       else _check_cuts(hr_breakpoints, "hr_breakpoints"))
         if period_cuts.size == 0:
             raise InputError("the non-PH model needs at least one HR breakpoint")
         cuts = np.union1d(cuts, period_cuts)
