@@ -167,10 +167,60 @@ class Uniform(Prior):
             raise InputError(f"Uniform: lower {self.lower} must be < upper {self.upper}")
 
 
+@dataclass(frozen=True)
+class NormalMixture(Prior):
+    r"""Mixture of normals :math:`\sum_k w_k \, \text{Normal}(\mu_k, \sigma_k)`.
+
+    The form of a (robust) MAP prior borrowed from the single-arm series, e.g. on the
+    177Lu-Dotatate arm's log median survival. ``w``, ``mu`` and ``sigma`` are sequences of equal
+    length (stored as tuples); the weights are non-negative and sum to 1.
+    """
+
+    w: tuple[float, ...] = (1.0,)
+    mu: tuple[float, ...] = (0.0,)
+    sigma: tuple[float, ...] = (1.0,)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            raw = getattr(self, f.name)
+            values = tuple(raw) if isinstance(raw, list | tuple) else (raw,)
+            if not values or not all(isinstance(v, int | float) and math.isfinite(v)
+                                     for v in values):
+                raise InputError(f"NormalMixture: {f.name} must be a list of finite numbers")
+            object.__setattr__(self, f.name, tuple(float(v) for v in values))
+        if not len(self.w) == len(self.mu) == len(self.sigma):
+            raise InputError("NormalMixture: w, mu and sigma must have the same length")
+        if min(self.sigma) <= 0 or min(self.w) < 0 or abs(sum(self.w) - 1) > 1e-6:
+            raise InputError("NormalMixture: sigma must be > 0 and w non-negative, summing to 1")
+
+    def describe(self) -> str:
+        """One-line description, e.g. ``NormalMixture(0.8 Normal(3.1, 0.2) + 0.2 Normal(3, 2))``.
+
+        Returns
+        -------
+        str
+            Each component as ``weight Normal(mu, sigma)``, numbers to 3 significant digits.
+        """
+        parts = [f"{w:.3g} Normal({m:.3g}, {s:.3g})"
+                 for w, m, s in zip(self.w, self.mu, self.sigma, strict=True)]
+        return f"NormalMixture({' + '.join(parts)})"
+
+    def to_dict(self) -> dict:
+        """Plain dict ``{"dist": "NormalMixture", "w": [...], "mu": [...], "sigma": [...]}``.
+
+        Returns
+        -------
+        dict
+            A new dict, JSON-serialisable (lists); :func:`prior_from_dict` rebuilds the prior.
+        """
+        return {"dist": "NormalMixture", **{f.name: list(getattr(self, f.name))
+                                              for f in fields(self)}}
+
+
 PRIOR_CLASSES: dict[str, type[Prior]] = {
     cls.__name__: cls
     for cls in (Normal, StudentT, HalfNormal, HalfCauchy, Exponential, Gamma, LogNormal, Beta,
-                Uniform)
+                Uniform, NormalMixture)
 }
 
 

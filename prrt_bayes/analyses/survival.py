@@ -25,7 +25,7 @@ import xarray as xr
 from prrt_bayes.diagnostics import check_diagnostics
 from prrt_bayes.errors import InputError
 from prrt_bayes.posterior import attach_quantities, parameter_frame, summary_from_tree
-from prrt_bayes.priors import Prior, attach_priors, describe_priors
+from prrt_bayes.priors import NormalMixture, Prior, attach_priors, describe_priors
 from prrt_bayes.results import AnalysisResult
 from prrt_bayes.specs import AnalysisSpec
 from prrt_bayes.survival import parametric
@@ -301,22 +301,9 @@ def _fit_borrowing(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
                                    "(months)", "distribution": "posterior",
                       "value": tree.posterior["median_treatment"].values.ravel()}),
     ], ignore_index=True)}
-    priors = {**priors, "log_median_treatment": _MixturePrior(prior)}
+    weights, means, sds = zip(*prior.components(), strict=True)
+    priors = {**priors, "log_median_treatment": NormalMixture(w=weights, mu=means, sigma=sds)}
     return tree, surv, effect, priors, report, extras
-
-
-class _MixturePrior:
-    """Describes the borrowed mixture prior like the other prior objects."""
-
-    def __init__(self, mixture) -> None:
-        self.mixture = mixture
-
-    def describe(self) -> str:
-        parts = [f"{w:.2f} Normal({m:.3g}, {s:.3g})" for w, m, s in self.mixture.components()]
-        return "mixture on log months: " + " + ".join(parts)
-
-    def to_dict(self) -> dict:
-        return {"dist": "NormalMixture", "components": self.mixture.components()}
 
 
 def _compare_candidates(spec: AnalysisSpec, ipd: pd.DataFrame) -> pd.DataFrame:
