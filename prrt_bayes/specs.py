@@ -133,6 +133,13 @@ class ModelSpec(_Strict):
     smoothing: bool = True
     candidates: list[str] = Field(default_factory=list)
 
+    @field_validator("breakpoints")
+    @classmethod
+    def _increasing(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and any(b <= a for a, b in zip(value, value[1:], strict=False)):
+            raise ValueError(f"breakpoints must be strictly increasing, got {value}")
+        return value
+
 
 class BorrowingSpec(_Strict):
     """How the single-arm series inform the 177Lu-Dotatate arm (``none`` = no borrowing)."""

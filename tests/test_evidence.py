@@ -199,6 +199,14 @@ def test_rejects_ci_not_containing_estimate(tmp_path):
         load_netter1(toml, tables)
 
 
+def test_rejects_bounds_without_interval_kind(tmp_path):
+    toml, tables = _copy_netter1(tmp_path)
+    _edit(toml, 'value = 0.21\nlower = 0.13\nupper = 0.33\ninterval = "95% CI"\n',
+          "value = 0.21\nlower = 0.13\nupper = 0.33\n")
+    with pytest.raises(InputError, match=r"pfs_hazard_ratio.*lower/upper need interval"):
+        load_netter1(toml, tables)
+
+
 def test_rejects_inconsistent_percentage(tmp_path):
     toml, tables = _copy_netter1(tmp_path)
     _edit(toml, "percent = 22.2", "percent = 25.2")

@@ -206,6 +206,14 @@ def test_settings_the_analysis_kind_would_ignore_are_rejected(tmp_path, name, re
     assert caught.value.file == str(path)
 
 
+def test_breakpoints_must_increase(tmp_path):
+    path = tmp_path / "cuts.toml"
+    path.write_text(_spec_text(**{"intervals = 6": "breakpoints = [12.0, 6.0]"}))
+    with pytest.raises(InputError, match="strictly increasing") as caught:
+        load_spec(path)
+    assert caught.value.field == "model.breakpoints"
+
+
 def test_horizon_must_be_a_whole_number_of_cycles(tmp_path):
     path = tmp_path / "cycles.toml"
     path.write_text(_spec_text(**{"cycle_months = 1": "cycle_months = 7"}))

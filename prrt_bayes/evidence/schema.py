@@ -73,7 +73,8 @@ class Record(_Strict):
     """One published number (or date) with its provenance.
 
     ``value`` is None for "not reached" medians and for records that carry only a percentage or
-    a date. ``lower``/``upper`` are a 95% CI or a range (``interval`` says which).
+    a date. ``lower``/``upper`` are a 95% CI or a range: ``interval`` says which, and is required
+    with them.
     """
 
     quantity: str
@@ -118,6 +119,9 @@ class Record(_Strict):
                     f"{self.value:g}/{self.denominator:g} = "
                     f"{100 * self.value / self.denominator:.2f}%"
                 )
+        if (self.lower is not None or self.upper is not None) and self.interval is None:
+            raise ValueError("lower/upper need interval = \"95% CI\" or \"range\" (borrowing "
+                             "uses a 95% CI as one, never a range)")
         if self.lower is not None and self.upper is not None and self.lower > self.upper:
             raise ValueError(f"interval lower {self.lower:g} is above upper {self.upper:g}")
         if self.value is not None and (self.lower is not None or self.upper is not None):
