@@ -83,6 +83,36 @@ def test_commensurate_external_information_narrows_the_177lu_median():
     assert abs(np.median(post) - 28.0) < 4.0
 
 
+def test_borrowed_fits_reuse_one_compiled_model_and_match_a_fresh_build():
+    """Other data (other interval edges) and another mixture of the same size: no recompile,
+    and the same draws as a model built from scratch for them (same seed)."""
+    from prrt_bayes.sampling import compile_count
+    from prrt_bayes.survival.intervals import aggregate, default_breakpoints
+    from prrt_bayes.survival.ph import PHPriors, build_ph_model, sample_ph
+
+    first = ([0.8, 0.2], [math.log(28.0)] * 2, [0.1, 1.0])
+    second = ([0.5, 0.5], [math.log(20.0)] * 2, [0.2, 2.0])
+    settings = dict(n_intervals=4, draws=300, tune=300, check="none", seed=5)
+    fit_ph(_simulate(3), log_median_prior=first, **settings)
+    before = compile_count()
+    ipd = _simulate(4)
+    cached = fit_ph(ipd, log_median_prior=second, **settings)
+    assert compile_count() == before
+    data = aggregate(ipd, default_breakpoints(ipd["time"].to_numpy(), ipd["event"].to_numpy(), 4))
+    fresh = sample_ph(build_ph_model(data, PHPriors(), log_median_prior=second), data, PHPriors(),
+                      draws=300, tune=300, seed=5, check="none")
+    np.testing.assert_allclose(cached.tree.posterior["median_treatment"].values,
+                               fresh.tree.posterior["median_treatment"].values, rtol=1e-10)
+    np.testing.assert_allclose(cached.hazard_ratio(), fresh.hazard_ratio(), rtol=1e-10)
+
+
+def test_bad_external_log_median_mixture_is_an_input_error():
+    with pytest.raises(InputError, match="summing to 1"):
+        fit_ph(_simulate(3), n_intervals=4, log_median_prior=([0.5], [3.0], [0.1]))
+    with pytest.raises(InputError, match="one common length"):
+        fit_ph(_simulate(3), n_intervals=4, log_median_prior=([0.5, 0.5], [3.0], [0.1, 1]))
+
+
 def _series_with(study: str, quantity: str, drop_n: bool = False, **update):
     """The bundled series with one primary record of ``study`` changed (and its N dropped)."""
     from dataclasses import replace

@@ -192,12 +192,15 @@ def build_ph_model(
         log_rate = pt.stack([log_base, log_base + effect])
         pm.Deterministic("hazard", pt.exp(log_rate), dims=("arm", "interval"))
         if log_median_prior is not None:
+            # edges and mixture are pm.Data: a cached model takes new ones without recompiling
+            edges = pm.Data("interval_edges", data.edges)
             median = pm.Deterministic("median_treatment",
-                                      treatment_median(pt.exp(log_base + effect), data.edges))
-            weights, means, sds = (np.asarray(v, dtype=float) for v in log_median_prior)
+                                      treatment_median(pt.exp(log_base + effect), edges))
+            weights, means, sds = (pm.Data(name, values) for name, values in zip(
+                _MEDIAN_PRIOR_DATA, _check_mixture(log_median_prior), strict=True))
             z = (pt.log(median) - means) / sds
             pm.Potential("external_log_median_prior", pt.logsumexp(
-                np.log(weights) - np.log(sds) - 0.5 * np.log(2 * np.pi) - 0.5 * z**2))
+                pt.log(weights) - pt.log(sds) - 0.5 * np.log(2 * np.pi) - 0.5 * z**2))
         pm.CustomDist(
             "events_obs", log_rate, exposure, logp=_poisson_logp, random=_poisson_random,
             observed=events, dims=("arm", "interval"),
@@ -218,15 +221,16 @@ def treatment_median(hazard, edges: np.ndarray):
         Pytensor vector of the K interval hazards (per month) of one arm, all > 0.
     edges
         Interval edges ``[0, c_1, ..., c_{K-1}, inf]`` (months), length K + 1
-        (:attr:`prrt_bayes.survival.intervals.IntervalData.edges`).
+        (:attr:`prrt_bayes.survival.intervals.IntervalData.edges`): a NumPy array or a
+        pytensor vector (e.g. ``pm.Data``).
 
     Returns
     -------
     pytensor.tensor.TensorVariable
         Scalar median survival time in months.
     """
-    starts = np.asarray(edges[:-1], dtype=float)
-    widths = np.diff(starts)
+    starts = pt.as_tensor_variable(edges)[:-1]
+    widths = starts[1:] - starts[:-1]
     h_end = pt.cumsum(hazard[:-1] * widths)
     h_start = pt.concatenate([pt.zeros(1), h_end])
     h_next = pt.concatenate([h_end, pt.as_tensor([np.inf])])
@@ -236,28 +240,58 @@ def treatment_median(hazard, edges: np.ndarray):
     return pt.sum(pt.switch(inside, candidate, 0.0))
 
 
+_MEDIAN_PRIOR_DATA = ("median_prior_weights", "median_prior_means", "median_prior_sds")
+"""Names of the ``pm.Data`` holding the external log-median mixture (weights, means, SDs)."""
+
+
+def _check_mixture(log_median_prior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(weights, means, sds)`` as float arrays; InputError unless a proper normal mixture."""
+    weights, means, sds = (np.atleast_1d(np.asarray(v, dtype=float)) for v in log_median_prior)
+    if not (weights.shape == means.shape == sds.shape and weights.ndim == 1 and weights.size):
+        raise InputError("log_median_prior needs weights, means and sds of one common length",
+                         field="log_median_prior")
+    if (not np.all(np.isfinite([*weights, *means, *sds])) or np.any(sds <= 0)
+            or np.any(weights < 0) or abs(weights.sum() - 1) > 1e-6):
+        raise InputError("log_median_prior needs finite means, sds > 0 and non-negative "
+                         "weights summing to 1", field="log_median_prior")
+    return weights, means, sds
+
+
 _MODEL_CACHE: dict[tuple, pm.Model] = {}
 
 
-def _cached_ph_model(data: IntervalData, priors: PHPriors, period: tuple | None) -> pm.Model:
-    """One built (hence one compiled) model per structure; data are swapped in by sample_ph."""
-    key = (data.n_intervals, tuple(data.arms), priors, period)
+def _cached_ph_model(data: IntervalData, priors: PHPriors, period: tuple | None,
+                     log_median_prior=None) -> pm.Model:
+    """One built (hence one compiled) model per structure; data are swapped in by sample_ph.
+
+    The structure is the number of intervals, the arms, the priors, the HR periods and, with an
+    external log-median prior, its number of components; that prior's values are set here.
+    """
+    n_components = None if log_median_prior is None else len(_check_mixture(log_median_prior)[0])
+    key = (data.n_intervals, tuple(data.arms), priors, period, n_components)
     if key not in _MODEL_CACHE:
-        _MODEL_CACHE[key] = build_ph_model(data, priors, period_of_interval=period)
-    return _MODEL_CACHE[key]
+        _MODEL_CACHE[key] = build_ph_model(data, priors, period_of_interval=period,
+                                           log_median_prior=log_median_prior)
+    model = _MODEL_CACHE[key]
+    if log_median_prior is not None:
+        with model:
+            pm.set_data(dict(zip(_MEDIAN_PRIOR_DATA, _check_mixture(log_median_prior),
+                                 strict=True)))
+    return model
 
 
 def set_ph_data(model: pm.Model, data: IntervalData) -> None:
     """Swap new interval data (same number of intervals and arm order) into a built model.
 
-    Only the shape (arms x intervals) is checked: the arm order and the interval edges must
-    match those the model was built with (the edges are not stored in the model).
+    Only the shape (arms x intervals) is checked: the arm order must match the one the model
+    was built with. The interval edges enter the model only through the external log-median
+    prior; a model with that prior stores them as data (``interval_edges``), replaced too.
 
     Parameters
     ----------
     model
-        A model from :func:`build_ph_model`; its ``events`` and ``exposure`` data are replaced
-        in place.
+        A model from :func:`build_ph_model`; its ``events`` and ``exposure`` (and
+        ``interval_edges``) data are replaced in place.
     data
         New :class:`IntervalData` with the model's arms x intervals shape.
 
@@ -269,8 +303,11 @@ def set_ph_data(model: pm.Model, data: IntervalData) -> None:
     old = model["events"].get_value().shape
     if data.events.shape != old:
         raise InputError(f"data have {data.events.shape} arm x interval cells, model has {old}")
+    new = {"events": data.events.astype(float), "exposure": data.exposure}
+    if "interval_edges" in model.named_vars:
+        new["interval_edges"] = data.edges
     with model:
-        pm.set_data({"events": data.events.astype(float), "exposure": data.exposure})
+        pm.set_data(new)
 
 
 @dataclass
@@ -542,12 +579,10 @@ def fit_ph(
     period = None
     if period_cuts is not None:
         period = np.searchsorted(period_cuts, data.edges[:-1], side="right")
-    if log_median_prior is None:
-        # the model depends on the data only through pm.Data: reuse one compiled model per
-        # structure (intervals, arms, priors, HR periods); sample_ph swaps the data in
-        model = _cached_ph_model(data, priors, None if period is None else tuple(period))
-    else:  # the interval edges enter the median functional as constants: build anew
-        model = build_ph_model(data, priors, period_of_interval=period,
-                               log_median_prior=log_median_prior)
+    # the model depends on the data only through pm.Data: reuse one compiled model per
+    # structure (intervals, arms, priors, HR periods, median-prior components); sample_ph
+    # swaps the data in
+    model = _cached_ph_model(data, priors, None if period is None else tuple(period),
+                             log_median_prior)
     return sample_ph(model, data, priors, period_cuts=period_cuts, draws=draws, tune=tune,
                      chains=chains, seed=seed, target_accept=target_accept, check=check)
