@@ -285,7 +285,8 @@ def run_command(
         typer.Argument(help="Bundled analysis names or spec paths (default: all bundled)."),
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Results folder.")] = Path("results"),
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing folder.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace an existing --out folder (its contents are deleted).")] = False,
     draws: Annotated[int | None, typer.Option("--draws", help="Posterior draws per chain.")] = None,
     tune: Annotated[int | None, typer.Option("--tune", help="Tuning steps per chain.")] = None,
     chains: Annotated[int | None, typer.Option("--chains", help="Number of chains.")] = None,
@@ -359,7 +360,8 @@ def sweep_command(
         int | None, typer.Option("--jobs", help="Local worker processes (default: cores).")
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Replace an existing --out folder.")
+        bool, typer.Option("--force",
+                           help="Replace an existing --out folder (its contents are deleted).")
     ] = False,
 ) -> None:
     """Fit one analysis under every combination of grid values (scenario sweep)."""

@@ -48,7 +48,16 @@ class Diagnostics:
 
 
 class ConvergenceError(RuntimeError):
-    """A fit failed its convergence checks; ``.diagnostics`` holds the figures."""
+    """A fit failed its convergence checks; ``.diagnostics`` holds the figures.
+
+    Parameters
+    ----------
+    diagnostics
+        The failed checks (:class:`Diagnostics`); kept as ``.diagnostics``, and its
+        ``problems`` form the message.
+    what
+        What did not converge, for the message (e.g. the analysis name).
+    """
 
     def __init__(self, diagnostics: Diagnostics, what: str = "fit") -> None:
         self.diagnostics = diagnostics

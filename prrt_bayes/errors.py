@@ -16,6 +16,17 @@ class InputError(ValueError):
     ``str(err)`` is a single line: ``"<file>: row <row>: field '<field>': <message>"`` with the
     parts that are known (``row`` may be an int, printed as ``row N``, or a label such as
     ``"record 12 (primary_2015/pfs_events/lu177)"``, printed as is).
+
+    Parameters
+    ----------
+    message
+        What is wrong, in words a user can act on (whitespace runs are collapsed to one line).
+    file
+        The file concerned, if any.
+    row
+        Row or line number (int), or a label such as ``"record 12 (...)"``.
+    field
+        Column, key or argument name concerned.
     """
 
     def __init__(

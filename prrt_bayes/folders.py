@@ -30,10 +30,14 @@ def check_out_dir(out_dir: Path, *, force: bool) -> None:
     Raises
     ------
     InputError
-        ``out_dir`` exists and ``force`` is false; ``out_dir`` exists and is not a folder; or
-        the nearest existing ancestor of ``out_dir`` is not a writable, searchable folder.
+        ``out_dir`` exists and ``force`` is false; ``out_dir`` exists and is not a folder; it
+        is the working folder or one of its parents (it cannot be replaced); or the nearest
+        existing ancestor of ``out_dir`` is not a writable, searchable folder.
     """
     out_dir = Path(out_dir)
+    if out_dir.resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
+        raise InputError("the output folder must not be the working folder or one of its "
+                         "parents; name a new folder", file=out_dir)
     if out_dir.exists() and not force:
         raise InputError("results folder already exists; use --force to replace it",
                          file=out_dir)
@@ -52,7 +56,8 @@ def write_atomically(out_dir: Path, write: Callable[[Path], None], *, force: boo
 
     The staging folder ``.<name>.partial-*`` is created next to ``out_dir`` and removed on any
     failure (including Ctrl-C). An existing folder is first renamed to ``.<name>.old-*``, the
-    staging folder renamed into place, then the old one deleted (two renames, each atomic).
+    staging folder renamed into place, then the old one deleted (two renames, each atomic; if
+    the second fails, the old folder is renamed back).
 
     Parameters
     ----------
@@ -80,7 +85,11 @@ def write_atomically(out_dir: Path, write: Callable[[Path], None], *, force: boo
                 raise InputError("results folder already exists; use --force", file=out_dir)
             old = staging.with_name(staging.name.replace(".partial-", ".old-"))
             out_dir.rename(old)
-            staging.rename(out_dir)
+            try:
+                staging.rename(out_dir)
+            except BaseException:
+                old.rename(out_dir)
+                raise
             shutil.rmtree(old)
         else:
             staging.rename(out_dir)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import ClassVar
 
+import numpy as np
 import pymc as pm
 import xarray as xr
 
@@ -182,10 +183,12 @@ class NormalMixture(Prior):
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            raw = getattr(self, f.name)
-            values = tuple(raw) if isinstance(raw, list | tuple) else (raw,)
-            if not values or not all(isinstance(v, int | float) and math.isfinite(v)
-                                     for v in values):
+            try:
+                values = np.atleast_1d(np.asarray(getattr(self, f.name)))
+            except ValueError:  # ragged nesting
+                values = np.array([None])
+            if (values.dtype.kind not in "iuf" or values.ndim != 1 or not values.size
+                    or not np.all(np.isfinite(values))):
                 raise InputError(f"NormalMixture: {f.name} must be a list of finite numbers")
             object.__setattr__(self, f.name, tuple(float(v) for v in values))
         if not len(self.w) == len(self.mu) == len(self.sigma):

@@ -221,6 +221,9 @@ class AnalysisSpec(_Strict):
             if evidence.population != "evaluable":
                 raise SpecFieldError("evidence.population",
                                      "applies to response analyses only")
+            if evidence.ipd is None and evidence.treatment_arm != "lu177":
+                raise SpecFieldError("evidence.treatment_arm", "applies to a user's IPD only "
+                                     "(the bundled NETTER-1 arms are 'lu177' and 'control')")
             return self
         endpoint, family = _KIND_SETTINGS[self.kind]
         if evidence.endpoint != endpoint:
@@ -229,6 +232,10 @@ class AnalysisSpec(_Strict):
         if self.model.family != family:
             raise SpecFieldError("model.family",
                                  f"a {self.kind} analysis has family {family!r}")
+        for key, value in self.model.model_dump().items():
+            if key != "family" and value != ModelSpec.model_fields[key].get_default(
+                    call_default_factory=True):
+                raise SpecFieldError(f"model.{key}", "applies to survival analyses only")
         for key, value in (("cut", evidence.cut), ("ipd", evidence.ipd)):
             if value is not None:
                 raise SpecFieldError(f"evidence.{key}", f"a {self.kind} analysis uses the "

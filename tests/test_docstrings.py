@@ -6,7 +6,8 @@ signature (and nothing that is not in it), and a ``Returns`` (or ``Yields``) sec
 returns something. "Public" means: defined in a module of ``prrt_bayes`` whose dotted name has no
 ``_``-prefixed part, with a name that does not start with ``_``; methods count when their class
 is public; a method that overrides a base-class method needs its own docstring (its parameters
-differ and the site shows its own text). Properties need the summary only. The typer command
+differ and the site shows its own text). Properties need the summary only; a class with a
+hand-written ``__init__`` documents its parameters in the class docstring. The typer command
 functions of :mod:`prrt_bayes.cli` are documented through their option help texts (the CLI
 reference), which are checked instead.
 
@@ -17,6 +18,7 @@ the function and what is missing.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import inspect
 import pkgutil
@@ -32,10 +34,23 @@ _HEADER = re.compile(r"^(\w[\w ]*)\n-{3,}\s*$", re.MULTILINE)
 _ENTRY = re.compile(r"^(\*{0,2}\w+(?:\s*,\s*\*{0,2}\w+)*)\s*(?::.*)?$")
 
 
+def _hand_written_init(cls: type) -> bool:
+    """True for a class with its own ``__init__`` that is not generated (dataclass, pydantic)."""
+    from pydantic import BaseModel
+
+    return ("__init__" in vars(cls) and not dataclasses.is_dataclass(cls)
+            and not issubclass(cls, BaseModel))
+
+
+def _raise(name: str) -> None:
+    raise ImportError(f"cannot import {name}")
+
+
 def public_modules() -> list[str]:
     """Dotted names of the package's public modules (no ``_``-prefixed part)."""
     names = [prrt_bayes.__name__]
-    for info in pkgutil.walk_packages(prrt_bayes.__path__, prefix="prrt_bayes."):
+    for info in pkgutil.walk_packages(prrt_bayes.__path__, prefix="prrt_bayes.",
+                                      onerror=_raise):
         if not any(part.startswith("_") for part in info.name.split(".")):
             names.append(info.name)
     return sorted(names)
@@ -127,9 +142,12 @@ def problems(qualname: str, obj, owner) -> list[str]:
         return ["no docstring"]
     if not doc.splitlines()[0].strip() or doc.splitlines()[0].startswith(" "):
         return ["no one-line summary on the first line"]
-    if inspect.isclass(obj) or isinstance(obj, property):
+    if isinstance(obj, property) or inspect.isclass(obj) and not _hand_written_init(obj):
         return []
-    function = getattr(obj, "__func__", obj)
+    if inspect.isclass(obj):  # numpydoc: the class docstring documents __init__'s parameters
+        function, owner = obj.__init__, obj
+    else:
+        function = getattr(obj, "__func__", obj)
     found = sections(doc)
     missing = []
     expected = signature_names(function, owner)
@@ -144,7 +162,8 @@ def problems(qualname: str, obj, owner) -> list[str]:
                 missing.append(f"Parameters does not describe {', '.join(absent)}")
             if extra:
                 missing.append(f"Parameters describes {', '.join(extra)}, not in the signature")
-    if returns_value(function) and not ({"Returns", "Yields"} & found.keys()):
+    if (not inspect.isclass(obj) and returns_value(function)
+            and not ({"Returns", "Yields"} & found.keys())):
         missing.append("no Returns section")
     return missing
 
@@ -197,6 +216,15 @@ def test_the_section_reader_catches_what_it_should():
 
     assert problems("m.undocumented", undocumented, None) == [
         "Parameters does not describe y", "no Returns section"]
+
+    class Handmade:
+        """Takes two things."""
+
+        def __init__(self, first, second=None):
+            self.pair = (first, second)
+
+    assert problems("m.Handmade", Handmade, None) == [
+        "no Parameters section (parameters: first, second)"]
 
 
 def test_cli_commands_have_help_for_every_option():

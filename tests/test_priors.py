@@ -50,6 +50,15 @@ def test_mixture_prior_from_a_borrowing_mixture_keeps_its_components():
     np.testing.assert_allclose(logpdf, np.log(mixture.pdf(grid)), rtol=1e-12)
 
 
+def test_mixture_prior_accepts_numpy_values():
+    prior = NormalMixture(w=np.array([0.8, 0.2]), mu=np.array([3.0, 3.5], dtype=np.float32),
+                          sigma=[np.int64(1), 2.0])
+    assert prior.w == (0.8, 0.2) and prior.mu == (3.0, 3.5) and prior.sigma == (1.0, 2.0)
+    assert NormalMixture(w=1, mu=np.float32(3.0), sigma=2).mu == (3.0,)
+    with pytest.raises(InputError, match="same length"):
+        NormalMixture(w=np.array([0.8, 0.2]), mu=np.float32(3.0), sigma=[1.0])
+
+
 def test_mixture_prior_in_pymc_has_the_mixture_density():
     with pm.Model() as model:
         ROBUST.to_pymc("theta")
@@ -66,6 +75,8 @@ def test_mixture_prior_in_pymc_has_the_mixture_density():
     ({"w": [0.5, 0.5], "mu": [0], "sigma": [1, 1]}, "same length"),
     ({"w": [1.0], "mu": ["a"], "sigma": [1]}, "finite numbers"),
     ({"w": [], "mu": [], "sigma": []}, "finite numbers"),
+    ({"w": [True], "mu": [0.0], "sigma": [1.0]}, "finite numbers"),
+    ({"w": [1.0], "mu": [[0.0, 1.0]], "sigma": [1.0]}, "finite numbers"),
     ({"w": [1.0], "mu": [0.0], "sigma": [1.0], "nu": 3}, "unknown parameters"),
 ])
 def test_bad_mixture_priors_are_input_errors(data, needle):

@@ -195,6 +195,12 @@ def _bundled_text(name: str, **replace: str) -> str:
                   'treatment_arm = "lu"'}, "evidence.treatment_arm", "user's IPD only"),
     ("pfs_primary", {'cut = "primary"': 'cut = "primary"\npopulation = "itt"'},
      "evidence.population", "response analyses only"),
+    ("pfs_primary", {'cut = "primary"': 'cut = "primary"\ntreatment_arm = "lu"'},
+     "evidence.treatment_arm", "user's IPD only"),
+    ("response", {'family = "binomial"': 'family = "binomial"\nintervals = 4'},
+     "model.intervals", "survival analyses only"),
+    ("toxicity", {'family = "berry_berry"': 'family = "berry_berry"\ncandidates = ["weibull_ph"]'},
+     "model.candidates", "survival analyses only"),
 ])
 def test_settings_the_analysis_kind_would_ignore_are_rejected(tmp_path, name, replace, field,
                                                                needle):
@@ -239,5 +245,15 @@ def test_ipd_csv_errors_name_the_file_line(tmp_path):
     with pytest.raises(InputError, match="not a number: 'x'") as caught:
         read_ipd_csv(path, treatment="lu177")
     assert (caught.value.row, caught.value.field) == (4, "event")
-    path.write_text("time,event,arm\n1.0,1,lu177\n2.0,1,control\n3.0,0,lu177\n4.0,0,control\n")
-    assert len(read_ipd_csv(path, treatment="lu177")) == 4
+    path.write_text("time,event,arm\n1.0,1,lu177\n2.0,1\n")
+    with pytest.raises(InputError, match="expected 3 cells") as caught:
+        read_ipd_csv(path, treatment="lu177")
+    assert caught.value.row == 3
+    path.write_text("time,event,time,arm\n1.0,1,2.0,lu177\n")
+    with pytest.raises(InputError, match=r"\['time'\] appear more than once"):
+        read_ipd_csv(path, treatment="lu177")
+    path.write_text("\nid,time,event,arm\n1,1.0,1,lu177\n2,2.0,1,control\n3,3.0,0,lu177\n"
+                    "4, 4.0 ,0,control\n\n")
+    frame = read_ipd_csv(path, treatment="lu177")
+    assert frame["time"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert frame["arm"].tolist() == ["lu177", "control", "lu177", "control"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -111,16 +113,24 @@ def test_dask_cluster_gives_same_summary_as_local_pool(response_spec, pool_sweep
 
 def test_existing_folder_is_refused_before_any_fit_and_replaced_with_force(
         response_spec, pool_sweep, tmp_path, monkeypatch):
-    out, table = pool_sweep
+    out = tmp_path / "previous"
+    shutil.copytree(pool_sweep[0], out)
     before = (out / "summary.csv").read_bytes()
     fits = []
-    monkeypatch.setattr("prrt_bayes.sweep._run_local",
-                        lambda specs, jobs: fits.append(specs) or {})
+
+    def stub(specs, jobs):
+        fits.append(specs)
+        return {i: ("error", "stub fit") for i in specs}
+
+    monkeypatch.setattr("prrt_bayes.sweep._run_local", stub)
     with pytest.raises(InputError, match="already exists; use --force"):
         sweep(response_spec, GRID, out, jobs=1)
     assert not fits and (out / "summary.csv").read_bytes() == before
     result = CliRunner().invoke(app, ["sweep", "response", "--grid", "seed=1", "--out", str(out)])
     assert result.exit_code == 2 and "--force" in result.stderr
-    assert (out / "summary.csv").read_bytes() == before
-    leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(".")]
-    assert leftovers == []
+    assert not fits and (out / "summary.csv").read_bytes() == before
+    table = sweep(response_spec, {"seed": [1, 2]}, out, jobs=1, force=True)
+    assert len(fits) == 1 and table.status.tolist() == ["failed", "failed"]
+    written = pd.read_csv(out / "summary.csv", keep_default_na=False)
+    assert written.error.tolist() == ["stub fit", "stub fit"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["previous"]

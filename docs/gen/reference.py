@@ -123,12 +123,12 @@ def api(*roots: str) -> str:
 
 
 def _directive(module: str) -> str:
-    """``:::`` block; a module with ``__all__`` shows those names only (the CLI module: its
-    commands are documented on the CLI reference page), and a package's ``__init__`` shows only
-    what it defines, not its re-exports (those are documented in their own modules)."""
+    """``:::`` block; a package's ``__init__`` shows only what it defines, not its re-exports
+    (those are documented in their own modules), and a plain module with ``__all__`` shows
+    those names only (the CLI module: its commands are on the CLI reference page)."""
     lines = [f"::: {module}", "    options:", "      members_order: source"]
     origin = module_path(module)
-    exported = _exported_names(origin)
+    exported = _exported_names(origin) if origin.name != "__init__.py" else None
     if exported is not None:
         lines.append(f"      members: [{', '.join(exported)}]")
     elif origin.name == "__init__.py":
@@ -138,11 +138,12 @@ def _directive(module: str) -> str:
 
 
 def _exported_names(path: Path) -> list[str] | None:
-    """The names of a module-level ``__all__`` list of string literals, or None without one."""
+    """The string literals of a module-level ``__all__`` list, or None without one."""
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "__all__"):
-            return [element.value for element in node.value.elts]
+            return [element.value for element in getattr(node.value, "elts", [])
+                    if isinstance(element, ast.Constant) and isinstance(element.value, str)]
     return None
 
 

@@ -16,6 +16,7 @@ extrapolates exponentially); the parametric families are those of
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -55,22 +56,38 @@ def read_ipd_csv(path: Path, *, treatment: str) -> pd.DataFrame:
     ------
     InputError
         The file is missing or not a readable CSV, a column is missing, a ``time`` or
-        ``event`` value is not a number, or the IPD fails validation; ``row`` is the file's
-        line number (header = 1; blank lines are skipped but counted).
+        ``event`` value is not a number, a row has more or fewer cells than the header, or the
+        IPD fails validation; ``row`` is the file's line number (blank lines are skipped but
+        counted, so a blank first line is allowed).
     """
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            # blank lines are skipped, but every row keeps its line number in the file
+            rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
     except FileNotFoundError:
         raise InputError("IPD file not found", file=path) from None
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as err:
+    except (UnicodeDecodeError, csv.Error) as err:
         raise InputError(f"unreadable CSV: {err}", file=path) from None
-    missing = {"time", "event", "arm"} - set(frame.columns)
+    if not rows:
+        raise InputError("empty file: expected a header row and data rows", file=path)
+    (header_line, header), body = rows[0], rows[1:]
+    header = [name.strip() for name in header]
+    missing = {"time", "event", "arm"} - set(header)
     if missing:
-        raise InputError(f"missing column(s) {sorted(missing)}", file=path)
-    # blank lines are dropped, but every row keeps its line number in the file (header = 1)
-    lines = frame.index.to_numpy() + 2
-    keep = (frame != "").any(axis=1).to_numpy()
-    frame, lines = frame[keep].reset_index(drop=True), lines[keep]
+        raise InputError(f"missing column(s) {sorted(missing)}", file=path, row=header_line)
+    repeated = sorted(n for n in ("time", "event", "arm") if header.count(n) > 1)
+    if repeated:
+        raise InputError(f"column(s) {repeated} appear more than once", file=path,
+                         row=header_line)
+    for line, row in body:
+        if len(row) != len(header):
+            raise InputError(f"expected {len(header)} cells (as in the header), found {len(row)}",
+                             file=path, row=line)
+    columns = {name: [row[header.index(name)].strip() for _, row in body]
+               for name in ("time", "event", "arm")}
+    frame = pd.DataFrame(columns, dtype=str)
+    lines = np.array([line for line, _ in body], dtype=int)
     for column in ("time", "event"):
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = np.flatnonzero(values.isna().to_numpy())
