@@ -150,12 +150,36 @@ def default_breakpoints(
     return cuts[cuts > 0]
 
 
-def _check_breakpoints(breakpoints: Sequence[float]) -> np.ndarray:
-    cuts = np.asarray(breakpoints, dtype=float).ravel()
+def check_breakpoints(breakpoints: Sequence[float], name: str = "breakpoints") -> np.ndarray:
+    """Cut points as a float array, checked: numbers, finite, > 0 and strictly increasing.
+
+    Parameters
+    ----------
+    breakpoints
+        Cut points in months (baseline intervals, or the HR periods of the non-PH model).
+    name
+        Argument name for the error's ``field`` and message.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new 1-D float array of the cut points.
+
+    Raises
+    ------
+    InputError
+        A value that is not a number, not finite or not > 0, or cut points that do not
+        strictly increase.
+    """
+    try:
+        cuts = np.asarray(breakpoints, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be numbers (months), got {breakpoints!r}",
+                         field=name) from None
     if not np.all(np.isfinite(cuts)) or np.any(cuts <= 0) or np.any(np.diff(cuts) <= 0):
         raise InputError(
-            f"breakpoints must be finite, > 0 and strictly increasing, got {cuts.tolist()}",
-            field="breakpoints",
+            f"{name} must be finite, > 0 and strictly increasing, got {cuts.tolist()}",
+            field=name,
         )
     return cuts
 
@@ -286,7 +310,7 @@ def aggregate(
     if breakpoints is None:
         cuts = default_breakpoints(time, event, n_intervals)
     else:
-        cuts = _check_breakpoints(breakpoints)
+        cuts = check_breakpoints(breakpoints)
     arms: tuple[str, ...] = ("all",) if treatment is None else (control, treatment)
     group = np.zeros(len(clean), dtype=int) if treatment is None else (
         (clean["arm"] == treatment).to_numpy().astype(int)

@@ -66,6 +66,7 @@ from prrt_bayes.survival.intervals import (
     TREATMENT,
     IntervalData,
     aggregate,
+    check_breakpoints,
     default_breakpoints,
     validate_ipd,
 )
@@ -267,16 +268,16 @@ def _cached_ph_model(data: IntervalData, priors: PHPriors, period: tuple | None,
     The structure is the number of intervals, the arms, the priors, the HR periods and, with an
     external log-median prior, its number of components; that prior's values are set here.
     """
-    n_components = None if log_median_prior is None else len(_check_mixture(log_median_prior)[0])
-    key = (data.n_intervals, tuple(data.arms), priors, period, n_components)
+    mixture = None if log_median_prior is None else _check_mixture(log_median_prior)
+    key = (data.n_intervals, tuple(data.arms), priors, period,
+           None if mixture is None else mixture[0].size)
     if key not in _MODEL_CACHE:
         _MODEL_CACHE[key] = build_ph_model(data, priors, period_of_interval=period,
-                                           log_median_prior=log_median_prior)
+                                           log_median_prior=mixture)
     model = _MODEL_CACHE[key]
-    if log_median_prior is not None:
+    if mixture is not None:
         with model:
-            pm.set_data(dict(zip(_MEDIAN_PRIOR_DATA, _check_mixture(log_median_prior),
-                                 strict=True)))
+            pm.set_data(dict(zip(_MEDIAN_PRIOR_DATA, mixture, strict=True)))
     return model
 
 
@@ -490,18 +491,6 @@ def sample_ph(
     return PHFit(tree=tree, data=data, priors=priors, diagnostics=diag, period_cuts=period_cuts)
 
 
-def _check_cuts(values: Sequence[float], name: str) -> np.ndarray:
-    """``values`` as a float array; InputError unless finite, > 0 and strictly increasing."""
-    try:
-        cuts = np.asarray(values, dtype=float).ravel()
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be numbers (months), got {values!r}", field=name) from None
-    if not np.all(np.isfinite(cuts)) or np.any(cuts <= 0) or np.any(np.diff(cuts) <= 0):
-        raise InputError(f"{name} must be finite, > 0 and strictly increasing, got "
-                         f"{cuts.tolist()}", field=name)
-    return cuts
-
-
 def fit_ph(
     ipd: pd.DataFrame,
     *,
@@ -567,11 +556,11 @@ def fit_ph(
     priors = priors or PHPriors()
     time, event = clean["time"].to_numpy(), clean["event"].to_numpy()
     cuts = (default_breakpoints(time, event, n_intervals) if breakpoints is None
-            else _check_cuts(breakpoints, "breakpoints"))
+            else check_breakpoints(breakpoints))
     period_cuts = None
     if time_varying:
         period_cuts = (default_breakpoints(time, event, 2) if hr_breakpoints is None
-                       else _check_cuts(hr_breakpoints, "hr_breakpoints"))
+                       else check_breakpoints(hr_breakpoints, "hr_breakpoints"))
         if period_cuts.size == 0:
             raise InputError("the non-PH model needs at least one HR breakpoint")
         cuts = np.union1d(cuts, period_cuts)
