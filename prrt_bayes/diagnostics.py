@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 import arviz as az
@@ -32,6 +32,21 @@ class Diagnostics:
     min_bfmi: float
     passed: bool
     problems: tuple[str, ...]
+
+    def labelled(self, label: str) -> Diagnostics:
+        """The same record with every problem prefixed by ``label`` (which fit it concerns).
+
+        Parameters
+        ----------
+        label
+            Short name of the fit, e.g. ``"fit without borrowing"``.
+
+        Returns
+        -------
+        Diagnostics
+            A new record; figures and verdict unchanged, problems as ``"<label>: <problem>"``.
+        """
+        return replace(self, problems=tuple(f"{label}: {p}" for p in self.problems))
 
     def to_dict(self) -> dict:
         """Return the record as a plain dict (problems as a list).

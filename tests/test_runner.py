@@ -12,6 +12,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from prrt_bayes.cli import app
+from prrt_bayes.diagnostics import Diagnostics
 from prrt_bayes.errors import InputError
 from prrt_bayes.posterior import load_posterior, parameter_frame, summary_from_tree
 from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
@@ -192,3 +193,43 @@ def test_parameter_frame_needs_arrays_with_matching_chain_and_draw():
         parameter_frame({"a": a, "b": xr.DataArray(np.zeros(6), dims="sample")})
     with pytest.raises(InputError, match=r"'b' have \(chain, draw\) sizes \(2, 2\)"):
         parameter_frame({"a": a, "b": a.isel(draw=slice(0, 2))})
+
+
+_FAILED = Diagnostics(max_rhat=1.2, min_ess_bulk=12.0, min_ess_tail=11.0, divergences=3,
+                      min_bfmi=0.9, passed=False, problems=("max R-hat 1.200 > 1.01",))
+
+
+def test_unconverged_series_map_fit_fails_the_borrowed_response_analysis(monkeypatch):
+    """The MAP prior is itself an MCMC result: its diagnostics gate the analysis."""
+    import dataclasses
+
+    from prrt_bayes import response
+    from prrt_bayes.analyses import ANALYSES
+    from prrt_bayes.specs import resolve_spec
+
+    real = response.fit_series_response_map
+    monkeypatch.setattr(response, "fit_series_response_map", lambda *a, **k: dataclasses.replace(
+        real(*a, **{**k, "draws": 500, "tune": 500}), diagnostics=_FAILED))
+    spec = resolve_spec("response").with_overrides(borrowing="robust-map", draws=300, tune=300)
+    result = ANALYSES["response"](spec)
+    assert not result.diagnostics.passed
+    assert result.diagnostics.max_rhat == 1.2 and result.diagnostics.divergences >= 3
+    assert "series MAP fit: max R-hat 1.200 > 1.01" in result.diagnostics.problems
+    power = ANALYSES["response"](spec.with_overrides(borrowing="power"))
+    assert not any(p.startswith("series MAP fit") for p in power.diagnostics.problems)
+
+
+def test_unconverged_fit_without_borrowing_fails_the_borrowed_survival_analysis(monkeypatch):
+    """The fit without borrowing feeds the conflict check and a summary row: it gates too."""
+    from prrt_bayes.analyses import ANALYSES
+    from prrt_bayes.analyses import survival as survival_analysis
+    from prrt_bayes.specs import resolve_spec
+
+    real = survival_analysis.check_diagnostics
+    monkeypatch.setattr(survival_analysis, "check_diagnostics", lambda tree, names=None: (
+        real(tree, names) if "median_treatment" in tree.posterior else _FAILED))
+    spec = resolve_spec("pfs_primary").with_overrides(borrowing="robust-map", draws=300,
+                                                      tune=300, psa_draws=100)
+    result = ANALYSES["survival"](spec)
+    assert not result.diagnostics.passed
+    assert "fit without borrowing: max R-hat 1.200 > 1.01" in result.diagnostics.problems

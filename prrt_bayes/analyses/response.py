@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from prrt_bayes.diagnostics import worst_of
 from prrt_bayes.posterior import attach_quantities, parameter_frame, summary_from_tree
 from prrt_bayes.priors import describe_priors
 from prrt_bayes.response import CONTRAST, borrowing_comparison, fit_response, netter1_response
@@ -47,7 +48,8 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     Returns
     -------
     AnalysisResult
-        Summary rows (quantities in the module docstring), diagnostics of the MCMC fit, the
+        Summary rows (quantities in the module docstring), diagnostics of the MCMC fit (with
+        ``map`` / ``robust-map`` borrowing, the worse of it and the series MAP fit), the
         posterior tree, PSA ``parameters`` (``logit_response_rate_lu177``,
         ``logit_response_rate_control``), ``priors``, and with borrowing a ``borrowing``
         report and ``extras["prior_posterior"]`` (densities on a 0-1 grid).
@@ -61,6 +63,7 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     lu177 = posterior["p"].sel(arm="lu177", drop=True)
     borrowing: dict = {}
     extras: dict[str, pd.DataFrame] = {}
+    diagnostics = fit.diagnostics
     method = spec.borrowing.method
     if method != "none":
         comparison = borrowing_comparison(
@@ -68,6 +71,9 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
             commensurate_tau=spec.borrowing.tau, seed=spec.seed,
         )
         row = comparison.table.set_index("method").loc[METHODS[method]]
+        if method in ("map", "robust-map"):  # the prior comes from the series MAP MCMC fit
+            diagnostics = worst_of(diagnostics,
+                                   comparison.map_fit.diagnostics.labelled("series MAP fit"))
         rng = np.random.default_rng(spec.seed)
         draws = comparison.posteriors[METHODS[method]].sample(control.size, rng)
         lu177 = xr.DataArray(draws.reshape(control.shape), dims=control.dims,
@@ -98,7 +104,7 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     attach_quantities(fit.tree, items, analysis=spec.name, endpoint="response")
     return AnalysisResult(
         name=spec.name, kind="response", endpoint="response",
-        summary=summary_from_tree(fit.tree), diagnostics=fit.diagnostics, tree=fit.tree,
+        summary=summary_from_tree(fit.tree), diagnostics=diagnostics, tree=fit.tree,
         parameters=parameter_frame({"logit_response_rate_lu177": np.log(_odds(lu177)),
                                     "logit_response_rate_control": np.log(_odds(control))}),
         priors=describe_priors(fit.priors) | (

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from prrt_bayes.diagnostics import check_diagnostics
+from prrt_bayes.diagnostics import check_diagnostics, worst_of
 from prrt_bayes.errors import InputError
 from prrt_bayes.posterior import attach_quantities, parameter_frame, summary_from_tree
 from prrt_bayes.priors import NormalMixture, Prior, attach_priors, describe_priors
@@ -234,7 +234,8 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
         (priors and quantities attached), ``survival`` per arm on the cycle grid
         ``0, c, 2c, ...`` up to the horizon (months), PSA ``parameters``, the ``ipd``, and
         ``extras`` (``"loo"``, ``"prior_posterior"`` when they apply). Convergence is recorded
-        in ``diagnostics``, not enforced.
+        in ``diagnostics`` (with borrowing, the worse of the fits with and without it), not
+        enforced.
 
     Raises
     ------
@@ -256,11 +257,12 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
         export.landmarks_months, [export.horizon_months],
     ]))
     grid = grid[grid <= export.horizon_months]
-    borrowing, extras = {}, {}
+    borrowing, extras, supporting = {}, {}, {}
     if spec.borrowing.method == "none":
         tree, surv, effect, priors = _fit(spec, ipd, grid)
     else:
-        tree, surv, effect, priors, borrowing, extras = _fit_borrowing(spec, ipd, grid)
+        tree, surv, effect, priors, borrowing, extras, alone = _fit_borrowing(spec, ipd, grid)
+        supporting["fit without borrowing"] = alone
     if spec.model.candidates:
         extras["loo"] = _compare_candidates(spec, ipd)
     landmarks = [t for t in export.landmarks_months if t <= export.horizon_months]
@@ -275,7 +277,10 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     curves = surv.sel(time=cycle_times)
     return AnalysisResult(
         name=spec.name, kind="survival", endpoint=spec.evidence.endpoint,
-        summary=summary_from_tree(tree), diagnostics=check_diagnostics(tree, _check_vars(tree)),
+        summary=summary_from_tree(tree),
+        diagnostics=worst_of(check_diagnostics(tree, _check_vars(tree)), *(
+            check_diagnostics(t, _check_vars(t)).labelled(label)
+            for label, t in supporting.items())),
         tree=tree, survival={arm: curves.sel(arm=arm, drop=True) for arm in curves.arm.values},
         parameters=_parameters(tree), ipd=ipd, priors=describe_priors(priors), extras=extras,
         borrowing=borrowing,
@@ -285,7 +290,8 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
 def _fit_borrowing(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
     """Fit with and without the series' information on the 177Lu arm's log median.
 
-    The fit without borrowing gives the trial's own estimate of that median for the prior-data
+    The fit without borrowing (its tree returned last, so that its convergence gates the
+    analysis too) gives the trial's own estimate of that median for the prior-data
     conflict check and the row ``hazard_ratio_without_borrowing`` (sensitivity).
     """
     from prrt_bayes.borrowing.survival import borrowing_report, external_log_median_prior
@@ -320,7 +326,7 @@ def _fit_borrowing(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
     ], ignore_index=True)}
     weights, means, sds = zip(*prior.components(), strict=True)
     priors = {**priors, "log_median_treatment": NormalMixture(w=weights, mu=means, sigma=sds)}
-    return tree, surv, effect, priors, report, extras
+    return tree, surv, effect, priors, report, extras, alone[0]
 
 
 def _compare_candidates(spec: AnalysisSpec, ipd: pd.DataFrame) -> pd.DataFrame:
