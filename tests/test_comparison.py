@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -74,6 +75,23 @@ def test_loo_ranks_weibull_above_exponential(fits):
     assert best["km_area"] < expo["km_area"]
     assert failed["status"] == "failed" and "forced failure" in failed["error"]
     assert pd.isna(failed["elpd_loo"]) and pd.isna(failed["rank"])
+
+
+def test_unconverged_fit_is_reported_not_ranked(fits, monkeypatch):
+    real = C.check_diagnostics
+
+    def fail_exponential(tree, names=None):
+        found = real(tree, names)
+        if "log_rate" in tree.posterior and "log_shape" not in tree.posterior:
+            return dataclasses.replace(found, passed=False, problems=("max R-hat 1.2 > 1.01",))
+        return found
+
+    monkeypatch.setattr(C, "check_diagnostics", fail_exponential)
+    table = C.compare_fits(fits).set_index("model")
+    assert table.loc["exponential_ph", "status"] == "failed"
+    assert table.loc["exponential_ph", "error"] == "not converged: max R-hat 1.2 > 1.01"
+    assert pd.isna(table.loc["exponential_ph", "rank"])
+    assert table.loc["weibull_ph", "rank"] == 0 and table.loc["weibull_ph", "weight"] == 1.0
 
 
 def test_pareto_k_count_matches_arviz(fits):

@@ -233,3 +233,25 @@ def test_unconverged_fit_without_borrowing_fails_the_borrowed_survival_analysis(
     result = ANALYSES["survival"](spec)
     assert not result.diagnostics.passed
     assert "fit without borrowing: max R-hat 1.200 > 1.01" in result.diagnostics.problems
+
+
+def test_unconverged_unshrunk_ae_fit_fails_the_toxicity_analysis(monkeypatch):
+    """The independent fits draw the AE forest plot: their diagnostics gate the analysis too."""
+    import dataclasses
+
+    from prrt_bayes.analyses import ANALYSES
+    from prrt_bayes.analyses import toxicity as toxicity_analysis
+    from prrt_bayes.specs import resolve_spec
+
+    real = toxicity_analysis.fit_ae
+
+    def fit_ae(table, *, kind, **settings):
+        fit = real(table, kind=kind, **settings)
+        return dataclasses.replace(fit, diagnostics=_FAILED) if kind == "independent" else fit
+
+    monkeypatch.setattr(toxicity_analysis, "fit_ae", fit_ae)
+    result = ANALYSES["toxicity"](resolve_spec("toxicity").with_overrides(draws=200, tune=200))
+    assert not result.diagnostics.passed
+    assert {"independent model (any): max R-hat 1.200 > 1.01",
+            "independent model (grade34): max R-hat 1.200 > 1.01"} <= set(
+        result.diagnostics.problems)

@@ -81,7 +81,8 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     -------
     AnalysisResult
         Summary rows (vocabulary in the module docstring); diagnostics the worst of the
-        any-grade, grade 3/4 and MDS fits (:func:`~prrt_bayes.diagnostics.worst_of`); the tree
+        any-grade, grade 3/4 and MDS fits and of the independent (unshrunk) fits behind the AE
+        forest plot (:func:`~prrt_bayes.diagnostics.worst_of`); the tree
         (any-grade fit at the root, ``grade34`` and ``long_term_mds`` children); PSA
         ``parameters`` (logit AE probabilities); ``priors`` (MDS priors prefixed ``mds_``); the
         MDS cohorts included and excluded in ``borrowing``; ``extras["ae_forest"]``.
@@ -89,13 +90,14 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     s = spec.sampler
     settings = dict(draws=s.draws, tune=s.tune, chains=s.chains, seed=spec.seed,
                     target_accept=s.target_accept)
-    fits, forest = {}, []
+    fits, forest, unshrunk = {}, [], []
     for grade in ("any", "grade34"):
         table = netter1_ae_table(grade)
         fits[grade] = fit_ae(table, kind="hierarchical", analysis=spec.name, **settings)
         independent = fit_ae(table, kind="independent", analysis=spec.name, **settings)
         forest += [_forest(fits[grade], "hierarchical (shrunk)"),
                    _forest(independent, "independent (unshrunk)")]
+        unshrunk.append(independent.diagnostics.labelled(f"independent model ({grade})"))
     mds = fit_long_term_risk("mds", **settings)
     tree = fits["any"].tree
     tree["grade34"] = xr.DataTree.from_dict(
@@ -118,7 +120,7 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
         name=spec.name, kind="toxicity", endpoint="adverse_events",
         summary=summary_from_tree(tree),
         diagnostics=worst_of(fits["any"].diagnostics, fits["grade34"].diagnostics,
-                             mds.diagnostics),
+                             mds.diagnostics, *unshrunk),
         tree=tree,
         parameters=parameter_frame({
             "logit_ae_probability": _logit(tree.posterior.dataset["p"]),

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 
-from prrt_bayes.survival.parametric import FitFailure, ParametricFit
+from prrt_bayes.diagnostics import check_diagnostics
+from prrt_bayes.survival.parametric import FitFailure, ParametricFit, get_spec
 
 PARETO_K_THRESHOLD = 0.7
 """Pareto k above which the PSIS estimate for a patient is unreliable (Vehtari et al. 2024)."""
@@ -116,13 +117,20 @@ def compare_fits(fits: Mapping[str, ParametricFit | FitFailure]) -> pd.DataFrame
         ``dse`` (difference to the best model and its standard error), ``weight`` (stacking),
         ``pareto_k_max``, ``n_pareto_k_high`` (patients with k > 0.7), ``km_area`` (sum over
         arms, months), ``status`` (``ok``/``failed``) and ``error`` (failure text). A model
-        whose LOO or KM computation fails is reported as failed too; failed rows come last,
-        with missing values in the numeric columns.
+        whose sampled parameters fail the convergence checks (error ``not converged: ...``), or
+        whose LOO or KM computation fails, is reported as failed too and not ranked; failed
+        rows come last, with missing values in the numeric columns.
     """
     rows, loos = [], {}
     for name, item in fits.items():
         if isinstance(item, FitFailure):
             rows.append({"model": name, "status": "failed", "error": item.error})
+            continue
+        free = [n for n in get_spec(item.name).free_names if n in item.tree.posterior]
+        diagnostics = check_diagnostics(item.tree, free)
+        if not diagnostics.passed:  # an unconverged fit is not a result: not ranked
+            rows.append({"model": name, "status": "failed",
+                         "error": "not converged: " + "; ".join(diagnostics.problems)})
             continue
         try:
             result = loo(item)
