@@ -16,7 +16,6 @@ extrapolates exponentially); the parametric families are those of
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from prrt_bayes.diagnostics import check_diagnostics, worst_of
 from prrt_bayes.errors import InputError
 from prrt_bayes.posterior import attach_quantities, parameter_frame, summary_from_tree
 from prrt_bayes.priors import NormalMixture, Prior, attach_priors, describe_priors
+from prrt_bayes.reconstruct.curves import read_rows
 from prrt_bayes.results import AnalysisResult
 from prrt_bayes.specs import AnalysisSpec
 from prrt_bayes.survival import parametric
@@ -55,24 +55,14 @@ def read_ipd_csv(path: Path, *, treatment: str) -> pd.DataFrame:
     Raises
     ------
     InputError
-        The file is missing or not a readable CSV, a column is missing, a ``time`` or
-        ``event`` value is not a number, a row has more or fewer cells than the header, or the
-        IPD fails validation; ``row`` is the file's line number (blank lines are skipped but
-        counted, so a blank first line is allowed).
+        The file is missing or empty (read with
+        :func:`prrt_bayes.reconstruct.curves.read_rows`: comma, semicolon or tab separated), a
+        column is missing or repeated, a ``time`` or ``event`` value is not a number, a row has
+        more or fewer cells than the header, or the IPD fails validation; ``row`` is the file's
+        line number (blank lines are skipped but counted, so a blank first line is allowed).
     """
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            # blank lines are skipped, but every row keeps its line number in the file
-            rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
-    except FileNotFoundError:
-        raise InputError("IPD file not found", file=path) from None
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise InputError(f"unreadable CSV: {err}", file=path) from None
-    if not rows:
-        raise InputError("empty file: expected a header row and data rows", file=path)
+    rows = read_rows(Path(path), expected="a header row (time, event, arm) and data rows")
     (header_line, header), body = rows[0], rows[1:]
-    header = [name.strip() for name in header]
     missing = {"time", "event", "arm"} - set(header)
     if missing:
         raise InputError(f"missing column(s) {sorted(missing)}", file=path, row=header_line)
@@ -84,7 +74,7 @@ def read_ipd_csv(path: Path, *, treatment: str) -> pd.DataFrame:
         if len(row) != len(header):
             raise InputError(f"expected {len(header)} cells (as in the header), found {len(row)}",
                              file=path, row=line)
-    columns = {name: [row[header.index(name)].strip() for _, row in body]
+    columns = {name: [row[header.index(name)] for _, row in body]
                for name in ("time", "event", "arm")}
     frame = pd.DataFrame(columns, dtype=str)
     lines = np.array([line for line, _ in body], dtype=int)

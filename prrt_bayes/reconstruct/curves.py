@@ -131,17 +131,37 @@ def _not_a_number(text: str) -> str:
     return f"'{text}' is not a finite number"
 
 
-def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
+def read_rows(path: Path, expected: str = "rows of time and a value"
+              ) -> list[tuple[int, list[str]]]:
     """Read a small CSV into ``(line_number, cells)`` pairs, skipping blank lines.
 
-    The delimiter (comma, semicolon or tab) is sniffed; comma is the fallback.
+    The delimiter (comma, semicolon or tab) is sniffed; comma is the fallback. Shared by the
+    curve and at-risk readers here and the IPD reader of the survival analyses, so every CSV
+    error can name the file's line.
+
+    Parameters
+    ----------
+    path
+        The CSV file (UTF-8, a byte-order mark is allowed).
+    expected
+        What the file should hold, for the message when it is empty.
+
+    Returns
+    -------
+    list[tuple[int, list[str]]]
+        One ``(line number, cells)`` pair per non-blank line, cells stripped of whitespace.
+
+    Raises
+    ------
+    InputError
+        The file does not exist or has no non-blank line.
     """
     if not path.is_file():
         raise InputError("file not found", file=path)
     text = path.read_text(encoding="utf-8-sig", errors="replace")
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
-        raise InputError("file is empty: expected rows of time and a value", file=path, row=1)
+        raise InputError(f"file is empty: expected {expected}", file=path, row=1)
     sample = "\n".join(lines[:20])
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
@@ -194,7 +214,7 @@ def read_curve(path: str | Path, *, percent: bool | None = None) -> DigitisedCur
         :data:`CLIP_TOLERANCE` outside 0-1 after scaling to probability).
     """
     path = Path(path)
-    rows = _read_rows(path)
+    rows = read_rows(path)
     header, data = _split_header(rows, 2)
     if not data:
         raise InputError("file has a header but no data rows", file=path, row=rows[0][0] + 1)
@@ -378,7 +398,7 @@ def read_at_risk(path: str | Path, *, column: str | None = None) -> AtRiskTable:
         counts that increase, first time not 0.
     """
     path = Path(path)
-    rows = _read_rows(path)
+    rows = read_rows(path)
     header, data = _split_header(rows, 2)
     if header is None and column is not None:
         raise InputError(
