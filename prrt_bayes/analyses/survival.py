@@ -314,8 +314,8 @@ def _fit_borrowing(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
                                    "(months)", "distribution": "posterior",
                       "value": tree.posterior["median_treatment"].values.ravel()}),
     ], ignore_index=True)}
-    weights, means, sds = zip(*prior.components(), strict=True)
-    priors = {**priors, "log_median_treatment": NormalMixture(w=weights, mu=means, sigma=sds)}
+    priors = {**priors, "log_median_treatment": NormalMixture(w=prior.weights, mu=prior.means,
+                                                              sigma=prior.sds)}
     return tree, surv, effect, priors, report, extras, alone[0]
 
 
