@@ -206,6 +206,11 @@ class AnalysisSpec(_Strict):
     def _fits_kind(self) -> AnalysisSpec:
         """Reject settings the analysis kind would otherwise ignore silently."""
         evidence = self.evidence
+        if self.kind != "response" and evidence.population != "evaluable":
+            raise SpecFieldError("evidence.population", "applies to response analyses only")
+        if evidence.ipd is None and evidence.treatment_arm != "lu177":
+            raise SpecFieldError("evidence.treatment_arm", "applies to a user's IPD only "
+                                 "(the bundled NETTER-1 arms are 'lu177' and 'control')")
         if self.kind == "survival":
             families = survival_families()
             if self.model.family not in families:
@@ -218,12 +223,6 @@ class AnalysisSpec(_Strict):
             if evidence.endpoint not in ("pfs", "os"):
                 raise SpecFieldError("evidence.endpoint",
                                      "a survival analysis needs endpoint 'pfs' or 'os'")
-            if evidence.population != "evaluable":
-                raise SpecFieldError("evidence.population",
-                                     "applies to response analyses only")
-            if evidence.ipd is None and evidence.treatment_arm != "lu177":
-                raise SpecFieldError("evidence.treatment_arm", "applies to a user's IPD only "
-                                     "(the bundled NETTER-1 arms are 'lu177' and 'control')")
             return self
         endpoint, family = _KIND_SETTINGS[self.kind]
         if evidence.endpoint != endpoint:
@@ -240,18 +239,12 @@ class AnalysisSpec(_Strict):
             if value is not None:
                 raise SpecFieldError(f"evidence.{key}", f"a {self.kind} analysis uses the "
                                      "bundled NETTER-1 counts (primary analysis); remove it")
-        if evidence.treatment_arm != "lu177":
-            raise SpecFieldError("evidence.treatment_arm", "applies to a user's IPD only")
         if self.priors:
             raise SpecFieldError("priors", f"a {self.kind} analysis has fixed priors (see its "
                                  "documentation); remove [priors]")
-        if self.kind == "toxicity":
-            if evidence.population != "evaluable":
-                raise SpecFieldError("evidence.population", "applies to response analyses "
-                                     "only (adverse events use the safety population)")
-            if self.borrowing.method != "none":
-                raise SpecFieldError("borrowing.method", "a toxicity analysis does not borrow "
-                                     "(its long-term MDS risk pools the series by design)")
+        if self.kind == "toxicity" and self.borrowing.method != "none":
+            raise SpecFieldError("borrowing.method", "a toxicity analysis does not borrow "
+                                 "(its long-term MDS risk pools the series by design)")
         return self
 
     def prior_objects(self) -> dict[str, Prior]:
