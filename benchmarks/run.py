@@ -12,7 +12,7 @@ temporary folder. "Warm" means a new process with those on-disk caches filled by
 (the realistic second ``prrt-bayes run``). nutpie's outer logp/gradient function is a numba
 ``cfunc`` over dynamic globals, which numba cannot cache to disk, so every process still compiles
 each model once; in-process reuse of a compiled model needs the same ``pm.Model`` object
-(:func:`prrt_bayes.sampling.sample`'s cache).
+(:func:`prrt_bayes.core.sampling.sample`'s cache).
 """
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ def _peak_mb() -> float:
 def child_analysis(name: str) -> dict:
     """Fit one bundled analysis as the runner does; time compile, sampling and the whole fit."""
     start = time.perf_counter()
-    from prrt_bayes.analyses import ANALYSES
-    from prrt_bayes.specs import resolve_spec
+    from prrt_bayes.pipeline.registry import ANALYSES
+    from prrt_bayes.pipeline.specs import resolve_spec
 
     imports = time.perf_counter() - start
     timers = _Timers()
@@ -93,9 +93,9 @@ def child_analysis(name: str) -> dict:
 def child_parallel(jobs: str) -> dict:
     """All bundled analyses fitted by ``fit_parallel`` and written like ``prrt-bayes run``."""
     start = time.perf_counter()
-    from prrt_bayes.parallel import fit_parallel
-    from prrt_bayes.runner import RunOutcome, write_results
-    from prrt_bayes.specs import bundled_names, resolve_spec
+    from prrt_bayes.pipeline.parallel import fit_parallel
+    from prrt_bayes.pipeline.runner import RunOutcome, write_results
+    from prrt_bayes.pipeline.specs import bundled_names, resolve_spec
 
     specs = [resolve_spec(n).with_overrides(psa_draws=200) for n in bundled_names()]
     results, errors = fit_parallel(specs, jobs=int(jobs))
@@ -122,8 +122,8 @@ def child_ph_reference(_: str) -> dict:
     import pymc as pm
     from lifelines import CoxPHFitter
 
-    from prrt_bayes.diagnostics import check_diagnostics
-    from prrt_bayes.sampling import sample
+    from prrt_bayes.core.diagnostics import check_diagnostics
+    from prrt_bayes.core.sampling import sample
     from prrt_bayes.survival.ph import CONVERGENCE_VARS, build_ph_model
 
     ipd, cuts, data = _ph_setup()
@@ -266,9 +266,9 @@ def child_likelihood(_: str) -> dict:
 def child_compile_count(_: str) -> dict:
     """Compile counts of refits that share a model structure, via the analyses and via
     ``set_ph_data`` on one built model."""
-    from prrt_bayes.analyses import ANALYSES
-    from prrt_bayes.sampling import compile_count, sample
-    from prrt_bayes.specs import resolve_spec
+    from prrt_bayes.pipeline.registry import ANALYSES
+    from prrt_bayes.core.sampling import compile_count, sample
+    from prrt_bayes.pipeline.specs import resolve_spec
     from prrt_bayes.survival.ph import build_ph_model, set_ph_data
 
     out = {}

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.version import __version__
 from prrt_bayes.evidence import list_sources, load_netter1, load_series
 from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
 
-__version__ = "0.1.0"
 
 _LAZY = {
     "reconstruct_from_files": "prrt_bayes.reconstruct.guyot",
@@ -32,9 +32,9 @@ _LAZY = {
     "fit_all_parametric": ("prrt_bayes.survival.parametric", "fit_all"),
     "compare_fits": "prrt_bayes.survival.comparison",
     "map_prior_summary": "prrt_bayes.borrowing.map_prior",
-    "load_spec": "prrt_bayes.specs",
-    "run": "prrt_bayes.runner",
-    "check_diagnostics": "prrt_bayes.diagnostics",
+    "load_spec": "prrt_bayes.pipeline.specs",
+    "run": "prrt_bayes.pipeline.runner",
+    "check_diagnostics": "prrt_bayes.core.diagnostics",
 }
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The ``prrt-bayes`` command line (typer + rich).
 
-Every command turns :class:`~prrt_bayes.errors.InputError` into a one-line message on stderr and
+Every command turns :class:`~prrt_bayes.core.errors.InputError` into a one-line message on stderr and
 exit code 2 — never a traceback for bad input. The commands and their options are documented by
 their help texts (``prrt-bayes COMMAND --help`` and the CLI reference page); the Python API of
 this module is what ``__all__`` lists.
@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 __all__ = ["app", "bad_input_exits_2", "fail"]
 
@@ -306,8 +306,8 @@ def run_command(
     """Fit the analyses, print the posterior summary and write the results folder."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from prrt_bayes.runner import run
-    from prrt_bayes.specs import BORROWING_METHODS, bundled_names, resolve_spec
+    from prrt_bayes.pipeline.runner import run
+    from prrt_bayes.pipeline.specs import BORROWING_METHODS, bundled_names, resolve_spec
 
     if borrowing is not None and borrowing not in BORROWING_METHODS:
         raise InputError(f"--borrowing must be one of {', '.join(BORROWING_METHODS)}, "
@@ -365,8 +365,8 @@ def sweep_command(
     ] = False,
 ) -> None:
     """Fit one analysis under every combination of grid values (scenario sweep)."""
-    from prrt_bayes.specs import resolve_spec
-    from prrt_bayes.sweep import parse_grid, sweep
+    from prrt_bayes.pipeline.specs import resolve_spec
+    from prrt_bayes.pipeline.sweep import parse_grid, sweep
 
     spec = resolve_spec(analysis)
     table = sweep(spec, parse_grid(grid, spec), out, scheduler=scheduler, jobs=jobs, force=force)
@@ -384,7 +384,7 @@ def summarize_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Re-summarise a saved posterior (same numbers as the run's summary.csv)."""
-    from prrt_bayes.posterior import load_posterior, summary_from_tree
+    from prrt_bayes.core.posterior import load_posterior, summary_from_tree
 
     summary = summary_from_tree(load_posterior(posterior))
     if as_json:

@@ -16,7 +16,7 @@ from prrt_bayes.borrowing import (
     fit_mixture_auto,
     parse_prior,
 )
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 R = [6, 8, 17, 28, 26, 8, 22, 8, 6, 16, 53]
 N = [33, 45, 74, 103, 140, 49, 83, 59, 22, 109, 213]

@@ -24,9 +24,9 @@ from prrt_bayes.borrowing import (
     prior_predictive_check,
     se_from_ci,
 )
-from prrt_bayes.diagnostics import check_diagnostics
-from prrt_bayes.errors import InputError
-from prrt_bayes.sampling import sample
+from prrt_bayes.core.diagnostics import check_diagnostics
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.sampling import sample
 
 # Neuenschwander et al. (2010) transplant example (RBesT data set `transplant`)
 R = [6, 8, 17, 28, 26, 8, 22, 8, 6, 16, 53]

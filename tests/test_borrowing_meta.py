@@ -13,9 +13,9 @@ from prrt_bayes.borrowing import (
     parse_prior,
     prior_predictive_check,
 )
-from prrt_bayes.diagnostics import check_diagnostics
-from prrt_bayes.errors import InputError
-from prrt_bayes.sampling import sample
+from prrt_bayes.core.diagnostics import check_diagnostics
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.sampling import sample
 
 # Rubin (1981) eight schools, as in the bayesmeta vignette
 SCHOOLS_Y = [28.39, 7.94, -2.75, 6.82, -0.64, 0.63, 18.01, 12.16]

@@ -20,7 +20,7 @@ from prrt_bayes.borrowing import (
     power_prior_beta,
     power_prior_normal,
 )
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 # external log-median PFS estimates (months, log scale) of five series around 30 months
 EXT_Y = np.log([28.0, 33.0, 30.0, 25.0, 36.0])

@@ -10,7 +10,7 @@ import pytensor.tensor as pt
 import pytest
 
 from prrt_bayes.borrowing.survival import external_log_median_prior, series_log_medians
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.survival.ph import fit_ph, treatment_median
 
 
@@ -86,7 +86,7 @@ def test_commensurate_external_information_narrows_the_177lu_median():
 def test_borrowed_fits_reuse_one_compiled_model_and_match_a_fresh_build():
     """Other data (other interval edges) and another mixture of the same size: no recompile,
     and the same draws as a model built from scratch for them (same seed)."""
-    from prrt_bayes.sampling import compile_count
+    from prrt_bayes.core.sampling import compile_count
     from prrt_bayes.survival.intervals import aggregate, default_breakpoints
     from prrt_bayes.survival.ph import PHPriors, build_ph_model, sample_ph
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from prrt_bayes.diagnostics import check_diagnostics
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.diagnostics import check_diagnostics
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.survival import comparison as C
 from prrt_bayes.survival import parametric as P
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.reconstruct.curves import (
     AtRiskTable,
     at_risk_from_arrays,

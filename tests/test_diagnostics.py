@@ -8,7 +8,7 @@ import pandas as pd
 import pymc as pm
 import pytest
 
-from prrt_bayes.diagnostics import (
+from prrt_bayes.core.diagnostics import (
     ConvergenceError,
     ConvergenceWarning,
     Diagnostics,
@@ -16,8 +16,8 @@ from prrt_bayes.diagnostics import (
     require_convergence,
     worst_of,
 )
-from prrt_bayes.errors import InputError
-from prrt_bayes.priors import (
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import (
     PRIOR_CLASSES,
     Gamma,
     HalfCauchy,
@@ -29,8 +29,8 @@ from prrt_bayes.priors import (
     prior_from_dict,
     read_priors,
 )
-from prrt_bayes.sampling import compile_count, sample
-from prrt_bayes.summary import SUMMARY_COLUMNS, summarize_draws, summary_frame
+from prrt_bayes.core.sampling import compile_count, sample
+from prrt_bayes.core.summary import SUMMARY_COLUMNS, summarize_draws, summary_frame
 
 
 @pytest.fixture(scope="module")

@@ -174,7 +174,7 @@ def test_the_scan_finds_the_public_api():
     assert len(names) > 300
     for expected in ("prrt_bayes.survival.ph.fit_ph",
                      "prrt_bayes.borrowing.mixtures.BetaMixture.cdf",
-                     "prrt_bayes.runner.run", "prrt_bayes.reconstruct.guyot.guyot_reconstruct",
+                     "prrt_bayes.pipeline.runner.run", "prrt_bayes.reconstruct.guyot.guyot_reconstruct",
                      "prrt_bayes.survival.distributions.Weibull.log_hazard"):
         assert expected in names, expected
 

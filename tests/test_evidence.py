@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.evidence import list_sources, load_netter1, load_series
 from prrt_bayes.evidence.loaders import TABLE_FILES
 from prrt_bayes.evidence.schema import percent_consistent

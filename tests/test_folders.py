@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from prrt_bayes.errors import InputError
-from prrt_bayes.folders import check_out_dir, write_atomically
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.pipeline.folders import check_out_dir, write_atomically
 
 
 def _write(text: str):

@@ -13,7 +13,7 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.datasets import load_gbsg2, load_rossi
 from lifelines.utils import restricted_mean_survival_time
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.reconstruct.from_summaries import (
     ArmSummary,
     FollowUpSummary,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lifelines import KaplanMeierFitter, datasets
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.reconstruct.accuracy import (
     assess_accuracy,
     cox_hazard_ratio,

@@ -15,17 +15,17 @@ import pytest
 import xarray as xr
 from openpyxl import load_workbook
 
-from prrt_bayes.diagnostics import Diagnostics
-from prrt_bayes.errors import InputError
-from prrt_bayes.hta import (
+from prrt_bayes.core.diagnostics import Diagnostics
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.outputs.hta import (
     SURVIVAL_COLUMNS,
     even_positions,
     pair_pfs_with_os,
     partitioned_survival,
     write_psa,
 )
-from prrt_bayes.results import AnalysisResult
-from prrt_bayes.safe_text import escape_cell, escape_html, safe_name, xlsx_text
+from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.outputs.safe_text import escape_cell, escape_html, safe_name, xlsx_text
 
 PASSED = Diagnostics(1.001, 900.0, 800.0, 0, 0.9, True, ())
 HOSTILE = ['=HYPERLINK("x")', "+1", "@SUM(A1)", "-2+3"]

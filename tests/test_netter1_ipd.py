@@ -12,7 +12,7 @@ import pytest
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.utils import restricted_mean_survival_time
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.evidence import load_netter1
 from prrt_bayes.reconstruct import netter1_ipd
 from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd

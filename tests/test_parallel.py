@@ -7,9 +7,9 @@ import pickle
 import pandas as pd
 import pytest
 
-from prrt_bayes.errors import InputError
-from prrt_bayes.parallel import executor, fit_one, fit_parallel
-from prrt_bayes.specs import resolve_spec
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.pipeline.parallel import executor, fit_one, fit_parallel
+from prrt_bayes.pipeline.specs import resolve_spec
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ from lifelines import (
 from lifelines.datasets import load_lung
 from scipy.optimize import minimize
 
-from prrt_bayes.diagnostics import check_diagnostics
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.diagnostics import check_diagnostics
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.survival import parametric as P
 from prrt_bayes.survival.distributions import FAMILIES, NP, PT
 

@@ -7,10 +7,10 @@ import pytest
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.datasets import load_rossi
 
-from prrt_bayes.errors import InputError
-from prrt_bayes.priors import read_priors
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import read_priors
 from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
-from prrt_bayes.sampling import compile_count
+from prrt_bayes.core.sampling import compile_count
 from prrt_bayes.survival.intervals import aggregate
 from prrt_bayes.survival.ph import (
     PHFit,

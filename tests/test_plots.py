@@ -12,10 +12,10 @@ import pytest
 import xarray as xr
 from matplotlib.figure import Figure
 
-from prrt_bayes import plots
-from prrt_bayes.diagnostics import Diagnostics
-from prrt_bayes.results import AnalysisResult
-from prrt_bayes.summary import SUMMARY_COLUMNS
+from prrt_bayes.outputs import plots
+from prrt_bayes.core.diagnostics import Diagnostics
+from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.core.summary import SUMMARY_COLUMNS
 
 PASSED = Diagnostics(1.001, 900.0, 800.0, 0, 0.9, True, ())
 RATES = {"lu177": 0.03, "control": 0.1}

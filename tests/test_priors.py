@@ -12,8 +12,8 @@ import xarray as xr
 from scipy import stats
 
 from prrt_bayes.borrowing.mixtures import NormalMixture as MixtureDistribution
-from prrt_bayes.errors import InputError
-from prrt_bayes.priors import (
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import (
     Normal,
     NormalMixture,
     attach_priors,

@@ -5,8 +5,8 @@ import pytest
 import xarray as xr
 from scipy.integrate import quad
 
-from prrt_bayes.errors import InputError
-from prrt_bayes.summary import SUMMARY_COLUMNS
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.summary import SUMMARY_COLUMNS
 from prrt_bayes.survival.quantities import (
     hazard_from_survival,
     hazard_ratio_over_time,

@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from prrt_bayes.diagnostics import Diagnostics
-from prrt_bayes.hta import write_psa
-from prrt_bayes.report import format_number, write_report
-from prrt_bayes.results import AnalysisResult
-from prrt_bayes.safe_text import escape_html
-from prrt_bayes.summary import SUMMARY_COLUMNS
+from prrt_bayes.core.diagnostics import Diagnostics
+from prrt_bayes.outputs.hta import write_psa
+from prrt_bayes.outputs.report import format_number, write_report
+from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.outputs.safe_text import escape_html
+from prrt_bayes.core.summary import SUMMARY_COLUMNS
 
 SCRIPT = "<script>alert(1)</script>"
 PASSED = Diagnostics(1.003, 1200.0, 950.0, 0, 0.95, True, ())
@@ -204,7 +204,7 @@ def render(page: Path, tmp_path: Path) -> tuple[Path, list[str]]:
 @needs_chromium
 def test_console_check_detects_a_blocked_resource(tmp_path):
     """The detector itself can fail: an external image under the report's CSP is reported."""
-    from prrt_bayes.report import CSP
+    from prrt_bayes.outputs.report import CSP
 
     bad = tmp_path / "bad.html"
     bad.write_text(f"<!DOCTYPE html><html><head><meta http-equiv='Content-Security-Policy' "

@@ -8,10 +8,10 @@ import pytest
 from scipy import integrate, stats
 from scipy.stats.contingency import odds_ratio
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.evidence import load_series
-from prrt_bayes.priors import Beta, Normal, read_priors
-from prrt_bayes.response import (
+from prrt_bayes.core.priors import Beta, Normal, read_priors
+from prrt_bayes.response.model import (
     POPULATION_LEVELS,
     ResponseCounts,
     borrowing_comparison,
@@ -23,7 +23,7 @@ from prrt_bayes.response import (
     series_map_model,
     series_response_counts,
 )
-from prrt_bayes.summary import SUMMARY_COLUMNS
+from prrt_bayes.core.summary import SUMMARY_COLUMNS
 
 
 @pytest.fixture(scope="module")

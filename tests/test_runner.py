@@ -12,12 +12,12 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from prrt_bayes.cli import app
-from prrt_bayes.diagnostics import Diagnostics
-from prrt_bayes.errors import InputError
-from prrt_bayes.posterior import load_posterior, parameter_frame, summary_from_tree
+from prrt_bayes.core.diagnostics import Diagnostics
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.posterior import load_posterior, parameter_frame, summary_from_tree
 from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
-from prrt_bayes.specs import BUNDLED_SPECS_DIR, bundled_names
-from prrt_bayes.summary import SUMMARY_COLUMNS
+from prrt_bayes.pipeline.specs import BUNDLED_SPECS, bundled_names
+from prrt_bayes.core.summary import SUMMARY_COLUMNS
 
 runner = CliRunner()
 
@@ -124,7 +124,7 @@ def _user_spec(tmp_path, treatment: str):
     ipd = load_netter1_ipd("os", "primary")
     ipd["arm"] = ipd["arm"].replace({"lu177": treatment})
     ipd.to_csv(tmp_path / "ipd.csv", index=False)
-    text = (BUNDLED_SPECS_DIR / "os_interim.toml").read_text()
+    text = (BUNDLED_SPECS / "os_interim.toml").read_text()
     text = text.replace('cut = "primary"', f"ipd = \"ipd.csv\"\ntreatment_arm = '{treatment}'")
     spec = tmp_path / "user.toml"
     spec.write_text(text)
@@ -169,7 +169,7 @@ def test_borrowing_override_reports_conflict_and_prior_posterior_plot(tmp_path):
 
 
 def test_candidate_families_give_a_loo_table(tmp_path):
-    text = (BUNDLED_SPECS_DIR / "os_interim.toml").read_text().replace(
+    text = (BUNDLED_SPECS / "os_interim.toml").read_text().replace(
         "intervals = 6", 'intervals = 6\ncandidates = ["exponential_ph", "weibull_ph"]')
     spec = tmp_path / "loo.toml"
     spec.write_text(text)
@@ -203,9 +203,9 @@ def test_unconverged_series_map_fit_fails_the_borrowed_response_analysis(monkeyp
     """The MAP prior is itself an MCMC result: its diagnostics gate the analysis."""
     import dataclasses
 
-    from prrt_bayes import response
-    from prrt_bayes.analyses import ANALYSES
-    from prrt_bayes.specs import resolve_spec
+    from prrt_bayes.response import model as response
+    from prrt_bayes.pipeline.registry import ANALYSES
+    from prrt_bayes.pipeline.specs import resolve_spec
 
     real = response.fit_series_response_map
     monkeypatch.setattr(response, "fit_series_response_map", lambda *a, **k: dataclasses.replace(
@@ -221,9 +221,9 @@ def test_unconverged_series_map_fit_fails_the_borrowed_response_analysis(monkeyp
 
 def test_unconverged_fit_without_borrowing_fails_the_borrowed_survival_analysis(monkeypatch):
     """The fit without borrowing feeds the conflict check and a summary row: it gates too."""
-    from prrt_bayes.analyses import ANALYSES
-    from prrt_bayes.analyses import survival as survival_analysis
-    from prrt_bayes.specs import resolve_spec
+    from prrt_bayes.pipeline.registry import ANALYSES
+    from prrt_bayes.pipeline.registry import survival as survival_analysis
+    from prrt_bayes.pipeline.specs import resolve_spec
 
     real = survival_analysis.check_diagnostics
     monkeypatch.setattr(survival_analysis, "check_diagnostics", lambda tree, names=None: (
@@ -239,9 +239,9 @@ def test_unconverged_unshrunk_ae_fit_fails_the_toxicity_analysis(monkeypatch):
     """The independent fits draw the AE forest plot: their diagnostics gate the analysis too."""
     import dataclasses
 
-    from prrt_bayes.analyses import ANALYSES
-    from prrt_bayes.analyses import toxicity as toxicity_analysis
-    from prrt_bayes.specs import resolve_spec
+    from prrt_bayes.pipeline.registry import ANALYSES
+    from prrt_bayes.pipeline.registry import toxicity as toxicity_analysis
+    from prrt_bayes.pipeline.specs import resolve_spec
 
     real = toxicity_analysis.fit_ae
 

@@ -10,14 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from prrt_bayes.cli import app
-from prrt_bayes.errors import InputError
-from prrt_bayes.specs import BUNDLED_SPECS_DIR, bundled_names, load_spec, resolve_spec
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.pipeline.specs import BUNDLED_SPECS, bundled_names, load_spec, resolve_spec
 
 runner = CliRunner()
 
 
 def _spec_text(**replace: str) -> str:
-    text = (BUNDLED_SPECS_DIR / "pfs_primary.toml").read_text()
+    text = (BUNDLED_SPECS / "pfs_primary.toml").read_text()
     for old, new in replace.items():
         assert old in text
         text = text.replace(old, new)
@@ -172,7 +172,7 @@ def test_cli_help_lists_commands():
 
 
 def _bundled_text(name: str, **replace: str) -> str:
-    text = (BUNDLED_SPECS_DIR / f"{name}.toml").read_text()
+    text = (BUNDLED_SPECS / f"{name}.toml").read_text()
     for old, new in replace.items():
         assert old in text
         text = text.replace(old, new)
@@ -234,7 +234,7 @@ def test_run_wide_borrowing_override_leaves_toxicity_without_borrowing():
 
 
 def test_ipd_csv_errors_name_the_file_line(tmp_path):
-    from prrt_bayes.analyses.survival import read_ipd_csv
+    from prrt_bayes.survival.analysis import read_ipd_csv
 
     path = tmp_path / "ipd.csv"
     path.write_text("time,event,arm\n1.0,1,lu177\n\n2.0,1,control\n3.0,1,placebo\n")

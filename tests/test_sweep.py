@@ -8,14 +8,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from prrt_bayes import analyses
+from prrt_bayes.pipeline import registry as analyses
 from prrt_bayes.cli import app
-from prrt_bayes.diagnostics import Diagnostics
-from prrt_bayes.errors import InputError
-from prrt_bayes.results import AnalysisResult
-from prrt_bayes.specs import resolve_spec
-from prrt_bayes.summary import summary_frame
-from prrt_bayes.sweep import apply_overrides, combinations, parse_grid, sweep
+from prrt_bayes.core.diagnostics import Diagnostics
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.pipeline.specs import resolve_spec
+from prrt_bayes.core.summary import summary_frame
+from prrt_bayes.pipeline.sweep import apply_overrides, combinations, parse_grid, sweep
 
 GRID = {"borrowing.method": ["none", "power"], "borrowing.a0": [0.3, 1.5]}
 """4 combinations: a0 = 1.5 is out of range (fails validation), the other two fit."""
@@ -122,7 +122,7 @@ def test_existing_folder_is_refused_before_any_fit_and_replaced_with_force(
         fits.append(specs)
         return {i: ("error", "stub fit") for i in specs}
 
-    monkeypatch.setattr("prrt_bayes.sweep._run_local", stub)
+    monkeypatch.setattr("prrt_bayes.pipeline.sweep._run_local", stub)
     with pytest.raises(InputError, match="already exists; use --force"):
         sweep(response_spec, GRID, out, jobs=1)
     assert not fits and (out / "summary.csv").read_bytes() == before

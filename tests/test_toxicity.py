@@ -9,9 +9,9 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from prrt_bayes.borrowing import binomial_map_exact, parse_prior
-from prrt_bayes.errors import InputError
-from prrt_bayes.summary import SUMMARY_COLUMNS
-from prrt_bayes.toxicity import (
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.summary import SUMMARY_COLUMNS
+from prrt_bayes.toxicity.model import (
     AEFit,
     compare_with_fisher,
     event_key,

@@ -23,7 +23,7 @@ API_PAGES = {
     "reconstruct": ["prrt_bayes.reconstruct"],
     "survival": ["prrt_bayes.survival"],
     "borrowing": ["prrt_bayes.borrowing"],
-    "response_toxicity": ["prrt_bayes.response", "prrt_bayes.toxicity"],
+    "response_toxicity": ["prrt_bayes.response.model", "prrt_bayes.toxicity.model"],
 }
 
 
@@ -217,7 +217,7 @@ def constant(path: str) -> str:
 
 def psa_columns() -> str:
     """The column dictionary of the PSA workbook's README sheet, as written by the package."""
-    columns = _literal("prrt_bayes.hta", "_COLUMN_DOC")
+    columns = _literal("prrt_bayes.outputs.hta", "_COLUMN_DOC")
     if columns is None:
-        return not_available("prrt_bayes.hta column dictionary (_COLUMN_DOC)")
+        return not_available("prrt_bayes.outputs.hta column dictionary (_COLUMN_DOC)")
     return table(["column", "meaning"], [[code(c), cell(d)] for c, d in columns])

@@ -296,7 +296,7 @@ CHECKS: tuple[Callable[[], list[dict]], ...] = (
 
 def compute() -> dict:
     """Run every check; a check that errors is recorded as a failed entry, not raised."""
-    from prrt_bayes import __version__
+    from prrt_bayes.core.version import __version__
 
     entries = []
     started = time.perf_counter()

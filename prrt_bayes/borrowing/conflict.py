@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from prrt_bayes.borrowing.mixtures import BetaMixture, NormalMixture
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import numpy as np
 from scipy import special, stats
 
 from prrt_bayes.borrowing.mixtures import BetaMixture, NormalMixture
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 _METHODS = ("elir", "moment")
 

@@ -12,7 +12,7 @@ import pymc as pm
 from scipy import stats
 
 from prrt_bayes.borrowing.inputs import PriorSpec
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 _TAU_FAMILIES = ("halfnormal", "halfcauchy", "halft", "uniform")
 

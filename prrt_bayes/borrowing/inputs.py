@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 
 @dataclass(frozen=True)

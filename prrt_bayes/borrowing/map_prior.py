@@ -24,7 +24,7 @@ from prrt_bayes.borrowing.inputs import (
 )
 from prrt_bayes.borrowing.meta import normal_normal_exact
 from prrt_bayes.borrowing.mixtures import BetaMixture, NormalMixture, fit_mixture_auto
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 DEFAULT_SEED = 20170112
 N_DRAWS = 20_000

@@ -35,7 +35,7 @@ from prrt_bayes.borrowing.hyperpriors import (
     tau_upper_quantile,
 )
 from prrt_bayes.borrowing.inputs import PriorSpec, validate_estimates
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from prrt_bayes.borrowing.meta import (
     posterior_on_grid,
     tau_grid,
 )
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 
 def _design(covariates, new_covariates, k: int) -> tuple[np.ndarray, np.ndarray]:

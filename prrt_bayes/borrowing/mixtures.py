@@ -23,7 +23,7 @@ import numpy as np
 from scipy import special, stats
 
 from prrt_bayes.borrowing.inputs import validate_weight
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 
 def _as_weights(w) -> np.ndarray:

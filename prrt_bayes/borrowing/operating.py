@@ -27,7 +27,7 @@ from prrt_bayes.borrowing.mixtures import (
     normal_mixture_quantiles,
     normal_update,
 )
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 
 def _summaries_normal(prior: NormalMixture, y: np.ndarray, se: float, level: float):

@@ -27,7 +27,7 @@ from scipy import special
 
 from prrt_bayes.borrowing.inputs import validate_counts, validate_estimates, validate_weight
 from prrt_bayes.borrowing.mixtures import BetaMixture, NormalMixture, fit_mixture_auto
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 VAGUE_SD = 10.0
 """Default SD of the initial (no-borrowing) normal prior on a log scale: effectively flat."""

@@ -38,7 +38,7 @@ from prrt_bayes.borrowing.inputs import log_median_estimate
 from prrt_bayes.borrowing.map_prior import map_prior_estimates
 from prrt_bayes.borrowing.mixtures import NormalMixture
 from prrt_bayes.borrowing.power import commensurate_prior_normal, power_prior_normal
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.evidence import load_series
 
 QUANTITY = {"pfs": "pfs_median_months", "os": "os_median_months"}

@@ -1,6 +1,6 @@
 """Load and validate the bundled evidence: NETTER-1 by data cut, NEJM Tables 1-4, the series.
 
-Every loader validates on load and raises :class:`~prrt_bayes.errors.InputError` naming the file,
+Every loader validates on load and raises :class:`~prrt_bayes.core.errors.InputError` naming the file,
 the record (or CSV row) and the field of the first problem, so a broken data file never yields
 a silently wrong number.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import ValidationError
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.evidence.schema import Cut, Record, Source, Study, percent_consistent
 
 _DATA = resources.files("prrt_bayes.evidence")

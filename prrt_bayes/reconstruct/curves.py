@@ -4,7 +4,7 @@ A digitised curve is what WebPlotDigitizer, ScanIt or DigitizeIt export: one row
 column time, second column survival (probability or percent), with or without a header line. Raw
 clicks are noisy: points slightly before time 0, a first point below 100%, small upward steps and
 repeated times. :func:`clean_curve` repairs what can be repaired and says what it changed;
-anything that cannot be repaired raises :class:`~prrt_bayes.errors.InputError`.
+anything that cannot be repaired raises :class:`~prrt_bayes.core.errors.InputError`.
 
 Row numbers in error messages are **file line numbers** (1-based, the header line counts as line
 1), i.e. the number an editor shows next to the offending line.
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 #: Survival above this value (anywhere in the file) means the column is in percent.
 PERCENT_THRESHOLD = 1.5

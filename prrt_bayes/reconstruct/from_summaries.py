@@ -47,7 +47,7 @@ hazard. It is reproduced by
 
 - the dropout rate ``delta = log(2 P(A > m)) / m`` when the accrual window is known
   (:meth:`FollowUpSummary.from_dates`, :meth:`FollowUpSummary.from_accrual`); a median
-  follow-up longer than uniform accrual allows is an :class:`~prrt_bayes.errors.InputError`;
+  follow-up longer than uniform accrual allows is an :class:`~prrt_bayes.core.errors.InputError`;
 - the window's start ``a_min = 2m - a_max`` without dropout when only the maximum follow-up is
   known (e.g. "median 76 months, range up to 95"); if that start would be negative, ``a_min = 0``
   and ``delta`` is calibrated as above.
@@ -137,7 +137,7 @@ from pydantic import (
 )
 from scipy.optimize import brentq
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 DAYS_PER_MONTH = 365.25 / 12
 DEFAULT_GRID_CELLS = 2000

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.reconstruct.accuracy import AccuracyReport, assess_accuracy
 from prrt_bayes.reconstruct.curves import (
     AtRiskTable,

@@ -25,7 +25,7 @@ from importlib import resources
 
 import pandas as pd
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 DATASETS = {
     ("pfs", "primary"): "netter1_pfs_primary.csv",

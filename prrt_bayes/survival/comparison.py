@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 
-from prrt_bayes.diagnostics import check_diagnostics
+from prrt_bayes.core.diagnostics import check_diagnostics
 from prrt_bayes.survival.parametric import FitFailure, ParametricFit, get_spec
 
 PARETO_K_THRESHOLD = 0.7

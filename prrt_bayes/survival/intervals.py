@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 TREATMENT = "lu177"
 CONTROL = "control"

@@ -45,9 +45,9 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from prrt_bayes.errors import InputError
-from prrt_bayes.priors import Normal, Prior, attach_priors
-from prrt_bayes.sampling import DEFAULT_SEED, sample
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import Normal, Prior, attach_priors
+from prrt_bayes.core.sampling import DEFAULT_SEED, sample
 from prrt_bayes.survival.distributions import FAMILIES, NP, PT, Family
 from prrt_bayes.survival.intervals import validate_ipd
 
@@ -621,7 +621,7 @@ def fit(
     priors
         Overrides of :func:`default_priors`, keyed by unconstrained parameter name.
     draws, tune, chains, seed, target_accept
-        Passed to :func:`prrt_bayes.sampling.sample`.
+        Passed to :func:`prrt_bayes.core.sampling.sample`.
 
     Returns
     -------

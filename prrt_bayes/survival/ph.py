@@ -39,7 +39,7 @@ that the HR increases over time (the NETTER-1 final OS data violate PH). Period 
 added to the baseline breakpoints, so each interval lies in one period.
 
 Models are built on ``pm.Data`` (``events``, ``exposure``): :func:`set_ph_data` swaps in new data
-with the same number of intervals, and :func:`prrt_bayes.sampling.sample` then re-uses the
+with the same number of intervals, and :func:`prrt_bayes.core.sampling.sample` then re-uses the
 compiled model.
 """
 
@@ -55,11 +55,11 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from prrt_bayes.diagnostics import Diagnostics, check_diagnostics, require_convergence
-from prrt_bayes.errors import InputError
-from prrt_bayes.priors import Normal, Prior, attach_priors, describe_priors
-from prrt_bayes.sampling import DEFAULT_SEED, sample
-from prrt_bayes.summary import summarize_draws, summary_frame
+from prrt_bayes.core.diagnostics import Diagnostics, check_diagnostics, require_convergence
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import Normal, Prior, attach_priors, describe_priors
+from prrt_bayes.core.sampling import DEFAULT_SEED, sample
+from prrt_bayes.core.summary import summarize_draws, summary_frame
 from prrt_bayes.survival.intervals import (
     CONTROL,
     DEFAULT_N_INTERVALS,
@@ -408,7 +408,7 @@ class PHFit:
         Returns
         -------
         pandas.DataFrame
-            A new :func:`prrt_bayes.summary.summary_frame`, group ``<treatment>_vs_<control>``:
+            A new :func:`prrt_bayes.core.summary.summary_frame`, group ``<treatment>_vs_<control>``:
             one row ``hazard_ratio`` (PH) or one per period, ``hazard_ratio_<lo>-<hi>m`` and
             ``hazard_ratio_<lo>m_plus`` for the last; the prior descriptions in
             ``attrs["priors"]``.
@@ -460,9 +460,9 @@ def sample_ph(
         HR period cut points (months) of a non-PH model, recorded as ``hr_breakpoints`` and in
         the fit; ``None`` for the PH model. Must match the model's periods.
     draws, tune, chains, seed, target_accept
-        Passed to :func:`prrt_bayes.sampling.sample`.
+        Passed to :func:`prrt_bayes.core.sampling.sample`.
     check
-        ``"raise"`` raises :class:`prrt_bayes.diagnostics.ConvergenceError` for an unconverged
+        ``"raise"`` raises :class:`prrt_bayes.core.diagnostics.ConvergenceError` for an unconverged
         fit, ``"warn"`` warns, ``"none"`` only records the diagnostics. The check covers
         ``log_hr`` and ``log_baseline_hazard``.
 
@@ -546,7 +546,7 @@ def fit_ph(
         When the IPD are invalid (:func:`prrt_bayes.survival.intervals.validate_ipd`), the
         breakpoints or HR breakpoints are invalid, ``hr_breakpoints`` is given without
         ``time_varying=True``, or the non-PH variant has no HR breakpoint.
-    prrt_bayes.diagnostics.ConvergenceError
+    prrt_bayes.core.diagnostics.ConvergenceError
         When ``check="raise"`` and the fit fails its convergence checks.
     """
     if hr_breakpoints is not None and not time_varying:

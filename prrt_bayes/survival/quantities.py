@@ -31,8 +31,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from prrt_bayes.errors import InputError
-from prrt_bayes.summary import summarize_draws
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.summary import summarize_draws
 
 HORIZON_MONTHS = 360.0
 """Default horizon for mean survival: 30 years, a lifetime horizon for adults with NETs."""
@@ -458,7 +458,7 @@ def survival_summary(
         Quantity name -> draws (dims ``chain, draw[, arm]``): ``median_survival_months``,
         ``mean_survival_months``, the landmark and RMST quantities, then the contrasts.
     rows : list[dict]
-        :func:`prrt_bayes.summary.summarize_draws` rows, one per quantity and arm (group
+        :func:`prrt_bayes.core.summary.summarize_draws` rows, one per quantity and arm (group
         ``all`` without an ``arm`` dim), then one per contrast.
 
     Raises

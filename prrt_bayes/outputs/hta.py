@@ -1,6 +1,6 @@
 r"""Health-technology-assessment exports: PSA draws, per-cycle survival, partitioned survival.
 
-:func:`write_psa` turns fitted analyses (:class:`~prrt_bayes.results.AnalysisResult`) into the
+:func:`write_psa` turns fitted analyses (:class:`~prrt_bayes.core.results.AnalysisResult`) into the
 probabilistic-sensitivity-analysis (PSA) inputs of a partitioned-survival cost-effectiveness
 model, in ``out_dir/psa/``:
 
@@ -34,8 +34,8 @@ fits), and PFS is replaced by :math:`\min(S_{PFS}, S_{OS})` cycle by cycle. The 
 samples that needed it is reported.
 
 Untrusted text (analysis, arm, event names from user files) goes through
-:func:`prrt_bayes.safe_text.escape_cell` in every CSV and Excel string cell (and header);
-file and sheet names are reduced by :func:`prrt_bayes.safe_text.safe_name` (sheet names to 31
+:func:`prrt_bayes.outputs.safe_text.escape_cell` in every CSV and Excel string cell (and header);
+file and sheet names are reduced by :func:`prrt_bayes.outputs.safe_text.safe_name` (sheet names to 31
 characters, de-duplicated with ``_2``, ``_3``; the README maps each sheet to its analysis).
 Survival values in ``survival.csv`` are written with 10 significant digits (rounding is
 monotone, so PFS <= OS survives it); parameters at full precision.
@@ -52,10 +52,10 @@ import pandas as pd
 import xarray as xr
 from openpyxl import Workbook
 
-from prrt_bayes.errors import InputError
-from prrt_bayes.results import AnalysisResult
-from prrt_bayes.safe_text import escape_cell, safe_name, xlsx_text
-from prrt_bayes.summary import summarize_draws, summary_frame
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.outputs.safe_text import escape_cell, safe_name, xlsx_text
+from prrt_bayes.core.summary import summarize_draws, summary_frame
 
 SURVIVAL_COLUMNS: tuple[str, ...] = (
     "sample", "endpoint", "analysis", "arm", "cycle", "time_months", "survival",

@@ -1,12 +1,12 @@
 """Fit several analyses at once, one worker process per analysis.
 
-Each analysis is fitted by :data:`prrt_bayes.analyses.ANALYSES` in a worker process started with
+Each analysis is fitted by :data:`prrt_bayes.pipeline.registry.ANALYSES` in a worker process started with
 the ``"spawn"`` method (a fresh interpreter: PyMC, pytensor and numba hold compiled state and
 threads that ``fork`` would copy in an unsafe state). Results come back pickled
-(:class:`~prrt_bayes.results.AnalysisResult`, including its DataTree, pickles). Fits are
+(:class:`~prrt_bayes.core.results.AnalysisResult`, including its DataTree, pickles). Fits are
 deterministic given the spec's seed, so the results do not depend on ``jobs``.
 
-Bad input (:class:`~prrt_bayes.errors.InputError`) is re-raised in the caller, as the sequential
+Bad input (:class:`~prrt_bayes.core.errors.InputError`) is re-raised in the caller, as the sequential
 runner does; any other failure of one fit is recorded by analysis name and the others go on.
 Each worker compiles its own models (compiled models live in the process that built them), so
 ``jobs > 1`` pays the compile cost once per worker; it wins when analyses outnumber one.
@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from prrt_bayes.errors import InputError
-from prrt_bayes.results import AnalysisResult
-from prrt_bayes.specs import AnalysisSpec
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.pipeline.specs import AnalysisSpec
 
 Outcome = tuple[str, Any]
 """What a worker returns: ``("ok", result)``, ``("input", (message, file, row, field))`` or
@@ -58,7 +58,7 @@ def fit_one(spec: AnalysisSpec) -> Outcome:
         ``("ok", AnalysisResult)``; ``("input", (message, file, row, field))`` for an
         :class:`InputError`; ``("error", "ExceptionType: message")`` for any other exception.
     """
-    from prrt_bayes.analyses import ANALYSES
+    from prrt_bayes.pipeline.registry import ANALYSES
 
     try:
         return "ok", ANALYSES[spec.kind](spec)

@@ -37,7 +37,7 @@ denominators (plus NETTER-1 final, MDS 2/111, for ``mds``) pooled by the binomia
 model of :mod:`prrt_bayes.borrowing.binomial_map`; the pooled risk ``logit^-1(mu)`` and the
 predictive risk ``p_new`` of a new cohort are the posterior probabilities per patient.
 
-**Summary rows** (:mod:`prrt_bayes.summary`): for AE models ``endpoint`` is the event key
+**Summary rows** (:mod:`prrt_bayes.core.summary`): for AE models ``endpoint`` is the event key
 ``<event>_<grade>`` (e.g. ``nausea_any_grade``, ``nausea_grade34``), ``group`` the arm or
 ``lu177_vs_control``; quantities ``ae_probability`` (per arm), ``risk_difference``,
 ``odds_ratio`` and ``probability_risk_difference_positive`` (new vocabulary name:
@@ -60,10 +60,10 @@ import pymc as pm
 import xarray as xr
 from scipy import stats
 
-from prrt_bayes.diagnostics import Diagnostics, check_diagnostics
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.diagnostics import Diagnostics, check_diagnostics
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.evidence import load_netter1
-from prrt_bayes.priors import (
+from prrt_bayes.core.priors import (
     Beta,
     HalfCauchy,
     HalfNormal,
@@ -72,9 +72,9 @@ from prrt_bayes.priors import (
     attach_priors,
     describe_priors,
 )
-from prrt_bayes.response import ARMS, CONTRAST, SeriesSelection, check_count, select_series_counts
-from prrt_bayes.sampling import DEFAULT_SEED, sample
-from prrt_bayes.summary import summarize_draws, summary_frame
+from prrt_bayes.response.model import ARMS, CONTRAST, SeriesSelection, check_count, select_series_counts
+from prrt_bayes.core.sampling import DEFAULT_SEED, sample
+from prrt_bayes.core.summary import summarize_draws, summary_frame
 
 GRADES = {"any": "any_grade", "grade34": "grade34"}
 COUNT_COLUMNS = ("lu177_events", "lu177_total", "control_events", "control_total")
@@ -290,7 +290,7 @@ def independent_ae_model(table: pd.DataFrame, prior: Beta = INDEPENDENT_PRIOR) -
     Returns
     -------
     pymc.Model
-        A new model with coords ``event`` and ``arm`` (:data:`~prrt_bayes.response.ARMS`):
+        A new model with coords ``event`` and ``arm`` (:data:`~prrt_bayes.response.model.ARMS`):
         free ``p`` (dims ``event, arm``), observed ``cases``, deterministics
         ``risk_difference`` and ``odds_ratio`` (dim ``event``, lu177 vs control).
 
@@ -298,7 +298,7 @@ def independent_ae_model(table: pd.DataFrame, prior: Beta = INDEPENDENT_PRIOR) -
     ------
     InputError
         When the table is invalid (:func:`validate_ae_table`) or ``prior`` is not a
-        :class:`~prrt_bayes.priors.Beta`.
+        :class:`~prrt_bayes.core.priors.Beta`.
     """
     table = validate_ae_table(table, need_organ_class=False)
     if not isinstance(prior, Beta):
@@ -459,12 +459,12 @@ def fit_ae(
     kind
         ``"hierarchical"`` or ``"independent"``.
     priors
-        :class:`HierarchicalPriors` (hierarchical) or a :class:`~prrt_bayes.priors.Beta`
+        :class:`HierarchicalPriors` (hierarchical) or a :class:`~prrt_bayes.core.priors.Beta`
         (independent); defaults as in the module docstring.
     analysis
         Label of the summary rows (default ``"<kind>"``).
     draws, tune, chains, seed, target_accept
-        Passed to :func:`prrt_bayes.sampling.sample`. The high default ``target_accept`` avoids
+        Passed to :func:`prrt_bayes.core.sampling.sample`. The high default ``target_accept`` avoids
         the occasional divergence of the grade 3/4 fit (many 0/0 events, little information on
         the SDs).
 
@@ -513,7 +513,7 @@ def prior_predictive_check(
     kind
         ``"hierarchical"`` or ``"independent"``.
     priors
-        :class:`HierarchicalPriors` (hierarchical) or a :class:`~prrt_bayes.priors.Beta`
+        :class:`HierarchicalPriors` (hierarchical) or a :class:`~prrt_bayes.core.priors.Beta`
         (independent); ``None``: the defaults.
     draws
         Number of prior predictive draws.
@@ -668,7 +668,7 @@ NETTER1_LONG_TERM: dict[str, tuple[str, str, str]] = {"mds": ("final_2021", "mds
 def long_term_counts(endpoint: str, *, series=None, netter1=None) -> SeriesSelection:
     """Cohorts pooled for a long-term risk: series rules plus NETTER-1 final where it reports.
 
-    The series rules of :func:`prrt_bayes.response.select_series_counts` apply with patient
+    The series rules of :func:`prrt_bayes.response.model.select_series_counts` apply with patient
     denominators only; NETTER-1's 177Lu arm (final 2021 cut, MDS 2/111) is added for ``mds``.
 
     Parameters
@@ -764,7 +764,7 @@ def fit_long_term_risk(
         Evidence to use instead of the bundled series and NETTER-1 (see
         :func:`long_term_counts`).
     draws, tune, chains, seed, target_accept
-        Passed to :func:`prrt_bayes.sampling.sample`.
+        Passed to :func:`prrt_bayes.core.sampling.sample`.
 
     Returns
     -------

@@ -8,7 +8,7 @@ of the same shape without recompiling::
 
     with model:                                  # a model built once on pm.Data containers
         pm.set_data({"events": d2, "exposure": e2})
-    tree = sample(model, seed=2)                 # re-uses the compiled logp; compile_count() same
+    tree = sample(model, SamplerSettings(seed=2))  # re-uses the compiled logp
 
 The shapes of free parameters (and any ``dims`` coordinates) are fixed at compile time: data that
 change them need a new model. Adding variables to a model after a first ``sample`` call triggers a
@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,52 @@ import xarray as xr
 
 DEFAULT_SEED = 20170112
 """Default seed (NETTER-1 publication date, NEJM 12 January 2017): fits are reproducible."""
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """NUTS settings of one fit: the spec's ``[sampler]`` section plus the analysis seed.
+
+    One object travels from the spec to every fit of an analysis, nested fits included (the
+    fit without borrowing, the series MAP fit, the candidate families of a LOO table), so no
+    fit runs with settings of its own. Every field has the bundled specs' default.
+
+    Parameters
+    ----------
+    draws, tune, chains
+        Kept draws per chain, tuning (warm-up) draws per chain (discarded), number of chains.
+    target_accept
+        Target mean acceptance probability of NUTS (raise towards 0.99 against divergences).
+    seed
+        Integer seed; the same model, data, settings and seed give identical draws.
+    """
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 2
+    target_accept: float = 0.9
+    seed: int = DEFAULT_SEED
+
+    def __post_init__(self) -> None:
+        if min(self.draws, self.tune, self.chains) < 1:
+            raise ValueError("draws, tune and chains must be positive integers")
+        if not 0 < self.target_accept < 1:
+            raise ValueError(f"target_accept must lie in (0, 1), got {self.target_accept}")
+
+    def with_seed(self, seed: int) -> SamplerSettings:
+        """The same settings with another seed (e.g. for one replicate of a simulation).
+
+        Parameters
+        ----------
+        seed
+            The new seed.
+
+        Returns
+        -------
+        SamplerSettings
+            A new, otherwise identical object.
+        """
+        return replace(self, seed=int(seed))
 
 
 @dataclass
@@ -73,14 +119,10 @@ def _compiled_for(model: pm.Model, var_names: tuple[str, ...] | None) -> Any:
 
 def sample(
     model: pm.Model,
+    settings: SamplerSettings,
     *,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 2,
-    seed: int = DEFAULT_SEED,
-    target_accept: float = 0.8,
-    progressbar: bool = False,
     var_names: Sequence[str] | None = None,
+    progressbar: bool = False,
     cores: int | None = None,
 ) -> xr.DataTree:
     """Draw posterior samples of ``model`` with nutpie's NUTS (numba backend).
@@ -89,16 +131,12 @@ def sample(
     ----------
     model
         The PyMC model. Its ``pm.Data`` values at call time are the data used.
-    draws, tune, chains
-        Kept draws per chain, tuning (warm-up) draws per chain (discarded), number of chains.
-    seed
-        Integer seed; the same model, data and seed give identical draws.
-    target_accept
-        Target mean acceptance probability of NUTS (raise towards 0.95 against divergences).
-    progressbar
-        Show nutpie's progress bar.
+    settings
+        Draws, tuning, chains, target acceptance and seed.
     var_names
         Variables to store in the posterior (default: all free variables and deterministics).
+    progressbar
+        Show nutpie's progress bar.
     cores
         Threads to run chains on (default: ``min(chains, available cores)``).
 
@@ -106,26 +144,25 @@ def sample(
     -------
     xarray.DataTree
         Groups ``posterior``, ``sample_stats`` (with ``diverging``, ``energy``), ``constant_data``
-        and ``observed_data``; ``posterior.attrs`` has ``sampling_time`` and ``tuning_steps``.
+        and ``observed_data``; ``posterior.attrs`` has ``sampling_time``, ``tuning_steps`` and
+        ``seed``.
     """
     import nutpie
     from pymc.backends.arviz import patch_nutpie_idata
 
-    if draws < 1 or tune < 1 or chains < 1:
-        raise ValueError("draws, tune and chains must be positive integers")
     compiled = _compiled_for(model, None if var_names is None else tuple(var_names))
     start = time.perf_counter()
     tree = nutpie.sample(
         compiled,
-        draws=draws,
-        tune=tune,
-        chains=chains,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
         cores=cores,
-        seed=int(seed),
+        seed=int(settings.seed),
         save_warmup=False,
         progress_bar=progressbar,
-        target_accept=target_accept,
+        target_accept=settings.target_accept,
     )
     patch_nutpie_idata(tree, model, sampling_time=time.perf_counter() - start)
-    tree.posterior.attrs["seed"] = int(seed)
+    tree.posterior.attrs["seed"] = int(settings.seed)
     return tree

@@ -1,8 +1,8 @@
 """Objective response analysis: spec -> two-arm binomial fit (NETTER-1 Table 2), with borrowing.
 
 Without borrowing the 177Lu-Dotatate and control response rates have independent Beta(1, 1)
-priors (:func:`prrt_bayes.response.fit_response`). With a borrowing method the 177Lu-Dotatate
-rate's prior comes from the single-arm series (:func:`prrt_bayes.response.borrowing_comparison`:
+priors (:func:`prrt_bayes.response.model.fit_response`). With a borrowing method the 177Lu-Dotatate
+rate's prior comes from the single-arm series (:func:`prrt_bayes.response.model.borrowing_comparison`:
 ``map`` / ``robust-map`` with population type as covariate, ``power`` with the spec's ``a0``,
 ``commensurate`` with the spec's ``tau``); its posterior is exact (beta mixture), drawn as many
 times as the control arm's MCMC draws so that the contrasts are per draw. The prior-data conflict
@@ -19,16 +19,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from prrt_bayes.diagnostics import worst_of
-from prrt_bayes.posterior import attach_quantities, parameter_frame, summary_from_tree
-from prrt_bayes.priors import describe_priors
-from prrt_bayes.response import CONTRAST, borrowing_comparison, fit_response, netter1_response
-from prrt_bayes.results import AnalysisResult
-from prrt_bayes.specs import AnalysisSpec
+from prrt_bayes.core.diagnostics import worst_of
+from prrt_bayes.core.posterior import attach_quantities, parameter_frame, summary_from_tree
+from prrt_bayes.core.priors import describe_priors
+from prrt_bayes.response.model import CONTRAST, borrowing_comparison, fit_response, netter1_response
+from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.pipeline.specs import AnalysisSpec
 
 METHODS = {"map": "map", "robust-map": "robust_map", "power": "power_prior",
            "commensurate": "commensurate"}
-"""Spec borrowing method -> row of :func:`prrt_bayes.response.borrowing_comparison`."""
+"""Spec borrowing method -> row of :func:`prrt_bayes.response.model.borrowing_comparison`."""
 
 
 def _odds(p: xr.DataArray) -> xr.DataArray:

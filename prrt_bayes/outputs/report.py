@@ -3,7 +3,7 @@
 The page has no external resource (figures are base64 PNG data URIs, CSS is inline) and no
 JavaScript; a Content-Security-Policy meta tag forbids both, so a browser shows it offline and
 nothing in it can load or run. Every text that reaches the page - analysis, arm, event names,
-priors, citations - goes through :func:`~prrt_bayes.safe_text.escape_html`.
+priors, citations - goes through :func:`~prrt_bayes.outputs.safe_text.escape_html`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-from prrt_bayes import plots
-from prrt_bayes.hta import PsaReport
-from prrt_bayes.results import AnalysisResult
-from prrt_bayes.safe_text import escape_html
+from prrt_bayes.outputs import plots
+from prrt_bayes.outputs.hta import PsaReport
+from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.outputs.safe_text import escape_html
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 CSS = """
@@ -240,7 +240,7 @@ def write_report(
     title
         Page title.
     psa
-        Optional :func:`prrt_bayes.hta.write_psa` report: PFS/OS pairing, capping counts and
+        Optional :func:`prrt_bayes.outputs.hta.write_psa` report: PFS/OS pairing, capping counts and
         life-years are shown.
     date
         Date shown (default: now, UTC).

@@ -1,11 +1,11 @@
-"""Analysis specs: one TOML file per analysis (``models/*.toml``), validated with pydantic.
+"""Analysis specs: one TOML file per analysis (``prrt_bayes/specs/*.toml``), validated with pydantic.
 
 A spec names the evidence (a bundled NETTER-1 reconstruction or a user's IPD CSV), the model
 family and its options, priors, the borrowing method and strength, sampler settings, the seed,
 and the horizon / cycle length for HTA exports. Unknown keys and bad values are rejected with
-the file, the key and the reason (:class:`~prrt_bayes.errors.InputError`).
+the file, the key and the reason (:class:`~prrt_bayes.core.errors.InputError`).
 
-Example (abridged from ``models/pfs_primary.toml``)::
+Example (abridged from ``prrt_bayes/specs/pfs_primary.toml``)::
 
     name = "pfs_primary"
     kind = "survival"
@@ -39,16 +39,18 @@ Example (abridged from ``models/pfs_primary.toml``)::
 from __future__ import annotations
 
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from prrt_bayes.errors import InputError
-from prrt_bayes.priors import Prior, prior_from_dict
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import Prior, prior_from_dict
 
-BUNDLED_SPECS_DIR = Path(__file__).resolve().parent.parent / "models"
-"""The bundled analyses, in the repository's ``models/`` folder."""
+BUNDLED_SPECS = resources.files("prrt_bayes") / "specs"
+"""The bundled analyses: package data ``prrt_bayes/specs/*.toml``, read with
+:mod:`importlib.resources` so that an installed wheel finds them."""
 
 BORROWING_METHODS = ("none", "map", "robust-map", "power", "commensurate")
 
@@ -254,7 +256,7 @@ class AnalysisSpec(_Strict):
         -------
         dict[str, Prior]
             A new dict ``{parameter name: Prior}`` built from ``priors`` with
-            :func:`~prrt_bayes.priors.prior_from_dict` (empty when the spec sets no priors).
+            :func:`~prrt_bayes.core.priors.prior_from_dict` (empty when the spec sets no priors).
         """
         return {name: prior_from_dict(d) for name, d in self.priors.items()}
 
@@ -366,7 +368,7 @@ def load_spec(path: str | Path) -> AnalysisSpec:
 
 
 def bundled_names() -> list[str]:
-    """Names of the bundled analyses (``models/*.toml``), in run order.
+    """Names of the bundled analyses (``prrt_bayes/specs/*.toml``), in run order.
 
     Returns
     -------
@@ -375,7 +377,8 @@ def bundled_names() -> list[str]:
         then any other bundled specs in alphabetical order.
     """
     order = ["pfs_primary", "os_interim", "os_final", "response", "toxicity"]
-    names = sorted(p.stem for p in BUNDLED_SPECS_DIR.glob("*.toml"))
+    names = sorted(p.name.removesuffix(".toml") for p in BUNDLED_SPECS.iterdir()
+                   if p.name.endswith(".toml"))
     return [n for n in order if n in names] + [n for n in names if n not in order]
 
 
@@ -386,7 +389,7 @@ def resolve_spec(name_or_path: str) -> AnalysisSpec:
     ----------
     name_or_path
         A path is taken when it ends in ``.toml`` or exists; otherwise the name of a bundled
-        analysis (``models/<name>.toml``, see :func:`bundled_names`).
+        analysis (``prrt_bayes/specs/<name>.toml``, see :func:`bundled_names`).
 
     Returns
     -------
@@ -401,8 +404,8 @@ def resolve_spec(name_or_path: str) -> AnalysisSpec:
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or candidate.exists():
         return load_spec(candidate)
-    bundled = BUNDLED_SPECS_DIR / f"{name_or_path}.toml"
-    if not bundled.exists():
+    bundled = BUNDLED_SPECS / f"{name_or_path}.toml"
+    if not bundled.is_file():
         raise InputError(
             f"unknown analysis {name_or_path!r}; bundled: {', '.join(bundled_names())} "
             "(or give a path to a .toml spec)"

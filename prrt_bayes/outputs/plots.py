@@ -1,10 +1,10 @@
 """Figures of fitted analyses: KM vs posterior, extrapolation, forest plots, prior vs posterior.
 
-Every function reads only :class:`~prrt_bayes.results.AnalysisResult` records and returns a
+Every function reads only :class:`~prrt_bayes.core.results.AnalysisResult` records and returns a
 matplotlib :class:`~matplotlib.figure.Figure` drawn on the Agg canvas (no pyplot, no global
 state, no display needed); :func:`save_all` writes every applicable figure as PNG. Each figure
 is titled with the exact quantity shown. Text from user files (arm, event, analysis names) is
-passed through :func:`~prrt_bayes.safe_text.escape_mpl`, so it is drawn literally.
+passed through :func:`~prrt_bayes.outputs.safe_text.escape_mpl`, so it is drawn literally.
 
 Inputs read from ``AnalysisResult.extras`` (contracts for the model authors):
 
@@ -32,8 +32,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from scipy.stats import gaussian_kde
 
-from prrt_bayes.results import AnalysisResult
-from prrt_bayes.safe_text import escape_mpl, safe_name
+from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.outputs.safe_text import escape_mpl, safe_name
 
 ARM_LABELS = {"lu177": "177Lu-Dotatate", "control": "control"}
 ENDPOINT_LABELS = {"pfs": "Progression-free survival", "os": "Overall survival"}

@@ -8,7 +8,7 @@ seed (unless ``seed`` is a grid key), so a sweep is reproducible and its results
 where the fits ran. A combination that fails (invalid together, bad input, a sampler error) is
 recorded with its error and the sweep goes on.
 
-Fits run in a local process pool (``spawn`` workers, :mod:`prrt_bayes.parallel`) or, with
+Fits run in a local process pool (``spawn`` workers, :mod:`prrt_bayes.pipeline.parallel`) or, with
 ``scheduler=ADDRESS``, on a Dask distributed cluster (``dask.distributed.Client``; optional
 extra ``dask[distributed]``). Outputs in ``out_dir``: ``summary.csv`` (one block of summary rows
 per combination, with the grid values, status and error as leading columns; a failed
@@ -25,11 +25,11 @@ from typing import Any
 
 import pandas as pd
 
-from prrt_bayes.errors import InputError
-from prrt_bayes.folders import check_out_dir, write_atomically
-from prrt_bayes.parallel import default_jobs, executor
-from prrt_bayes.specs import AnalysisSpec, _validate
-from prrt_bayes.summary import SUMMARY_COLUMNS
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.pipeline.folders import check_out_dir, write_atomically
+from prrt_bayes.pipeline.parallel import default_jobs, executor
+from prrt_bayes.pipeline.specs import AnalysisSpec, _validate
+from prrt_bayes.core.summary import SUMMARY_COLUMNS
 
 SWEEP_COLUMNS = ("combination", "status", "error")
 """Leading columns of the sweep summary (then one column per grid key, then the summary's)."""
@@ -182,7 +182,7 @@ def sweep_task(spec: AnalysisSpec) -> tuple[str, Any]:
     """
     from dataclasses import asdict
 
-    from prrt_bayes.parallel import fit_one
+    from prrt_bayes.pipeline.parallel import fit_one
 
     status, payload = fit_one(spec)
     if status == "ok":
@@ -247,7 +247,7 @@ def sweep(
         Dotted spec key -> values (see :func:`parse_grid`).
     out_dir
         Folder for ``summary.csv`` and ``sweep.png``, written atomically
-        (:func:`prrt_bayes.folders.write_atomically`); checked before any fit.
+        (:func:`prrt_bayes.pipeline.folders.write_atomically`); checked before any fit.
     scheduler
         Address of a Dask distributed scheduler (e.g. ``"tcp://10.0.0.5:8786"``); ``None``
         runs a local process pool.

@@ -31,7 +31,7 @@ gets its own offset. The MAP prior is the predictive distribution of ``p_new``, 
 a beta mixture (:func:`prrt_bayes.borrowing.mixtures.fit_mixture_auto`) so that updating with
 NETTER-1's 18/101 is exact.
 
-Summary rows (see :mod:`prrt_bayes.summary`) use ``endpoint="objective_response"`` and the
+Summary rows (see :mod:`prrt_bayes.core.summary`) use ``endpoint="objective_response"`` and the
 quantities ``response_rate`` (group: arm), ``risk_difference``, ``odds_ratio`` and
 ``probability_risk_difference_positive`` (group ``lu177_vs_control``). The last is a new
 vocabulary name: P(p_lu177 > p_control), a probability held in ``mean`` (``median``, ``lower``
@@ -59,12 +59,12 @@ from prrt_bayes.borrowing import (
     power_prior_beta,
 )
 from prrt_bayes.borrowing.mixtures import BetaMixture, fit_mixture_auto
-from prrt_bayes.diagnostics import Diagnostics, check_diagnostics
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.diagnostics import Diagnostics, check_diagnostics
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.evidence import load_netter1, load_series
-from prrt_bayes.priors import Beta, HalfNormal, Normal, Prior, attach_priors, describe_priors
-from prrt_bayes.sampling import DEFAULT_SEED, sample
-from prrt_bayes.summary import summarize_draws, summary_frame
+from prrt_bayes.core.priors import Beta, HalfNormal, Normal, Prior, attach_priors, describe_priors
+from prrt_bayes.core.sampling import DEFAULT_SEED, sample
+from prrt_bayes.core.summary import summarize_draws, summary_frame
 
 ARMS: tuple[str, str] = ("lu177", "control")
 ENDPOINT = "objective_response"
@@ -223,7 +223,7 @@ def response_model(counts: ResponseCounts, prior: Beta = DEFAULT_RATE_PRIOR) -> 
     Raises
     ------
     InputError
-        When ``prior`` is not a :class:`~prrt_bayes.priors.Beta`.
+        When ``prior`` is not a :class:`~prrt_bayes.core.priors.Beta`.
     """
     prior = _check_rate_prior(prior)
     with pm.Model(coords={"arm": list(ARMS)}) as model:
@@ -302,7 +302,7 @@ def fit_response(
     prior
         Beta prior of each arm's response rate (default Beta(1, 1)), the same for both arms.
     draws, tune, chains, seed, target_accept
-        Passed to :func:`prrt_bayes.sampling.sample`.
+        Passed to :func:`prrt_bayes.core.sampling.sample`.
 
     Returns
     -------
@@ -315,7 +315,7 @@ def fit_response(
     Raises
     ------
     InputError
-        When ``prior`` is not a :class:`~prrt_bayes.priors.Beta`.
+        When ``prior`` is not a :class:`~prrt_bayes.core.priors.Beta`.
     """
     model = _cached_response_model(_check_rate_prior(prior))
     with model:
@@ -393,7 +393,7 @@ def prior_predictive_check(
     Raises
     ------
     InputError
-        When ``prior`` is not a :class:`~prrt_bayes.priors.Beta`.
+        When ``prior`` is not a :class:`~prrt_bayes.core.priors.Beta`.
     """
     model = response_model(counts, prior)
     prior_tree = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed)
@@ -722,7 +722,7 @@ def fit_series_response_map(
     priors
         :class:`SeriesMapPriors` (logit scale).
     draws, tune, chains, seed, target_accept
-        Passed to :func:`prrt_bayes.sampling.sample`; the high ``target_accept`` avoids
+        Passed to :func:`prrt_bayes.core.sampling.sample`; the high ``target_accept`` avoids
         divergences in the hierarchical model with few cohorts.
 
     Returns

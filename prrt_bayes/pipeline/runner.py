@@ -1,6 +1,6 @@
 """Run analysis specs and write the results folder atomically.
 
-``run`` fits each spec (via :data:`prrt_bayes.analyses.ANALYSES`), then writes everything into a
+``run`` fits each spec (via :data:`prrt_bayes.pipeline.registry.ANALYSES`), then writes everything into a
 temporary sibling folder and renames it into place, so an interrupted run (Ctrl-C, crash) never
 leaves a half-written results folder, and an existing folder is replaced only with
 ``force=True``. Layout of the results folder:
@@ -24,13 +24,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from prrt_bayes import __version__
-from prrt_bayes.folders import check_out_dir, write_atomically
-from prrt_bayes.parallel import fit_parallel
-from prrt_bayes.posterior import save_posterior
-from prrt_bayes.results import AnalysisResult
-from prrt_bayes.specs import AnalysisSpec
-from prrt_bayes.summary import SUMMARY_COLUMNS
+from prrt_bayes.core.version import __version__
+from prrt_bayes.pipeline.folders import check_out_dir, write_atomically
+from prrt_bayes.pipeline.parallel import fit_parallel
+from prrt_bayes.core.posterior import save_posterior
+from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.pipeline.specs import AnalysisSpec
+from prrt_bayes.core.summary import SUMMARY_COLUMNS
 
 DIAGNOSTIC_COLUMNS = ("analysis", "max_rhat", "min_ess_bulk", "min_ess_tail", "divergences",
                       "min_bfmi", "passed", "problems")
@@ -97,7 +97,7 @@ def run(
         are seeded).
     on_start, on_done
         Progress callbacks, called with the analysis name (see
-        :func:`prrt_bayes.parallel.fit_parallel`); ``None``: no callback.
+        :func:`prrt_bayes.pipeline.parallel.fit_parallel`); ``None``: no callback.
 
     Returns
     -------
@@ -122,7 +122,7 @@ def run(
 def write_results(outcome: RunOutcome, specs: dict[str, AnalysisSpec], *, force: bool) -> None:
     """Write every output into a temporary folder, then move it into place atomically.
 
-    See :func:`prrt_bayes.folders.write_atomically`: an interrupted run leaves no half-written
+    See :func:`prrt_bayes.pipeline.folders.write_atomically`: an interrupted run leaves no half-written
     folder, and an existing folder is replaced only with ``force``.
 
     Parameters
@@ -147,10 +147,10 @@ def write_results(outcome: RunOutcome, specs: dict[str, AnalysisSpec], *, force:
 
 def _write_all(outcome: RunOutcome, specs: dict[str, AnalysisSpec], folder: Path) -> None:
     from prrt_bayes.evidence import list_sources
-    from prrt_bayes.hta import write_psa
-    from prrt_bayes.plots import save_all
-    from prrt_bayes.report import write_report
-    from prrt_bayes.safe_text import escape_cell
+    from prrt_bayes.outputs.hta import write_psa
+    from prrt_bayes.outputs.plots import save_all
+    from prrt_bayes.outputs.report import write_report
+    from prrt_bayes.outputs.safe_text import escape_cell
 
     psa_draws = min((specs[r.name].export.psa_draws for r in outcome.results), default=1000)
     psa = write_psa(outcome.results, folder, n_draws=psa_draws)

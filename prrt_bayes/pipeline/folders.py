@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 
 def check_out_dir(out_dir: Path, *, force: bool) -> None:

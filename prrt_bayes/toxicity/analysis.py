@@ -1,10 +1,10 @@
 """Adverse-event analysis: spec -> Berry & Berry hierarchical fits of NEJM Table 4, plus MDS risk.
 
-Fits the hierarchical model (:func:`prrt_bayes.toxicity.fit_ae`) to every Table 4 event type at
+Fits the hierarchical model (:func:`prrt_bayes.toxicity.model.fit_ae`) to every Table 4 event type at
 any grade and at grade 3/4, the independent-binomial model to the same tables (unshrunk
 comparison for the forest plot, ``extras["ae_forest"]``), and the long-term risk of
 myelodysplastic syndrome with 177Lu-Dotatate pooled from the series and NETTER-1 final by the
-binomial MAP model (:func:`prrt_bayes.toxicity.fit_long_term_risk`).
+binomial MAP model (:func:`prrt_bayes.toxicity.model.fit_long_term_risk`).
 
 Rows (from the hierarchical fits): ``ae_probability`` per arm, ``risk_difference``,
 ``odds_ratio`` and ``probability_risk_difference_positive`` per event, with ``endpoint`` the
@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from prrt_bayes.diagnostics import worst_of
-from prrt_bayes.posterior import attach_quantities, parameter_frame, summary_from_tree
-from prrt_bayes.priors import describe_priors
-from prrt_bayes.response import ARMS, CONTRAST
-from prrt_bayes.results import AnalysisResult
-from prrt_bayes.specs import AnalysisSpec
-from prrt_bayes.toxicity import fit_ae, fit_long_term_risk, netter1_ae_table
+from prrt_bayes.core.diagnostics import worst_of
+from prrt_bayes.core.posterior import attach_quantities, parameter_frame, summary_from_tree
+from prrt_bayes.core.priors import describe_priors
+from prrt_bayes.response.model import ARMS, CONTRAST
+from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.pipeline.specs import AnalysisSpec
+from prrt_bayes.toxicity.model import fit_ae, fit_long_term_risk, netter1_ae_table
 
 
 def _event_items(post: xr.Dataset) -> list:
@@ -82,7 +82,7 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
     AnalysisResult
         Summary rows (vocabulary in the module docstring); diagnostics the worst of the
         any-grade, grade 3/4 and MDS fits and of the independent (unshrunk) fits behind the AE
-        forest plot (:func:`~prrt_bayes.diagnostics.worst_of`); the tree
+        forest plot (:func:`~prrt_bayes.core.diagnostics.worst_of`); the tree
         (any-grade fit at the root, ``grade34`` and ``long_term_mds`` children); PSA
         ``parameters`` (logit AE probabilities); ``priors`` (MDS priors prefixed ``mds_``); the
         MDS cohorts included and excluded in ``borrowing``; ``extras["ae_forest"]``.

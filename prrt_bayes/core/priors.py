@@ -20,7 +20,7 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
-from prrt_bayes.errors import InputError
+from prrt_bayes.core.errors import InputError
 
 
 def _fmt(x: float) -> str:

@@ -22,13 +22,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from prrt_bayes.diagnostics import check_diagnostics, worst_of
-from prrt_bayes.errors import InputError
-from prrt_bayes.posterior import attach_quantities, parameter_frame, summary_from_tree
-from prrt_bayes.priors import NormalMixture, Prior, attach_priors, describe_priors
+from prrt_bayes.core.diagnostics import check_diagnostics, worst_of
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.posterior import attach_quantities, parameter_frame, summary_from_tree
+from prrt_bayes.core.priors import NormalMixture, Prior, attach_priors, describe_priors
 from prrt_bayes.reconstruct.curves import read_rows
-from prrt_bayes.results import AnalysisResult
-from prrt_bayes.specs import AnalysisSpec
+from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.pipeline.specs import AnalysisSpec
 from prrt_bayes.survival import parametric
 from prrt_bayes.survival.intervals import CONTROL, validate_ipd
 from prrt_bayes.survival.ph import PHPriors, fit_ph

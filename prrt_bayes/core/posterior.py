@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from prrt_bayes.errors import InputError
-from prrt_bayes.summary import summarize_draws, summary_frame
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.summary import summarize_draws, summary_frame
 
 QuantityDraws = tuple[str, str, xr.DataArray] | tuple[str, str, xr.DataArray, str]
 """(quantity, group, draws with dims chain, draw[, endpoint overriding the analysis's])."""
@@ -76,8 +76,8 @@ def summary_from_tree(tree: xr.DataTree) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`prrt_bayes.summary.SUMMARY_COLUMNS`, one row per stored quantity, in
-        the stored order (see :func:`prrt_bayes.summary.summarize_draws`).
+        Columns :data:`prrt_bayes.core.summary.SUMMARY_COLUMNS`, one row per stored quantity, in
+        the stored order (see :func:`prrt_bayes.core.summary.summarize_draws`).
 
     Raises
     ------

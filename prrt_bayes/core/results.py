@@ -1,0 +1,108 @@
+"""The result of one analysis: what the pipeline hands to summaries, exports, plots and the report.
+
+Every analysis kind (survival, response, toxicity) returns an :class:`AnalysisResult`; the
+exports (:mod:`prrt_bayes.outputs.hta`), plots (:mod:`prrt_bayes.outputs.plots`) and report
+(:mod:`prrt_bayes.outputs.report`) read only this record, never the models themselves. Its
+optional sections are typed fields (a borrowing report, a LOO table, prior-vs-posterior draws,
+an AE forest), each ``None`` when the analysis has no such section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import xarray as xr
+
+from prrt_bayes.core.diagnostics import Diagnostics
+
+
+@dataclass(frozen=True)
+class BorrowingReport:
+    """What an analysis borrowed from the single-arm series, how strongly, and the conflict.
+
+    Parameters
+    ----------
+    method
+        Borrowing method (``map``, ``robust-map``, ``power``, ``commensurate``).
+    conflict_p_box
+        Box's prior-predictive p-value of the trial's own estimate under the borrowed prior
+        (small: prior-data conflict).
+    lines
+        ``(label, text)`` pairs for the report and the CLI: the prior and its scale, its ESS,
+        the settings, the cohorts used and those excluded with their reasons.
+    """
+
+    method: str
+    conflict_p_box: float
+    lines: tuple[tuple[str, str], ...] = ()
+
+
+PRIOR_POSTERIOR_COLUMNS = ("parameter", "distribution", "x", "density", "value")
+"""Columns of :attr:`AnalysisResult.prior_posterior`: prior rows carry ``x`` and ``density``
+(a density on a grid), posterior rows carry ``value`` (one draw per row)."""
+
+AE_FOREST_COLUMNS = ("group", "model", "median", "lower", "upper")
+"""Columns of :attr:`AnalysisResult.ae_forest`: one risk difference per event and model."""
+
+
+@dataclass
+class AnalysisResult:
+    """One fitted analysis.
+
+    Parameters
+    ----------
+    name
+        Analysis name (e.g. ``"pfs_primary"``).
+    kind
+        ``"survival"``, ``"response"`` or ``"toxicity"`` (:class:`~prrt_bayes.core.vocabulary.Kind`).
+    endpoint
+        ``"pfs"``, ``"os"``, ``"response"`` or ``"adverse_events"``.
+    summary
+        Rows in the fixed vocabulary, columns
+        ``analysis, endpoint, quantity, group, mean, sd, median, lower, upper``.
+    diagnostics
+        Convergence record of the fit (the gate; with nested fits, the worst of them).
+    tree
+        The full posterior (ArviZ DataTree), with the priors and quantities attached.
+    survival
+        For survival analyses, arm -> posterior draws of S(t) (dims ``chain, draw, time``, time
+        in months on the spec's cycle grid from 0 to the horizon).
+    parameters
+        Posterior draws of the model parameters on the real line (log scale for positive
+        parameters), one row per draw (``chain``, ``draw`` columns first), for PSA.
+    ipd
+        The individual patient data the survival model was fitted to (``time, event, arm``).
+    priors
+        Parameter name -> description of its prior (e.g. ``"Normal(0, 2.5)"``).
+    borrowing
+        What was borrowed, or ``None`` without borrowing.
+    loo
+        PSIS-LOO table of candidate families (columns of
+        :func:`prrt_bayes.survival.comparison.compare_fits`), or ``None``.
+    prior_posterior
+        Prior vs posterior of each borrowed parameter (:data:`PRIOR_POSTERIOR_COLUMNS`), or
+        ``None``.
+    ae_forest
+        Adverse-event risk differences of the shrunk and unshrunk models
+        (:data:`AE_FOREST_COLUMNS`), or ``None``.
+    psa_pair
+        For a PFS analysis, the name of the OS analysis its PSA curves are paired with (the
+        spec's ``export.pair_with``), or ``None``.
+    """
+
+    name: str
+    kind: str
+    endpoint: str
+    summary: pd.DataFrame
+    diagnostics: Diagnostics
+    tree: xr.DataTree | None = None
+    survival: dict[str, xr.DataArray] = field(default_factory=dict)
+    parameters: pd.DataFrame | None = None
+    ipd: pd.DataFrame | None = None
+    priors: dict[str, str] = field(default_factory=dict)
+    borrowing: BorrowingReport | None = None
+    loo: pd.DataFrame | None = None
+    prior_posterior: pd.DataFrame | None = None
+    ae_forest: pd.DataFrame | None = None
+    psa_pair: str | None = None

@@ -1,0 +1,1 @@
+"""Objective response: the two-arm binomial model, borrowing from the series, and its analysis."""
