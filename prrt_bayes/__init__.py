@@ -11,7 +11,10 @@ posterior -> summaries and exports). Heavy modules (PyMC models) are imported on
 - Survival models: :func:`fit_ph` (piecewise-exponential PH), :func:`fit_parametric`,
   :func:`fit_all_parametric`, :func:`compare_fits` (PSIS-LOO).
 - Borrowing: :func:`map_prior_summary`.
-- Running analyses: :func:`load_spec`, :func:`run` (results folder), :func:`check_diagnostics`.
+- Running analyses: :func:`analyse` (one analysis, as short as the CLI:
+  ``pb.analyse("pfs_primary", draws=500)`` returns an :class:`Analysis` with ``.summary()``,
+  ``.diagnostics``, ``.plot_*()`` and ``.to_results(folder)``), :func:`load_spec`, :func:`run`
+  (results folder of several analyses), :func:`check_diagnostics`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
 
 
 _LAZY = {
+    "analyse": "prrt_bayes.pipeline.api",
+    "Analysis": "prrt_bayes.pipeline.api",
     "reconstruct_from_files": "prrt_bayes.reconstruct.guyot",
     "reconstruct_from_summaries": "prrt_bayes.reconstruct.from_summaries",
     "fit_ph": "prrt_bayes.survival.ph",

@@ -1,8 +1,8 @@
 """The ``prrt-bayes`` command line (typer + rich).
 
-Every command turns :class:`~prrt_bayes.core.errors.InputError` into a one-line message on stderr and
-exit code 2 — never a traceback for bad input. The commands and their options are documented by
-their help texts (``prrt-bayes COMMAND --help`` and the CLI reference page); the Python API of
+Every command turns :class:`~prrt_bayes.core.errors.InputError` into a one-line message on
+stderr and exit code 2 — never a traceback for bad input. The commands and their options are
+documented by their help texts (``prrt-bayes COMMAND --help`` and the CLI reference page); the Python API of
 this module is what ``__all__`` lists.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from functools import wraps
 from pathlib import Path
 from typing import Annotated
@@ -241,6 +242,16 @@ def map_prior_command(
     console.print(table)
 
 
+class BorrowingChoice(StrEnum):
+    """``--borrowing`` values (see :data:`prrt_bayes.core.spec.BORROWING_METHODS`)."""
+
+    NONE = "none"
+    MAP = "map"
+    ROBUST_MAP = "robust-map"
+    POWER = "power"
+    COMMENSURATE = "commensurate"
+
+
 QUICK = {"psa_draws": 200}
 """``--quick`` settings: 200 PSA draws (the workbook dominates the run time); the sampler keeps
 each spec's draws, which the bundled models need to pass the convergence gate."""
@@ -250,9 +261,9 @@ def _print_assumptions(results) -> None:
     for result in results:
         priors = "; ".join(f"{name} ~ {text}" for name, text in sorted(result.priors.items()))
         line = f"{result.name} priors: {priors or 'none recorded'}"
-        if "method" in result.borrowing:
-            line += (f" | borrowing: {result.borrowing['method']}, prior-data conflict "
-                     f"p = {result.borrowing.get('conflict_p_box', float('nan')):.3g}")
+        if result.borrowing is not None:
+            line += (f" | borrowing: {result.borrowing.method}, prior-data conflict "
+                     f"p = {result.borrowing.conflict_p_box:.3g}")
         console.print(line, markup=False, highlight=False)
 
 
@@ -292,9 +303,9 @@ def run_command(
     chains: Annotated[int | None, typer.Option("--chains", help="Number of chains.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
     borrowing: Annotated[
-        str | None,
+        BorrowingChoice | None,
         typer.Option("--borrowing", help="Override for the analyses that borrow (survival, "
-                     "response): none, map, robust-map, power, commensurate."),
+                     "response)."),
     ] = None,
     quick: Annotated[
         bool, typer.Option("--quick", help="200 PSA draws instead of the specs' 1,000.")
@@ -302,22 +313,32 @@ def run_command(
     jobs: Annotated[
         int | None, typer.Option("--jobs", help="Parallel worker processes (default: cores).")
     ] = None,
+    list_: Annotated[bool, typer.Option(
+        "--list", help="List the bundled analyses with one-line descriptions and exit.")] = False,
 ) -> None:
     """Fit the analyses, print the posterior summary and write the results folder."""
+    from prrt_bayes.pipeline.bundled import bundled_names, describe_bundled
+
+    if list_:
+        table = Table(title="Bundled analyses (prrt-bayes run NAME; "
+                            "prrt-bayes init NEW --from NAME)")
+        for column in ("name", "kind", "description"):
+            table.add_column(column, overflow="fold")
+        for row in describe_bundled():
+            table.add_row(*row)
+        console.print(table)
+        return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from prrt_bayes.pipeline.runner import run
-    from prrt_bayes.pipeline.specs import BORROWING_METHODS, bundled_names, resolve_spec
+    from prrt_bayes.pipeline.specs import resolve_spec
 
-    if borrowing is not None and borrowing not in BORROWING_METHODS:
-        raise InputError(f"--borrowing must be one of {', '.join(BORROWING_METHODS)}, "
-                         f"got {borrowing!r}")
     for flag, value in (("--draws", draws), ("--tune", tune), ("--chains", chains),
                         ("--jobs", jobs)):
         if value is not None and value <= 0:
             raise InputError(f"{flag} must be a positive integer, got {value}")
     overrides = {"draws": draws, "tune": tune, "chains": chains, "seed": seed,
-                 "borrowing": borrowing}
+                 "borrowing": None if borrowing is None else str(borrowing)}
     if quick:
         for key, value in QUICK.items():
             if overrides.get(key) is None:
@@ -341,6 +362,23 @@ def run_command(
             f"error: not converged or failed: {', '.join(failed)} (see {out}/diagnostics.csv)",
             markup=False)
         raise typer.Exit(code=1)
+
+
+@app.command("init")
+@bad_input_exits_2
+def init_command(
+    name: Annotated[str, typer.Argument(help="Name of the new analysis (and of NAME.toml).")],
+    source: Annotated[str, typer.Option(
+        "--from", help="Bundled analysis to copy (see prrt-bayes run --list).")] = "pfs_primary",
+    folder: Annotated[Path, typer.Option("--dir", help="Folder to write NAME.toml in.")] = Path(),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing NAME.toml.")] = False,
+) -> None:
+    """Copy a bundled analysis spec into NAME.toml to edit, then run it with prrt-bayes run."""
+    from prrt_bayes.pipeline.bundled import copy_bundled
+
+    target = copy_bundled(source, name, folder, force=force)
+    console.print(f"wrote {target} (from {source}); edit it, then: prrt-bayes run {target}",
+                  markup=False, highlight=False)
 
 
 @app.command("sweep")

@@ -23,7 +23,7 @@ API_PAGES = {
     "reconstruct": ["prrt_bayes.reconstruct"],
     "survival": ["prrt_bayes.survival"],
     "borrowing": ["prrt_bayes.borrowing"],
-    "response_toxicity": ["prrt_bayes.response.model", "prrt_bayes.toxicity.model"],
+    "response_toxicity": ["prrt_bayes.response", "prrt_bayes.toxicity"],
 }
 
 

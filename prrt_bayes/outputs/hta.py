@@ -27,8 +27,8 @@ if some analysis has fewer posterior draws), so sample ``k`` exists in every tab
 
 PFS <= OS. PFS and OS are fitted separately, so a draw can have a PFS curve above the OS
 curve, which is impossible (progression-free implies alive) and would give a negative
-progressed state. Each PFS analysis is paired with one OS analysis (default: the one named
-``os_final`` - the latest cut - else the only OS analysis; pass ``pairs`` to choose), the
+progressed state. Each PFS analysis is paired with the OS analysis its spec names
+(``export.pair_with``; pass ``pairs`` to choose otherwise), the
 ``k``-th PFS sample with the ``k``-th OS sample (an independence assumption between the two
 fits), and PFS is replaced by :math:`\min(S_{PFS}, S_{OS})` cycle by cycle. The number of
 samples that needed it is reported.
@@ -56,13 +56,13 @@ from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.results import AnalysisResult
 from prrt_bayes.outputs.safe_text import escape_cell, safe_name, xlsx_text
 from prrt_bayes.core.summary import summarize_draws, summary_frame
+from prrt_bayes.core.vocabulary import Arm, Endpoint
 
 SURVIVAL_COLUMNS: tuple[str, ...] = (
     "sample", "endpoint", "analysis", "arm", "cycle", "time_months", "survival",
 )
 LIFE_YEAR_QUANTITIES: tuple[str, ...] = ("life_years", "progression_free_life_years")
-PREFERRED_OS = "os_final"
-CONTRAST = ("lu177", "control")
+CONTRAST = (Arm.LU177, Arm.CONTROL)
 _GRID_RTOL = 1e-9
 
 
@@ -236,7 +236,7 @@ def partitioned_survival(
     horizon: float,
     *,
     discount_rate: float = 0.0,
-    analysis: str = "partitioned_survival",
+    analysis: str = Endpoint.PARTITIONED_SURVIVAL,
 ) -> PartitionedSurvival:
     r"""Life-years (LY) and progression-free life-years (PFLY) per arm of a partitioned model.
 
@@ -295,12 +295,12 @@ def partitioned_survival(
                   "progression_free_life_years": _life_years(s_pfs, cycle_months, discount)}
         per_arm[arm] = values
         frames.append(pd.DataFrame({"sample": np.arange(len(s_os)), "arm": arm, **values}))
-        rows += [summarize_draws(v, quantity=q, group=arm, endpoint="partitioned_survival",
+        rows += [summarize_draws(v, quantity=q, group=arm, endpoint=Endpoint.PARTITIONED_SURVIVAL,
                                  analysis=analysis) for q, v in values.items()]
     if set(CONTRAST) <= set(per_arm):
         treated, control = (per_arm[a] for a in CONTRAST)
         rows += [summarize_draws(treated[q] - control[q], quantity=q, group="_vs_".join(CONTRAST),
-                                 endpoint="partitioned_survival", analysis=analysis)
+                                 endpoint=Endpoint.PARTITIONED_SURVIVAL, analysis=analysis)
                  for q in LIFE_YEAR_QUANTITIES]
     summary = summary_frame(rows)
     summary.attrs["discount_rate"] = discount_rate
@@ -324,44 +324,43 @@ def pair_pfs_with_os(
         Fitted analyses; only those with ``survival`` curves and endpoint ``pfs`` or ``os``
         take part.
     pairs
-        Optional explicit ``{pfs analysis name: os analysis name}``; PFS analyses not in it
-        follow the default rule: the OS analysis named ``os_final`` (the latest cut), else the
-        only OS analysis; with several OS analyses and none named ``os_final``, ``pairs`` must
-        say.
+        Optional explicit ``{pfs analysis name: os analysis name}``; a PFS analysis not in it
+        is paired with the OS analysis its spec names (``export.pair_with``, carried as
+        ``AnalysisResult.psa_pair``). Without either, or when the named OS analysis is not in
+        this run, it stays unpaired and the rule says so.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``pfs_analysis, os_analysis, rule`` (``rule``: how the pair was chosen), in the
-        order of ``results``. A PFS analysis with no OS analysis at all gets
-        ``os_analysis = ""`` (PFS <= OS not enforced).
+        order of ``results``; ``os_analysis = ""`` for an unpaired PFS analysis (PFS <= OS not
+        enforced).
 
     Raises
     ------
     InputError
-        A pair in ``pairs`` that does not name a PFS and an OS analysis of ``results``, or a PFS
-        analysis left ambiguous (several OS analyses, none named ``os_final``).
+        A pair in ``pairs`` that does not name a PFS and an OS analysis of ``results``.
     """
-    pfs_names = [r.name for r in results if r.endpoint == "pfs" and r.survival]
-    os_names = [r.name for r in results if r.endpoint == "os" and r.survival]
+    pfs = [r for r in results if r.endpoint == Endpoint.PFS and r.survival]
+    os_names = [r.name for r in results if r.endpoint == Endpoint.OS and r.survival]
+    pfs_names = [r.name for r in pfs]
     pairs = dict(pairs or {})
     unknown = [(p, o) for p, o in pairs.items() if p not in pfs_names or o not in os_names]
     if unknown:
         raise InputError(f"PFS/OS pair {unknown[0]} does not name a PFS and an OS analysis "
                          f"(PFS: {pfs_names}, OS: {os_names})", field="pairs")
     rows = []
-    for name in pfs_names:
+    for result in pfs:
+        name, named = result.name, result.psa_pair
         if name in pairs:
             rows.append((name, pairs[name], "chosen explicitly"))
-        elif PREFERRED_OS in os_names:
-            rows.append((name, PREFERRED_OS, f"OS analysis named {PREFERRED_OS} (latest cut)"))
-        elif len(os_names) == 1:
-            rows.append((name, os_names[0], "the only OS analysis"))
-        elif not os_names:
-            rows.append((name, "", "no OS analysis: PFS <= OS not enforced"))
+        elif named is not None and named in os_names:
+            rows.append((name, named, f"export.pair_with = {named!r} in the spec"))
+        elif named is not None:
+            rows.append((name, "", f"export.pair_with = {named!r} is not in this run: "
+                                   "PFS <= OS not enforced"))
         else:
-            raise InputError(f"several OS analyses {os_names} and none named {PREFERRED_OS}: "
-                             f"say which bounds PFS analysis {name!r}", field="pairs")
+            rows.append((name, "", "no export.pair_with in the spec: PFS <= OS not enforced"))
     return pd.DataFrame(rows, columns=["pfs_analysis", "os_analysis", "rule"])
 
 
@@ -645,7 +644,7 @@ def write_psa(
         raise InputError("no analysis has parameter or survival draws to export")
     n = min(n_draws, *(_n_total(r) for r in used))
     positions = {r.name: even_positions(_n_total(r), n) for r in used}
-    survival = [r for r in used if r.survival and r.endpoint in ("pfs", "os")]
+    survival = [r for r in used if r.survival and r.endpoint in (Endpoint.PFS, Endpoint.OS)]
     curves = {r.name: _thin_curves(r, positions[r.name]) for r in survival}
     pair_frame = pair_pfs_with_os(survival, pairs)
     enforcement, counts = _bound_pfs(curves, pair_frame)

@@ -6,13 +6,13 @@ state, no display needed); :func:`save_all` writes every applicable figure as PN
 is titled with the exact quantity shown. Text from user files (arm, event, analysis names) is
 passed through :func:`~prrt_bayes.outputs.safe_text.escape_mpl`, so it is drawn literally.
 
-Inputs read from ``AnalysisResult.extras`` (contracts for the model authors):
+Typed sections of the result read here (contracts for the model authors):
 
-- ``"ae_forest"``: one row per event and model, columns ``group`` (event name), ``model``
+- ``ae_forest``: one row per event and model, columns ``group`` (event name), ``model``
   (e.g. ``"shrunk"``, ``"unshrunk"``), ``median``, ``lower``, ``upper`` (risk difference
   177Lu-Dotatate minus control, 2.5% and 97.5% quantiles), optional ``grade``. Without it, a
   toxicity analysis' ``risk_difference`` summary rows are drawn as a single model.
-- ``"prior_posterior"``: long format, columns ``parameter``, ``distribution`` (e.g.
+- ``prior_posterior``: long format, columns ``parameter``, ``distribution`` (e.g.
   ``"prior"``, ``"posterior"``) and either ``value`` (draws; a Gaussian KDE is drawn) or ``x``
   and ``density`` (a density already evaluated on a grid).
 """
@@ -32,14 +32,12 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from scipy.stats import gaussian_kde
 
-from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.core.results import AE_FOREST_COLUMNS, AnalysisResult
+from prrt_bayes.core.vocabulary import ARM_LABELS, ENDPOINT_LABELS, Kind, Quantity
 from prrt_bayes.outputs.safe_text import escape_mpl, safe_name
 
-ARM_LABELS = {"lu177": "177Lu-Dotatate", "control": "control"}
-ENDPOINT_LABELS = {"pfs": "Progression-free survival", "os": "Overall survival"}
 CRI = "posterior median and 95% CrI"
 MONTHS = "Months since randomisation"
-AE_FOREST_COLUMNS = ("group", "model", "median", "lower", "upper")
 
 
 def arm_label(arm: str) -> str:
@@ -274,7 +272,7 @@ def forest_hazard_ratios(results: Sequence[AnalysisResult]) -> Figure:
 
 
 def risk_difference_rows(result: AnalysisResult) -> pd.DataFrame:
-    """AE risk differences to plot: ``extras["ae_forest"]``, else the summary rows (one model).
+    """AE risk differences to plot: the ``ae_forest`` section, else the summary rows (one model).
 
     Parameters
     ----------
@@ -285,23 +283,23 @@ def risk_difference_rows(result: AnalysisResult) -> pd.DataFrame:
     -------
     pandas.DataFrame
         A new frame with at least the columns ``group, model, median, lower, upper``: all of
-        ``extras["ae_forest"]`` if present; else the ``risk_difference`` summary rows of a
+        ``ae_forest`` if present; else the ``risk_difference`` summary rows of a
         toxicity analysis, with ``model`` set to the analysis name; else empty.
 
     Raises
     ------
     ValueError
-        When ``extras["ae_forest"]`` lacks one of those columns.
+        When ``ae_forest`` lacks one of those columns.
     """
-    forest = result.extras.get("ae_forest")
+    forest = result.ae_forest
     if forest is not None:
         missing = set(AE_FOREST_COLUMNS) - set(forest.columns)
         if missing:
-            raise ValueError(f"extras['ae_forest'] of {result.name!r} lacks {sorted(missing)}")
+            raise ValueError(f"ae_forest of {result.name!r} lacks {sorted(missing)}")
         return forest.reset_index(drop=True)
-    if result.kind != "toxicity" or result.summary is None or result.summary.empty:
+    if result.kind != Kind.TOXICITY or result.summary is None or result.summary.empty:
         return pd.DataFrame(columns=list(AE_FOREST_COLUMNS))
-    rows = result.summary[result.summary["quantity"] == "risk_difference"]
+    rows = result.summary[result.summary["quantity"] == Quantity.RISK_DIFFERENCE]
     return rows.assign(model=result.name)[list(AE_FOREST_COLUMNS)].reset_index(drop=True)
 
 
@@ -324,7 +322,7 @@ def forest_risk_differences(result: AnalysisResult) -> Figure:
     Raises
     ------
     ValueError
-        When ``result`` has no risk differences, or ``extras["ae_forest"]`` lacks a column.
+        When ``result`` has no risk differences, or ``ae_forest`` lacks a column.
     """
     rows = risk_difference_rows(result)
     if rows.empty:
@@ -366,14 +364,14 @@ def _density(group: pd.DataFrame, grid: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def prior_posterior_plot(result: AnalysisResult) -> Figure:
-    """Prior vs posterior density of each borrowed parameter (``extras["prior_posterior"]``).
+    """Prior vs posterior density of each borrowed parameter (``prior_posterior`` section).
 
     One axis per parameter, one line per distribution (prior, posterior, ...).
 
     Parameters
     ----------
     result
-        A fitted analysis whose ``extras["prior_posterior"]`` has the columns described in the
+        A fitted analysis whose ``prior_posterior`` table has the columns described in the
         module docstring; the axes are laid out in up to 3 columns.
 
     Returns
@@ -387,13 +385,13 @@ def prior_posterior_plot(result: AnalysisResult) -> Figure:
         When the table is missing, empty or lacks columns, or a distribution has fewer than 2
         distinct draws.
     """
-    table = result.extras.get("prior_posterior")
+    table = result.prior_posterior
     if table is None or table.empty:
         raise ValueError(f"analysis {result.name!r} has no prior_posterior table")
     if not {"parameter", "distribution"} <= set(table.columns) or not (
         "value" in table or {"x", "density"} <= set(table.columns)
     ):
-        raise ValueError("extras['prior_posterior'] needs parameter, distribution and value "
+        raise ValueError("prior_posterior needs parameter, distribution and value "
                          "(draws) or x and density")
     parameters = list(dict.fromkeys(table["parameter"].astype(str)))
     ncols = min(3, len(parameters))
@@ -453,7 +451,7 @@ def figures(results: Sequence[AnalysisResult]) -> list[tuple[str, Figure]]:
             out.append((f"extrapolation_{stem}", extrapolation_plot(r)))
         if not risk_difference_rows(r).empty:
             out.append((f"forest_ae_{stem}", forest_risk_differences(r)))
-        table = r.extras.get("prior_posterior")
+        table = r.prior_posterior
         if table is not None and not table.empty:
             out.append((f"prior_posterior_{stem}", prior_posterior_plot(r)))
     # a repeat's suffix must not hit another stem: "a", "a", "a_2" -> "a", "a_3", "a_2"

@@ -150,25 +150,18 @@ def _summary(result: AnalysisResult) -> str:
                   numeric=(2, 4, 5))
 
 
-def _describe(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "; ".join(f"{k}: {_describe(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(_describe(v) for v in value)
-    if isinstance(value, float):
-        return format_number(value)
-    return str(value)
-
-
 def _assumptions(result: AnalysisResult) -> str:
     priors = (_table(("parameter", "prior"), sorted(result.priors.items())) if result.priors
               else "<p>No priors recorded.</p>")
-    if result.borrowing:
-        borrowing = _table(("borrowing", "value"),
-                           [(k, _describe(v)) for k, v in result.borrowing.items()])
+    if result.borrowing is not None:
+        report = result.borrowing
+        borrowing = _table(("borrowing", "value"), [
+            ("method", report.method),
+            ("prior-data conflict (Box p)", format_number(report.conflict_p_box)),
+            *report.lines])
     else:
         borrowing = "<p>No borrowing: the analysis uses the trial data alone.</p>"
-    loo = result.extras.get("loo")
+    loo = result.loo
     comparison = ""
     if loo is not None and not loo.empty:
         columns = [c for c in ("model", "rank", "elpd_loo", "se", "elpd_diff", "dse",

@@ -1,6 +1,6 @@
 """Fit several analyses at once, one worker process per analysis.
 
-Each analysis is fitted by :data:`prrt_bayes.pipeline.registry.ANALYSES` in a worker process started with
+Each analysis is fitted by :func:`prrt_bayes.pipeline.registry.run_analysis` in a worker process started with
 the ``"spawn"`` method (a fresh interpreter: PyMC, pytensor and numba hold compiled state and
 threads that ``fork`` would copy in an unsafe state). Results come back pickled
 (:class:`~prrt_bayes.core.results.AnalysisResult`, including its DataTree, pickles). Fits are
@@ -50,7 +50,7 @@ def fit_one(spec: AnalysisSpec) -> Outcome:
     Parameters
     ----------
     spec
-        Validated analysis spec; fitted by ``ANALYSES[spec.kind]``.
+        Validated analysis spec; fitted by :func:`~prrt_bayes.pipeline.registry.run_analysis`.
 
     Returns
     -------
@@ -58,10 +58,10 @@ def fit_one(spec: AnalysisSpec) -> Outcome:
         ``("ok", AnalysisResult)``; ``("input", (message, file, row, field))`` for an
         :class:`InputError`; ``("error", "ExceptionType: message")`` for any other exception.
     """
-    from prrt_bayes.pipeline.registry import ANALYSES
+    from prrt_bayes.pipeline.registry import run_analysis
 
     try:
-        return "ok", ANALYSES[spec.kind](spec)
+        return "ok", run_analysis(spec)
     except InputError as err:
         return "input", (err.message, err.file, err.row, err.field)
     except Exception as err:  # noqa: BLE001 - a failed fit is reported, the others go on

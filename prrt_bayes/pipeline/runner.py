@@ -1,7 +1,7 @@
 """Run analysis specs and write the results folder atomically.
 
-``run`` fits each spec (via :data:`prrt_bayes.pipeline.registry.ANALYSES`), then writes everything into a
-temporary sibling folder and renames it into place, so an interrupted run (Ctrl-C, crash) never
+``run`` fits each spec (:func:`prrt_bayes.pipeline.registry.run_analysis`), then writes
+everything into a temporary sibling folder and renames it into place, so an interrupted run (Ctrl-C, crash) never
 leaves a half-written results folder, and an existing folder is replaced only with
 ``force=True``. Layout of the results folder:
 
@@ -24,13 +24,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from prrt_bayes.core.posterior import save_posterior
+from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.core.summary import SUMMARY_COLUMNS
 from prrt_bayes.core.version import __version__
 from prrt_bayes.pipeline.folders import check_out_dir, write_atomically
 from prrt_bayes.pipeline.parallel import fit_parallel
-from prrt_bayes.core.posterior import save_posterior
-from prrt_bayes.core.results import AnalysisResult
 from prrt_bayes.pipeline.specs import AnalysisSpec
-from prrt_bayes.core.summary import SUMMARY_COLUMNS
 
 DIAGNOSTIC_COLUMNS = ("analysis", "max_rhat", "min_ess_bulk", "min_ess_tail", "divergences",
                       "min_bfmi", "passed", "problems")
@@ -164,8 +164,8 @@ def _write_all(outcome: RunOutcome, specs: dict[str, AnalysisSpec], folder: Path
                                                 float_format="%.10g")
     for result in outcome.results:
         (folder / result.name).mkdir()
-        if "loo" in result.extras:
-            result.extras["loo"].map(escape_cell).to_csv(folder / result.name / "loo.csv",
+        if result.loo is not None:
+            result.loo.map(escape_cell).to_csv(folder / result.name / "loo.csv",
                                                          index=False, float_format="%.10g")
         if result.tree is not None:
             save_posterior(result.tree, folder / result.name / "posterior.nc",

@@ -26,22 +26,14 @@ from typing import Any
 import pandas as pd
 
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.summary import SUMMARY_COLUMNS
 from prrt_bayes.pipeline.folders import check_out_dir, write_atomically
 from prrt_bayes.pipeline.parallel import default_jobs, executor
-from prrt_bayes.pipeline.specs import AnalysisSpec, _validate
-from prrt_bayes.core.summary import SUMMARY_COLUMNS
+from prrt_bayes.pipeline.registry import REGISTRY
+from prrt_bayes.pipeline.specs import AnalysisSpec, validate_spec
 
 SWEEP_COLUMNS = ("combination", "status", "error")
 """Leading columns of the sweep summary (then one column per grid key, then the summary's)."""
-
-KEY_ESTIMATES = {
-    "survival": (("hazard_ratio", None), ("time_ratio", None)),
-    "response": (("response_rate", "lu177"),),
-    "toxicity": (("risk_difference", None),),
-}
-"""Per analysis kind: ``(quantity, group)`` candidates for the plotted key estimate, first found
-wins (``group=None``: the first row of that quantity, i.e. the contrast)."""
-
 
 def parse_value(text: str) -> Any:
     """A grid value from text: int, float, ``true``/``false``, else the string itself.
@@ -101,7 +93,7 @@ def apply_overrides(spec: AnalysisSpec, values: dict[str, Any]) -> AnalysisSpec:
                 node[part] = value
             else:
                 node = node[part]
-    return _validate(data, file="(sweep grid)")
+    return validate_spec(data, file="(sweep grid)")
 
 
 def parse_grid(entries: Sequence[str], spec: AnalysisSpec) -> dict[str, list]:
@@ -316,7 +308,7 @@ def _combined(combos: list[dict[str, Any]], outcomes: dict[int, tuple[str, Any]]
 
 
 def key_estimate(table: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """The key-estimate row of each successful combination (see :data:`KEY_ESTIMATES`).
+    """The key-estimate row of each successful combination (the kind's ``key_estimates`` in :data:`prrt_bayes.pipeline.registry.REGISTRY`).
 
     Parameters
     ----------
@@ -335,7 +327,8 @@ def key_estimate(table: pd.DataFrame, kind: str) -> pd.DataFrame:
     ok = table[table["status"] == "ok"]
     rows = []
     for _, block in ok.groupby("combination", sort=True):
-        for quantity, group in KEY_ESTIMATES.get(kind, ()):
+        entry = REGISTRY.get(kind)
+        for quantity, group in (entry.key_estimates if entry else ()):
             hit = block[(block["quantity"] == quantity)
                         & ((block["group"] == group) if group else block["group"].notna())]
             if len(hit):
