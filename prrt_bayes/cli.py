@@ -2,13 +2,15 @@
 
 Every command turns :class:`~prrt_bayes.core.errors.InputError` into a one-line message on
 stderr and exit code 2 — never a traceback for bad input. The commands and their options are
-documented by their help texts (``prrt-bayes COMMAND --help`` and the CLI reference page); the Python API of
+documented by their help texts (``prrt-bayes COMMAND --help`` and the CLI reference page); the
+Python API of
 this module is what ``__all__`` lists.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -211,8 +213,8 @@ def map_prior_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Meta-analytic-predictive (MAP) prior from external studies, with its ESS."""
-    from prrt_bayes.borrowing.inputs import parse_float_list
     from prrt_bayes.borrowing.map_prior import map_prior_summary
+    from prrt_bayes.core.priors import parse_float_list
 
     def numbers(text: str | None, flag: str):
         return None if text is None else parse_float_list(text, field=flag)
@@ -262,8 +264,9 @@ def _print_assumptions(results) -> None:
         priors = "; ".join(f"{name} ~ {text}" for name, text in sorted(result.priors.items()))
         line = f"{result.name} priors: {priors or 'none recorded'}"
         if result.borrowing is not None:
-            line += (f" | borrowing: {result.borrowing.method}, prior-data conflict "
-                     f"p = {result.borrowing.conflict_p_box:.3g}")
+            line += f" | borrowing: {result.borrowing.method}"
+            if math.isfinite(result.borrowing.conflict_p_box):
+                line += f", prior-data conflict p = {result.borrowing.conflict_p_box:.3g}"
         console.print(line, markup=False, highlight=False)
 
 

@@ -11,12 +11,11 @@ from prrt_bayes.borrowing import (
     NormalMixture,
     binomial_map_exact,
     ess,
-    ess_beta,
-    ess_normal,
     fit_mixture_auto,
-    parse_prior,
+    robustify,
 )
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import parse_prior
 
 R = [6, 8, 17, 28, 26, 8, 22, 8, 6, 16, 53]
 N = [33, 45, 74, 103, 140, 49, 83, 59, 22, 109, 213]
@@ -26,22 +25,22 @@ PUBLISHED_ESS = 90  # Neuenschwander et al. (2010), transplant MAP prior, "about
 @pytest.mark.parametrize(("a", "b"), [(1.5, 1.5), (5, 15), (2.5, 40), (60, 240), (1.2, 7)])
 def test_beta_ess_is_a_plus_b(a, b):
     prior = BetaMixture([1.0], [a], [b])
-    assert ess_beta(prior, "elir") == pytest.approx(a + b, rel=1e-6)
-    assert ess_beta(prior, "moment") == pytest.approx(a + b, rel=1e-9)
+    assert ess(prior, "elir") == pytest.approx(a + b, rel=1e-6)
+    assert ess(prior, "moment") == pytest.approx(a + b, rel=1e-9)
 
 
 def test_beta_elir_at_a_equal_one():
     # with a = 1 exactly the log density has no curvature from the p^(a-1) term: ELIR = a
     # (the a -> 1 limit of a + b is not attained; the uniform prior carries zero information)
-    assert ess_beta(BetaMixture([1.0], [1.0], [7.0])) == pytest.approx(1.0, rel=1e-6)
-    assert ess_beta(BetaMixture([1.0], [1.0], [1.0])) == pytest.approx(0.0, abs=1e-9)
+    assert ess(BetaMixture([1.0], [1.0], [7.0])) == pytest.approx(1.0, rel=1e-6)
+    assert ess(BetaMixture([1.0], [1.0], [1.0])) == pytest.approx(0.0, abs=1e-9)
 
 
 @pytest.mark.parametrize(("m", "s", "sigma"), [(0.0, 0.1, 1.0), (3.0, 2.0, 10.0), (-1, 0.5, 88)])
 def test_normal_ess_is_sigma2_over_s2(m, s, sigma):
     prior = NormalMixture([1.0], [m], [s])
-    assert ess_normal(prior, "elir", sigma=sigma) == pytest.approx(sigma**2 / s**2, rel=1e-6)
-    assert ess_normal(prior, "moment", sigma=sigma) == pytest.approx(sigma**2 / s**2, rel=1e-9)
+    assert ess(prior, "elir", sigma=sigma) == pytest.approx(sigma**2 / s**2, rel=1e-6)
+    assert ess(prior, "moment", sigma=sigma) == pytest.approx(sigma**2 / s**2, rel=1e-9)
 
 
 def test_logit_normal_ess_close_to_beta_ess():
@@ -49,7 +48,7 @@ def test_logit_normal_ess_close_to_beta_ess():
     # same information for a binomial likelihood (RBesT ess example)
     a, b = 20.0, 60.0
     logit_prior = NormalMixture([1.0], [np.log(a / b)], [np.sqrt(1 / a + 1 / b)])
-    assert ess_normal(logit_prior, "elir", family="binomial") == pytest.approx(a + b, rel=0.05)
+    assert ess(logit_prior, "elir", family="binomial") == pytest.approx(a + b, rel=0.05)
 
 
 def test_elir_is_predictively_consistent():
@@ -57,28 +56,28 @@ def test_elir_is_predictively_consistent():
     prior = BetaMixture([0.2, 0.8], [1, 10], [1, 2])
     n = 10
     pmf = prior.predictive_pmf(n)
-    expected_post = sum(pmf[r] * ess_beta(prior.posterior(r, n)) for r in range(n + 1))
-    assert expected_post - n == pytest.approx(ess_beta(prior), rel=1e-4)
+    expected_post = sum(pmf[r] * ess(prior.posterior(r, n)) for r in range(n + 1))
+    assert expected_post - n == pytest.approx(ess(prior), rel=1e-4)
     # the moment ESS is not consistent for this robust-type mixture
-    expected_mom = sum(pmf[r] * ess_beta(prior.posterior(r, n), "moment") for r in range(n + 1))
-    assert abs(expected_mom - n - ess_beta(prior, "moment")) > 1.0
+    expected_mom = sum(pmf[r] * ess(prior.posterior(r, n), "moment") for r in range(n + 1))
+    assert abs(expected_mom - n - ess(prior, "moment")) > 1.0
 
 
 def test_mixture_ess_orderings():
     # robustification lowers the ESS; moment ESS is conservative for heavy-tailed mixtures
     inf = BetaMixture([1.0], [30], [70])
-    rob = inf.robustify(0.2)
+    rob = robustify(inf, 0.2)
     assert ess(rob, "elir") < ess(inf, "elir")
     assert ess(rob, "moment") < ess(rob, "elir")
 
 
 def test_ess_rejects_bad_requests():
     with pytest.raises(InputError, match="a, b >= 1"):
-        ess_beta(BetaMixture([1.0], [0.5], [3]))
+        ess(BetaMixture([1.0], [0.5], [3]))
     with pytest.raises(InputError, match="method"):
         ess(BetaMixture([1.0], [2], [3]), "morita")
     with pytest.raises(InputError, match="sigma"):
-        ess_normal(NormalMixture([1.0], [0], [1]), sigma=0.0)
+        ess(NormalMixture([1.0], [0], [1]), sigma=0.0)
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ from prrt_bayes.borrowing import (
     meta_regression_exact,
     normal_normal_exact,
     normal_normal_model,
-    parse_prior,
     prior_predictive_check,
 )
 from prrt_bayes.core.diagnostics import check_diagnostics
 from prrt_bayes.core.errors import InputError
-from prrt_bayes.core.sampling import sample
+from prrt_bayes.core.priors import parse_prior
+from prrt_bayes.core.sampling import SamplerSettings, sample
 
 # Rubin (1981) eight schools, as in the bayesmeta vignette
 SCHOOLS_Y = [28.39, 7.94, -2.75, 6.82, -0.64, 0.63, 18.01, 12.16]
@@ -81,7 +81,8 @@ def test_eight_schools_mcmc_matches_exact(schools_exact):
     mu median and sd within 0.15, tau median within 0.3 (measured 7.979 / 4.959 / 4.767 against
     exact 7.963 / 4.996 / 4.759)."""
     model = normal_normal_model(SCHOOLS_Y, SCHOOLS_SE, tau_prior=TAU_PRIOR, mu_prior=MU_PRIOR)
-    tree = sample(model, draws=3000, tune=1000, chains=4, seed=11, target_accept=0.95)
+    settings = SamplerSettings(draws=3000, tune=1000, chains=4, target_accept=0.95, seed=11)
+    tree = sample(model, settings)
     diag = check_diagnostics(tree, ["mu", "tau", "theta_new"])
     assert diag.max_rhat < 1.01
     assert diag.divergences <= 10
@@ -192,7 +193,8 @@ def test_meta_regression_mcmc_matches_exact():
     )
     exact = meta_regression_exact(y, s, group, [1.0], **priors)
     model = normal_normal_model(y, s, covariates=group, new_covariates=[1.0], **priors)
-    tree = sample(model, draws=2000, tune=1000, chains=4, seed=21, target_accept=0.95)
+    settings = SamplerSettings(draws=2000, tune=1000, chains=4, target_accept=0.95, seed=21)
+    tree = sample(model, settings)
     assert check_diagnostics(tree, ["mu", "tau", "beta", "theta_new"]).max_rhat < 1.01
     theta_new = tree.posterior["theta_new"].values.ravel()
     assert np.mean(theta_new) == pytest.approx(exact.mean("theta_new"), abs=0.02)
@@ -221,18 +223,21 @@ def test_meta_regression_bad_inputs():
 def test_unknown_tau_family_is_not_treated_as_uniform():
     import pymc as pm
 
-    from prrt_bayes.borrowing.hyperpriors import pymc_tau, tau_upper_quantile
-    from prrt_bayes.borrowing.inputs import PriorSpec
+    from prrt_bayes.borrowing.inputs import as_tau_prior
+    from prrt_bayes.core.priors import Gamma, Uniform
 
-    gamma = PriorSpec("gamma", (2.0, 1.0))
-    with pytest.raises(InputError, match="unsupported tau prior 'gamma'"):
-        tau_upper_quantile(gamma, 0.5)
-    with pm.Model(), pytest.raises(InputError, match="unsupported tau prior 'gamma'"):
-        pymc_tau(gamma)
-    uniform = PriorSpec("uniform", (0.0, 4.0))
-    assert tau_upper_quantile(uniform, 0.25) == pytest.approx(1.0)
+    for exact in (normal_normal_exact, meta_regression_exact):
+        args = ([[0.0], [1.0]] * 4, [1.0]) if exact is meta_regression_exact else ()
+        with pytest.raises(InputError, match="tau prior must be one of") as err:
+            exact(SCHOOLS_Y, SCHOOLS_SE, *args, tau_prior=Gamma(2.0, 1.0))
+        assert err.value.field == "tau_prior"
+    with pytest.raises(InputError, match="uniform tau prior needs LOW >= 0"):
+        as_tau_prior("uniform:-1,2")
+    uniform = as_tau_prior("uniform:0,4")
+    assert uniform == Uniform(0.0, 4.0)
+    assert uniform.ppf(0.25) == pytest.approx(1.0)
     with pm.Model():
-        assert pymc_tau(uniform).owner.op.name == "uniform"
+        assert uniform.to_pymc("tau").owner.op.name == "uniform"
 
 
 def test_pymc_model_without_mu_prior_is_an_input_error():

@@ -7,18 +7,17 @@ import pytest
 from scipy import stats
 
 from prrt_bayes.borrowing import (
+    UNIFORM_BETA,
+    VAGUE_NORMAL,
     BetaMixture,
-    commensurate_prior_beta,
-    commensurate_prior_normal,
-    full_pooling_beta,
-    full_pooling_normal,
+    commensurate_prior,
+    full_pooling,
     map_prior_counts,
     map_prior_estimates,
-    no_borrowing_beta,
-    no_borrowing_normal,
+    no_borrowing,
     operating_characteristics,
-    power_prior_beta,
-    power_prior_normal,
+    power_prior,
+    robustify,
 )
 from prrt_bayes.core.errors import InputError
 
@@ -29,13 +28,13 @@ NEW_SE = 0.2
 
 
 def test_power_prior_limits_and_scaling():
-    none = power_prior_normal(EXT_Y, EXT_SE, 0.0)
-    assert none.components() == no_borrowing_normal().components()
-    full = full_pooling_normal(EXT_Y, EXT_SE)
+    none = power_prior(VAGUE_NORMAL, EXT_Y, EXT_SE, 0.0)
+    assert none.components() == no_borrowing(VAGUE_NORMAL).components()
+    full = full_pooling(VAGUE_NORMAL, EXT_Y, EXT_SE)
     prec = np.sum(1 / EXT_SE**2) + 1 / 10.0**2
     assert full.mean() == pytest.approx(np.sum(EXT_Y / EXT_SE**2) / prec)
     assert full.sd() == pytest.approx(prec**-0.5)
-    half = power_prior_normal(EXT_Y, EXT_SE, 0.5)
+    half = power_prior(VAGUE_NORMAL, EXT_Y, EXT_SE, 0.5)
     assert 1 / half.sd() ** 2 == pytest.approx(0.5 * np.sum(1 / EXT_SE**2) + 1 / 10.0**2)
 
 
@@ -47,7 +46,7 @@ def test_power_prior_is_likelihood_to_the_a0():
     log_dens += stats.norm.logpdf(x, 0, 10.0)
     dens = np.exp(log_dens - log_dens.max())
     dens /= np.trapezoid(dens, x)
-    prior = power_prior_normal(EXT_Y, EXT_SE, a0)
+    prior = power_prior(VAGUE_NORMAL, EXT_Y, EXT_SE, a0)
     assert prior.mean() == pytest.approx(np.trapezoid(x * dens, x), abs=1e-8)
     assert prior.sd() == pytest.approx(
         np.sqrt(np.trapezoid((x - prior.mean()) ** 2 * dens, x)), rel=1e-6
@@ -55,35 +54,35 @@ def test_power_prior_is_likelihood_to_the_a0():
 
 
 def test_commensurate_prior_limits():
-    full = full_pooling_normal(EXT_Y, EXT_SE)
-    assert commensurate_prior_normal(EXT_Y, EXT_SE, 0.0).components() == full.components()
-    wide = commensurate_prior_normal(EXT_Y, EXT_SE, 5.0)
+    full = full_pooling(VAGUE_NORMAL, EXT_Y, EXT_SE)
+    assert commensurate_prior(VAGUE_NORMAL, EXT_Y, EXT_SE, 0.0).components() == full.components()
+    wide = commensurate_prior(VAGUE_NORMAL, EXT_Y, EXT_SE, 5.0)
     assert wide.sd() == pytest.approx(np.hypot(full.sd(), 5.0))
     assert wide.mean() == pytest.approx(full.mean())
 
 
 def test_beta_power_and_commensurate():
     r, n = [30, 12, 45], [80, 40, 120]
-    prior = power_prior_beta(r, n, 0.5)
+    prior = power_prior(UNIFORM_BETA, r, n, 0.5)
     assert prior.components() == [(1.0, 1 + 0.5 * 87, 1 + 0.5 * 153)]
-    assert full_pooling_beta(r, n).components() == [(1.0, 88.0, 154.0)]
-    assert no_borrowing_beta().components() == [(1.0, 1.0, 1.0)]
-    com0 = commensurate_prior_beta(r, n, 0.0)
-    full = full_pooling_beta(r, n)
+    assert full_pooling(UNIFORM_BETA, r, n).components() == [(1.0, 88.0, 154.0)]
+    assert no_borrowing(UNIFORM_BETA).components() == [(1.0, 1.0, 1.0)]
+    com0 = commensurate_prior(UNIFORM_BETA, r, n, 0.0)
+    full = full_pooling(UNIFORM_BETA, r, n)
     assert com0.mean() == pytest.approx(full.mean(), abs=0.002)
     assert com0.sd() == pytest.approx(full.sd(), rel=0.03)
-    assert commensurate_prior_beta(r, n, 0.5).sd() > 2 * full.sd()
+    assert commensurate_prior(UNIFORM_BETA, r, n, 0.5).sd() > 2 * full.sd()
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: power_prior_normal(EXT_Y, EXT_SE, 1.2),
-        lambda: power_prior_normal(EXT_Y, EXT_SE, -0.1),
-        lambda: power_prior_beta([5, 11], [10, 10], 0.5),
-        lambda: power_prior_normal(EXT_Y, EXT_SE[:3], 0.5),
-        lambda: commensurate_prior_normal(EXT_Y, EXT_SE, -1.0),
-        lambda: power_prior_normal(EXT_Y, np.zeros(5), 0.5),
+        lambda: power_prior(VAGUE_NORMAL, EXT_Y, EXT_SE, 1.2),
+        lambda: power_prior(VAGUE_NORMAL, EXT_Y, EXT_SE, -0.1),
+        lambda: power_prior(UNIFORM_BETA, [5, 11], [10, 10], 0.5),
+        lambda: power_prior(VAGUE_NORMAL, EXT_Y, EXT_SE[:3], 0.5),
+        lambda: commensurate_prior(VAGUE_NORMAL, EXT_Y, EXT_SE, -1.0),
+        lambda: power_prior(VAGUE_NORMAL, EXT_Y, np.zeros(5), 0.5),
     ],
 )
 def test_bad_inputs(call):
@@ -94,12 +93,12 @@ def test_bad_inputs(call):
 def _normal_priors():
     map_prior = map_prior_estimates(EXT_Y, EXT_SE, tau_prior="halfnormal:0.25")
     return {
-        "none": no_borrowing_normal(),
-        "full_pooling": full_pooling_normal(EXT_Y, EXT_SE),
-        "power_0.5": power_prior_normal(EXT_Y, EXT_SE, 0.5),
-        "commensurate_0.1": commensurate_prior_normal(EXT_Y, EXT_SE, 0.1),
+        "none": no_borrowing(VAGUE_NORMAL),
+        "full_pooling": full_pooling(VAGUE_NORMAL, EXT_Y, EXT_SE),
+        "power_0.5": power_prior(VAGUE_NORMAL, EXT_Y, EXT_SE, 0.5),
+        "commensurate_0.1": commensurate_prior(VAGUE_NORMAL, EXT_Y, EXT_SE, 0.1),
         "map": map_prior,
-        "robust_map": map_prior.robustify(0.2, mean=map_prior.mean(), sd=1.0),
+        "robust_map": robustify(map_prior, 0.2, mean=map_prior.mean(), sd=1.0),
     }
 
 
@@ -151,12 +150,12 @@ def test_operating_characteristics_counts_small():
     r, n = [40, 22, 55, 30], [100, 60, 130, 70]
     map_prior = map_prior_counts(r, n, tau_prior="halfnormal:0.5")
     priors = {
-        "none": no_borrowing_beta(),
-        "full_pooling": full_pooling_beta(r, n),
-        "power_0.5": power_prior_beta(r, n, 0.5),
-        "commensurate_0.1": commensurate_prior_beta(r, n, 0.1),
+        "none": no_borrowing(UNIFORM_BETA),
+        "full_pooling": full_pooling(UNIFORM_BETA, r, n),
+        "power_0.5": power_prior(UNIFORM_BETA, r, n, 0.5),
+        "commensurate_0.1": commensurate_prior(UNIFORM_BETA, r, n, 0.1),
         "map": map_prior,
-        "robust_map": map_prior.robustify(0.2),
+        "robust_map": robustify(map_prior, 0.2),
     }
     assert all(isinstance(p, BetaMixture) for p in priors.values())
     oc = operating_characteristics(
@@ -172,7 +171,7 @@ def test_operating_characteristics_counts_small():
 def test_operating_characteristics_rejects_mixed_priors(normal_priors):
     with pytest.raises(InputError):
         operating_characteristics(
-            {"a": normal_priors["none"], "b": no_borrowing_beta()}, [0.1], new_std_error=0.2
+            {"a": normal_priors["none"], "b": no_borrowing(UNIFORM_BETA)}, [0.1], new_std_error=0.2
         )
     with pytest.raises(InputError):
         operating_characteristics(normal_priors, [0.1])

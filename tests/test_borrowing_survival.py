@@ -9,8 +9,17 @@ import pandas as pd
 import pytensor.tensor as pt
 import pytest
 
-from prrt_bayes.borrowing.survival import external_log_median_prior, series_log_medians
+from prrt_bayes.borrowing import conflict, ess
+from prrt_bayes.borrowing.survival import (
+    PRIOR_SCALE,
+    borrowing_report,
+    external_log_median_prior,
+    series_log_medians,
+)
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import NormalMixture
+from prrt_bayes.core.results import BorrowingReport
+from prrt_bayes.core.sampling import SamplerSettings
 from prrt_bayes.survival.ph import fit_ph, treatment_median
 
 
@@ -41,6 +50,41 @@ def test_unknown_endpoint_and_method_are_input_errors():
         external_log_median_prior("os", "guess")
 
 
+@pytest.mark.parametrize("method", ["map", "robust-map", "power", "commensurate"])
+def test_external_prior_is_a_normal_mixture_prior(method):
+    prior, included, _ = external_log_median_prior("pfs", method)
+    assert isinstance(prior, NormalMixture)
+    # the series' medians lie around 30 months; the prior's median is among them
+    assert included["median"].min() < math.exp(float(prior.ppf(0.5))) < included["median"].max()
+
+
+def test_borrowing_report_lines():
+    prior, included, excluded = external_log_median_prior("pfs", "robust-map", robust_weight=0.2)
+    trial = math.log(20.0)
+    report = borrowing_report(prior, included, excluded, method="robust-map",
+                              settings={"robust_weight": 0.2}, trial_log_median=trial,
+                              trial_std_error=0.1)
+    assert isinstance(report, BorrowingReport) and report.method == "robust-map"
+    check = conflict(prior, trial, 0.1)
+    assert report.conflict_p_box == check.p_box
+    lines = dict(report.lines)
+    assert lines["prior scale"] == PRIOR_SCALE
+    assert lines["prior"] == prior.describe()
+    low, mid, high = (math.exp(float(prior.ppf(q))) for q in (0.025, 0.5, 0.975))
+    assert lines["prior median"] == f"{mid:.3g} months (95% interval {low:.3g} to {high:.3g})"
+    assert lines["prior ESS"] == (f"{ess(prior, 'moment'):.1f} events (moment), "
+                                  f"{ess(prior, 'elir'):.1f} events (ELIR)")
+    assert ess(prior, "moment") < ess(prior, "elir")  # moment ESS is conservative when robust
+    assert lines["robust_weight"] == "0.2"
+    assert lines["trial median without borrowing"] == "20 months"
+    assert lines["prior-data conflict"].startswith(f"Box p = {check.p_box:.3g}")
+    used = [text for label, text in report.lines if label == "cohort used"]
+    dropped = [text for label, text in report.lines if label == "cohort excluded"]
+    assert len(used) == len(included) and len(dropped) == len(excluded)
+    assert any(t.startswith("brabander2017: median") for t in used)
+    assert "bodei2011: reports time to progression, not PFS" in dropped
+
+
 @pytest.mark.parametrize("hazards", [[0.05, 0.02, 0.1], [0.5, 0.01, 0.01], [0.001, 0.001, 0.3]])
 def test_treatment_median_matches_cumulative_hazard(hazards):
     edges = np.array([0.0, 6.0, 18.0, np.inf])
@@ -67,10 +111,11 @@ def _simulate(seed: int, n: int = 120) -> pd.DataFrame:
 
 def test_commensurate_external_information_narrows_the_177lu_median():
     ipd = _simulate(3)
-    alone = fit_ph(ipd, n_intervals=4, draws=800, tune=800, check="warn")
+    settings = SamplerSettings(draws=800, tune=800)
+    alone = fit_ph(ipd, settings=settings, n_intervals=4, check="warn")
     median_alone = alone.survival(np.linspace(0, 400, 1601)).sel(arm="lu177")
     external = ([1.0], [math.log(28.0)], [0.08])
-    borrowed = fit_ph(ipd, n_intervals=4, draws=800, tune=800, check="warn",
+    borrowed = fit_ph(ipd, settings=settings, n_intervals=4, check="warn",
                       log_median_prior=external)
     assert borrowed.diagnostics.passed, borrowed.diagnostics.problems
     post = borrowed.tree.posterior["median_treatment"].values.ravel()
@@ -86,31 +131,33 @@ def test_commensurate_external_information_narrows_the_177lu_median():
 def test_borrowed_fits_reuse_one_compiled_model_and_match_a_fresh_build():
     """Other data (other interval edges) and another mixture of the same size: no recompile,
     and the same draws as a model built from scratch for them (same seed)."""
-    from prrt_bayes.core.sampling import compile_count
+    from prrt_bayes.core.sampling import compile_count, sample
     from prrt_bayes.survival.intervals import aggregate, default_breakpoints
-    from prrt_bayes.survival.ph import PHPriors, build_ph_model, sample_ph
+    from prrt_bayes.survival.ph import build_ph_model
 
     first = ([0.8, 0.2], [math.log(28.0)] * 2, [0.1, 1.0])
     second = ([0.5, 0.5], [math.log(20.0)] * 2, [0.2, 2.0])
-    settings = dict(n_intervals=4, draws=300, tune=300, check="none", seed=5)
-    fit_ph(_simulate(3), log_median_prior=first, **settings)
+    settings = SamplerSettings(draws=300, tune=300, seed=5)
+    fit_ph(_simulate(3), settings=settings, n_intervals=4, log_median_prior=first)
     before = compile_count()
     ipd = _simulate(4)
-    cached = fit_ph(ipd, log_median_prior=second, **settings)
+    cached = fit_ph(ipd, settings=settings, n_intervals=4, log_median_prior=second)
     assert compile_count() == before
     data = aggregate(ipd, default_breakpoints(ipd["time"].to_numpy(), ipd["event"].to_numpy(), 4))
-    fresh = sample_ph(build_ph_model(data, PHPriors(), log_median_prior=second), data, PHPriors(),
-                      draws=300, tune=300, seed=5, check="none")
-    np.testing.assert_allclose(cached.tree.posterior["median_treatment"].values,
-                               fresh.tree.posterior["median_treatment"].values, rtol=1e-10)
-    np.testing.assert_allclose(cached.hazard_ratio(), fresh.hazard_ratio(), rtol=1e-10)
+    fresh = sample(build_ph_model(data, log_median_prior=second), settings)
+    for name in ("median_treatment", "log_hr"):
+        np.testing.assert_allclose(cached.tree.posterior[name].values,
+                                   fresh.posterior[name].values, rtol=1e-10)
 
 
 def test_bad_external_log_median_mixture_is_an_input_error():
+    settings = SamplerSettings(draws=10, tune=10)
     with pytest.raises(InputError, match="summing to 1"):
-        fit_ph(_simulate(3), n_intervals=4, log_median_prior=([0.5], [3.0], [0.1]))
+        fit_ph(_simulate(3), settings=settings, n_intervals=4,
+               log_median_prior=([0.5], [3.0], [0.1]))
     with pytest.raises(InputError, match="one common length"):
-        fit_ph(_simulate(3), n_intervals=4, log_median_prior=([0.5, 0.5], [3.0], [0.1, 1]))
+        fit_ph(_simulate(3), settings=settings, n_intervals=4,
+               log_median_prior=([0.5, 0.5], [3.0], [0.1, 1]))
 
 
 def _series_with(study: str, quantity: str, drop_n: bool = False, **update):

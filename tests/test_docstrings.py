@@ -173,8 +173,9 @@ def test_the_scan_finds_the_public_api():
     names = {qualname for qualname, _, _ in public_callables()}
     assert len(names) > 300
     for expected in ("prrt_bayes.survival.ph.fit_ph",
-                     "prrt_bayes.borrowing.mixtures.BetaMixture.cdf",
-                     "prrt_bayes.pipeline.runner.run", "prrt_bayes.reconstruct.guyot.guyot_reconstruct",
+                     "prrt_bayes.core.priors.BetaMixture.cdf",
+                     "prrt_bayes.pipeline.runner.run",
+                     "prrt_bayes.reconstruct.guyot.guyot_reconstruct",
                      "prrt_bayes.survival.distributions.Weibull.log_hazard"):
         assert expected in names, expected
 

@@ -9,36 +9,47 @@ from scipy import integrate, stats
 from scipy.stats.contingency import odds_ratio
 
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import Beta, HalfNormal, Normal, read_priors
+from prrt_bayes.core.sampling import SamplerSettings, compile_count
+from prrt_bayes.core.summary import SUMMARY_COLUMNS
 from prrt_bayes.evidence import load_series
-from prrt_bayes.core.priors import Beta, Normal, read_priors
-from prrt_bayes.response.model import (
-    POPULATION_LEVELS,
-    ResponseCounts,
+from prrt_bayes.evidence.series_rules import POPULATION_LEVELS
+from prrt_bayes.response.borrowing import (
+    SERIES_MAP_PRIORS,
     borrowing_comparison,
-    fit_response,
     fit_series_response_map,
+    series_map_model,
+    series_map_priors,
+    series_response_counts,
+)
+from prrt_bayes.response.model import (
+    ResponseCounts,
+    fit_response,
     netter1_response,
     posterior_predictive_check,
     prior_predictive_check,
-    series_map_model,
-    series_response_counts,
 )
-from prrt_bayes.core.summary import SUMMARY_COLUMNS
+
+SETTINGS = SamplerSettings(target_accept=0.8)
+"""The two-arm fits' settings (the former defaults of ``fit_response``)."""
+
+MAP_SETTINGS = SamplerSettings(draws=2000, tune=2000, target_accept=0.99)
+"""The series MAP fits' settings (the former defaults of ``fit_series_response_map``)."""
 
 
 @pytest.fixture(scope="module")
 def evaluable():
-    return fit_response(netter1_response("evaluable"))
+    return fit_response(netter1_response("evaluable"), SETTINGS)
 
 
 @pytest.fixture(scope="module")
 def itt():
-    return fit_response(netter1_response("itt"))
+    return fit_response(netter1_response("itt"), SETTINGS)
 
 
 @pytest.fixture(scope="module")
 def series_map():
-    return fit_series_response_map()
+    return fit_series_response_map(MAP_SETTINGS)
 
 
 def _row(summary, quantity, group):
@@ -76,7 +87,7 @@ def test_bad_view_and_prior_raise_input_error():
     with pytest.raises(InputError, match="evaluable"):
         netter1_response("per_protocol")
     with pytest.raises(InputError, match="Beta prior"):
-        fit_response(netter1_response(), prior=Normal(0, 1))
+        fit_response(netter1_response(), SETTINGS, prior=Normal(0, 1))
 
 
 # ------------------------------------------------------------------- vague-prior checks
@@ -108,6 +119,16 @@ def test_itt_sensitivity_is_labelled_and_lower(evaluable, itt):
     assert abs(_row(itt.summary, "response_rate", "lu177")["median"] - exact) < 0.01
 
 
+def test_refit_to_other_counts_reuses_the_compiled_model(evaluable):
+    """core.fit caches the graph per prior: new counts only swap the pm.Data values."""
+    before = compile_count()
+    fit = fit_response(ResponseCounts(5, 50, 5, 50, label="other"),
+                       SamplerSettings(draws=50, tune=50, chains=1, seed=2))
+    assert compile_count() == before
+    assert fit.tree.posterior.sizes["draw"] == 50
+    assert int(fit.tree.constant_data["events"].sel(arm="lu177")) == 5
+
+
 def test_convergence_and_priors_recorded(evaluable, itt):
     for fit in (evaluable, itt):
         d = fit.diagnostics
@@ -120,7 +141,7 @@ def test_summary_vocabulary(evaluable):
     assert tuple(evaluable.summary.columns) == SUMMARY_COLUMNS
     assert set(evaluable.summary["quantity"]) == {
         "response_rate", "risk_difference", "odds_ratio", "probability_risk_difference_positive"}
-    assert set(evaluable.summary["endpoint"]) == {"objective_response"}
+    assert set(evaluable.summary["endpoint"]) == {"response"}
     assert "p[lu177]" in evaluable.summary.attrs["priors"]
 
 
@@ -150,7 +171,7 @@ def test_recovery_of_known_rates():
     n = 2000
     counts = ResponseCounts(rng.binomial(n, truth["lu177"]), n, rng.binomial(n, truth["control"]),
                             n, label="simulated")
-    fit = fit_response(counts, seed=5)
+    fit = fit_response(counts, SETTINGS.with_seed(5))
     assert fit.diagnostics.passed, fit.diagnostics.problems
     for arm, p in truth.items():
         row = _row(fit.summary, "response_rate", arm)
@@ -180,6 +201,15 @@ def test_series_rules_list_every_exclusion():
     assert set(included["level"]) <= set(POPULATION_LEVELS.values())
     strict = series_response_counts(exclude_non_recist=True)
     assert "ezziddin2014" in set(strict.excluded["study"])
+
+
+def test_map_priors_default_and_unknown_names():
+    assert series_map_priors() == SERIES_MAP_PRIORS
+    assert list(SERIES_MAP_PRIORS) == ["alpha", "beta", "tau"]
+    assert series_map_priors({"tau": HalfNormal(0.5)})["tau"] == HalfNormal(0.5)
+    assert series_map_priors({"tau": HalfNormal(0.5)})["alpha"] == Normal(0.0, 2.0)
+    with pytest.raises(InputError, match="no parameter 'gamma'"):
+        fit_series_response_map(MAP_SETTINGS, priors={"gamma": Normal(0, 1)})
 
 
 def test_map_model_needs_data_in_target_level():
@@ -223,7 +253,7 @@ def test_series_map_recovers_known_level_effects(series_map):
     included["total"] = 3000
     included["events"] = rng.binomial(3000, 1 / (1 + np.exp(-theta)))
     selection = type(series_map.selection)(included, series_map.selection.excluded)
-    fit = fit_series_response_map(selection, seed=9)
+    fit = fit_series_response_map(MAP_SETTINGS.with_seed(9), selection=selection)
     assert fit.diagnostics.passed, fit.diagnostics.problems
     post = fit.tree.posterior
     a_lo, a_hi = np.quantile(np.asarray(post["alpha"]).ravel(), [0.025, 0.975])
@@ -235,7 +265,8 @@ def test_series_map_recovers_known_level_effects(series_map):
 
 # ---------------------------------------------------------------- borrowing comparison
 def test_borrowing_methods_and_conflict(series_map):
-    comparison = borrowing_comparison(map_fit=series_map)
+    comparison = borrowing_comparison(netter1_response("evaluable"), MAP_SETTINGS,
+                                      map_fit=series_map)
     table = comparison.table.set_index("method")
     assert set(table.index) == {"none", "map", "robust_map", "map_exchangeable",
                                 "robust_map_exchangeable", "power_prior", "commensurate",
@@ -261,3 +292,14 @@ def test_borrowing_methods_and_conflict(series_map):
     assert tuple(comparison.summary.columns) == SUMMARY_COLUMNS
     assert any("kwekkeboom2008" in note for note in comparison.notes)
     assert any("SWOG" in note for note in comparison.notes)
+
+
+def test_borrowing_comparison_fits_the_map_prior_with_the_callers_settings(series_map):
+    """Without a map_fit the series MAP fit runs with the caller's settings (draws, chains,
+    seed), not settings of its own."""
+    settings = SamplerSettings(draws=60, tune=60, chains=1, seed=3, target_accept=0.95)
+    comparison = borrowing_comparison(netter1_response("evaluable"), settings)
+    post = comparison.map_fit.tree.posterior
+    assert (post.sizes["chain"], post.sizes["draw"]) == (1, 60)
+    assert post.attrs["seed"] == 3
+    assert read_priors(comparison.map_fit.tree) == SERIES_MAP_PRIORS

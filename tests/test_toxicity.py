@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pymc as pm
 import pytest
 from matplotlib.figure import Figure
 from scipy import stats
 
-from prrt_bayes.borrowing import binomial_map_exact, parse_prior
+from prrt_bayes.borrowing import binomial_map_exact
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import Beta, HalfCauchy, HalfNormal, Normal, parse_prior, read_priors
+from prrt_bayes.core.sampling import SamplerSettings
 from prrt_bayes.core.summary import SUMMARY_COLUMNS
-from prrt_bayes.toxicity.model import (
+from prrt_bayes.toxicity.adverse_events import (
+    HIERARCHICAL_PRIORS,
     AEFit,
+    ae_priors,
     compare_with_fisher,
     event_key,
     fit_ae,
-    fit_long_term_risk,
-    long_term_counts,
     netter1_ae_table,
     netter1_overview_table,
     plot_ae_forest,
     prior_predictive_check,
     validate_ae_table,
 )
+from prrt_bayes.toxicity.long_term import (
+    LONG_TERM_PRIORS,
+    fit_long_term_risk,
+    long_term_counts,
+    long_term_model,
+)
+
+AE_SETTINGS = SamplerSettings(draws=2000, tune=1000, target_accept=0.99)
+"""The AE fits' settings (the former defaults of ``fit_ae``)."""
+
+LT_SETTINGS = SamplerSettings(draws=2000, tune=2000, target_accept=0.99)
+"""The long-term fits' settings (the former defaults of ``fit_long_term_risk``)."""
 
 
 @pytest.fixture(scope="module")
@@ -38,27 +54,29 @@ def table_g34():
 
 @pytest.fixture(scope="module")
 def hier_any(table_any):
-    return fit_ae(table_any, kind="hierarchical", analysis="netter1_table4_hierarchical")
+    return fit_ae(table_any, AE_SETTINGS, kind="hierarchical",
+                  analysis="netter1_table4_hierarchical")
 
 
 @pytest.fixture(scope="module")
 def indep_any(table_any):
-    return fit_ae(table_any, kind="independent", analysis="netter1_table4_independent")
+    return fit_ae(table_any, AE_SETTINGS, kind="independent",
+                  analysis="netter1_table4_independent")
 
 
 @pytest.fixture(scope="module")
 def hier_g34(table_g34):
-    return fit_ae(table_g34, kind="hierarchical")
+    return fit_ae(table_g34, AE_SETTINGS, kind="hierarchical")
 
 
 @pytest.fixture(scope="module")
 def indep_g34(table_g34):
-    return fit_ae(table_g34, kind="independent")
+    return fit_ae(table_g34, AE_SETTINGS, kind="independent")
 
 
 @pytest.fixture(scope="module")
 def mds():
-    return fit_long_term_risk("mds")
+    return fit_long_term_risk("mds", LT_SETTINGS)
 
 
 def _row(fit, key, quantity, group):
@@ -101,12 +119,12 @@ def test_bad_ae_tables_raise_one_line_input_error(changes, text):
 
 def test_missing_organ_class_is_caught_before_fitting():
     with pytest.raises(InputError, match="organ class"):
-        fit_ae(_bad({(5, "organ_class"): " "}), kind="hierarchical")
+        fit_ae(_bad({(5, "organ_class"): " "}), AE_SETTINGS, kind="hierarchical")
 
 
 def test_bad_kind_and_grade():
     with pytest.raises(InputError, match="kind"):
-        fit_ae(netter1_ae_table(), kind="pooled")
+        fit_ae(netter1_ae_table(), AE_SETTINGS, kind="pooled")
     with pytest.raises(InputError, match="grade"):
         netter1_ae_table("grade5")
 
@@ -129,7 +147,7 @@ def test_independent_means_match_conjugate_beta(request, fixture):
 
 def test_table3_overview_simple_binomials():
     table = netter1_overview_table()
-    fit = fit_ae(table, kind="independent", analysis="netter1_table3")
+    fit = fit_ae(table, AE_SETTINGS, kind="independent", analysis="netter1_table3")
     assert fit.diagnostics.passed, fit.diagnostics.problems
     for row in table.itertuples():
         got = _row(fit, row.key, "ae_probability", "lu177")
@@ -244,7 +262,7 @@ def test_hierarchical_recovers_known_log_odds_ratios(table_any):
     log_or = log_or + rng.normal(0, 0.2, len(log_or))
     control_p = rng.uniform(0.05, 0.3, len(log_or))
     sim = _simulated(table_any, log_or, control_p, 3000, seed=22)
-    fit = fit_ae(sim, kind="hierarchical", seed=23)
+    fit = fit_ae(sim, AE_SETTINGS.with_seed(23), kind="hierarchical")
     assert fit.diagnostics.passed, fit.diagnostics.problems
     theta = fit.tree.posterior["theta"]
     lo, hi = theta.quantile([0.025, 0.975], dim=("chain", "draw")).values
@@ -264,8 +282,9 @@ def test_shrinkage_moves_rare_event_toward_class_mean(table_any):
     sim = _simulated(table_any, log_or, control_p, 2000, seed=31)
     rare = table_any["key"][gi].iloc[-1]
     sim.loc[sim["key"] == rare, ["lu177_events", "control_events"]] = 1
-    hier = fit_ae(sim, kind="hierarchical", seed=32, draws=4000)  # mu_gamma: ESS ~470
-    indep = fit_ae(sim, kind="independent", seed=33)
+    hier = fit_ae(sim, replace(AE_SETTINGS, draws=4000, seed=32),  # mu_gamma: ESS ~470
+                  kind="hierarchical")
+    indep = fit_ae(sim, AE_SETTINGS.with_seed(33), kind="independent")
     assert hier.diagnostics.passed and indep.diagnostics.passed
     post = hier.tree.posterior
     class_mean = float(post["mu_theta"].sel(organ_class="Gastrointestinal disorders").mean())
@@ -288,6 +307,20 @@ def test_prior_predictive_checks(table_any):
     # the logit-normal hyperpriors allow rare and common events without piling up at 0 / all
     assert (hier["share_zero"] < 0.5).all() and (hier["share_all"] < 0.2).all()
     assert abs(indep.loc[0, "p_mean"] - 0.5) < 0.03
+
+
+def test_ae_priors_defaults_and_bad_priors():
+    assert ae_priors("hierarchical") == HIERARCHICAL_PRIORS
+    assert list(HIERARCHICAL_PRIORS) == ["mu_gamma", "sigma_gamma", "mu_theta0", "tau_theta",
+                                         "sigma_theta"]
+    custom = ae_priors("hierarchical", {"sigma_theta": HalfNormal(0.5)})
+    assert custom["sigma_theta"] == HalfNormal(0.5) and custom["mu_gamma"] == Normal(0.0, 2.0)
+    assert list(custom) == list(HIERARCHICAL_PRIORS)  # creation order of the graph
+    assert ae_priors("independent") == {"p": Beta(1.0, 1.0)}
+    with pytest.raises(InputError, match="no parameter 'tau'"):
+        fit_ae(netter1_ae_table(), AE_SETTINGS, priors={"tau": HalfNormal(1)})
+    with pytest.raises(InputError, match="Beta prior"):
+        fit_ae(netter1_ae_table(), AE_SETTINGS, kind="independent", priors={"p": Normal(0, 1)})
 
 
 def test_prior_predictive_check_rejects_unknown_kind(table_any):
@@ -315,9 +348,10 @@ def test_long_term_selection_rules():
 def test_long_term_mds_matches_exact_quadrature(mds):
     assert mds.diagnostics.passed, mds.diagnostics.problems
     used = mds.selection.included
+    assert read_priors(mds.tree) == LONG_TERM_PRIORS == {"mu": parse_prior("normal:0,2"),
+                                                         "tau": parse_prior("halfnormal:1")}
     exact = binomial_map_exact(used["events"], used["total"],
-                               tau_prior=parse_prior("halfnormal:1"),
-                               mu_prior=parse_prior("normal:0,2"))
+                               tau_prior=LONG_TERM_PRIORS["tau"], mu_prior=LONG_TERM_PRIORS["mu"])
     mu = np.asarray(mds.tree.posterior["mu"]).ravel()
     assert abs(np.median(mu) - exact.mu_quantile(0.5)) < 0.1
     p_new = np.asarray(mds.tree.posterior["p_new"]).ravel()
@@ -329,24 +363,24 @@ def test_long_term_mds_matches_exact_quadrature(mds):
 
 @pytest.mark.parametrize("endpoint", ["haematological_grade34", "mds_or_acute_leukaemia"])
 def test_long_term_other_endpoints_converge(endpoint):
-    fit = fit_long_term_risk(endpoint)
+    fit = fit_long_term_risk(endpoint, LT_SETTINGS)
     assert fit.diagnostics.passed, fit.diagnostics.problems
     assert tuple(fit.summary.columns) == SUMMARY_COLUMNS
     assert set(fit.summary["quantity"]) == {"ae_probability"}
 
 
 def test_long_term_prior_predictive_and_bad_prior():
-    from prrt_bayes.borrowing import binomial_map_model
-
     used = long_term_counts("mds").included
-    model = binomial_map_model(used["events"], used["total"],
-                               tau_prior=parse_prior("halfnormal:1"),
-                               mu_prior=parse_prior("normal:0,2"))
+    model = long_term_model(used)
     prior = pm.sample_prior_predictive(draws=1000, model=model, random_seed=6)
     p_new = np.asarray(prior.prior["p_new"]).ravel()
     assert np.quantile(p_new, 0.05) < 0.05 and np.quantile(p_new, 0.95) > 0.9
     sim = np.asarray(prior.prior_predictive["r_obs"])
     assert sim.min() >= 0 and (sim <= used["total"].to_numpy()).all()
-    with pytest.raises(InputError, match="tau_prior"):
-        fit_long_term_risk("mds", tau_prior="normal:0,1")
+    with pytest.raises(InputError, match="tau prior must be HalfNormal or HalfCauchy"):
+        fit_long_term_risk("mds", LT_SETTINGS, priors={"tau": Normal(0, 1)})
+    with pytest.raises(InputError, match="mu prior must be Normal"):
+        fit_long_term_risk("mds", LT_SETTINGS, priors={"mu": HalfCauchy(1)})
+    with pytest.raises(InputError, match="no parameter 'sigma'"):
+        fit_long_term_risk("mds", LT_SETTINGS, priors={"sigma": HalfNormal(1)})
 

@@ -27,15 +27,9 @@ import numpy as np
 import pymc as pm
 from scipy import special
 
-from prrt_bayes.borrowing.hyperpriors import (
-    check_mu_prior,
-    check_tau_prior,
-    pymc_tau,
-    tau_logpdf,
-    tau_upper_quantile,
-)
-from prrt_bayes.borrowing.inputs import PriorSpec, validate_counts
+from prrt_bayes.borrowing.inputs import as_mu_prior, as_tau_prior, validate_counts
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import Normal, Prior
 
 _GH_X, _GH_W = np.polynomial.hermite.hermgauss(32)
 
@@ -243,14 +237,13 @@ def _check(events, totals, tau_prior, mu_prior):
     r, n = validate_counts(events, totals)
     if r.size < 2:
         raise InputError(f"a hierarchical prior needs at least 2 studies, got {r.size}")
-    check_tau_prior(tau_prior)
-    check_mu_prior(mu_prior)
-    return r.astype(float), n.astype(float)
+    return r.astype(float), n.astype(float), as_tau_prior(tau_prior), as_mu_prior(mu_prior)
 
 
 def _log_post_grid(r, n, mu, tau, tau_prior, mu_prior):
     mm, tt = np.meshgrid(mu, tau)
-    lp = tau_logpdf(tau_prior, tt) - 0.5 * ((mm - mu_prior.params[0]) / mu_prior.params[1]) ** 2
+    # the normal mu prior's kernel (its constant cancels in the normalisation)
+    lp = tau_prior.logpdf(tt) - 0.5 * ((mm - mu_prior.mu) / mu_prior.sigma) ** 2
     for ri, ni in zip(r, n, strict=True):
         lp = lp + _log_marginal_study(ri, ni, mm, tt)
     return lp
@@ -260,8 +253,8 @@ def binomial_map_exact(
     events,
     totals,
     *,
-    tau_prior: PriorSpec,
-    mu_prior: PriorSpec,
+    tau_prior: Prior | str,
+    mu_prior: Normal | str,
     n_mu: int = 201,
     n_tau: int = 201,
 ) -> BinomialMapPosterior:
@@ -278,10 +271,11 @@ def binomial_map_exact(
         Responders and patients of each historical study (whole numbers, ``0 <= r_i <= n_i``,
         ``n_i > 0``), at least 2 studies.
     tau_prior
-        Prior for the between-study SD on the logit scale (``halfnormal``, ``halfcauchy``,
-        ``halft``, ``uniform``).
+        Prior for the between-study SD on the logit scale (``HalfNormal``, ``HalfCauchy``,
+        ``HalfStudentT``, ``Uniform``), or its string (e.g. ``halfnormal:1``).
     mu_prior
-        ``normal:MEAN,SD`` prior for ``mu`` (logit scale); required.
+        :class:`~prrt_bayes.core.priors.Normal` prior (or ``normal:MEAN,SD``) for ``mu``
+        (logit scale); required.
     n_mu, n_tau
         Number of nodes of the fine grid along ``mu`` and ``tau``.
 
@@ -296,10 +290,10 @@ def binomial_map_exact(
     InputError
         Invalid counts, fewer than 2 studies, or a hyperprior of an unsupported family.
     """
-    r, n = _check(events, totals, tau_prior, mu_prior)
+    r, n, tau_prior, mu_prior = _check(events, totals, tau_prior, mu_prior)
     lhat = np.log((r + 0.5) / (n - r + 0.5))
-    tau_hi = tau_upper_quantile(tau_prior, 1 - 1e-10)
-    tau_lo = 1e-6 * tau_upper_quantile(tau_prior, 0.5)
+    tau_hi = float(tau_prior.ppf(1 - 1e-10))
+    tau_lo = 1e-6 * float(tau_prior.ppf(0.5))
     mu_lo, mu_hi = lhat.min() - 4.0, lhat.max() + 4.0
     for size in (121, None):
         k_mu, k_tau = (size, size) if size else (n_mu, n_tau)
@@ -323,8 +317,8 @@ def binomial_map_model(
     events,
     totals,
     *,
-    tau_prior: PriorSpec,
-    mu_prior: PriorSpec,
+    tau_prior: Prior | str,
+    mu_prior: Normal | str,
     study_names: list[str] | None = None,
 ) -> pm.Model:
     """The binomial-logit MAP model in PyMC, non-centred; ``p_new`` is the MAP prior draw.
@@ -335,10 +329,11 @@ def binomial_map_model(
         Responders and patients of each historical study (whole numbers, ``0 <= r_i <= n_i``,
         ``n_i > 0``), at least 2 studies; they enter the model as ``pm.Data`` ``r`` and ``n``.
     tau_prior
-        Prior for the between-study SD on the logit scale (``halfnormal``, ``halfcauchy``,
-        ``halft``, ``uniform``).
+        Prior for the between-study SD on the logit scale (``HalfNormal``, ``HalfCauchy``,
+        ``HalfStudentT``, ``Uniform``), or its string (e.g. ``halfnormal:1``).
     mu_prior
-        ``normal:MEAN,SD`` prior for ``mu`` (logit scale); required.
+        :class:`~prrt_bayes.core.priors.Normal` prior (or ``normal:MEAN,SD``) for ``mu``
+        (logit scale); required.
     study_names
         Labels of the ``study`` dimension (default ``study_1``, ``study_2``, ...), one per
         study.
@@ -356,15 +351,15 @@ def binomial_map_model(
         Invalid counts, fewer than 2 studies, a hyperprior of an unsupported family, or a
         study-name count that differs from the study count.
     """
-    r, n = _check(events, totals, tau_prior, mu_prior)
+    r, n, tau_prior, mu_prior = _check(events, totals, tau_prior, mu_prior)
     names = study_names or [f"study_{i + 1}" for i in range(r.size)]
     if len(names) != r.size:
         raise InputError(f"{len(names)} study names for {r.size} studies", field="study_names")
     with pm.Model(coords={"study": names}) as model:
         r_data = pm.Data("r", r.astype(int), dims="study")
         n_data = pm.Data("n", n.astype(int), dims="study")
-        mu = pm.Normal("mu", mu=mu_prior.params[0], sigma=mu_prior.params[1])
-        tau = pymc_tau(tau_prior)
+        mu = mu_prior.to_pymc("mu")
+        tau = tau_prior.to_pymc("tau")
         z = pm.Normal("z", 0.0, 1.0, dims="study")
         theta = pm.Deterministic("theta", mu + tau * z, dims="study")
         pm.Binomial("r_obs", n=n_data, logit_p=theta, observed=r_data, dims="study")

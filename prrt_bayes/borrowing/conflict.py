@@ -10,16 +10,19 @@ Two p-values from the prior predictive distribution of the new study's data:
 
 Small values (e.g. < 0.05) flag conflict: the external evidence and the new study disagree more
 than the prior's heterogeneity allows, and a robust prior should down-weight the borrowing.
+:func:`conflict` is one verb with a method per prior type (normal: an estimate and its standard
+error; beta: events out of a total).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import singledispatch
 
 import numpy as np
 
-from prrt_bayes.borrowing.mixtures import BetaMixture, NormalMixture
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import Beta, BetaMixture, Normal, NormalMixture, parse_prior
 
 
 @dataclass(frozen=True)
@@ -46,30 +49,58 @@ class ConflictCheck:
         return self.p_box < alpha
 
 
-def conflict_normal(prior: NormalMixture, estimate: float, std_error: float) -> ConflictCheck:
-    """Conflict check of a new estimate (SE ``std_error``) against a normal-mixture prior.
+@singledispatch
+def conflict(prior, *observed) -> ConflictCheck:
+    """Prior-data conflict p-values of the new study's result under ``prior``.
 
-    The Box p-value integrates the predictive density numerically (trapezoid rule on a fine grid
-    spanning 12 SDs around every component).
+    For normal priors the Box p-value integrates the predictive density numerically (trapezoid
+    rule on a fine grid spanning 12 SDs around every component); for beta priors both p-values
+    are exact sums of the beta-binomial predictive pmf.
 
     Parameters
     ----------
     prior
-        Borrowing prior of the new study's parameter, on the estimate's scale (e.g. log).
-    estimate, std_error
-        The new study's estimate (same scale as ``prior``) and its positive standard error; the
-        prior predictive is ``prior`` with ``std_error^2`` added to each component's variance.
+        Borrowing prior of the new study's parameter: a
+        :class:`~prrt_bayes.core.priors.NormalMixture` or :class:`~prrt_bayes.core.priors.Normal`
+        (on the estimate's scale, e.g. log), a :class:`~prrt_bayes.core.priors.BetaMixture` or
+        :class:`~prrt_bayes.core.priors.Beta` (a response probability), or a prior string for
+        :func:`~prrt_bayes.core.priors.parse_prior`.
+    *observed
+        Normal priors: ``estimate, std_error`` (the new estimate and its positive standard
+        error; the predictive adds ``std_error^2`` to each component's variance). Beta priors:
+        ``events, total`` (the predictive is the beta-binomial mixture for ``total``).
 
     Returns
     -------
     ConflictCheck
-        ``p_tail``, ``p_box`` (both capped at 1) and ``observed = estimate``.
+        ``p_tail``, ``p_box`` (both capped at 1) and ``observed`` (the estimate or the events).
 
     Raises
     ------
     InputError
-        When ``std_error`` is not positive.
+        A non-positive standard error, counts outside ``0 <= events <= total`` with
+        ``total > 0``, or a prior of another type.
     """
+    raise InputError(f"conflict needs a normal or beta (mixture) prior, got {prior!r}")
+
+
+@conflict.register(str)
+def _conflict_text(prior, *observed) -> ConflictCheck:
+    return conflict(parse_prior(prior), *observed)
+
+
+@conflict.register(Normal)
+def _conflict_single_normal(prior, *observed) -> ConflictCheck:
+    return conflict(NormalMixture((1.0,), (prior.mu,), (prior.sigma,)), *observed)
+
+
+@conflict.register(Beta)
+def _conflict_single_beta(prior, *observed) -> ConflictCheck:
+    return conflict(BetaMixture((1.0,), (prior.alpha,), (prior.beta,)), *observed)
+
+
+@conflict.register(NormalMixture)
+def _conflict_normal(prior, estimate: float, std_error: float) -> ConflictCheck:
     if not std_error > 0:
         raise InputError(f"standard error must be positive, got {std_error}")
     pred = prior.predictive(std_error)
@@ -89,28 +120,8 @@ def conflict_normal(prior: NormalMixture, estimate: float, std_error: float) -> 
     return ConflictCheck(p_tail, min(1.0, p_box), float(estimate))
 
 
-def conflict_beta(prior: BetaMixture, events: int, total: int) -> ConflictCheck:
-    """Conflict check of ``events`` out of ``total`` against a beta-mixture prior (exact).
-
-    Parameters
-    ----------
-    prior
-        Borrowing prior of the new study's response probability.
-    events, total
-        Observed events and patients of the new study; the prior predictive is the
-        beta-binomial mixture for ``total`` patients.
-
-    Returns
-    -------
-    ConflictCheck
-        ``p_tail``, ``p_box`` (sums of the predictive pmf, both capped at 1) and
-        ``observed = events``.
-
-    Raises
-    ------
-    InputError
-        Unless ``0 <= events <= total`` and ``total > 0``.
-    """
+@conflict.register(BetaMixture)
+def _conflict_beta(prior, events: int, total: int) -> ConflictCheck:
     if not (0 <= events <= total) or total <= 0:
         raise InputError(f"need 0 <= events <= total and total > 0, got {events}/{total}")
     pmf = prior.predictive_pmf(total)

@@ -16,15 +16,20 @@ heavy-tailed (robust) mixtures.
 For a normal mixture, ``family="gaussian"`` gives the ESS in units whose sampling SD is
 ``sigma`` (``sigma = 1`` for a log hazard or log median: ESS in events); ``family="binomial"``
 treats the mixture as a prior on a logit response rate (ESS in patients).
+
+:func:`ess` is one verb with a method per prior type (as RBesT's ``ess``): beta and normal
+mixtures, and the single ``Beta`` / ``Normal`` priors as one-component mixtures.
 """
 
 from __future__ import annotations
 
+from functools import singledispatch
+
 import numpy as np
 from scipy import special, stats
 
-from prrt_bayes.borrowing.mixtures import BetaMixture, NormalMixture
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import Beta, BetaMixture, Normal, NormalMixture, parse_prior
 
 _METHODS = ("elir", "moment")
 
@@ -35,32 +40,68 @@ def _info_terms(logf, G, H):
     return np.sum(r * G, axis=-1) ** 2 - np.sum(r * (H + G**2), axis=-1)
 
 
-def ess_beta(mix: BetaMixture, method: str = "elir") -> float:
+@singledispatch
+def ess(prior, method: str = "elir", **kwargs) -> float:
+    """Effective sample size of a prior (ELIR or moment; see the module docstring).
+
+    Parameters
+    ----------
+    prior
+        A :class:`~prrt_bayes.core.priors.BetaMixture` or :class:`~prrt_bayes.core.priors.Beta`
+        (a prior on a probability: ESS in patients), a
+        :class:`~prrt_bayes.core.priors.NormalMixture` or
+        :class:`~prrt_bayes.core.priors.Normal`, or a prior string for
+        :func:`~prrt_bayes.core.priors.parse_prior`.
+    method
+        ``"elir"`` (numerical integration) or ``"moment"`` (the conjugate prior with the same
+        mean and SD).
+    **kwargs
+        For normal priors only: ``family`` (``"gaussian"``, default: prior on a mean with
+        sampling SD ``sigma`` per observation, ``sigma = 1`` for a log hazard or log median
+        giving an ESS in events; ``"binomial"``: prior on a logit probability, ESS in patients)
+        and ``sigma`` (> 0, default 1; ignored for ``family="binomial"``).
+
+    Returns
+    -------
+    float
+        The ESS, in patients (beta priors, binomial family) or observations of SD ``sigma``.
+
+    Raises
+    ------
+    InputError
+        A prior of another type, an unknown ``method`` or ``family``, keywords given for a beta
+        prior, ``sigma <= 0``, or ELIR of a beta component with ``a`` or ``b`` below 1.
+    """
+    raise InputError(f"ESS needs a beta or normal (mixture) prior, got {type(prior).__name__}")
+
+
+@ess.register(str)
+def _ess_text(prior, method: str = "elir", **kwargs) -> float:
+    return ess(parse_prior(prior), method, **kwargs)
+
+
+@ess.register(Beta)
+def _ess_single_beta(prior, method: str = "elir", **kwargs) -> float:
+    return ess(BetaMixture((1.0,), (prior.alpha,), (prior.beta,)), method, **kwargs)
+
+
+@ess.register(Normal)
+def _ess_single_normal(prior, method: str = "elir", **kwargs) -> float:
+    return ess(NormalMixture((1.0,), (prior.mu,), (prior.sigma,)), method, **kwargs)
+
+
+@ess.register(BetaMixture)
+def _ess_beta(mix, method: str = "elir", **kwargs) -> float:
     """ESS of a beta mixture prior on a probability, in patients (Bernoulli observations).
 
     ELIR requires every ``a, b >= 1`` (otherwise the defining integral diverges, as in RBesT).
     A component with ``a = 1`` exactly has no curvature in ``p`` near 0, so ``Beta(1, b)`` has
     ELIR 1 (and the uniform Beta(1, 1) has ELIR 0), while ``Beta(a, b)`` with ``a, b > 1`` has
     ELIR ``a + b`` (the limit as ``a -> 1`` is ``1 + b``: ELIR is discontinuous there).
-
-    Parameters
-    ----------
-    mix
-        The beta mixture prior.
-    method
-        ``"elir"`` (numerical integration on the logit scale) or ``"moment"`` (``a + b`` of the
-        beta with the mixture's mean and SD).
-
-    Returns
-    -------
-    float
-        The ESS in patients.
-
-    Raises
-    ------
-    InputError
-        Unknown ``method``, or ``"elir"`` with a component whose ``a`` or ``b`` is below 1.
     """
+    if kwargs:
+        raise InputError(f"ESS of a beta mixture takes no {', '.join(sorted(kwargs))} "
+                         "(only for a normal mixture)")
     if method not in _METHODS:
         raise InputError(f"ESS method must be one of {_METHODS}, got {method!r}")
     if method == "moment":
@@ -95,35 +136,11 @@ def _normal_grid(mix: NormalMixture) -> np.ndarray:
     return np.unique(np.concatenate(pieces))
 
 
-def ess_normal(
-    mix: NormalMixture, method: str = "elir", *, family: str = "gaussian", sigma: float = 1.0
+@ess.register(NormalMixture)
+def _ess_normal(
+    mix, method: str = "elir", *, family: str = "gaussian", sigma: float = 1.0
 ) -> float:
-    """ESS of a normal mixture prior.
-
-    Parameters
-    ----------
-    mix
-        The normal mixture prior.
-    method
-        ``"elir"`` (numerical integration over a grid resolving every component) or
-        ``"moment"`` (expected inverse Fisher information divided by the mixture variance).
-    family
-        ``"gaussian"``: prior on a mean with sampling SD ``sigma`` per observation (``sigma = 1``
-        for a log hazard or log median: ESS in events). ``"binomial"``: prior on a logit
-        probability, ESS in patients.
-    sigma
-        Sampling SD of one observation (> 0); ignored for ``family="binomial"``.
-
-    Returns
-    -------
-    float
-        The ESS, in observations of SD ``sigma`` (gaussian) or patients (binomial).
-
-    Raises
-    ------
-    InputError
-        Unknown ``method`` or ``family``, or ``sigma <= 0`` with ``family="gaussian"``.
-    """
+    """ESS of a normal mixture prior (``family`` and ``sigma`` as in :func:`ess`)."""
     if method not in _METHODS:
         raise InputError(f"ESS method must be one of {_METHODS}, got {method!r}")
     if family not in ("gaussian", "binomial"):
@@ -147,36 +164,3 @@ def ess_normal(
     J = _info_terms(logf, G, H)
     return float(np.trapezoid(dens * J * inv_fisher, x))
 
-
-def ess(mix, method: str = "elir", **kwargs) -> float:
-    """ESS of a beta or normal mixture (dispatches to :func:`ess_beta` / :func:`ess_normal`).
-
-    Parameters
-    ----------
-    mix
-        A :class:`~prrt_bayes.borrowing.mixtures.BetaMixture` or
-        :class:`~prrt_bayes.borrowing.mixtures.NormalMixture`.
-    method
-        ``"elir"`` or ``"moment"``.
-    **kwargs
-        ``family`` and ``sigma`` for :func:`ess_normal`; none are accepted for a beta mixture.
-
-    Returns
-    -------
-    float
-        The ESS (patients for a beta mixture; see :func:`ess_normal` for the normal units).
-
-    Raises
-    ------
-    InputError
-        ``mix`` is neither mixture type, keyword arguments are given for a beta mixture, or
-        the called function rejects its arguments.
-    """
-    if isinstance(mix, BetaMixture):
-        if kwargs:
-            raise InputError(f"ESS of a beta mixture takes no {', '.join(sorted(kwargs))} "
-                             "(only for a normal mixture)")
-        return ess_beta(mix, method)
-    if isinstance(mix, NormalMixture):
-        return ess_normal(mix, method, **kwargs)
-    raise InputError(f"ESS needs a BetaMixture or NormalMixture, got {type(mix).__name__}")

@@ -1,4 +1,4 @@
-"""Turn what series report into model inputs, and parse the prior strings used by the CLI.
+"""Turn what series report into model inputs; check the hyperpriors of the hierarchical models.
 
 Published single-arm series rarely report a standard error. This module holds the documented
 rules that turn what they do report into an estimate and its standard error on the log scale:
@@ -24,105 +24,76 @@ import numpy as np
 from scipy.stats import norm
 
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import (
+    HalfCauchy,
+    HalfNormal,
+    HalfStudentT,
+    Normal,
+    Prior,
+    Uniform,
+    as_prior,
+)
+
+_TAU_PRIORS = (HalfNormal, HalfCauchy, HalfStudentT, Uniform)
 
 
-@dataclass(frozen=True)
-class PriorSpec:
-    """A parsed prior string such as ``halfnormal:1`` or ``normal:0,2``.
-
-    Attributes: ``family`` (``normal``, ``halfnormal``, ``halfcauchy``, ``halft`` or
-    ``uniform``) and ``params`` (floats, in the order the string gave them).
-    """
-
-    family: str
-    params: tuple[float, ...]
-
-
-_PRIOR_ARITY = {"normal": 2, "halfnormal": 1, "halfcauchy": 1, "uniform": 2, "halft": 2}
-
-
-def parse_prior(text: str, *, field: str = "prior") -> PriorSpec:
-    """Parse ``FAMILY:P1[,P2]`` (e.g. ``halfnormal:1``, ``normal:0,2``, ``halfcauchy:25``).
+def as_tau_prior(value: Prior | str, *, field: str = "tau_prior") -> Prior:
+    """The prior of a between-study SD, from a prior or its string (``halfnormal:0.5``).
 
     Parameters
     ----------
-    text
-        The prior string. Families (case-insensitive): ``normal:MEAN,SD``, ``halfnormal:SD``,
-        ``halfcauchy:SCALE``, ``halft:NU,SCALE`` (half Student-t) and ``uniform:LOW,HIGH``.
-        Scales (and ``NU``) must be positive; every number must be finite.
+    value
+        A :class:`~prrt_bayes.core.priors.Prior` or a string for
+        :func:`~prrt_bayes.core.priors.parse_prior`. Allowed: ``HalfNormal``, ``HalfCauchy``,
+        ``HalfStudentT`` (``halft``) and ``Uniform`` with ``lower >= 0``.
     field
-        Name of the input, reported in the error message.
+        Name of the input, reported in error messages.
 
     Returns
     -------
-    PriorSpec
-        The family (lower case) and its parameters as floats, in the order given.
+    Prior
+        The (parsed) prior.
 
     Raises
     ------
     InputError
-        For a missing ``:``, an unknown family, the wrong number of parameters, a non-positive
-        scale or ``uniform`` with ``LOW >= HIGH``.
+        An invalid string, another family, or a uniform prior with a negative lower limit.
     """
-    if not isinstance(text, str) or ":" not in text:
-        raise InputError(
-            f"expected FAMILY:PARAMS (e.g. halfnormal:1 or normal:0,2), got {text!r}", field=field
-        )
-    family, _, rest = text.strip().partition(":")
-    family = family.strip().lower()
-    if family not in _PRIOR_ARITY:
-        raise InputError(
-            f"unknown prior family {family!r}; use one of {', '.join(sorted(_PRIOR_ARITY))}",
-            field=field,
-        )
-    params = parse_float_list(rest, field=field)
-    if len(params) != _PRIOR_ARITY[family]:
-        raise InputError(
-            f"{family} prior takes {_PRIOR_ARITY[family]} number(s), got {len(params)} in {text!r}",
-            field=field,
-        )
-    scale_positions = {"normal": [1], "halfnormal": [0], "halfcauchy": [0], "halft": [0, 1]}
-    for i in scale_positions.get(family, []):
-        if params[i] <= 0:
-            raise InputError(f"{family} prior needs a positive scale, got {text!r}", field=field)
-    if family == "uniform" and not params[0] < params[1]:
-        raise InputError(f"uniform prior needs LOW < HIGH, got {text!r}", field=field)
-    return PriorSpec(family, tuple(params))
+    prior = as_prior(value, field=field)
+    if not isinstance(prior, _TAU_PRIORS):
+        names = ", ".join(cls.family for cls in _TAU_PRIORS)
+        raise InputError(f"tau prior must be one of {names}, got {prior.describe()}", field=field)
+    if isinstance(prior, Uniform) and prior.lower < 0:
+        raise InputError("uniform tau prior needs LOW >= 0", field=field)
+    return prior
 
 
-def parse_float_list(text: str, *, field: str = "values") -> list[float]:
-    """Parse a comma-separated list of finite numbers (``"6,8,17"``); InputError on bad items.
+def as_mu_prior(value: Prior | str, *, field: str = "mu_prior") -> Normal:
+    """A normal prior (the only one with closed-form ``mu | tau``), from a prior or its string.
 
     Parameters
     ----------
-    text
-        The list; converted with ``str`` first, items may be surrounded by spaces.
+    value
+        A :class:`~prrt_bayes.core.priors.Normal` or a ``normal:MEAN,SD`` string.
     field
-        Name of the input, reported in the error message.
+        Name of the input, reported in error messages.
 
     Returns
     -------
-    list[float]
-        The numbers, in order.
+    Normal
+        The (parsed) prior.
 
     Raises
     ------
     InputError
-        For an empty item, an item that is not a number, or a non-finite number.
+        An invalid string or a prior that is not normal.
     """
-    items = [t.strip() for t in str(text).split(",")]
-    if not items or any(t == "" for t in items):
-        raise InputError(f"expected comma-separated numbers, got {text!r}", field=field)
-    values = []
-    for t in items:
-        try:
-            v = float(t)
-        except ValueError:
-            raise InputError(f"{t!r} is not a number", field=field) from None
-        if not math.isfinite(v):
-            raise InputError(f"{t!r} is not a finite number", field=field)
-        values.append(v)
-    return values
+    prior = as_prior(value, field=field)
+    if not isinstance(prior, Normal):
+        label = field.removesuffix("_prior")
+        raise InputError(f"{label} prior must be normal:MEAN,SD, got {prior.describe()}",
+                         field=field)
+    return prior
 
 
 @dataclass(frozen=True)

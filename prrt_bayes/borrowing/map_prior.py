@@ -15,35 +15,28 @@ from scipy import special
 
 from prrt_bayes.borrowing.binomial_map import binomial_map_exact
 from prrt_bayes.borrowing.ess import ess
-from prrt_bayes.borrowing.inputs import (
-    PriorSpec,
-    parse_prior,
-    validate_counts,
-    validate_estimates,
-    validate_weight,
-)
+from prrt_bayes.borrowing.inputs import validate_counts, validate_estimates, validate_weight
 from prrt_bayes.borrowing.meta import normal_normal_exact
-from prrt_bayes.borrowing.mixtures import BetaMixture, NormalMixture, fit_mixture_auto
+from prrt_bayes.borrowing.mixtures import fit_mixture_auto, robustify
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import BetaMixture, HalfNormal, Normal, NormalMixture, Prior
 
 DEFAULT_SEED = 20170112
 N_DRAWS = 20_000
-DEFAULT_TAU_PRIOR = "halfnormal:1"
+DEFAULT_TAU_PRIOR = HalfNormal(1.0)
 """Half-normal(1) on the logit scale: RBesT's conservative default for rates in 0.2-0.8."""
-DEFAULT_MU_PRIOR_COUNTS = "normal:0,2"
+DEFAULT_MU_PRIOR_COUNTS = Normal(0.0, 2.0)
 """Normal(0, 2^2) on the logit scale, RBesT's ``beta.prior = 2`` for binary data."""
-
-
-def _spec(value: str | PriorSpec, field: str) -> PriorSpec:
-    return value if isinstance(value, PriorSpec) else parse_prior(value, field=field)
+DEFAULT_TAU_PRIOR_ESTIMATES = HalfNormal(0.5)
+"""Half-normal(0.5) on a log scale: the default tau prior of :func:`map_prior_estimates`."""
 
 
 def map_prior_counts(
     events,
     totals,
     *,
-    tau_prior: str | PriorSpec = DEFAULT_TAU_PRIOR,
-    mu_prior: str | PriorSpec = DEFAULT_MU_PRIOR_COUNTS,
+    tau_prior: Prior | str = DEFAULT_TAU_PRIOR,
+    mu_prior: Normal | str = DEFAULT_MU_PRIOR_COUNTS,
     robust_weight: float | None = None,
     robust_mean: float = 0.5,
     seed: int = DEFAULT_SEED,
@@ -56,9 +49,9 @@ def map_prior_counts(
     events, totals
         Responders and patients of the external studies (at least 2 studies).
     tau_prior, mu_prior
-        Priors of the between-study SD and of the mean, both on the logit scale: a prior string
-        (see :func:`~prrt_bayes.borrowing.inputs.parse_prior`) or a parsed
-        :class:`~prrt_bayes.borrowing.inputs.PriorSpec`. ``mu_prior`` must be normal.
+        Priors of the between-study SD and of the mean, both on the logit scale: a
+        :class:`~prrt_bayes.core.priors.Prior` or its string (see
+        :func:`~prrt_bayes.core.priors.parse_prior`). ``mu_prior`` must be normal.
     robust_weight
         Weight in [0, 1] of a vague ``Beta(2 robust_mean, 2 (1 - robust_mean))`` component
         (``Beta(1, 1)`` for the default mean); ``None`` returns the MAP mixture unrobustified.
@@ -79,16 +72,11 @@ def map_prior_counts(
         For invalid counts, fewer than 2 studies, unusable priors or an invalid robust weight or
         mean.
     """
-    post = binomial_map_exact(
-        events,
-        totals,
-        tau_prior=_spec(tau_prior, "tau_prior"),
-        mu_prior=_spec(mu_prior, "mu_prior"),
-    )
+    post = binomial_map_exact(events, totals, tau_prior=tau_prior, mu_prior=mu_prior)
     draws = special.expit(post.sample_theta_new(N_DRAWS, np.random.default_rng(seed)))
     mix = fit_mixture_auto(draws, "beta", max_components)
     if robust_weight is not None:
-        mix = mix.robustify(robust_weight, mean=robust_mean)
+        mix = robustify(mix, robust_weight, mean=robust_mean)
     return mix
 
 
@@ -96,8 +84,8 @@ def map_prior_estimates(
     estimates,
     std_errors,
     *,
-    tau_prior: str | PriorSpec = "halfnormal:0.5",
-    mu_prior: str | PriorSpec | None = None,
+    tau_prior: Prior | str = DEFAULT_TAU_PRIOR_ESTIMATES,
+    mu_prior: Normal | str | None = None,
     robust_weight: float | None = None,
     robust_mean: float | None = None,
     robust_sd: float = 1.0,
@@ -112,10 +100,10 @@ def map_prior_estimates(
         External study estimates (e.g. log medians) and their standard errors (at least 2
         studies).
     tau_prior
-        Prior of the between-study SD on the estimate's scale, as a string or
-        :class:`~prrt_bayes.borrowing.inputs.PriorSpec` (default ``halfnormal:0.5``).
+        Prior of the between-study SD on the estimate's scale, a
+        :class:`~prrt_bayes.core.priors.Prior` or its string (default ``HalfNormal(0.5)``).
     mu_prior
-        Normal prior of the overall mean; ``None`` means a flat prior.
+        Normal prior of the overall mean (or its string); ``None`` means a flat prior.
     robust_weight
         Weight in [0, 1] of a robust ``Normal(robust_mean, robust_sd^2)`` component; ``None``
         returns the MAP mixture unrobustified.
@@ -139,17 +127,12 @@ def map_prior_estimates(
         For invalid estimates, fewer than 2 studies, unusable priors or an invalid robust weight
         or SD.
     """
-    post = normal_normal_exact(
-        estimates,
-        std_errors,
-        tau_prior=_spec(tau_prior, "tau_prior"),
-        mu_prior=None if mu_prior is None else _spec(mu_prior, "mu_prior"),
-    )
+    post = normal_normal_exact(estimates, std_errors, tau_prior=tau_prior, mu_prior=mu_prior)
     draws = post.sample(N_DRAWS, np.random.default_rng(seed), target="theta_new")
     mix = fit_mixture_auto(draws, "normal", max_components)
     if robust_weight is not None:
         mean = mix.mean() if robust_mean is None else robust_mean
-        mix = mix.robustify(robust_weight, mean=mean, sd=robust_sd)
+        mix = robustify(mix, robust_weight, mean=mean, sd=robust_sd)
     return mix
 
 
@@ -160,8 +143,8 @@ def map_prior_summary(
     estimates=None,
     std_errors=None,
     robust_weight: float | None = None,
-    tau_prior: str = DEFAULT_TAU_PRIOR,
-    mu_prior: str | None = None,
+    tau_prior: Prior | str = DEFAULT_TAU_PRIOR,
+    mu_prior: Normal | str | None = None,
     seed: int = DEFAULT_SEED,
     reference_sd: float = 1.0,
 ) -> dict:
@@ -180,10 +163,11 @@ def map_prior_summary(
         Weight in [0, 1] of the robust component (``Beta(1, 1)`` for counts,
         ``Normal(MAP mean, reference_sd^2)`` for estimates); ``None``: no robust component.
     tau_prior
-        Prior string of the between-study SD (default ``halfnormal:1``).
+        Prior of the between-study SD, a :class:`~prrt_bayes.core.priors.Prior` or its string
+        (default ``HalfNormal(1)``).
     mu_prior
-        Prior string of the overall mean; ``None`` means ``normal:0,2`` for counts and a flat
-        prior for estimates.
+        Prior of the overall mean (or its string); ``None`` means ``Normal(0, 2)`` for counts
+        and a flat prior for estimates.
     seed
         Seed of the predictive draws the mixture is fitted to.
     reference_sd
@@ -242,8 +226,8 @@ def map_prior_summary(
     return {
         "mean": mix.mean(),
         "sd": mix.sd(),
-        "lower": mix.quantile(0.025),
-        "upper": mix.quantile(0.975),
+        "lower": float(mix.ppf(0.025)),
+        "upper": float(mix.ppf(0.975)),
         "ess_elir": ess(mix, "elir", **ess_kw),
         "ess_moment": ess(mix, "moment", **ess_kw),
         "components": [list(c) for c in mix.components()],

@@ -27,15 +27,9 @@ import numpy as np
 import pymc as pm
 from scipy import optimize, special
 
-from prrt_bayes.borrowing.hyperpriors import (
-    check_mu_prior,
-    check_tau_prior,
-    pymc_tau,
-    tau_logpdf,
-    tau_upper_quantile,
-)
-from prrt_bayes.borrowing.inputs import PriorSpec, validate_estimates
+from prrt_bayes.borrowing.inputs import as_mu_prior, as_tau_prior, validate_estimates
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import Normal, Prior, Uniform
 
 
 @dataclass(frozen=True)
@@ -234,22 +228,28 @@ def _mid(x: np.ndarray) -> np.ndarray:
 
 
 def check_meta_inputs(estimates, std_errors, tau_prior, mu_prior):
-    """Validate study estimates (>= 2 studies) and hyperpriors; return ``(y, s)`` arrays.
+    """Validate study estimates (>= 2 studies) and hyperpriors; return them ready to use.
 
     Parameters
     ----------
     estimates, std_errors
         Study estimates and their standard errors (finite, ``> 0``), equal lengths.
     tau_prior
-        :class:`~prrt_bayes.borrowing.inputs.PriorSpec` for the between-study SD
-        (``halfnormal``, ``halfcauchy``, ``halft``, or ``uniform`` with ``LOW >= 0``).
+        Prior of the between-study SD, a :class:`~prrt_bayes.core.priors.Prior` or its string
+        (``HalfNormal``, ``HalfCauchy``, ``HalfStudentT``, or ``Uniform`` with ``lower >= 0``;
+        see :func:`~prrt_bayes.borrowing.inputs.as_tau_prior`).
     mu_prior
-        ``normal`` PriorSpec for the overall mean, or None (not checked).
+        :class:`~prrt_bayes.core.priors.Normal` prior (or ``normal:MEAN,SD`` string) for the
+        overall mean, or None.
 
     Returns
     -------
     y, s : numpy.ndarray
         The estimates and standard errors as float arrays of shape ``(k,)``.
+    tau_prior : Prior
+        The (parsed) tau prior.
+    mu_prior : Normal or None
+        The (parsed) mu prior, or None.
 
     Raises
     ------
@@ -260,18 +260,17 @@ def check_meta_inputs(estimates, std_errors, tau_prior, mu_prior):
     y, s = validate_estimates(estimates, std_errors)
     if y.size < 2:
         raise InputError(f"a hierarchical prior needs at least 2 studies, got {y.size}")
-    check_tau_prior(tau_prior)
-    if mu_prior is not None:
-        check_mu_prior(mu_prior)
-    return y, s
+    tau_prior = as_tau_prior(tau_prior)
+    mu_prior = None if mu_prior is None else as_mu_prior(mu_prior)
+    return y, s, tau_prior, mu_prior
 
 
 def normal_normal_exact(
     estimates,
     std_errors,
     *,
-    tau_prior: PriorSpec,
-    mu_prior: PriorSpec | None = None,
+    tau_prior: Prior | str,
+    mu_prior: Normal | str | None = None,
     n_grid: int = 8000,
 ) -> NormalNormalPosterior:
     """Exact posterior of the normal-normal model by quadrature over tau.
@@ -281,9 +280,12 @@ def normal_normal_exact(
     estimates, std_errors
         Study estimates ``y_i`` and their standard errors ``s_i > 0`` (at least 2 studies).
     tau_prior
-        Prior for the between-study SD (``halfnormal``, ``halfcauchy``, ``halft``, ``uniform``).
+        Prior for the between-study SD (``HalfNormal``, ``HalfCauchy``, ``HalfStudentT``,
+        ``Uniform``), or its string (``halfnormal:1``, ``halfcauchy:25``, ``halft:3,1``,
+        ``uniform:0,2``).
     mu_prior
-        ``normal:MEAN,SD`` prior for the overall mean, or None for a flat prior.
+        :class:`~prrt_bayes.core.priors.Normal` prior (or ``normal:MEAN,SD``) for the overall
+        mean, or None for a flat prior.
     n_grid
         Number of log-spaced tau nodes (plus ``tau = 0``); for a uniform tau prior, the grid is
         ``n_grid + 1`` evenly spaced nodes from LOW to HIGH (see :func:`tau_grid`).
@@ -298,25 +300,24 @@ def normal_normal_exact(
     InputError
         Invalid estimates or hyperpriors (see :func:`check_meta_inputs`).
     """
-    y, s = check_meta_inputs(estimates, std_errors, tau_prior, mu_prior)
+    y, s, tau_prior, mu_prior = check_meta_inputs(estimates, std_errors, tau_prior, mu_prior)
     tau = tau_grid(y, s, tau_prior, n_grid)
     v = s[None, :] ** 2 + tau[:, None] ** 2
     w = 1.0 / v
     if mu_prior is None:
         prec0, m0 = 0.0, 0.0
     else:
-        m0, s0 = mu_prior.params
-        prec0 = 1.0 / s0**2
+        m0, prec0 = mu_prior.mu, 1.0 / mu_prior.sigma**2
     prec = prec0 + w.sum(axis=1)
     mu_var = 1.0 / prec
     mu_mean = mu_var * (prec0 * m0 + (w * y).sum(axis=1))
     # log p(y | tau) up to a constant: integrate mu out of prod N(y_i | mu, v_i) N(mu | m0, s0^2)
     loglik = -0.5 * np.log(v).sum(axis=1) - 0.5 * np.log(prec)
     loglik -= 0.5 * ((w * y**2).sum(axis=1) + prec0 * m0**2 - mu_mean**2 * prec)
-    return posterior_on_grid(tau, loglik + tau_logpdf(tau_prior, tau), mu_mean, mu_var)
+    return posterior_on_grid(tau, loglik + tau_prior.logpdf(tau), mu_mean, mu_var)
 
 
-def tau_grid(y: np.ndarray, s: np.ndarray, tau_prior: PriorSpec, n_grid: int) -> np.ndarray:
+def tau_grid(y: np.ndarray, s: np.ndarray, tau_prior: Prior, n_grid: int) -> np.ndarray:
     """Quadrature nodes for tau: 0 plus ``n_grid`` log-spaced nodes (or an even uniform grid).
 
     The log-spaced nodes run from ``1e-7 * scale`` to ``min(1e5 * scale, prior 1 - 1e-12
@@ -328,9 +329,9 @@ def tau_grid(y: np.ndarray, s: np.ndarray, tau_prior: PriorSpec, n_grid: int) ->
     y, s
         Study estimates and standard errors, shape ``(k,)``.
     tau_prior
-        Tau prior (a checked :class:`~prrt_bayes.borrowing.inputs.PriorSpec`). A ``uniform``
-        prior gets ``n_grid + 1`` evenly spaced nodes over its support ``[LOW, HIGH]`` instead
-        (no separate 0 node).
+        Tau prior (checked by :func:`~prrt_bayes.borrowing.inputs.as_tau_prior`). A
+        :class:`~prrt_bayes.core.priors.Uniform` prior gets ``n_grid + 1`` evenly spaced nodes
+        over its support ``[lower, upper]`` instead (no separate 0 node).
     n_grid
         Number of log-spaced nodes after ``tau = 0``.
 
@@ -339,10 +340,10 @@ def tau_grid(y: np.ndarray, s: np.ndarray, tau_prior: PriorSpec, n_grid: int) ->
     numpy.ndarray
         Increasing nodes, shape ``(n_grid + 1,)``.
     """
-    if tau_prior.family == "uniform":
-        return np.linspace(*tau_prior.params, n_grid + 1)
-    scale = max(float(np.max(s)), float(np.std(y)), tau_upper_quantile(tau_prior, 0.5))
-    hi = min(1e5 * scale, tau_upper_quantile(tau_prior, 1.0 - 1e-12))
+    if isinstance(tau_prior, Uniform):
+        return np.linspace(tau_prior.lower, tau_prior.upper, n_grid + 1)
+    scale = max(float(np.max(s)), float(np.std(y)), float(tau_prior.ppf(0.5)))
+    hi = min(1e5 * scale, float(tau_prior.ppf(1.0 - 1e-12)))
     return np.concatenate([[0.0], np.geomspace(1e-7 * scale, hi, n_grid)])
 
 
@@ -381,12 +382,12 @@ def normal_normal_model(
     estimates,
     std_errors,
     *,
-    tau_prior: PriorSpec,
-    mu_prior: PriorSpec,
+    tau_prior: Prior | str,
+    mu_prior: Normal | str,
     study_names: list[str] | None = None,
     covariates=None,
     new_covariates=None,
-    coef_prior: PriorSpec | None = None,
+    coef_prior: Normal | str | None = None,
 ) -> pm.Model:
     """The normal-normal hierarchical model in PyMC, non-centred (see module docstring).
 
@@ -401,10 +402,11 @@ def normal_normal_model(
         Study estimates and their standard errors (> 0), at least 2 studies; ``y`` and ``s``
         enter the model as ``pm.Data``.
     tau_prior
-        Prior for the between-study SD ``tau`` (``halfnormal``, ``halfcauchy``, ``halft``,
-        ``uniform``).
+        Prior for the between-study SD ``tau`` (``HalfNormal``, ``HalfCauchy``,
+        ``HalfStudentT``, ``Uniform``) or its string.
     mu_prior
-        ``normal:MEAN,SD`` prior for ``mu``; required here (None, a flat prior in
+        :class:`~prrt_bayes.core.priors.Normal` prior (or ``normal:MEAN,SD``) for ``mu``;
+        required here (None, a flat prior in
         :func:`normal_normal_exact`, is an InputError: PyMC cannot sample a flat prior).
     study_names
         Labels of the ``study`` dimension (default ``study_1``, ``study_2``, ...).
@@ -414,8 +416,8 @@ def normal_normal_model(
     new_covariates
         The ``q`` covariate values of the new study; required with ``covariates``.
     coef_prior
-        ``normal:MEAN,SD`` prior shared by every coefficient in ``beta``; required with
-        ``covariates``.
+        :class:`~prrt_bayes.core.priors.Normal` prior (or ``normal:MEAN,SD``) shared by every
+        coefficient in ``beta``; required with ``covariates``.
 
     Returns
     -------
@@ -432,19 +434,18 @@ def normal_normal_model(
         without ``new_covariates`` and ``coef_prior``, a non-normal ``coef_prior``, or
         ``new_covariates`` of the wrong length.
     """
-    y, s = check_meta_inputs(estimates, std_errors, tau_prior, mu_prior)
+    y, s, tau_prior, mu_prior = check_meta_inputs(estimates, std_errors, tau_prior, mu_prior)
     if mu_prior is None:
         raise InputError("the PyMC model needs a normal:MEAN,SD mu prior (a flat prior is only "
                          "available in normal_normal_exact)", field="mu_prior")
     names = study_names or [f"study_{i + 1}" for i in range(y.size)]
     if len(names) != y.size:
         raise InputError(f"{len(names)} study names for {y.size} studies")
-    m0, s0 = mu_prior.params
     coords = {"study": names}
     if covariates is not None:
         if new_covariates is None or coef_prior is None:
             raise InputError("covariates need new_covariates and a normal coef_prior")
-        check_mu_prior(coef_prior)
+        coef_prior = as_mu_prior(coef_prior, field="coef_prior")
         x = np.asarray(covariates, dtype=float).reshape(y.size, -1)
         x_new = np.atleast_1d(np.asarray(new_covariates, dtype=float))
         if x_new.size != x.shape[1]:
@@ -453,15 +454,13 @@ def normal_normal_model(
     with pm.Model(coords=coords) as model:
         y_data = pm.Data("y", y, dims="study")
         s_data = pm.Data("s", s, dims="study")
-        mu = pm.Normal("mu", mu=m0, sigma=s0)
-        tau = pymc_tau(tau_prior)
+        mu = mu_prior.to_pymc("mu")
+        tau = tau_prior.to_pymc("tau")
         z = pm.Normal("z", 0.0, 1.0, dims="study")
         z_new = pm.Normal("z_new", 0.0, 1.0)
         centre, centre_new = mu, mu
         if covariates is not None:
-            beta = pm.Normal(
-                "beta", mu=coef_prior.params[0], sigma=coef_prior.params[1], dims="covariate"
-            )
+            beta = coef_prior.to_pymc("beta", dims="covariate")
             centre = mu + pm.math.dot(x, beta)
             centre_new = mu + pm.math.dot(x_new, beta)
         theta = pm.Deterministic("theta", centre + tau * z, dims="study")

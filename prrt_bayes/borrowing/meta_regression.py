@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from prrt_bayes.borrowing.hyperpriors import check_mu_prior, tau_logpdf
-from prrt_bayes.borrowing.inputs import PriorSpec
+from prrt_bayes.borrowing.inputs import as_mu_prior
 from prrt_bayes.borrowing.meta import (
     NormalNormalPosterior,
     check_meta_inputs,
@@ -32,6 +31,7 @@ from prrt_bayes.borrowing.meta import (
     tau_grid,
 )
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import Normal, Prior
 
 
 def _design(covariates, new_covariates, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -54,9 +54,9 @@ def meta_regression_exact(
     covariates,
     new_covariates,
     *,
-    tau_prior: PriorSpec,
-    mu_prior: PriorSpec | None = None,
-    coef_prior: PriorSpec | None = None,
+    tau_prior: Prior | str,
+    mu_prior: Normal | str | None = None,
+    coef_prior: Normal | str | None = None,
     n_grid: int = 8000,
 ) -> NormalNormalPosterior:
     """Exact posterior of the normal-normal meta-regression (see module docstring).
@@ -70,10 +70,13 @@ def meta_regression_exact(
     new_covariates
         The ``q`` covariate values of the new study.
     tau_prior, mu_prior
-        Priors for tau and for the intercept (``None``: flat intercept).
+        Priors for tau and for the intercept (``None``: flat intercept), as
+        :class:`~prrt_bayes.core.priors.Prior` objects or strings (see
+        :func:`~prrt_bayes.borrowing.meta.check_meta_inputs`).
     coef_prior
-        ``normal:MEAN,SD`` prior shared by the covariate coefficients (usually ``normal:0,SD``);
-        ``None`` means flat, which needs more studies than coefficients to be proper.
+        :class:`~prrt_bayes.core.priors.Normal` prior (or ``normal:MEAN,SD``) shared by the
+        covariate coefficients (usually ``normal:0,SD``); ``None`` means flat, which needs more
+        studies than coefficients to be proper.
     n_grid
         Size of the tau quadrature grid, which has ``n_grid + 1`` nodes (see
         :func:`~prrt_bayes.borrowing.meta.tau_grid`).
@@ -89,18 +92,18 @@ def meta_regression_exact(
         For invalid estimates, fewer than 2 studies, unusable priors, covariates of the wrong
         shape or not finite, or coefficients with flat priors that the data cannot identify.
     """
-    y, s = check_meta_inputs(estimates, std_errors, tau_prior, mu_prior)
+    y, s, tau_prior, mu_prior = check_meta_inputs(estimates, std_errors, tau_prior, mu_prior)
     x, x_new = _design(covariates, new_covariates, y.size)
     p = x.shape[1]
     prior_prec = np.zeros((p, p))
     prior_mean = np.zeros(p)
     if mu_prior is not None:
-        prior_mean[0] = mu_prior.params[0]
-        prior_prec[0, 0] = 1.0 / mu_prior.params[1] ** 2
+        prior_mean[0] = mu_prior.mu
+        prior_prec[0, 0] = 1.0 / mu_prior.sigma**2
     if coef_prior is not None:
-        check_mu_prior(coef_prior)
-        prior_mean[1:] = coef_prior.params[0]
-        prior_prec[1:, 1:] = np.eye(p - 1) / coef_prior.params[1] ** 2
+        coef_prior = as_mu_prior(coef_prior, field="coef_prior")
+        prior_mean[1:] = coef_prior.mu
+        prior_prec[1:, 1:] = np.eye(p - 1) / coef_prior.sigma**2
     n_flat = int(np.sum(np.diag(prior_prec) == 0))
     if n_flat and y.size <= n_flat:
         raise InputError(f"{y.size} studies cannot identify {n_flat} coefficients with flat priors")
@@ -124,4 +127,4 @@ def meta_regression_exact(
     eta_var = np.einsum(
         "j,tj->t", x_new, np.linalg.solve(prec, np.broadcast_to(x_new, b.shape)[..., None])[..., 0]
     )
-    return posterior_on_grid(tau, loglik + tau_logpdf(tau_prior, tau), eta_mean, eta_var)
+    return posterior_on_grid(tau, loglik + tau_prior.logpdf(tau), eta_mean, eta_var)

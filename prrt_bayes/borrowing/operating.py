@@ -19,7 +19,8 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from prrt_bayes.borrowing.mixtures import (
+from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import (
     BetaMixture,
     NormalMixture,
     beta_mixture_quantiles,
@@ -27,7 +28,6 @@ from prrt_bayes.borrowing.mixtures import (
     normal_mixture_quantiles,
     normal_update,
 )
-from prrt_bayes.core.errors import InputError
 
 
 def _summaries_normal(prior: NormalMixture, y: np.ndarray, se: float, level: float):

@@ -18,19 +18,35 @@ Counts (``r_j`` of ``n_j``): the power prior is ``Beta(a + a0 sum r_j, b + a0 su
 (exact, conjugate). The commensurate prior puts ``tau`` on the logit scale:
 ``logit p_new ~ Normal(logit p_ext, tau^2)`` with ``p_ext ~ Beta(a + sum r, b + sum(n - r))``;
 it has no closed form and is represented by a beta mixture fitted by EM to 20 000 draws.
+
+Each task is one verb dispatching on the type of the initial prior (the first argument):
+:func:`no_borrowing`, :func:`power_prior`, :func:`full_pooling` and :func:`commensurate_prior`
+take a :class:`~prrt_bayes.core.priors.Normal` (estimates and standard errors follow) or a
+:class:`~prrt_bayes.core.priors.Beta` (events and totals follow), or its string
+(``"normal:0,10"``, ``"beta:1,1"``). :data:`VAGUE_NORMAL` and :data:`UNIFORM_BETA` are the
+usual initial priors.
 """
 
 from __future__ import annotations
+
+from functools import singledispatch
 
 import numpy as np
 from scipy import special
 
 from prrt_bayes.borrowing.inputs import validate_counts, validate_estimates, validate_weight
-from prrt_bayes.borrowing.mixtures import BetaMixture, NormalMixture, fit_mixture_auto
+from prrt_bayes.borrowing.mixtures import fit_mixture_auto
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import Beta, BetaMixture, Normal, NormalMixture, parse_prior
 
 VAGUE_SD = 10.0
 """Default SD of the initial (no-borrowing) normal prior on a log scale: effectively flat."""
+
+VAGUE_NORMAL = Normal(0.0, VAGUE_SD)
+"""The usual initial prior of a log-scale parameter, ``Normal(0, 10^2)``: effectively flat."""
+
+UNIFORM_BETA = Beta(1.0, 1.0)
+"""The usual initial prior of a probability, the uniform ``Beta(1, 1)``."""
 
 
 def _pooled(estimates, std_errors) -> tuple[float, float]:
@@ -39,229 +55,194 @@ def _pooled(estimates, std_errors) -> tuple[float, float]:
     return float(np.sum(y / s**2) / prec), float(1.0 / prec)
 
 
-def _check_initial(mean: float, sd: float) -> None:
-    if not (np.isfinite(mean) and sd > 0 and np.isfinite(sd)):
-        raise InputError(f"initial prior needs a finite mean and positive sd, got {mean}, {sd}")
+def _check_tau(tau: float) -> None:
+    if not (tau >= 0 and np.isfinite(tau)):
+        raise InputError(f"commensurate tau must be finite and >= 0, got {tau}", field="tau")
 
 
-def no_borrowing_normal(*, mean: float = 0.0, sd: float = VAGUE_SD) -> NormalMixture:
-    """The vague initial prior ``Normal(mean, sd^2)``: no borrowing.
+def _unsupported(verb: str, initial) -> InputError:
+    return InputError(f"{verb} needs a Normal or Beta initial prior, got {initial!r}",
+                      field="initial")
+
+
+# ---------------------------------------------------------------------------------------------
+# no borrowing
+# ---------------------------------------------------------------------------------------------
+@singledispatch
+def no_borrowing(initial):
+    """The initial prior alone, as a one-component mixture: no borrowing.
 
     Parameters
     ----------
-    mean, sd
-        Mean and SD of the initial normal prior, on the parameter's (log) scale; ``sd`` must be
-        positive and both finite (default ``Normal(0, 10^2)``, effectively flat).
+    initial
+        :class:`~prrt_bayes.core.priors.Normal` (e.g. :data:`VAGUE_NORMAL`),
+        :class:`~prrt_bayes.core.priors.Beta` (e.g. :data:`UNIFORM_BETA`) or its string.
 
     Returns
     -------
-    NormalMixture
-        A one-component mixture ``Normal(mean, sd^2)``.
+    NormalMixture or BetaMixture
+        A one-component mixture equal to ``initial``.
 
     Raises
     ------
     InputError
-        When ``mean`` is not finite or ``sd`` is not positive and finite.
+        An initial prior of another type.
     """
-    _check_initial(mean, sd)
-    return NormalMixture([1.0], [mean], [sd])
+    raise _unsupported("no_borrowing", initial)
 
 
-def power_prior_normal(
-    estimates, std_errors, a0: float, *, mean: float = 0.0, sd: float = VAGUE_SD
-) -> NormalMixture:
-    """Power prior with fixed ``a0`` for a normal (log-scale) parameter (see module docstring).
+@no_borrowing.register(str)
+def _no_borrowing_text(initial):
+    return no_borrowing(parse_prior(initial, field="initial"))
+
+
+@no_borrowing.register(Normal)
+def _no_borrowing_normal(initial) -> NormalMixture:
+    return NormalMixture([1.0], [initial.mu], [initial.sigma])
+
+
+@no_borrowing.register(Beta)
+def _no_borrowing_beta(initial) -> BetaMixture:
+    return BetaMixture([1.0], [initial.alpha], [initial.beta])
+
+
+# ---------------------------------------------------------------------------------------------
+# power prior
+# ---------------------------------------------------------------------------------------------
+@singledispatch
+def power_prior(initial, *data):
+    """Power prior with fixed ``a0``: the external likelihood to the ``a0`` times ``initial``.
+
+    See the module docstring for the closed forms.
 
     Parameters
     ----------
-    estimates, std_errors
-        External study estimates (log scale) and their standard errors, one per study; they are
-        pooled by inverse-variance weighting (common effect).
-    a0
-        Power (discount) of the external likelihood, in [0, 1]: 0 is no borrowing, 1 full
-        pooling.
-    mean, sd
-        Mean and SD of the initial normal prior (default ``Normal(0, 10^2)``, effectively flat).
+    initial
+        Initial prior of the new arm's parameter: :class:`~prrt_bayes.core.priors.Normal` for a
+        log-scale parameter, :class:`~prrt_bayes.core.priors.Beta` for a probability, or its
+        string.
+    *data
+        Normal: ``estimates, std_errors, a0`` (external log-scale estimates and their standard
+        errors, pooled by inverse-variance weighting). Beta: ``events, totals, a0`` (external
+        counts). ``a0`` in [0, 1]: 0 is no borrowing, 1 full pooling.
 
     Returns
     -------
-    NormalMixture
-        A one-component mixture ``Normal(m, 1 / P)`` with precision ``P = a0 / V + 1 / sd^2``
-        (``V``: variance of the pooled estimate).
+    NormalMixture or BetaMixture
+        One component: ``Normal(m, 1 / P)`` with precision ``P = a0 / V + 1 / sd^2`` (``V``:
+        variance of the pooled estimate), or ``Beta(a + a0 sum r, b + a0 sum(n - r))``.
 
     Raises
     ------
     InputError
-        When ``a0`` is outside [0, 1], the initial prior is invalid, or the estimates and
-        standard errors fail :func:`~prrt_bayes.borrowing.inputs.validate_estimates`.
+        ``a0`` outside [0, 1], invalid estimates or counts (see
+        :func:`~prrt_bayes.borrowing.inputs.validate_estimates` /
+        :func:`~prrt_bayes.borrowing.inputs.validate_counts`), or another initial prior type.
     """
+    raise _unsupported("power_prior", initial)
+
+
+@power_prior.register(str)
+def _power_prior_text(initial, *data):
+    return power_prior(parse_prior(initial, field="initial"), *data)
+
+
+@power_prior.register(Normal)
+def _power_prior_normal(initial, estimates, std_errors, a0: float) -> NormalMixture:
     a0 = validate_weight(a0, field="a0")
-    _check_initial(mean, sd)
+    mean, sd = initial.mu, initial.sigma
     ybar, v = _pooled(estimates, std_errors)
     prec = a0 / v + 1.0 / sd**2
     return NormalMixture([1.0], [(a0 * ybar / v + mean / sd**2) / prec], [np.sqrt(1.0 / prec)])
 
 
-def full_pooling_normal(
-    estimates, std_errors, *, mean: float = 0.0, sd: float = VAGUE_SD
-) -> NormalMixture:
+@power_prior.register(Beta)
+def _power_prior_beta(initial, events, totals, a0: float) -> BetaMixture:
+    a0 = validate_weight(a0, field="a0")
+    r, n = validate_counts(events, totals)
+    return BetaMixture([1.0], [initial.alpha + a0 * r.sum()], [initial.beta + a0 * (n - r).sum()])
+
+
+# ---------------------------------------------------------------------------------------------
+# full pooling
+# ---------------------------------------------------------------------------------------------
+def full_pooling(initial, *data):
     """Full pooling: the power prior with ``a0 = 1`` (external data count as new-arm data).
 
     Parameters
     ----------
-    estimates, std_errors
-        External study estimates (log scale) and their standard errors, one per study.
-    mean, sd
-        Mean and SD of the initial normal prior (default ``Normal(0, 10^2)``, effectively flat).
+    initial
+        Initial prior: :class:`~prrt_bayes.core.priors.Normal`,
+        :class:`~prrt_bayes.core.priors.Beta` or its string.
+    *data
+        Normal: ``estimates, std_errors``; Beta: ``events, totals`` (see :func:`power_prior`).
 
     Returns
     -------
-    NormalMixture
-        One normal component: the posterior of the common effect given the external data.
+    NormalMixture or BetaMixture
+        One component: the posterior of the common parameter given the external data.
 
     Raises
     ------
     InputError
-        As :func:`power_prior_normal`.
+        As :func:`power_prior`.
     """
-    return power_prior_normal(estimates, std_errors, 1.0, mean=mean, sd=sd)
+    return power_prior(initial, *data, 1.0)
 
 
-def commensurate_prior_normal(
-    estimates, std_errors, tau: float, *, mean: float = 0.0, sd: float = VAGUE_SD
-) -> NormalMixture:
-    """Commensurate prior with fixed between-source SD ``tau`` >= 0 (see module docstring).
+# ---------------------------------------------------------------------------------------------
+# commensurate prior
+# ---------------------------------------------------------------------------------------------
+@singledispatch
+def commensurate_prior(initial, *data, **options):
+    """Commensurate prior with fixed between-source SD ``tau`` (see module docstring).
 
     Parameters
     ----------
-    estimates, std_errors
-        External study estimates (log scale) and their standard errors, one per study.
-    tau
-        Between-source SD on the estimate's scale, finite and >= 0 (0: full pooling; larger
-        values borrow less).
-    mean, sd
-        Mean and SD of the initial normal prior (default ``Normal(0, 10^2)``, effectively flat).
+    initial
+        Initial prior: :class:`~prrt_bayes.core.priors.Normal`,
+        :class:`~prrt_bayes.core.priors.Beta` or its string.
+    *data
+        Normal: ``estimates, std_errors, tau`` (``tau`` on the estimate's scale). Beta:
+        ``events, totals, tau`` (``tau`` on the logit scale). ``tau`` finite and >= 0 (0: full
+        pooling; larger values borrow less).
+    **options
+        Beta only: ``seed`` (default 20170112) and ``n_draws`` (default 20 000) of the draws of
+        ``p_new`` to which the mixture is fitted.
 
     Returns
     -------
-    NormalMixture
-        One normal component: the full-pooling mean with SD ``sqrt(V_ext + tau^2)``.
+    NormalMixture or BetaMixture
+        Normal: one component, the full-pooling mean with SD ``sqrt(V_ext + tau^2)``. Beta: a
+        mixture of 1 to 3 components (chosen by AIC) fitted by EM to the draws.
 
     Raises
     ------
     InputError
-        When ``tau`` is negative or not finite, or as :func:`full_pooling_normal`.
+        ``tau`` negative or not finite, invalid data (as :func:`full_pooling`), or another
+        initial prior type.
     """
-    if not (tau >= 0 and np.isfinite(tau)):
-        raise InputError(f"commensurate tau must be finite and >= 0, got {tau}", field="tau")
-    ext = full_pooling_normal(estimates, std_errors, mean=mean, sd=sd)
+    raise _unsupported("commensurate_prior", initial)
+
+
+@commensurate_prior.register(str)
+def _commensurate_text(initial, *data, **options):
+    return commensurate_prior(parse_prior(initial, field="initial"), *data, **options)
+
+
+@commensurate_prior.register(Normal)
+def _commensurate_normal(initial, estimates, std_errors, tau: float) -> NormalMixture:
+    _check_tau(tau)
+    ext = full_pooling(initial, estimates, std_errors)
     return NormalMixture([1.0], ext.means, np.sqrt(ext.sds**2 + tau**2))
 
 
-def no_borrowing_beta(*, a: float = 1.0, b: float = 1.0) -> BetaMixture:
-    """The initial prior ``Beta(a, b)`` (uniform by default): no borrowing.
-
-    Parameters
-    ----------
-    a, b
-        Positive, finite shape parameters of the initial beta prior.
-
-    Returns
-    -------
-    BetaMixture
-        A one-component mixture ``Beta(a, b)``.
-    """
-    return BetaMixture([1.0], [a], [b])
-
-
-def power_prior_beta(events, totals, a0: float, *, a: float = 1.0, b: float = 1.0) -> BetaMixture:
-    """Power prior with fixed ``a0``: ``Beta(a + a0 sum r, b + a0 sum(n - r))``.
-
-    Parameters
-    ----------
-    events, totals
-        External event counts ``r`` and patient totals ``n``, one per study.
-    a0
-        Power (discount) of the external likelihood, in [0, 1]: 0 is no borrowing, 1 full
-        pooling.
-    a, b
-        Shape parameters of the initial beta prior (default uniform ``Beta(1, 1)``).
-
-    Returns
-    -------
-    BetaMixture
-        A one-component mixture (exact conjugate result).
-
-    Raises
-    ------
-    InputError
-        When ``a0`` is outside [0, 1] or the counts fail
-        :func:`~prrt_bayes.borrowing.inputs.validate_counts`.
-    """
-    a0 = validate_weight(a0, field="a0")
-    r, n = validate_counts(events, totals)
-    return BetaMixture([1.0], [a + a0 * r.sum()], [b + a0 * (n - r).sum()])
-
-
-def full_pooling_beta(events, totals, *, a: float = 1.0, b: float = 1.0) -> BetaMixture:
-    """Full pooling: the power prior with ``a0 = 1``.
-
-    Parameters
-    ----------
-    events, totals
-        External event counts and patient totals, one per study.
-    a, b
-        Shape parameters of the initial beta prior (default uniform ``Beta(1, 1)``).
-
-    Returns
-    -------
-    BetaMixture
-        One component ``Beta(a + sum r, b + sum(n - r))``.
-
-    Raises
-    ------
-    InputError
-        As :func:`power_prior_beta`.
-    """
-    return power_prior_beta(events, totals, 1.0, a=a, b=b)
-
-
-def commensurate_prior_beta(
-    events,
-    totals,
-    tau: float,
-    *,
-    a: float = 1.0,
-    b: float = 1.0,
-    seed: int = 20170112,
-    n_draws: int = 20_000,
+@commensurate_prior.register(Beta)
+def _commensurate_beta(
+    initial, events, totals, tau: float, *, seed: int = 20170112, n_draws: int = 20_000
 ) -> BetaMixture:
-    """Commensurate prior on the logit scale for a response probability (mixture fit to draws).
-
-    Parameters
-    ----------
-    events, totals
-        External event counts and patient totals, one per study.
-    tau
-        Between-source SD on the logit scale, finite and >= 0 (0: full pooling).
-    a, b
-        Shape parameters of the initial beta prior (default uniform ``Beta(1, 1)``).
-    seed, n_draws
-        Random seed and number of draws of ``p_new`` to which the mixture is fitted.
-
-    Returns
-    -------
-    BetaMixture
-        Beta mixture of 1 to 3 components (chosen by AIC) fitted by EM to the draws.
-
-    Raises
-    ------
-    InputError
-        When ``tau`` is negative or not finite, or the counts are invalid.
-    """
-    if not (tau >= 0 and np.isfinite(tau)):
-        raise InputError(f"commensurate tau must be finite and >= 0, got {tau}", field="tau")
-    ext = full_pooling_beta(events, totals, a=a, b=b)
+    _check_tau(tau)
+    ext = full_pooling(initial, events, totals)
     rng = np.random.default_rng(seed)
     p_ext = rng.beta(ext.a[0], ext.b[0], n_draws)
     draws = special.expit(special.logit(p_ext) + tau * rng.standard_normal(n_draws))

@@ -32,13 +32,14 @@ import math
 
 import pandas as pd
 
-from prrt_bayes.borrowing.conflict import conflict_normal
+from prrt_bayes.borrowing.conflict import conflict
 from prrt_bayes.borrowing.ess import ess
 from prrt_bayes.borrowing.inputs import log_median_estimate
 from prrt_bayes.borrowing.map_prior import map_prior_estimates
-from prrt_bayes.borrowing.mixtures import NormalMixture
-from prrt_bayes.borrowing.power import commensurate_prior_normal, power_prior_normal
+from prrt_bayes.borrowing.power import VAGUE_NORMAL, commensurate_prior, power_prior
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.priors import NormalMixture
+from prrt_bayes.core.results import BorrowingReport
 from prrt_bayes.evidence import load_series
 
 QUANTITY = {"pfs": "pfs_median_months", "os": "os_median_months"}
@@ -175,17 +176,29 @@ def external_log_median_prior(
     elif method == "robust-map":
         prior = map_prior_estimates(y, s, robust_weight=robust_weight, robust_sd=1.0)
     elif method == "power":
-        prior = power_prior_normal(y, s, a0)
+        prior = power_prior(VAGUE_NORMAL, y, s, a0)
     elif method == "commensurate":
-        prior = commensurate_prior_normal(y, s, tau)
+        prior = commensurate_prior(VAGUE_NORMAL, y, s, tau)
     else:
         raise InputError(f"unknown borrowing method {method!r}", field="borrowing.method")
     return prior, included, excluded
 
 
-def borrowing_report(prior: NormalMixture, included: pd.DataFrame, excluded: pd.DataFrame,
-                     *, trial_log_median: float, trial_std_error: float) -> dict:
-    """What was borrowed and how well it agrees with the trial (for the report / summary).
+PRIOR_SCALE = "log median survival (months) of the 177Lu-Dotatate arm"
+"""The scale the survival borrowing prior acts on."""
+
+
+def borrowing_report(
+    prior: NormalMixture,
+    included: pd.DataFrame,
+    excluded: pd.DataFrame,
+    *,
+    method: str,
+    settings: dict[str, float],
+    trial_log_median: float,
+    trial_std_error: float,
+) -> BorrowingReport:
+    """What was borrowed and how well it agrees with the trial (for the report and the CLI).
 
     Parameters
     ----------
@@ -193,29 +206,38 @@ def borrowing_report(prior: NormalMixture, included: pd.DataFrame, excluded: pd.
         The borrowing prior on the 177Lu arm's log median (months).
     included, excluded
         The cohort tables of :func:`series_log_medians`.
+    method
+        The borrowing method (``map``, ``robust-map``, ``power``, ``commensurate``).
+    settings
+        The method's settings, ``{name: value}`` (e.g. ``{"robust_weight": 0.2}``), one line
+        each, in the given order.
     trial_log_median, trial_std_error
         The trial's own estimate of the 177Lu arm's log median (months) without borrowing and
         its standard error, for the prior-data conflict check.
 
     Returns
     -------
-    dict
-        ``prior_scale``; ``prior_median_months`` and ``prior_95_interval_months`` (prior
-        quantiles back-transformed to months); ``prior_ess_events`` (moment ESS, reference SD 1:
-        events); ``conflict_p_box`` (:func:`~prrt_bayes.borrowing.conflict.conflict_normal`);
-        ``trial_median_months_without_borrowing``; ``cohorts`` and ``excluded`` (one text line
-        per cohort).
+    prrt_bayes.core.results.BorrowingReport
+        ``method``; ``conflict_p_box`` (Box p-value of
+        :func:`~prrt_bayes.borrowing.conflict.conflict`); ``lines``: the prior's scale and
+        mixture, its median and 95% interval (months), its ESS in events (moment and ELIR,
+        reference SD 1 on the log scale), the settings, the trial's median without borrowing
+        and the conflict p-value, one ``("cohort used", ...)`` line per cohort and one
+        ``("cohort excluded", ...)`` line per excluded cohort with its reason.
     """
-    conflict = conflict_normal(prior, trial_log_median, trial_std_error)
-    return {
-        "prior_scale": "log median survival (months) of the 177Lu-Dotatate arm",
-        "prior_median_months": math.exp(float(prior.quantile(0.5))),
-        "prior_95_interval_months": [math.exp(float(prior.quantile(0.025))),
-                                     math.exp(float(prior.quantile(0.975)))],
-        "prior_ess_events": float(ess(prior, "moment")),
-        "conflict_p_box": float(conflict.p_box),
-        "trial_median_months_without_borrowing": math.exp(trial_log_median),
-        "cohorts": [f"{r.study}: median {r.median:g} months, SE(log) {r.std_error:.3f} "
-                    f"({r.se_method})" for r in included.itertuples()],
-        "excluded": [f"{r.study}: {r.reason}" for r in excluded.itertuples()],
-    }
+    check = conflict(prior, trial_log_median, trial_std_error)
+    low, median, high = (math.exp(float(prior.ppf(q))) for q in (0.025, 0.5, 0.975))
+    lines = [
+        ("prior scale", PRIOR_SCALE),
+        ("prior", prior.describe()),
+        ("prior median", f"{median:.3g} months (95% interval {low:.3g} to {high:.3g})"),
+        ("prior ESS", f"{ess(prior, 'moment'):.1f} events (moment), "
+                      f"{ess(prior, 'elir'):.1f} events (ELIR)"),
+        *((name, f"{value:g}") for name, value in settings.items()),
+        ("trial median without borrowing", f"{math.exp(trial_log_median):.3g} months"),
+        ("prior-data conflict", f"Box p = {check.p_box:.3g}, tail p = {check.p_tail:.3g}"),
+        *(("cohort used", f"{r.study}: median {r.median:g} months, SE(log) {r.std_error:.3f} "
+                          f"({r.se_method})") for r in included.itertuples()),
+        *(("cohort excluded", f"{r.study}: {r.reason}") for r in excluded.itertuples()),
+    ]
+    return BorrowingReport(method=method, conflict_p_box=float(check.p_box), lines=tuple(lines))

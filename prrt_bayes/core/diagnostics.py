@@ -114,7 +114,8 @@ def check_diagnostics(
     Parameters
     ----------
     tree
-        Result of :func:`prrt_bayes.core.sampling.sample` (needs ``posterior``; ``sample_stats`` with
+        Result of :func:`prrt_bayes.core.sampling.sample` (needs ``posterior``; ``sample_stats``
+        with
         ``diverging`` and ``energy`` for the divergence and BFMI checks).
     var_names
         Posterior variables to check (default: all). Elements with identical draws (constants)

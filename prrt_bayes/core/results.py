@@ -55,7 +55,8 @@ class AnalysisResult:
     name
         Analysis name (e.g. ``"pfs_primary"``).
     kind
-        ``"survival"``, ``"response"`` or ``"toxicity"`` (:class:`~prrt_bayes.core.vocabulary.Kind`).
+        ``"survival"``, ``"response"`` or ``"toxicity"``
+        (:class:`~prrt_bayes.core.vocabulary.Kind`).
     endpoint
         ``"pfs"``, ``"os"``, ``"response"`` or ``"adverse_events"``.
     summary

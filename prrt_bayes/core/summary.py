@@ -95,7 +95,8 @@ def summary_frame(
         Row dicts from :func:`summarize_draws` (extra keys are an error, missing keys too).
     priors
         Optional ``{parameter: description}`` (e.g. from
-        :func:`prrt_bayes.core.priors.describe_priors`), stored (copied) in ``frame.attrs["priors"]``;
+        :func:`prrt_bayes.core.priors.describe_priors`), stored (copied) in
+        ``frame.attrs["priors"]``;
         ``None`` stores nothing.
 
     Returns

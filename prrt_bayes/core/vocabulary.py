@@ -39,6 +39,9 @@ class Arm(StrEnum):
     CONTROL = "control"
 
 
+ARMS: tuple[str, str] = (Arm.LU177.value, Arm.CONTROL.value)
+"""The two NETTER-1 arms in the order models index them (treatment first)."""
+
 ARM_LABELS: dict[str, str] = {Arm.LU177: "177Lu-Dotatate", Arm.CONTROL: "control"}
 """Arm -> the label printed in plots and the report."""
 

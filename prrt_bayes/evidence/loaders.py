@@ -1,6 +1,7 @@
 """Load and validate the bundled evidence: NETTER-1 by data cut, NEJM Tables 1-4, the series.
 
-Every loader validates on load and raises :class:`~prrt_bayes.core.errors.InputError` naming the file,
+Every loader validates on load and raises :class:`~prrt_bayes.core.errors.InputError` naming the
+file,
 the record (or CSV row) and the field of the first problem, so a broken data file never yields
 a silently wrong number.
 """

@@ -35,7 +35,8 @@ samples that needed it is reported.
 
 Untrusted text (analysis, arm, event names from user files) goes through
 :func:`prrt_bayes.outputs.safe_text.escape_cell` in every CSV and Excel string cell (and header);
-file and sheet names are reduced by :func:`prrt_bayes.outputs.safe_text.safe_name` (sheet names to 31
+file and sheet names are reduced by :func:`prrt_bayes.outputs.safe_text.safe_name` (sheet names to
+31
 characters, de-duplicated with ``_2``, ``_3``; the README maps each sheet to its analysis).
 Survival values in ``survival.csv`` are written with 10 significant digits (rounding is
 monotone, so PFS <= OS survives it); parameters at full precision.
@@ -54,9 +55,9 @@ from openpyxl import Workbook
 
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.results import AnalysisResult
-from prrt_bayes.outputs.safe_text import escape_cell, safe_name, xlsx_text
 from prrt_bayes.core.summary import summarize_draws, summary_frame
 from prrt_bayes.core.vocabulary import Arm, Endpoint
+from prrt_bayes.outputs.safe_text import escape_cell, safe_name, xlsx_text
 
 SURVIVAL_COLUMNS: tuple[str, ...] = (
     "sample", "endpoint", "analysis", "arm", "cycle", "time_months", "survival",

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from prrt_bayes.core.results import AnalysisResult
 from prrt_bayes.outputs import plots
 from prrt_bayes.outputs.hta import PsaReport
-from prrt_bayes.core.results import AnalysisResult
 from prrt_bayes.outputs.safe_text import escape_html
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"

@@ -1,12 +1,14 @@
 """Fit several analyses at once, one worker process per analysis.
 
-Each analysis is fitted by :func:`prrt_bayes.pipeline.registry.run_analysis` in a worker process started with
+Each analysis is fitted by :func:`prrt_bayes.pipeline.registry.run_analysis` in a worker process
+started with
 the ``"spawn"`` method (a fresh interpreter: PyMC, pytensor and numba hold compiled state and
 threads that ``fork`` would copy in an unsafe state). Results come back pickled
 (:class:`~prrt_bayes.core.results.AnalysisResult`, including its DataTree, pickles). Fits are
 deterministic given the spec's seed, so the results do not depend on ``jobs``.
 
-Bad input (:class:`~prrt_bayes.core.errors.InputError`) is re-raised in the caller, as the sequential
+Bad input (:class:`~prrt_bayes.core.errors.InputError`) is re-raised in the caller, as the
+sequential
 runner does; any other failure of one fit is recorded by analysis name and the others go on.
 Each worker compiles its own models (compiled models live in the process that built them), so
 ``jobs > 1`` pays the compile cost once per worker; it wins when analyses outnumber one.

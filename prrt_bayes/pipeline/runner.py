@@ -1,7 +1,8 @@
 """Run analysis specs and write the results folder atomically.
 
 ``run`` fits each spec (:func:`prrt_bayes.pipeline.registry.run_analysis`), then writes
-everything into a temporary sibling folder and renames it into place, so an interrupted run (Ctrl-C, crash) never
+everything into a temporary sibling folder and renames it into place, so an interrupted run (Ctrl-C,
+crash) never
 leaves a half-written results folder, and an existing folder is replaced only with
 ``force=True``. Layout of the results folder:
 
@@ -122,7 +123,8 @@ def run(
 def write_results(outcome: RunOutcome, specs: dict[str, AnalysisSpec], *, force: bool) -> None:
     """Write every output into a temporary folder, then move it into place atomically.
 
-    See :func:`prrt_bayes.pipeline.folders.write_atomically`: an interrupted run leaves no half-written
+    See :func:`prrt_bayes.pipeline.folders.write_atomically`: an interrupted run leaves no
+    half-written
     folder, and an existing folder is replaced only with ``force``.
 
     Parameters

@@ -57,6 +57,26 @@ def _unknown_key_reason(kind: Any, key: str) -> str:
 
 
 def validate_spec(data: dict, *, file: str | Path) -> AnalysisSpec:
+    """Validate a spec's data (as read from TOML) as the class its ``kind`` names.
+
+    Parameters
+    ----------
+    data
+        The spec as nested dicts.
+    file
+        The file (or a label such as ``(sweep grid)``) named in errors.
+
+    Returns
+    -------
+    AnalysisSpec
+        The validated spec of its kind.
+
+    Raises
+    ------
+    InputError
+        The first validation error, naming the file and the dotted key; a key that only
+        another kind uses says which.
+    """
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as err:

@@ -308,7 +308,8 @@ def _combined(combos: list[dict[str, Any]], outcomes: dict[int, tuple[str, Any]]
 
 
 def key_estimate(table: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """The key-estimate row of each successful combination (the kind's ``key_estimates`` in :data:`prrt_bayes.pipeline.registry.REGISTRY`).
+    """The key-estimate row of each successful combination (the kind's ``key_estimates`` in
+    :data:`prrt_bayes.pipeline.registry.REGISTRY`).
 
     Parameters
     ----------

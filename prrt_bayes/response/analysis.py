@@ -1,49 +1,91 @@
 """Objective response analysis: spec -> two-arm binomial fit (NETTER-1 Table 2), with borrowing.
 
-Without borrowing the 177Lu-Dotatate and control response rates have independent Beta(1, 1)
-priors (:func:`prrt_bayes.response.model.fit_response`). With a borrowing method the 177Lu-Dotatate
-rate's prior comes from the single-arm series (:func:`prrt_bayes.response.model.borrowing_comparison`:
-``map`` / ``robust-map`` with population type as covariate, ``power`` with the spec's ``a0``,
-``commensurate`` with the spec's ``tau``); its posterior is exact (beta mixture), drawn as many
-times as the control arm's MCMC draws so that the contrasts are per draw. The prior-data conflict
-(box p-value of NETTER-1's responders under the prior) is reported in ``result.borrowing``.
+Without borrowing the 177Lu-Dotatate and control response rates have independent Beta priors
+(default Beta(1, 1), the spec's ``priors.p`` otherwise)
+(:func:`prrt_bayes.response.model.fit_response`). With a borrowing method the
+177Lu-Dotatate rate's prior comes from the single-arm series
+(:func:`prrt_bayes.response.borrowing.borrowing_comparison`: ``map`` / ``robust-map`` with
+population type as covariate, ``power`` with the spec's ``a0``, ``commensurate`` with the spec's
+``tau``); its posterior is exact (beta mixture), drawn as many times as the control arm's MCMC
+draws so that the contrasts are per draw. The prior-data conflict (box p-value of NETTER-1's
+responders under the prior) is reported in ``result.borrowing``.
 
-Quantities: ``response_rate`` per arm, ``risk_difference``, ``odds_ratio`` and
-``probability_risk_difference_positive`` (P(rate 177Lu > rate control), in ``mean``) for
-``lu177_vs_control``; endpoint ``response``.
+Quantities (:func:`prrt_bayes.response.model.response_quantities`): ``response_rate`` per arm,
+``risk_difference``, ``odds_ratio`` and ``probability_risk_difference_positive`` (P(rate 177Lu >
+rate control), in ``mean``) for ``lu177_vs_control``; endpoint ``response``.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from prrt_bayes.core.diagnostics import worst_of
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.posterior import attach_quantities, parameter_frame, summary_from_tree
 from prrt_bayes.core.priors import describe_priors
-from prrt_bayes.response.model import CONTRAST, borrowing_comparison, fit_response, netter1_response
-from prrt_bayes.core.results import AnalysisResult
-from prrt_bayes.pipeline.specs import AnalysisSpec
+from prrt_bayes.core.results import AnalysisResult, BorrowingReport
+from prrt_bayes.core.vocabulary import Arm, Endpoint, Kind
+from prrt_bayes.response.borrowing import BorrowingComparison, borrowing_comparison
+from prrt_bayes.response.model import (
+    DEFAULT_RATE_PRIOR,
+    fit_response,
+    netter1_response,
+    response_quantities,
+)
+
+if TYPE_CHECKING:
+    from prrt_bayes.response.spec import ResponseSpec
 
 METHODS = {"map": "map", "robust-map": "robust_map", "power": "power_prior",
            "commensurate": "commensurate"}
-"""Spec borrowing method -> row of :func:`prrt_bayes.response.model.borrowing_comparison`."""
+"""Spec borrowing method -> row of :func:`prrt_bayes.response.borrowing.borrowing_comparison`."""
 
 
-def _odds(p: xr.DataArray) -> xr.DataArray:
-    return p / (1 - p)
+def _logit(p: xr.DataArray) -> xr.DataArray:
+    return np.log(p / (1 - p))
 
 
-def run(spec: AnalysisSpec) -> AnalysisResult:
+def _report(spec: ResponseSpec, comparison: BorrowingComparison) -> BorrowingReport:
+    """What was borrowed: the spec's settings, the prior, its ESS and conflict, the cohorts."""
+    b = spec.borrowing
+    row = comparison.table.set_index("method").loc[METHODS[b.method]]
+    lines = (
+        ("robust_weight", f"{b.robust_weight:g}"), ("a0", f"{b.a0:g}"), ("tau", f"{b.tau:g}"),
+        ("prior_mean", f"{row.prior_mean:.3g}"),
+        ("prior_ess_moment", f"{row.ess_moment:.3g}"),
+        ("conflict_p_box", f"{row.conflict_p_box:.3g}"),
+        ("posterior_informative_weight", f"{row.posterior_informative_weight:.3g}"),
+        *(("notes", note) for note in comparison.notes),
+    )
+    return BorrowingReport(method=b.method, conflict_p_box=float(row.conflict_p_box),
+                           lines=lines)
+
+
+def _prior_posterior(method: str, comparison: BorrowingComparison) -> pd.DataFrame:
+    """Borrowed prior and posterior densities of the 177Lu-Dotatate rate on a 0-1 grid."""
+    grid = np.linspace(0.001, 0.999, 400)
+    return pd.concat([
+        pd.DataFrame({"parameter": "response rate, 177Lu-Dotatate", "distribution": label,
+                      "x": grid, "density": mixture.pdf(grid)})
+        for label, mixture in ((f"{method} prior", comparison.priors[METHODS[method]]),
+                               ("posterior", comparison.posteriors[METHODS[method]]))
+    ], ignore_index=True)
+
+
+def run(spec: ResponseSpec) -> AnalysisResult:
     """Fit the response spec and derive the reported quantities.
 
     Parameters
     ----------
     spec
         Response spec. Used: ``evidence.population`` (NETTER-1 counts), ``borrowing`` (method,
-        ``robust_weight``, ``a0``, ``tau``), the ``sampler`` settings and ``seed``. The rate
-        priors are Beta(1, 1) (a spec with ``priors`` is rejected when it is loaded).
+        ``robust_weight``, ``a0``, ``tau``) and :meth:`sampler_settings` (every fit, the series
+        MAP fit included, and the seed of the borrowed draws), and ``priors``: ``p``, the Beta
+        prior of each arm's rate (default Beta(1, 1); with borrowing, the control arm's only).
 
     Returns
     -------
@@ -52,62 +94,43 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
         ``map`` / ``robust-map`` borrowing, the worse of it and the series MAP fit), the
         posterior tree, PSA ``parameters`` (``logit_response_rate_lu177``,
         ``logit_response_rate_control``), ``priors``, and with borrowing a ``borrowing``
-        report and ``extras["prior_posterior"]`` (densities on a 0-1 grid).
+        report and ``prior_posterior`` (densities on a 0-1 grid).
     """
+    settings = spec.sampler_settings()
+    given = spec.prior_objects()
+    unknown = sorted(set(given) - {"p"})
+    if unknown:
+        raise InputError(f"unknown prior(s) {unknown} for the response model; known: ['p'] "
+                         "(the Beta prior of each arm's response rate)", field="priors")
     counts = netter1_response(spec.evidence.population)
-    sampler = spec.sampler
-    fit = fit_response(counts, draws=sampler.draws, tune=sampler.tune, chains=sampler.chains,
-                       seed=spec.seed, target_accept=sampler.target_accept)
+    fit = fit_response(counts, settings, prior=given.get("p", DEFAULT_RATE_PRIOR))
     posterior = fit.tree.posterior.dataset
-    control = posterior["p"].sel(arm="control", drop=True)
-    lu177 = posterior["p"].sel(arm="lu177", drop=True)
-    borrowing: dict = {}
-    extras: dict[str, pd.DataFrame] = {}
-    diagnostics = fit.diagnostics
+    control = posterior["p"].sel(arm=Arm.CONTROL, drop=True)
+    lu177 = posterior["p"].sel(arm=Arm.LU177, drop=True)
+    diagnostics, report, prior_posterior = fit.diagnostics, None, None
+    priors = describe_priors(fit.priors)
     method = spec.borrowing.method
     if method != "none":
         comparison = borrowing_comparison(
-            counts, robust_weight=spec.borrowing.robust_weight, a0=spec.borrowing.a0,
-            commensurate_tau=spec.borrowing.tau, seed=spec.seed,
+            counts, settings, robust_weight=spec.borrowing.robust_weight, a0=spec.borrowing.a0,
+            commensurate_tau=spec.borrowing.tau,
         )
-        row = comparison.table.set_index("method").loc[METHODS[method]]
         if method in ("map", "robust-map"):  # the prior comes from the series MAP MCMC fit
             diagnostics = worst_of(diagnostics,
                                    comparison.map_fit.diagnostics.labelled("series MAP fit"))
-        rng = np.random.default_rng(spec.seed)
+        rng = np.random.default_rng(settings.seed)
         draws = comparison.posteriors[METHODS[method]].sample(control.size, rng)
         lu177 = xr.DataArray(draws.reshape(control.shape), dims=control.dims,
                              coords=control.coords)
-        borrowing = {
-            "method": method, "robust_weight": spec.borrowing.robust_weight,
-            "a0": spec.borrowing.a0, "tau": spec.borrowing.tau,
-            "prior_mean": float(row.prior_mean), "prior_ess_moment": float(row.ess_moment),
-            "conflict_p_box": float(row.conflict_p_box),
-            "posterior_informative_weight": float(row.posterior_informative_weight),
-            "notes": list(comparison.notes),
-        }
-        grid = np.linspace(0.001, 0.999, 400)
-        extras["prior_posterior"] = pd.concat([
-            pd.DataFrame({"parameter": "response rate, 177Lu-Dotatate", "distribution": label,
-                          "x": grid, "density": mixture.pdf(grid)})
-            for label, mixture in ((f"{method} prior", comparison.priors[METHODS[method]]),
-                                   ("posterior", comparison.posteriors[METHODS[method]]))
-        ], ignore_index=True)
-    difference = lu177 - control
-    items = [
-        ("response_rate", "lu177", lu177),
-        ("response_rate", "control", control),
-        ("risk_difference", CONTRAST, difference),
-        ("odds_ratio", CONTRAST, _odds(lu177) / _odds(control)),
-        ("probability_risk_difference_positive", CONTRAST, (difference > 0).astype(float)),
-    ]
-    attach_quantities(fit.tree, items, analysis=spec.name, endpoint="response")
+        report = _report(spec, comparison)
+        prior_posterior = _prior_posterior(method, comparison)
+        priors[f"p[{Arm.LU177}]"] = f"{method} prior from the single-arm series"
+    attach_quantities(fit.tree, response_quantities(lu177, control), analysis=spec.name,
+                      endpoint=Endpoint.RESPONSE)
     return AnalysisResult(
-        name=spec.name, kind="response", endpoint="response",
+        name=spec.name, kind=Kind.RESPONSE, endpoint=Endpoint.RESPONSE,
         summary=summary_from_tree(fit.tree), diagnostics=diagnostics, tree=fit.tree,
-        parameters=parameter_frame({"logit_response_rate_lu177": np.log(_odds(lu177)),
-                                    "logit_response_rate_control": np.log(_odds(control))}),
-        priors=describe_priors(fit.priors) | (
-            {"p[lu177]": f"{method} prior from the single-arm series"} if borrowing else {}),
-        borrowing=borrowing, extras=extras,
+        parameters=parameter_frame({"logit_response_rate_lu177": _logit(lu177),
+                                    "logit_response_rate_control": _logit(control)}),
+        priors=priors, borrowing=report, prior_posterior=prior_posterior,
     )

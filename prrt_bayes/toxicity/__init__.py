@@ -1,1 +1,1 @@
-"""Adverse events (hierarchical and independent models) and long-term MDS risk, and their analysis."""
+"""Adverse events (hierarchical and independent models), long-term MDS risk, their analysis."""

@@ -1,20 +1,23 @@
 """Adverse-event analysis: spec -> Berry & Berry hierarchical fits of NEJM Table 4, plus MDS risk.
 
-Fits the hierarchical model (:func:`prrt_bayes.toxicity.model.fit_ae`) to every Table 4 event type at
-any grade and at grade 3/4, the independent-binomial model to the same tables (unshrunk
-comparison for the forest plot, ``extras["ae_forest"]``), and the long-term risk of
+Fits the hierarchical model (:func:`prrt_bayes.toxicity.adverse_events.fit_ae`) to every Table 4
+event type at any grade and at grade 3/4, the independent-binomial model to the same tables
+(unshrunk comparison for the forest plot, ``result.ae_forest``), and the long-term risk of
 myelodysplastic syndrome with 177Lu-Dotatate pooled from the series and NETTER-1 final by the
-binomial MAP model (:func:`prrt_bayes.toxicity.model.fit_long_term_risk`).
+binomial MAP model (:func:`prrt_bayes.toxicity.long_term.fit_long_term_risk`).
 
-Rows (from the hierarchical fits): ``ae_probability`` per arm, ``risk_difference``,
-``odds_ratio`` and ``probability_risk_difference_positive`` per event, with ``endpoint`` the
-event key (``nausea_any_grade``, ``nausea_grade34``, ...); and ``ae_probability`` for
-``lu177`` with endpoints ``mds_long_term_pooled`` (pooled per-patient risk) and
-``mds_long_term_new_cohort`` (predictive risk in a new cohort). The posterior file holds the
-any-grade fit at its root and the grade 3/4 and MDS fits as child groups.
+Rows (from the hierarchical fits, :func:`~prrt_bayes.toxicity.adverse_events.ae_quantities`):
+``ae_probability`` per arm, ``risk_difference``, ``odds_ratio`` and
+``probability_risk_difference_positive`` per event, with ``endpoint`` the event key
+(``nausea_any_grade``, ``nausea_grade34``, ...); and ``ae_probability`` for ``lu177`` with
+endpoints ``mds_long_term_pooled`` (pooled per-patient risk) and ``mds_long_term_new_cohort``
+(predictive risk in a new cohort). The posterior file holds the any-grade fit at its root and
+the grade 3/4 and MDS fits as child groups.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,28 +26,16 @@ import xarray as xr
 from prrt_bayes.core.diagnostics import worst_of
 from prrt_bayes.core.posterior import attach_quantities, parameter_frame, summary_from_tree
 from prrt_bayes.core.priors import describe_priors
-from prrt_bayes.response.model import ARMS, CONTRAST
-from prrt_bayes.core.results import AnalysisResult
-from prrt_bayes.pipeline.specs import AnalysisSpec
-from prrt_bayes.toxicity.model import fit_ae, fit_long_term_risk, netter1_ae_table
+from prrt_bayes.core.results import AnalysisResult, BorrowingReport
+from prrt_bayes.core.vocabulary import Arm, Endpoint, Kind, Quantity
+from prrt_bayes.toxicity.adverse_events import AEFit, ae_quantities, fit_ae, netter1_ae_table
+from prrt_bayes.toxicity.long_term import LongTermFit, fit_long_term_risk
+
+if TYPE_CHECKING:
+    from prrt_bayes.toxicity.spec import ToxicitySpec
 
 
-def _event_items(post: xr.Dataset) -> list:
-    items = []
-    for key in post["p"].event.values.tolist():
-        for arm in ARMS:
-            items.append(("ae_probability", arm, post["p"].sel(event=key, arm=arm, drop=True),
-                          key))
-        rd = post["risk_difference"].sel(event=key, drop=True)
-        items += [
-            ("risk_difference", CONTRAST, rd, key),
-            ("odds_ratio", CONTRAST, post["odds_ratio"].sel(event=key, drop=True), key),
-            ("probability_risk_difference_positive", CONTRAST, (rd > 0).astype(float), key),
-        ]
-    return items
-
-
-def _forest(fit, model: str) -> pd.DataFrame:
+def _forest(fit: AEFit, model: str) -> pd.DataFrame:
     rd = fit.tree.posterior["risk_difference"]
     quantiles = rd.quantile([0.025, 0.5, 0.975], dim=("chain", "draw"))
     return pd.DataFrame({
@@ -66,16 +57,30 @@ def _thin_to(draws: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
     return xr.DataArray(flat[positions].reshape(like.shape), dims=like.dims, coords=like.coords)
 
 
-def run(spec: AnalysisSpec) -> AnalysisResult:
+def _cohorts(mds: LongTermFit) -> BorrowingReport:
+    """The MDS cohorts pooled and those excluded, with reasons (no trial estimate to conflict)."""
+    lines = (("long_term_mds_cohorts", ", ".join(mds.selection.included["study"])),
+             *(("long_term_mds_excluded", f"{r.study}: {r.reason}")
+               for r in mds.selection.excluded.itertuples()))
+    return BorrowingReport(method="map", conflict_p_box=float("nan"), lines=lines)
+
+
+def _event_items(fit: AEFit) -> list:
+    post = fit.tree.posterior.dataset
+    return ae_quantities(post, post["p"].event.values.tolist())
+
+
+def run(spec: ToxicitySpec) -> AnalysisResult:
     """Fit the toxicity spec: hierarchical and independent AE models, long-term MDS risk.
 
     Parameters
     ----------
     spec
-        Toxicity spec. Used: ``name``, ``seed`` and the ``sampler`` settings (every fit).
-        The data are NEJM Table 4 and the series' MDS counts, with the models' default priors
-        (a spec that sets ``priors``, ``borrowing`` or other evidence is rejected when it is
-        loaded).
+        Toxicity spec. Used: ``name``, :meth:`sampler_settings` (every fit) and ``priors``:
+        names of the hierarchical AE model (``mu_gamma``, ``sigma_gamma``, ``mu_theta0``,
+        ``tau_theta``, ``sigma_theta``) and of the long-term MDS model prefixed ``mds_``
+        (``mds_mu``, ``mds_tau``); the rest keep their defaults. The data are NEJM Table 4 and
+        the series' MDS counts.
 
     Returns
     -------
@@ -85,20 +90,23 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
         forest plot (:func:`~prrt_bayes.core.diagnostics.worst_of`); the tree
         (any-grade fit at the root, ``grade34`` and ``long_term_mds`` children); PSA
         ``parameters`` (logit AE probabilities); ``priors`` (MDS priors prefixed ``mds_``); the
-        MDS cohorts included and excluded in ``borrowing``; ``extras["ae_forest"]``.
+        MDS cohorts included and excluded in ``borrowing`` (method ``map``, no conflict
+        p-value); ``ae_forest``.
     """
-    s = spec.sampler
-    settings = dict(draws=s.draws, tune=s.tune, chains=s.chains, seed=spec.seed,
-                    target_accept=s.target_accept)
+    settings = spec.sampler_settings()
+    given = spec.prior_objects()
+    ae_given = {k: v for k, v in given.items() if not k.startswith("mds_")}
+    mds_given = {k.removeprefix("mds_"): v for k, v in given.items() if k.startswith("mds_")}
     fits, forest, unshrunk = {}, [], []
     for grade in ("any", "grade34"):
         table = netter1_ae_table(grade)
-        fits[grade] = fit_ae(table, kind="hierarchical", analysis=spec.name, **settings)
-        independent = fit_ae(table, kind="independent", analysis=spec.name, **settings)
+        fits[grade] = fit_ae(table, settings, kind="hierarchical", priors=ae_given,
+                             analysis=spec.name)
+        independent = fit_ae(table, settings, kind="independent", analysis=spec.name)
         forest += [_forest(fits[grade], "hierarchical (shrunk)"),
                    _forest(independent, "independent (unshrunk)")]
         unshrunk.append(independent.diagnostics.labelled(f"independent model ({grade})"))
-    mds = fit_long_term_risk("mds", **settings)
+    mds = fit_long_term_risk("mds", settings, priors=mds_given)
     tree = fits["any"].tree
     tree["grade34"] = xr.DataTree.from_dict(
         {"posterior": fits["grade34"].tree.posterior.dataset,
@@ -108,16 +116,14 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
          "sample_stats": mds.tree.sample_stats.dataset})
     like = tree.posterior.dataset["p"].isel(event=0, arm=0, drop=True)
     mds_post = mds.tree.posterior.dataset
-    items = (_event_items(tree.posterior.dataset)
-             + _event_items(fits["grade34"].tree.posterior.dataset)
-             + [("ae_probability", "lu177", _thin_to(1 / (1 + np.exp(-mds_post["mu"])), like),
-                 "mds_long_term_pooled"),
-                ("ae_probability", "lu177", _thin_to(mds_post["p_new"], like),
+    items = (_event_items(fits["any"]) + _event_items(fits["grade34"])
+             + [(Quantity.AE_PROBABILITY, Arm.LU177,
+                 _thin_to(1 / (1 + np.exp(-mds_post["mu"])), like), "mds_long_term_pooled"),
+                (Quantity.AE_PROBABILITY, Arm.LU177, _thin_to(mds_post["p_new"], like),
                  "mds_long_term_new_cohort")])
-    attach_quantities(tree, items, analysis=spec.name, endpoint="adverse_events")
-    excluded = mds.selection.excluded
+    attach_quantities(tree, items, analysis=spec.name, endpoint=Endpoint.ADVERSE_EVENTS)
     return AnalysisResult(
-        name=spec.name, kind="toxicity", endpoint="adverse_events",
+        name=spec.name, kind=Kind.TOXICITY, endpoint=Endpoint.ADVERSE_EVENTS,
         summary=summary_from_tree(tree),
         diagnostics=worst_of(fits["any"].diagnostics, fits["grade34"].diagnostics,
                              mds.diagnostics, *unshrunk),
@@ -128,8 +134,6 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
         }),
         priors=describe_priors(fits["any"].priors) | {
             f"mds_{k}": v for k, v in describe_priors(mds.priors).items()},
-        borrowing={"long_term_mds_cohorts": list(mds.selection.included["study"]),
-                   "long_term_mds_excluded": [f"{r.study}: {r.reason}"
-                                              for r in excluded.itertuples()]},
-        extras={"ae_forest": pd.concat(forest, ignore_index=True)},
+        borrowing=_cohorts(mds),
+        ae_forest=pd.concat(forest, ignore_index=True),
     )

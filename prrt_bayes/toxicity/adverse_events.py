@@ -1,4 +1,4 @@
-"""Adverse events: NETTER-1 event types (hierarchical and independent), overview rows, MDS risk.
+"""Adverse events: NETTER-1 event types, hierarchical (Berry & Berry) and independent models.
 
 **Input**: a table with one row per event type: ``event`` (name), ``organ_class`` (MedDRA system
 organ class), ``lu177_events``, ``lu177_total``, ``control_events``, ``control_total``
@@ -23,6 +23,8 @@ organ class ``b(j)``::
     mu_gamma ~ Normal(0, 2),  sigma_gamma ~ HalfNormal(2)
     mu_theta0 ~ Normal(0, 2), tau_theta ~ HalfNormal(1),  sigma_theta ~ HalfNormal(1)
 
+(defaults :data:`HIERARCHICAL_PRIORS`; the independent model's :data:`INDEPENDENT_PRIORS`).
+
 Departures from Berry & Berry, stated: half-normal rather than inverse-gamma variance priors
 (with one or two events in most organ classes, inverse-gamma priors dominate), one within-class
 SD ``sigma_theta`` shared by all classes (a per-class SD is not identified from one event), and
@@ -32,27 +34,19 @@ events with no case in either arm (common at grade 3/4): with independent contro
 theta below 0 (P(RD > 0) about 0.15 for such events); the hierarchy learns that such events are
 rare and removes most of that asymmetry.
 
-**Long-term haematological risk** (:func:`fit_long_term_risk`): series counts with patient
-denominators (plus NETTER-1 final, MDS 2/111, for ``mds``) pooled by the binomial-logit MAP
-model of :mod:`prrt_bayes.borrowing.binomial_map`; the pooled risk ``logit^-1(mu)`` and the
-predictive risk ``p_new`` of a new cohort are the posterior probabilities per patient.
-
-**Summary rows** (:mod:`prrt_bayes.core.summary`): for AE models ``endpoint`` is the event key
-``<event>_<grade>`` (e.g. ``nausea_any_grade``, ``nausea_grade34``), ``group`` the arm or
-``lu177_vs_control``; quantities ``ae_probability`` (per arm), ``risk_difference``,
-``odds_ratio`` and ``probability_risk_difference_positive`` (new vocabulary name:
-P(p_lu177 > p_control), held in ``mean``; the other columns summarise 0/1 indicators).
-Long-term rows use ``endpoint`` = the risk (``mds``, ``haematological_grade34``,
-``mds_or_acute_leukaemia``), ``group="lu177"`` and ``analysis`` ``long_term_map_pooled``
-(``logit^-1(mu)``) or ``long_term_map_predictive`` (``p_new``).
+**Summary rows** (:func:`ae_quantities`, summarised by :mod:`prrt_bayes.core.posterior`):
+``endpoint`` is the event key ``<event>_<grade>`` (e.g. ``nausea_any_grade``,
+``nausea_grade34``), ``group`` the arm or ``lu177_vs_control``; quantities ``ae_probability``
+(per arm), ``risk_difference``, ``odds_ratio`` and ``probability_risk_difference_positive``
+(P(p_lu177 > p_control), held in ``mean``; the other columns summarise 0/1 indicators).
+The long-term MDS risk is in :mod:`prrt_bayes.toxicity.long_term`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -60,49 +54,69 @@ import pymc as pm
 import xarray as xr
 from scipy import stats
 
-from prrt_bayes.core.diagnostics import Diagnostics, check_diagnostics
+from prrt_bayes.core import fit as core_fit
+from prrt_bayes.core.diagnostics import Diagnostics
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.fit import BayesianModel, QuantityDraws
+from prrt_bayes.core.posterior import attach_quantities, summary_from_tree
+from prrt_bayes.core.priors import Beta, HalfNormal, Normal, Prior, describe_priors
+from prrt_bayes.core.sampling import DEFAULT_SEED, SamplerSettings
+from prrt_bayes.core.vocabulary import ARMS, LU177_VS_CONTROL, Endpoint, Quantity
 from prrt_bayes.evidence import load_netter1
-from prrt_bayes.core.priors import (
-    Beta,
-    HalfCauchy,
-    HalfNormal,
-    Normal,
-    Prior,
-    attach_priors,
-    describe_priors,
-)
-from prrt_bayes.response.model import ARMS, CONTRAST, SeriesSelection, check_count, select_series_counts
-from prrt_bayes.core.sampling import DEFAULT_SEED, sample
-from prrt_bayes.core.summary import summarize_draws, summary_frame
+from prrt_bayes.evidence.series_rules import check_count
 
 GRADES = {"any": "any_grade", "grade34": "grade34"}
 COUNT_COLUMNS = ("lu177_events", "lu177_total", "control_events", "control_total")
 AE_COLUMNS = ("event", "organ_class", *COUNT_COLUMNS)
 
-INDEPENDENT_PRIOR = Beta(1.0, 1.0)
+HIERARCHICAL_PRIORS: dict[str, Prior] = {
+    "mu_gamma": Normal(0.0, 2.0),
+    "sigma_gamma": HalfNormal(2.0),
+    "mu_theta0": Normal(0.0, 2.0),
+    "tau_theta": HalfNormal(1.0),
+    "sigma_theta": HalfNormal(1.0),
+}
+"""Default hyperpriors of the Berry & Berry model (module docstring), in creation order."""
+
+INDEPENDENT_PRIORS: dict[str, Prior] = {"p": Beta(1.0, 1.0)}
+"""Default prior of every event probability of the independent model (a Beta prior)."""
+
+_DEFAULT_PRIORS = {"hierarchical": HIERARCHICAL_PRIORS, "independent": INDEPENDENT_PRIORS}
 
 
-@dataclass(frozen=True)
-class HierarchicalPriors:
-    """Hyperpriors of the Berry & Berry model (see the module docstring)."""
+def ae_priors(kind: str, priors: Mapping[str, Prior] | None = None) -> dict[str, Prior]:
+    """An AE model's priors: ``priors`` over the defaults of ``kind``.
 
-    mu_gamma: Prior = Normal(0.0, 2.0)
-    sigma_gamma: Prior = HalfNormal(2.0)
-    mu_theta0: Prior = Normal(0.0, 2.0)
-    tau_theta: Prior = HalfNormal(1.0)
-    sigma_theta: Prior = HalfNormal(1.0)
+    Parameters
+    ----------
+    kind
+        ``"hierarchical"`` (defaults :data:`HIERARCHICAL_PRIORS`) or ``"independent"``
+        (:data:`INDEPENDENT_PRIORS`).
+    priors
+        ``{parameter: Prior}`` for some of the model's parameters (``None``: none).
 
-    def as_dict(self) -> dict[str, Prior]:
-        """``{parameter: prior}``.
+    Returns
+    -------
+    dict[str, Prior]
+        A new dict with every parameter of the model, in the order of its defaults.
 
-        Returns
-        -------
-        dict[str, Prior]
-            A new dict in field order: ``mu_gamma``, ``sigma_gamma``, ``mu_theta0``,
-            ``tau_theta``, ``sigma_theta``.
-        """
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+    Raises
+    ------
+    InputError
+        When ``kind`` is unknown, ``priors`` names a parameter the model does not have, or the
+        independent model's ``p`` prior is not a :class:`~prrt_bayes.core.priors.Beta`.
+    """
+    if kind not in _DEFAULT_PRIORS:
+        raise InputError(f"AE model kind must be 'hierarchical' or 'independent', got {kind!r}")
+    defaults, priors = _DEFAULT_PRIORS[kind], dict(priors or {})
+    unknown = sorted(set(priors) - set(defaults))
+    if unknown:
+        raise InputError(f"the {kind} AE model has no parameter {unknown[0]!r}; its priors are"
+                         f" {', '.join(defaults)}", field="priors")
+    out = {name: priors.get(name, default) for name, default in defaults.items()}
+    if kind == "independent" and not isinstance(out["p"], Beta):
+        raise InputError(f"the independent AE model needs a Beta prior, got {out['p'].describe()}")
+    return out
 
 
 # ------------------------------------------------------------------------------------ inputs
@@ -276,7 +290,9 @@ def _keys(table: pd.DataFrame) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------ models
-def independent_ae_model(table: pd.DataFrame, prior: Beta = INDEPENDENT_PRIOR) -> pm.Model:
+def independent_ae_model(
+    table: pd.DataFrame, priors: Mapping[str, Prior] | None = None
+) -> pm.Model:
     """Unshrunk model: a Beta prior on every probability, per event and arm (module docstring).
 
     Parameters
@@ -284,25 +300,25 @@ def independent_ae_model(table: pd.DataFrame, prior: Beta = INDEPENDENT_PRIOR) -
     table
         AE table (validated; ``organ_class`` not needed). Events are labelled by ``key`` if
         present, else by :func:`event_key` of ``event`` (any grade).
-    prior
-        Beta prior of every event probability (default Beta(1, 1)).
+    priors
+        ``{"p": Beta prior}`` of every event probability (default :data:`INDEPENDENT_PRIORS`,
+        Beta(1, 1)).
 
     Returns
     -------
     pymc.Model
-        A new model with coords ``event`` and ``arm`` (:data:`~prrt_bayes.response.model.ARMS`):
+        A new model with coords ``event`` and ``arm`` (``ARMS``):
         free ``p`` (dims ``event, arm``), observed ``cases``, deterministics
         ``risk_difference`` and ``odds_ratio`` (dim ``event``, lu177 vs control).
 
     Raises
     ------
     InputError
-        When the table is invalid (:func:`validate_ae_table`) or ``prior`` is not a
-        :class:`~prrt_bayes.core.priors.Beta`.
+        When the table is invalid (:func:`validate_ae_table`) or ``priors`` are not those of
+        the model (:func:`ae_priors`).
     """
     table = validate_ae_table(table, need_organ_class=False)
-    if not isinstance(prior, Beta):
-        raise InputError(f"the independent AE model needs a Beta prior, got {prior.describe()}")
+    prior = ae_priors("independent", priors)["p"]
     keys = _keys(table)
     counts = table[["lu177_events", "control_events"]].to_numpy()
     totals = table[["lu177_total", "control_total"]].to_numpy()
@@ -328,7 +344,7 @@ def _class_index(table: pd.DataFrame) -> tuple[list[str], np.ndarray]:
 
 
 def hierarchical_ae_model(
-    table: pd.DataFrame, priors: HierarchicalPriors = HierarchicalPriors()
+    table: pd.DataFrame, priors: Mapping[str, Prior] | None = None
 ) -> pm.Model:
     """Berry & Berry three-level model (module docstring), non-centred.
 
@@ -338,7 +354,7 @@ def hierarchical_ae_model(
         AE table with ``organ_class`` (validated). Events are labelled by ``key`` if present,
         else by :func:`event_key` of ``event`` (any grade).
     priors
-        :class:`HierarchicalPriors` of the hyperparameters.
+        Hyperpriors over the defaults :data:`HIERARCHICAL_PRIORS`.
 
     Returns
     -------
@@ -351,9 +367,11 @@ def hierarchical_ae_model(
     Raises
     ------
     InputError
-        When the table is invalid (:func:`validate_ae_table`).
+        When the table is invalid (:func:`validate_ae_table`) or ``priors`` names an unknown
+        parameter.
     """
     table = validate_ae_table(table)
+    priors = ae_priors("hierarchical", priors)
     keys = _keys(table)
     classes, index = _class_index(table)
     coords = {"event": keys, "arm": list(ARMS), "organ_class": classes}
@@ -362,7 +380,7 @@ def hierarchical_ae_model(
                     dims=("event", "arm"))
         n = pm.Data("totals", table[["lu177_total", "control_total"]].to_numpy(),
                     dims=("event", "arm"))
-        hyper = {name: prior.to_pymc(name) for name, prior in priors.as_dict().items()}
+        hyper = {name: prior.to_pymc(name) for name, prior in priors.items()}
         zg = pm.Normal("z_gamma", 0.0, 1.0, dims="event")
         zt = pm.Normal("z_theta", 0.0, 1.0, dims="event")
         zb = pm.Normal("z_class", 0.0, 1.0, dims="organ_class")
@@ -382,20 +400,175 @@ def hierarchical_ae_model(
     return model
 
 
-@lru_cache(maxsize=8)
-def _cached_model(kind: str, structure: tuple, prior) -> pm.Model:
-    """One model per event/class structure and prior; refitted via ``pm.set_data``."""
-    keys, classes = structure
-    placeholder = pd.DataFrame({
-        "key": list(keys), "event": list(keys), "organ_class": list(classes),
-        "lu177_events": 0, "lu177_total": 1, "control_events": 0, "control_total": 1,
-    })
-    if kind == "hierarchical":
-        return hierarchical_ae_model(placeholder, prior)
-    return independent_ae_model(placeholder, prior)
-
-
 # ------------------------------------------------------------------------------------ fitting
+def ae_quantities(post: xr.Dataset, keys: Sequence[str]) -> list[QuantityDraws]:
+    """The reported quantities of a fitted AE model, one block of five per event.
+
+    Parameters
+    ----------
+    post
+        Posterior with ``p`` (dims ``event, arm``), ``risk_difference`` and ``odds_ratio``
+        (dim ``event``).
+    keys
+        Event keys, in reporting order.
+
+    Returns
+    -------
+    list
+        ``(quantity, group, draws, endpoint)`` items, ``endpoint`` the event key: per event
+        ``ae_probability`` per arm, then ``risk_difference``, ``odds_ratio`` and
+        ``probability_risk_difference_positive`` for ``lu177_vs_control``.
+    """
+    items: list[QuantityDraws] = []
+    for key in keys:
+        for arm in ARMS:
+            items.append((Quantity.AE_PROBABILITY, arm,
+                          post["p"].sel(event=key, arm=arm, drop=True), key))
+        rd = post["risk_difference"].sel(event=key, drop=True)
+        items += [
+            (Quantity.RISK_DIFFERENCE, LU177_VS_CONTROL, rd, key),
+            (Quantity.ODDS_RATIO, LU177_VS_CONTROL,
+             post["odds_ratio"].sel(event=key, drop=True), key),
+            (Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE, LU177_VS_CONTROL,
+             (rd > 0).astype(float), key),
+        ]
+    return items
+
+
+class _AEModel(BayesianModel):
+    """An AE model of a validated table, as :func:`~prrt_bayes.core.fit.fit` needs it."""
+
+    kind: str = ""
+
+    def __init__(self, table: pd.DataFrame, priors: Mapping[str, Prior] | None) -> None:
+        self.table = validate_ae_table(table, need_organ_class=self.kind == "hierarchical")
+        self.prior_map = ae_priors(self.kind, priors)
+        self.keys = _keys(self.table)
+
+    def structure(self) -> Hashable:
+        """Event keys, organ classes (hierarchical model) and priors.
+
+        Returns
+        -------
+        collections.abc.Hashable
+            ``(keys, classes, priors)``.
+        """
+        classes = (tuple(self.table["organ_class"]) if self.kind == "hierarchical"
+                   else ("",) * len(self.keys))
+        return (tuple(self.keys), classes, tuple(self.prior_map.items()))
+
+    def _placeholder(self) -> pd.DataFrame:
+        """A table of the same events and classes with counts 0/1 (the graph's first data)."""
+        keys, classes, _ = self.structure()
+        return pd.DataFrame({
+            "key": list(keys), "event": list(keys), "organ_class": list(classes),
+            "lu177_events": 0, "lu177_total": 1, "control_events": 0, "control_total": 1,
+        })
+
+    def data(self) -> Mapping[str, np.ndarray]:
+        """Cases and patients per event and arm.
+
+        Returns
+        -------
+        collections.abc.Mapping[str, numpy.ndarray]
+            ``events`` and ``totals``, shape ``(events, 2)`` in ``ARMS`` order.
+        """
+        return {"events": self.table[["lu177_events", "control_events"]].to_numpy(),
+                "totals": self.table[["lu177_total", "control_total"]].to_numpy()}
+
+    def priors(self) -> Mapping[str, Prior]:
+        """The model's priors (:func:`ae_priors`).
+
+        Returns
+        -------
+        collections.abc.Mapping[str, Prior]
+            A new dict in the order of the kind's defaults.
+        """
+        return dict(self.prior_map)
+
+    def quantities(self, tree: xr.DataTree) -> list[QuantityDraws]:
+        """The reported quantities per event (:func:`ae_quantities`).
+
+        Parameters
+        ----------
+        tree
+            The fitted posterior.
+
+        Returns
+        -------
+        list
+            ``(quantity, group, draws, endpoint)`` items.
+        """
+        return ae_quantities(tree.posterior.dataset, self.keys)
+
+
+class HierarchicalAEModel(_AEModel):
+    """The Berry & Berry model (:func:`hierarchical_ae_model`) of an AE table.
+
+    Parameters
+    ----------
+    table
+        AE table with ``organ_class``.
+    priors
+        Hyperpriors over the defaults :data:`HIERARCHICAL_PRIORS`.
+
+    Raises
+    ------
+    InputError
+        When the table is invalid or ``priors`` names an unknown parameter.
+    """
+
+    kind = "hierarchical"
+    what = "hierarchical AE model"
+    gate_vars = (*HIERARCHICAL_PRIORS, "gamma", "theta")
+
+    def build(self) -> pm.Model:
+        """The model of :func:`hierarchical_ae_model` (built on placeholder counts).
+
+        Returns
+        -------
+        pymc.Model
+            A new model; :meth:`data` fills its ``events`` and ``totals``.
+        """
+        return hierarchical_ae_model(self._placeholder(), self.prior_map)
+
+
+class IndependentAEModel(_AEModel):
+    """The independent-binomial model (:func:`independent_ae_model`) of an AE table.
+
+    Parameters
+    ----------
+    table
+        AE table (``organ_class`` not needed).
+    priors
+        ``{"p": Beta prior}`` over the default :data:`INDEPENDENT_PRIORS`.
+
+    Raises
+    ------
+    InputError
+        When the table is invalid or ``priors`` are not those of the model.
+    """
+
+    kind = "independent"
+    what = "independent AE model"
+    gate_vars = ("p",)
+
+    def build(self) -> pm.Model:
+        """The model of :func:`independent_ae_model` (built on placeholder counts).
+
+        Returns
+        -------
+        pymc.Model
+            A new model; :meth:`data` fills its ``events`` and ``totals``.
+        """
+        return independent_ae_model(self._placeholder(), self.prior_map)
+
+
+AE_MODELS: dict[str, type[_AEModel]] = {"hierarchical": HierarchicalAEModel,
+                                        "independent": IndependentAEModel}
+"""AE model kind -> its model class."""
+
+
 @dataclass
 class AEFit:
     """A fitted AE model: posterior, diagnostics, summary rows, priors and its input table."""
@@ -419,35 +592,13 @@ class AEFit:
         return (rd > 0).mean(("chain", "draw")).to_series()
 
 
-def _ae_rows(post: xr.Dataset, keys: Sequence[str], analysis: str) -> list[dict]:
-    rows = []
-    for key in keys:
-        for arm in ARMS:
-            rows.append(summarize_draws(post["p"].sel(event=key, arm=arm),
-                                        quantity="ae_probability", group=arm, endpoint=key,
-                                        analysis=analysis))
-        rd = post["risk_difference"].sel(event=key)
-        rows.append(summarize_draws(rd, quantity="risk_difference", group=CONTRAST,
-                                    endpoint=key, analysis=analysis))
-        rows.append(summarize_draws(post["odds_ratio"].sel(event=key), quantity="odds_ratio",
-                                    group=CONTRAST, endpoint=key, analysis=analysis))
-        rows.append(summarize_draws((rd > 0).astype(float),
-                                    quantity="probability_risk_difference_positive",
-                                    group=CONTRAST, endpoint=key, analysis=analysis))
-    return rows
-
-
 def fit_ae(
     table: pd.DataFrame,
+    settings: SamplerSettings,
     *,
     kind: str = "hierarchical",
-    priors: HierarchicalPriors | Beta | None = None,
+    priors: Mapping[str, Prior] | None = None,
     analysis: str | None = None,
-    draws: int = 2000,
-    tune: int = 1000,
-    chains: int = 2,
-    seed: int = DEFAULT_SEED,
-    target_accept: float = 0.99,
 ) -> AEFit:
     """Fit the hierarchical (Berry & Berry) or independent-binomial AE model to ``table``.
 
@@ -456,53 +607,44 @@ def fit_ae(
     table
         AE table (:func:`netter1_ae_table`, or your own with :data:`AE_COLUMNS`; the independent
         model does not need ``organ_class``).
+    settings
+        Sampler settings of the fit (a high ``target_accept``, e.g. 0.99, avoids the occasional
+        divergence of the grade 3/4 fit: many 0/0 events, little information on the SDs).
     kind
         ``"hierarchical"`` or ``"independent"``.
     priors
-        :class:`HierarchicalPriors` (hierarchical) or a :class:`~prrt_bayes.core.priors.Beta`
-        (independent); defaults as in the module docstring.
+        Priors over the kind's defaults (:func:`ae_priors`).
     analysis
         Label of the summary rows (default ``"<kind>"``).
-    draws, tune, chains, seed, target_accept
-        Passed to :func:`prrt_bayes.core.sampling.sample`. The high default ``target_accept`` avoids
-        the occasional divergence of the grade 3/4 fit (many 0/0 events, little information on
-        the SDs).
 
     Returns
     -------
     AEFit
-        Summary rows per event (see the module docstring) and ArviZ diagnostics of the free
-        parameters (hierarchical: hyperparameters, ``gamma`` and ``theta``; independent: ``p``).
+        Summary rows per event (:func:`ae_quantities`, also in the tree's ``quantities``
+        group; priors in ``summary.attrs["priors"]``) and the convergence checks of the free
+        parameters (hierarchical: hyperparameters, ``gamma`` and ``theta``; independent:
+        ``p``), recorded, not enforced.
+
+    Raises
+    ------
+    InputError
+        When ``kind`` is unknown, the table is invalid or ``priors`` are not those of the
+        model.
     """
-    if kind not in ("hierarchical", "independent"):
+    if kind not in AE_MODELS:
         raise InputError(f"AE model kind must be 'hierarchical' or 'independent', got {kind!r}")
-    hierarchical = kind == "hierarchical"
-    table = validate_ae_table(table, need_organ_class=hierarchical)
-    if priors is None:
-        priors = HierarchicalPriors() if hierarchical else INDEPENDENT_PRIOR
-    keys = _keys(table)
-    classes = tuple(table["organ_class"]) if hierarchical else ("",) * len(keys)
-    model = _cached_model(kind, (tuple(keys), classes), priors)
-    with model:
-        pm.set_data({
-            "events": table[["lu177_events", "control_events"]].to_numpy(),
-            "totals": table[["lu177_total", "control_total"]].to_numpy(),
-        })
-    tree = sample(model, draws=draws, tune=tune, chains=chains, seed=seed,
-                  target_accept=target_accept)
-    prior_map = priors.as_dict() if hierarchical else {"p": priors}
-    attach_priors(tree, prior_map)
-    checked = [*priors.as_dict(), "gamma", "theta"] if hierarchical else ["p"]
-    diagnostics = check_diagnostics(tree, checked)
-    label = analysis or kind
-    summary = summary_frame(_ae_rows(tree.posterior.to_dataset(), keys, label),
-                            priors=describe_priors(prior_map))
-    return AEFit(kind, table, tree, diagnostics, summary, prior_map)
+    result = core_fit.fit(AE_MODELS[kind](table, priors), settings)
+    prior_map = dict(result.model.priors())
+    attach_quantities(result.tree, result.quantities(), analysis=analysis or kind,
+                      endpoint=Endpoint.ADVERSE_EVENTS)
+    summary = summary_from_tree(result.tree)
+    summary.attrs["priors"] = describe_priors(prior_map)
+    return AEFit(kind, result.model.table, result.tree, result.diagnostics, summary, prior_map)
 
 
 def prior_predictive_check(
-    table: pd.DataFrame, *, kind: str = "hierarchical", priors=None, draws: int = 1000,
-    seed: int = DEFAULT_SEED,
+    table: pd.DataFrame, *, kind: str = "hierarchical",
+    priors: Mapping[str, Prior] | None = None, draws: int = 1000, seed: int = DEFAULT_SEED,
 ) -> pd.DataFrame:
     """Prior predictive summary of an AE model at the table's arm sizes.
 
@@ -513,8 +655,7 @@ def prior_predictive_check(
     kind
         ``"hierarchical"`` or ``"independent"``.
     priors
-        :class:`HierarchicalPriors` (hierarchical) or a :class:`~prrt_bayes.core.priors.Beta`
-        (independent); ``None``: the defaults.
+        Priors over the kind's defaults (:func:`ae_priors`); ``None``: the defaults.
     draws
         Number of prior predictive draws.
     seed
@@ -531,15 +672,13 @@ def prior_predictive_check(
     Raises
     ------
     InputError
-        When ``kind`` is unknown, the table is invalid or the independent model gets a non-Beta
-        prior.
+        When ``kind`` is unknown, the table is invalid or ``priors`` are not those of the
+        model (:func:`ae_priors`).
     """
-    if kind not in ("hierarchical", "independent"):
+    if kind not in AE_MODELS:
         raise InputError(f"AE model kind must be 'hierarchical' or 'independent', got {kind!r}")
-    if kind == "hierarchical":
-        model = hierarchical_ae_model(table, priors or HierarchicalPriors())
-    else:
-        model = independent_ae_model(table, priors or INDEPENDENT_PRIOR)
+    build = hierarchical_ae_model if kind == "hierarchical" else independent_ae_model
+    model = build(table, priors)
     prior_tree = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed)
     p = prior_tree.prior["p"]
     cases = prior_tree.prior_predictive["cases"]
@@ -651,159 +790,3 @@ def plot_ae_forest(hierarchical: AEFit, independent: AEFit, *, title: str | None
     ax.legend(loc="lower right", fontsize="small")
     fig.tight_layout()
     return fig
-
-
-# ----------------------------------------------------------------------- long-term MDS risk
-LONG_TERM_ENDPOINTS: dict[str, list[tuple[str, ...]]] = {
-    "haematological_grade34": [("haematological_grade34",)],
-    "mds": [("mds_cases",)],
-    "mds_or_acute_leukaemia": [("mds_or_aml_cases",), ("mds_cases", "acute_leukaemia_cases")],
-}
-"""Long-term risk -> series quantities (first one reported is used; a tuple is summed)."""
-
-NETTER1_LONG_TERM: dict[str, tuple[str, str, str]] = {"mds": ("final_2021", "mds_cases", "lu177")}
-"""Long-term risk -> the NETTER-1 record (cut, quantity, arm) added to the series."""
-
-
-def long_term_counts(endpoint: str, *, series=None, netter1=None) -> SeriesSelection:
-    """Cohorts pooled for a long-term risk: series rules plus NETTER-1 final where it reports.
-
-    The series rules of :func:`prrt_bayes.response.model.select_series_counts` apply with patient
-    denominators only; NETTER-1's 177Lu arm (final 2021 cut, MDS 2/111) is added for ``mds``.
-
-    Parameters
-    ----------
-    endpoint
-        A key of :data:`LONG_TERM_ENDPOINTS`: ``"mds"``, ``"mds_or_acute_leukaemia"`` or
-        ``"haematological_grade34"``.
-    series
-        A :class:`~prrt_bayes.evidence.SeriesEvidence` (default: the bundled series).
-    netter1
-        A :class:`~prrt_bayes.evidence.Netter1Evidence` (default: the bundled one); used for
-        ``mds`` only.
-
-    Returns
-    -------
-    SeriesSelection
-        ``included`` (no covariate levels: ``level`` is empty; the NETTER-1 row, if any, last
-        as study ``netter1_final_2021``) and ``excluded`` with reasons.
-
-    Raises
-    ------
-    InputError
-        When ``endpoint`` is unknown or a count is invalid.
-    """
-    if endpoint not in LONG_TERM_ENDPOINTS:
-        raise InputError(f"long-term endpoint must be one of {sorted(LONG_TERM_ENDPOINTS)},"
-                         f" got {endpoint!r}", field="endpoint")
-    selection = select_series_counts(LONG_TERM_ENDPOINTS[endpoint], series=series,
-                                     require_patient_denominator=True)
-    included = selection.included
-    if endpoint in NETTER1_LONG_TERM:
-        cut, quantity, arm = NETTER1_LONG_TERM[endpoint]
-        record = (netter1 or load_netter1()).get(cut, quantity, arm)
-        events, total = check_count(record.value, record.denominator,
-                                    what=f"NETTER-1 {cut} {quantity}")
-        row = {"study": f"netter1_{cut}", "population": "midgut", "level": None,
-               "overlap_group": "netter1", "quantity": quantity, "events": events,
-               "total": total, "note": "NETTER-1 177Lu arm, safety population"}
-        included = pd.concat([included, pd.DataFrame([row])], ignore_index=True)
-    return SeriesSelection(included, selection.excluded)
-
-
-@dataclass
-class LongTermFit:
-    """Pooled long-term risk: cohorts used and excluded, posterior, diagnostics, summary."""
-
-    endpoint: str
-    selection: SeriesSelection
-    tree: xr.DataTree
-    diagnostics: Diagnostics
-    summary: pd.DataFrame
-    priors: dict[str, Prior] = field(default_factory=dict)
-
-
-_SPEC_PRIORS = {"normal": Normal, "halfnormal": HalfNormal, "halfcauchy": HalfCauchy}
-
-
-def _spec_prior(text: str, *, field_name: str, allowed: tuple[str, ...]) -> tuple:
-    """Parse ``family:params`` with the borrowing parser; return (PriorSpec, Prior)."""
-    from prrt_bayes.borrowing.inputs import parse_prior
-
-    spec = parse_prior(text, field=field_name)
-    if spec.family not in allowed:
-        raise InputError(f"{field_name} must be one of {', '.join(allowed)}, got {text!r}",
-                         field=field_name)
-    return spec, _SPEC_PRIORS[spec.family](*spec.params)
-
-
-def fit_long_term_risk(
-    endpoint: str = "mds",
-    *,
-    tau_prior: str = "halfnormal:1",
-    mu_prior: str = "normal:0,2",
-    series=None,
-    netter1=None,
-    draws: int = 2000,
-    tune: int = 2000,
-    chains: int = 2,
-    seed: int = DEFAULT_SEED,
-    target_accept: float = 0.99,
-) -> LongTermFit:
-    """Pool a long-term haematological risk of 177Lu-Dotatate by the binomial MAP model.
-
-    Parameters
-    ----------
-    endpoint
-        ``"mds"`` (series + NETTER-1 final), ``"mds_or_acute_leukaemia"`` or
-        ``"haematological_grade34"`` (series only).
-    tau_prior, mu_prior
-        Between-cohort SD and mean log-odds priors as ``family:params`` strings
-        (``halfnormal:S`` / ``halfcauchy:S``; ``normal:M,S``), as in the borrowing CLI.
-    series, netter1
-        Evidence to use instead of the bundled series and NETTER-1 (see
-        :func:`long_term_counts`).
-    draws, tune, chains, seed, target_accept
-        Passed to :func:`prrt_bayes.core.sampling.sample`.
-
-    Returns
-    -------
-    LongTermFit
-        ``summary`` rows (quantity ``ae_probability``, group ``lu177``): the pooled risk
-        ``logit^-1(mu)`` (analysis ``long_term_map_pooled``) and the risk in a new cohort
-        ``p_new`` (``long_term_map_predictive``); ``selection`` lists cohorts used and excluded.
-        Diagnostics are recorded, not enforced.
-
-    Raises
-    ------
-    InputError
-        When a prior string is malformed or of another family, ``endpoint`` is unknown, or
-        fewer than 2 cohorts remain.
-    """
-    from prrt_bayes.borrowing.binomial_map import binomial_map_model
-
-    tau_spec, tau = _spec_prior(tau_prior, field_name="tau_prior",
-                                allowed=("halfnormal", "halfcauchy"))
-    mu_spec, mu = _spec_prior(mu_prior, field_name="mu_prior", allowed=("normal",))
-    selection = long_term_counts(endpoint, series=series, netter1=netter1)
-    used = selection.included
-    if len(used) < 2:
-        raise InputError(f"{endpoint}: {len(used)} cohort(s) left after the series rules; the"
-                         " MAP model needs at least 2", field="endpoint")
-    model = binomial_map_model(used["events"], used["total"], tau_prior=tau_spec,
-                               mu_prior=mu_spec, study_names=list(used["study"]))
-    tree = sample(model, draws=draws, tune=tune, chains=chains, seed=seed,
-                  target_accept=target_accept)
-    priors = {"mu": mu, "tau": tau}
-    attach_priors(tree, priors)
-    diagnostics = check_diagnostics(tree, ["mu", "tau", "theta", "p_new"])
-    post = tree.posterior
-    pooled = 1.0 / (1.0 + np.exp(-post["mu"]))
-    rows = [
-        summarize_draws(pooled, quantity="ae_probability", group="lu177", endpoint=endpoint,
-                        analysis="long_term_map_pooled"),
-        summarize_draws(post["p_new"], quantity="ae_probability", group="lu177",
-                        endpoint=endpoint, analysis="long_term_map_predictive"),
-    ]
-    summary = summary_frame(rows, priors=describe_priors(priors))
-    return LongTermFit(endpoint, selection, tree, diagnostics, summary, priors)
