@@ -123,18 +123,20 @@ def child_ph_reference(_: str) -> dict:
     from lifelines import CoxPHFitter
 
     from prrt_bayes.core.diagnostics import check_diagnostics
-    from prrt_bayes.core.sampling import sample
-    from prrt_bayes.survival.ph import CONVERGENCE_VARS, build_ph_model
+    from prrt_bayes.core.sampling import SamplerSettings, sample
+    from prrt_bayes.survival.ph import PHModel, build_ph_model
 
+    gate = PHModel.gate_vars
     ipd, cuts, data = _ph_setup()
     settings = dict(draws=1000, tune=1000, chains=2)
+    nuts = SamplerSettings(**settings, target_accept=0.9, seed=SEED)
     out = {"model": f"PH piecewise, PFS primary, {len(ipd)} patients, 6 intervals",
            "draws": "2x1000 (+1000 tune)"}
     timers = _Timers()
     start = time.perf_counter()
-    tree = sample(build_ph_model(data), seed=SEED, target_accept=0.9, **settings)
+    tree = sample(build_ph_model(data), nuts)
     wall = time.perf_counter() - start
-    diag = check_diagnostics(tree, CONVERGENCE_VARS)
+    diag = check_diagnostics(tree, gate)
     out["nutpie"] = {"wall_s": wall, "compile_s": timers.compile_s,
                      "sampling_s": timers.sample_s, "min_ess_bulk": diag.min_ess_bulk,
                      "ess_per_s_wall": diag.min_ess_bulk / wall,
@@ -145,9 +147,9 @@ def child_ph_reference(_: str) -> dict:
     model = build_ph_model(data)
     for label in ("nutpie_second_model_same_process", "nutpie_compiled_model_reused"):
         compile_before, start = timers.compile_s, time.perf_counter()
-        tree = sample(model, seed=SEED + 1, target_accept=0.9, **settings)
+        tree = sample(model, nuts.with_seed(SEED + 1))
         wall = time.perf_counter() - start
-        ess = check_diagnostics(tree, CONVERGENCE_VARS).min_ess_bulk
+        ess = check_diagnostics(tree, gate).min_ess_bulk
         out[label] = {"wall_s": wall, "compile_s": timers.compile_s - compile_before,
                       "min_ess_bulk": ess, "ess_per_s_wall": ess / wall}
     start = time.perf_counter()
@@ -156,7 +158,7 @@ def child_ph_reference(_: str) -> dict:
                          cores=2, progressbar=False, compute_convergence_checks=False,
                          **settings)
     wall = time.perf_counter() - start
-    diag = check_diagnostics(tree, CONVERGENCE_VARS)
+    diag = check_diagnostics(tree, gate)
     sampling = float(tree.posterior.attrs.get("sampling_time", float("nan")))
     out["pymc"] = {"wall_s": wall, "sampling_s": sampling, "min_ess_bulk": diag.min_ess_bulk,
                    "ess_per_s_wall": diag.min_ess_bulk / wall,
@@ -194,9 +196,9 @@ def _per_patient_model(ipd, cuts, priors):
         j = pm.Data("j", interval_index(time_, cuts).astype("int64"))
         event = pm.Data("event", ipd["event"].to_numpy().astype(float))
         arm = pm.Data("arm_index", (ipd["arm"] == "lu177").to_numpy().astype("int64"))
-        first = priors.log_hazard_first.to_pymc("log_hazard_first")
-        delta = priors.rw_step.to_pymc("rw_step", shape=k - 1)
-        log_hr = priors.log_hr.to_pymc("log_hr")
+        first = priors["log_hazard_first"].to_pymc("log_hazard_first")
+        delta = priors["rw_step"].to_pymc("rw_step", shape=k - 1)
+        log_hr = priors["log_hr"].to_pymc("log_hr")
         log_base = first + pt.concatenate([pt.zeros(1), pt.cumsum(delta)])
         log_h = pt.stack([log_base, log_base + log_hr])[arm]
         own = log_h[pt.arange(log_h.shape[0]), j]
@@ -232,7 +234,7 @@ def child_likelihood(_: str) -> dict:
     import numpy as np
 
     from prrt_bayes.survival.intervals import aggregate
-    from prrt_bayes.survival.ph import PHPriors, build_ph_model
+    from prrt_bayes.survival.ph import DEFAULT_PH_PRIORS, build_ph_model
 
     ipd, cuts, _ = _ph_setup()
     rng = np.random.default_rng(SEED)
@@ -249,7 +251,7 @@ def child_likelihood(_: str) -> dict:
             "aggregate_step_s": float(np.median(agg_times)),
             "aggregated_logp_dlogp_s": _time_logp_dlogp(build_ph_model(data), 4000),
             "per_patient_logp_dlogp_s": _time_logp_dlogp(
-                _per_patient_model(sample_, cuts, PHPriors()), 400 if n < 23000 else 100),
+                _per_patient_model(sample_, cuts, DEFAULT_PH_PRIORS), 400 if n < 23000 else 100),
         })
     base = rows[0]
     for row in rows:
@@ -266,8 +268,8 @@ def child_likelihood(_: str) -> dict:
 def child_compile_count(_: str) -> dict:
     """Compile counts of refits that share a model structure, via the analyses and via
     ``set_ph_data`` on one built model."""
+    from prrt_bayes.core.sampling import SamplerSettings, compile_count, sample
     from prrt_bayes.pipeline.registry import ANALYSES
-    from prrt_bayes.core.sampling import compile_count, sample
     from prrt_bayes.pipeline.specs import resolve_spec
     from prrt_bayes.survival.ph import build_ph_model, set_ph_data
 
@@ -295,13 +297,14 @@ def child_compile_count(_: str) -> dict:
     _, _, pfs_data = _ph_setup("pfs", "primary")
     _, _, os_data = _ph_setup("os", "primary")
     before, start = compile_count(), time.perf_counter()
+    nuts = SamplerSettings(**small, seed=SEED)
     model = build_ph_model(pfs_data)
-    hr = {"pfs": float(sample(model, seed=SEED, **small).posterior["hazard_ratio"].median())}
+    hr = {"pfs": float(sample(model, nuts).posterior["hazard_ratio"].median())}
     set_ph_data(model, os_data)
-    hr["os"] = float(sample(model, seed=SEED, **small).posterior["hazard_ratio"].median())
+    hr["os"] = float(sample(model, nuts).posterior["hazard_ratio"].median())
     out["pfs_vs_os_set_ph_data"] = {"fits": 2, "compiles": compile_count() - before,
                                     "wall_s": time.perf_counter() - start, "hr_median": hr}
-    fresh = float(sample(build_ph_model(os_data), seed=SEED, **small)
+    fresh = float(sample(build_ph_model(os_data), nuts)
                   .posterior["hazard_ratio"].median())
     out["pfs_vs_os_set_ph_data"]["os_hr_median_fresh_model"] = fresh
     return out

@@ -12,6 +12,7 @@ import xarray as xr
 
 from prrt_bayes.core.diagnostics import check_diagnostics
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.sampling import SamplerSettings
 from prrt_bayes.survival import comparison as C
 from prrt_bayes.survival import parametric as P
 
@@ -42,7 +43,8 @@ def fits(request):
     mp.setattr(P, "build_model", failing_build)
     try:
         ipd = simulate_weibull(np.random.default_rng(11))
-        return P.fit_all(ipd, ["exponential_ph", "gompertz_ph", "weibull_ph"], seed=5)
+        return P.fit_all(ipd, ["exponential_ph", "gompertz_ph", "weibull_ph"],
+                         settings=SamplerSettings(seed=5))
     finally:
         mp.undo()
 
@@ -109,7 +111,9 @@ def _fixed_exponential_fit(time, event, rate):
         coords={"arm": list(data.arms)},
         attrs={"model": "exponential_separate", "arms": json.dumps(list(data.arms))},
     )
-    return P.ParametricFit("exponential_separate", data, xr.DataTree.from_dict({"posterior": post}))
+    return P.ParametricFit(model=P.ParametricModel("exponential_separate", data),
+                           tree=xr.DataTree.from_dict({"posterior": post}), diagnostics=None,
+                           settings=None)
 
 
 def test_km_area_closed_form():
@@ -123,9 +127,9 @@ def test_km_area_closed_form():
 def test_fit_all_rejects_bad_input_before_fitting():
     ipd = pd.DataFrame({"time": [1.0, -1.0], "event": [1, 1], "arm": ["control", "lu177"]})
     with pytest.raises(InputError, match="time"):
-        P.fit_all(ipd, ["weibull_ph"])
+        P.fit_all(ipd, ["weibull_ph"], settings=SamplerSettings())
     with pytest.raises(InputError, match="unknown parametric model"):
-        P.fit_all(ipd.assign(time=[1.0, 2.0]), ["weibull"])
+        P.fit_all(ipd.assign(time=[1.0, 2.0]), ["weibull"], settings=SamplerSettings())
 
 
 @pytest.mark.slow
@@ -140,7 +144,7 @@ def test_all_candidates_on_lognormal_aft_data():
     t_cens = 36.0 - rng.uniform(0, 24, n)
     ipd = pd.DataFrame({"time": np.minimum(np.exp(log_t), t_cens),
                         "event": (np.exp(log_t) <= t_cens).astype(int), "arm": arm})
-    fits = P.fit_all(ipd, P.DEFAULT_MODELS, seed=1)
+    fits = P.fit_all(ipd, P.DEFAULT_MODELS, settings=SamplerSettings(seed=1))
     failures = {k: v.error for k, v in fits.items() if isinstance(v, P.FitFailure)}
     assert not failures, failures
     for name, fit in fits.items():

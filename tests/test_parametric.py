@@ -25,6 +25,7 @@ from scipy.optimize import minimize
 
 from prrt_bayes.core.diagnostics import check_diagnostics
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.sampling import SamplerSettings
 from prrt_bayes.survival import parametric as P
 from prrt_bayes.survival.distributions import FAMILIES, NP, PT
 
@@ -149,7 +150,8 @@ def test_model_names_and_arms_are_checked():
     with pytest.raises(InputError, match="exactly 2 arms"):
         P.prepare_ipd(_ipd().drop(columns="arm"), require_two_arms=True)
     with pytest.raises(InputError, match="unknown parameters"):
-        P.fit("weibull_ph", _ipd(), priors={"log_hazard_ratio": P.Normal(0, 1)})
+        P.fit("weibull_ph", _ipd(), settings=SamplerSettings(),
+              priors={"log_hazard_ratio": P.Normal(0, 1)})
     data = P.prepare_ipd(_ipd())
     assert data.arms == ("control", "lu177")
     assert data.arm_idx.tolist() == [0, 0, 1, 1]
@@ -261,7 +263,8 @@ def test_our_likelihood_is_maximised_at_the_reference_mle(lung, family):
 
 
 def _fit_lung(lung, name, draws=1000):
-    fit = P.fit(name, lung, priors=P.vague_priors(name), draws=draws, tune=1000)
+    fit = P.fit(name, lung, settings=SamplerSettings(draws=draws, tune=1000),
+                priors=P.vague_priors(name))
     diag = check_diagnostics(fit.tree)
     assert diag.passed, diag.problems
     return {k: float(v.median()) for k, v in fit.parameters().items()}
@@ -360,7 +363,8 @@ def _recovery(n_rep: int, seed: int) -> dict[str, int]:
     rng = np.random.default_rng(seed)
     hits = dict.fromkeys(TRUE, 0)
     for rep in range(n_rep):
-        fit = P.fit("weibull_ph", simulate_weibull_ph(rng), draws=1000, tune=1000, seed=rep)
+        fit = P.fit("weibull_ph", simulate_weibull_ph(rng),
+                    settings=SamplerSettings(draws=1000, tune=1000, seed=rep))
         diag = check_diagnostics(fit.tree)
         assert diag.passed, (rep, diag.problems)
         for k, ok in _covered(fit).items():

@@ -8,17 +8,19 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.datasets import load_rossi
 
 from prrt_bayes.core.errors import InputError
-from prrt_bayes.core.priors import read_priors
+from prrt_bayes.core.priors import Normal, read_priors
+from prrt_bayes.core.sampling import SamplerSettings, compile_count
 from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
-from prrt_bayes.core.sampling import compile_count
 from prrt_bayes.survival.intervals import aggregate
 from prrt_bayes.survival.ph import (
+    DEFAULT_PH_PRIORS,
     PHFit,
-    PHPriors,
+    PHModel,
     build_ph_model,
     fit_ph,
-    sample_ph,
+    ph_priors,
     set_ph_data,
+    vague_ph_priors,
 )
 from prrt_bayes.survival.quantities import (
     mean_survival,
@@ -42,8 +44,9 @@ def rossi() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def rossi_fit(rossi):
-    return fit_ph(rossi, breakpoints=ROSSI_CUTS, treatment="aid", control="none",
-                  priors=PHPriors.vague(), draws=1000, tune=1000, seed=1)
+    return fit_ph(rossi, settings=SamplerSettings(draws=1000, tune=1000, seed=1),
+                  breakpoints=ROSSI_CUTS, treatment="aid", control="none",
+                  priors=vague_ph_priors(), check="raise")
 
 
 def _reference(rossi, **kwargs) -> CoxPHFitter:
@@ -82,7 +85,7 @@ def test_rossi_survival_curve_follows_kaplan_meier(rossi, rossi_fit):
 
 
 def test_priors_and_breakpoints_are_recorded(rossi_fit):
-    assert read_priors(rossi_fit.tree) == rossi_fit.priors.as_dict()
+    assert read_priors(rossi_fit.tree) == rossi_fit.priors == vague_ph_priors()
     assert rossi_fit.tree.posterior.attrs["breakpoints"] == ROSSI_CUTS
     frame = rossi_fit.summary(endpoint="arrest", analysis="rossi")
     assert frame.attrs["priors"]["log_hr"] == "Normal(0, 10)"
@@ -98,7 +101,7 @@ def test_prior_predictive_median_survival_is_plausible():
     rng = np.random.default_rng(0)
     ipd = _simulate_weibull(rng)
     data = aggregate(ipd, [3.0, 6.0, 9.0, 12.0, 18.0])
-    with build_ph_model(data, PHPriors()):
+    with build_ph_model(data, DEFAULT_PH_PRIORS):
         prior = pm.sample_prior_predictive(
             4000, var_names=["hazard", "hazard_ratio"], random_seed=2
         ).prior
@@ -128,18 +131,21 @@ def _coverage(reps: int, seed: int) -> tuple[int, int]:
     """Fit ``reps`` simulated trials with ONE compiled model; count 95% CrIs holding true HR.
 
     A fit that fails the convergence gate (2 chains x 1000 draws: R-hat now and then just above
-    1.01) is refitted once with twice the draws; one still failing counts as a miss.
+    1.01) is refitted once with twice the draws; one still failing counts as a miss. The first
+    simulated trial is drawn and not fitted (it used to build the model), so the trials are
+    the ones the recorded results came from.
     """
     rng = np.random.default_rng(seed)
     cuts = [3.0, 6.0, 9.0, 12.0, 18.0]
-    priors = PHPriors()
-    model = build_ph_model(aggregate(_simulate_weibull(rng), cuts), priors)
+    _simulate_weibull(rng)
     before, hits = compile_count(), 0
     for r in range(reps):
-        data = aggregate(_simulate_weibull(rng), cuts)
-        fit = sample_ph(model, data, priors, draws=1000, tune=1000, seed=r, check="none")
+        ipd = _simulate_weibull(rng)
+        fit = fit_ph(ipd, settings=SamplerSettings(draws=1000, tune=1000, seed=r),
+                     breakpoints=cuts)
         if not fit.diagnostics.passed:
-            fit = sample_ph(model, data, priors, draws=2000, tune=1000, seed=r, check="none")
+            fit = fit_ph(ipd, settings=SamplerSettings(draws=2000, tune=1000, seed=r),
+                         breakpoints=cuts)
         lo, hi = np.quantile(fit.hazard_ratio(), [0.025, 0.975])
         hits += int(fit.diagnostics.passed and lo <= 0.35 <= hi)
     return hits, compile_count() - before
@@ -170,7 +176,8 @@ def test_non_ph_variant_detects_an_hr_that_rises():
     censor = 48.0 - rng.uniform(0, 24, n)
     ipd = pd.DataFrame({"time": np.minimum(t, censor), "event": (t <= censor).astype(int),
                         "arm": arm})
-    fit = fit_ph(ipd, time_varying=True, hr_breakpoints=[12.0], n_intervals=4, seed=3)
+    fit = fit_ph(ipd, settings=SamplerSettings(seed=3), time_varying=True,
+                 hr_breakpoints=[12.0], n_intervals=4, check="raise")
     assert fit.prob_hr_increases() > 0.95
     hr = fit.hazard_ratio()
     for period, truth in ((0, 0.3), (1, 1.0)):
@@ -195,7 +202,7 @@ def test_bad_inputs_raise_input_error_before_sampling(column, value, message):
     ipd.loc[3, column] = value
     before = compile_count()
     with pytest.raises(InputError, match=message):
-        fit_ph(ipd)
+        fit_ph(ipd, settings=SamplerSettings())
     assert compile_count() == before
 
 
@@ -203,7 +210,7 @@ def test_arm_without_events_and_wrong_shapes_are_input_errors():
     ipd = _simulate_weibull(np.random.default_rng(1))
     ipd.loc[ipd["arm"] == "lu177", "event"] = 0
     with pytest.raises(InputError, match="'lu177' has no events"):
-        fit_ph(ipd)
+        fit_ph(ipd, settings=SamplerSettings())
     ok = _simulate_weibull(np.random.default_rng(2))
     model = build_ph_model(aggregate(ok, [6.0, 12.0]))
     with pytest.raises(InputError, match="cells"):
@@ -232,14 +239,32 @@ def test_bad_breakpoints_raise_input_error_before_sampling(kwargs, message):
     ipd = _simulate_weibull(np.random.default_rng(1))
     before = compile_count()
     with pytest.raises(InputError, match=message):
-        fit_ph(ipd, **kwargs)
+        fit_ph(ipd, settings=SamplerSettings(), **kwargs)
     assert compile_count() == before
 
 
 def test_prob_hr_increases_of_a_ph_fit_is_an_input_error():
-    fit = PHFit(tree=None, data=None, priors=PHPriors(), diagnostics=None)
+    model = PHModel(aggregate(_simulate_weibull(np.random.default_rng(1)), [6.0]))
+    fit = PHFit(model=model, tree=None, diagnostics=None, settings=None)
     with pytest.raises(InputError, match="time_varying=True"):
         fit.prob_hr_increases()
+
+
+def test_priors_are_checked_and_keyed_into_the_structure():
+    """Unknown or missing prior names are input errors naming them; two prior sets give two
+    graphs, equal priors (however ordered or written) one."""
+    with pytest.raises(InputError, match=r"unknown prior\(s\) \['log_hazard_ratio'\]"):
+        ph_priors({**DEFAULT_PH_PRIORS, "log_hazard_ratio": Normal(0, 1)})
+    with pytest.raises(InputError, match=r"needs priors for \['log_hazard_first'\]"):
+        ph_priors({"log_hr": Normal(0, 1)})
+    with pytest.raises(InputError, match="not a Prior"):
+        ph_priors({**DEFAULT_PH_PRIORS, "log_hr": 2.0})
+    data = aggregate(_simulate_weibull(np.random.default_rng(1)), [6.0])
+    reordered = {"rw_step": Normal(0, 0.5), "log_hazard_first": Normal(-3, 2),
+                 "log_hr": Normal(0, 2)}
+    assert PHModel(data, reordered).structure() == PHModel(data).structure()
+    assert list(PHModel(data, reordered).priors()) == ["log_hr", "log_hazard_first", "rw_step"]
+    assert PHModel(data, vague_ph_priors()).structure() != PHModel(data).structure()
 
 
 # --- NETTER-1 (bundled pseudo-IPD, vague priors, no borrowing) --------------------------------
@@ -251,11 +276,9 @@ NETTER1_CASES = [("pfs", "primary"), ("os", "primary"), ("os", "final")]
 def netter1_fits():
     """One compiled model, three data sets swapped in (each with its own event-quantile cuts)."""
     datasets = {case: load_netter1_ipd(*case) for case in NETTER1_CASES}
-    aggregated = {case: aggregate(ipd) for case, ipd in datasets.items()}
-    priors = PHPriors.vague()
-    model = build_ph_model(aggregated[NETTER1_CASES[0]], priors)
     before = compile_count()
-    fits = {case: sample_ph(model, data, priors, seed=11) for case, data in aggregated.items()}
+    fits = {case: fit_ph(ipd, settings=SamplerSettings(seed=11), priors=vague_ph_priors(),
+                         check="raise") for case, ipd in datasets.items()}
     assert compile_count() - before == 1
     return datasets, fits
 
@@ -303,8 +326,8 @@ def test_netter1_against_published_hazard_ratios(netter1_fits):
 
 @pytest.fixture(scope="module")
 def netter1_final_os_non_ph():
-    return fit_ph(load_netter1_ipd("os", "final"), time_varying=True, priors=PHPriors.vague(),
-                  seed=5)
+    return fit_ph(load_netter1_ipd("os", "final"), settings=SamplerSettings(seed=5),
+                  time_varying=True, priors=vague_ph_priors(), check="raise")
 
 
 def test_netter1_final_os_hr_rises_over_time(netter1_final_os_non_ph):

@@ -16,23 +16,34 @@ extrapolates exponentially); the parametric families are those of
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from prrt_bayes.core.diagnostics import check_diagnostics, worst_of
+from prrt_bayes.core.diagnostics import worst_of
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.fit import Fit
 from prrt_bayes.core.posterior import attach_quantities, parameter_frame, summary_from_tree
-from prrt_bayes.core.priors import NormalMixture, Prior, attach_priors, describe_priors
+from prrt_bayes.core.priors import Prior, attach_priors, describe_priors
+from prrt_bayes.core.results import PRIOR_POSTERIOR_COLUMNS, AnalysisResult, BorrowingReport
+from prrt_bayes.core.sampling import SamplerSettings
+from prrt_bayes.core.vocabulary import (
+    Kind,
+    Quantity,
+    contrast,
+    rmst_difference,
+    survival_probability,
+)
+from prrt_bayes.core.vocabulary import rmst as rmst_quantity
 from prrt_bayes.reconstruct.curves import read_rows
-from prrt_bayes.core.results import AnalysisResult
-from prrt_bayes.pipeline.specs import AnalysisSpec
 from prrt_bayes.survival import parametric
 from prrt_bayes.survival.intervals import CONTROL, validate_ipd
-from prrt_bayes.survival.ph import PHPriors, fit_ph
+from prrt_bayes.survival.ph import DEFAULT_PH_PRIORS, fit_ph
 from prrt_bayes.survival.quantities import mean_survival, median_survival, rmst, survival_at
+from prrt_bayes.survival.spec import SurvivalSpec
 
 
 def read_ipd_csv(path: Path, *, treatment: str) -> pd.DataFrame:
@@ -92,7 +103,7 @@ def read_ipd_csv(path: Path, *, treatment: str) -> pd.DataFrame:
         raise InputError(err.message, file=path, row=row, field=err.field) from None
 
 
-def load_ipd(spec: AnalysisSpec) -> pd.DataFrame:
+def load_ipd(spec: SurvivalSpec) -> pd.DataFrame:
     """The IPD a survival spec names: a bundled NETTER-1 reconstruction or a user's CSV.
 
     Parameters
@@ -120,57 +131,57 @@ def load_ipd(spec: AnalysisSpec) -> pd.DataFrame:
     return load_netter1_ipd(evidence.endpoint, evidence.cut)
 
 
-def _ph_priors(priors: dict[str, Prior], *, smoothing: bool) -> PHPriors:
-    known = set(PHPriors().as_dict())
-    unknown = set(priors) - known
+def _ph_priors(priors: dict[str, Prior], *, smoothing: bool) -> dict[str, Prior]:
+    """The spec's priors over the PH defaults; without smoothing no ``rw_step``."""
+    unknown = set(priors) - set(DEFAULT_PH_PRIORS)
     if unknown:
         raise InputError(f"unknown prior(s) {sorted(unknown)} for ph_piecewise; known: "
-                         f"{sorted(known)}", field="priors")
-    chosen = {**PHPriors().as_dict(), **priors}
+                         f"{sorted(DEFAULT_PH_PRIORS)}", field="priors")
+    chosen = {**DEFAULT_PH_PRIORS, **priors}
     if not smoothing:
-        chosen["rw_step"] = None
-    return PHPriors(**chosen)
+        del chosen["rw_step"]
+    return chosen
 
 
-def _fit(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray, log_median_prior=None):
-    """Fit the spec's family; return (tree, survival draws (arm, time), effect items, priors).
+@dataclass
+class _Fitted:
+    """One fit of the spec's family and what the analysis reads from it."""
+
+    fit: Fit
+    survival: xr.DataArray
+    effect: list
+    priors: dict[str, Prior]
+
+
+def _fit(spec: SurvivalSpec, ipd: pd.DataFrame, grid: np.ndarray, settings: SamplerSettings,
+         log_median_prior=None) -> _Fitted:
+    """Fit the spec's family: the fit, survival draws (arm, time), effect items and priors.
 
     ``log_median_prior``: optional ``(weights, means, sds)`` of external information on the
     treatment arm's log median (``ph_piecewise`` only).
     """
-    sampler = spec.sampler
-    settings = dict(draws=sampler.draws, tune=sampler.tune, chains=sampler.chains,
-                    seed=spec.seed, target_accept=sampler.target_accept)
     family = spec.model.family
-    contrast = f"{spec.evidence.treatment_arm}_vs_{CONTROL}"
+    treatment = spec.evidence.treatment_arm
+    group = contrast(treatment, CONTROL)
     if family == "ph_piecewise":
         priors = _ph_priors(spec.prior_objects(), smoothing=spec.model.smoothing)
-        fit = fit_ph(ipd, breakpoints=spec.model.breakpoints, n_intervals=spec.model.intervals,
-                     treatment=spec.evidence.treatment_arm, priors=priors,
-                     time_varying=spec.model.time_varying_hr, check="none",
-                     log_median_prior=log_median_prior, **settings)
-        hr = fit.hazard_ratio()
-        if fit.period_cuts is None:
-            effect = [("hazard_ratio", contrast, hr)]
-        else:
-            edges = np.concatenate([[0.0], fit.period_cuts, [np.inf]])
-            effect = [
-                (f"hazard_ratio_{edges[p]:g}-{edges[p + 1]:g}m" if np.isfinite(edges[p + 1])
-                 else f"hazard_ratio_{edges[p]:g}m_plus", contrast, hr.isel(period=p))
-                for p in range(hr.sizes["period"])
-            ]
+        fit = fit_ph(ipd, settings=settings, breakpoints=spec.model.breakpoints,
+                     n_intervals=spec.model.intervals, treatment=treatment, priors=priors,
+                     time_varying=spec.model.time_varying_hr, check="record",
+                     log_median_prior=log_median_prior)
+        effect = [(quantity, group, draws) for quantity, draws in fit.effect_draws()]
+        if fit.period_cuts is not None:
             change = (fit.tree.posterior["log_hr_change"] > 0).astype(float)
-            effect.append(("probability_hr_increases", contrast, change))
-        return fit.tree, fit.survival(grid), effect, priors.as_dict()
-    priors = spec.prior_objects() or None
-    fit = parametric.fit(family, ipd, treatment=spec.evidence.treatment_arm, priors=priors,
-                         **settings)
+            effect.append((Quantity.PROBABILITY_HR_INCREASES, group, change))
+        return _Fitted(fit, fit.survival(grid), effect, fit.priors)
+    fit = parametric.fit(family, ipd, settings=settings, treatment=treatment,
+                         priors=spec.prior_objects() or None)
     posterior = fit.tree.posterior
     if "log_hr" in posterior:
-        effect = [("hazard_ratio", contrast, np.exp(posterior["log_hr"]))]
+        effect = [(Quantity.HAZARD_RATIO, group, np.exp(posterior["log_hr"]))]
     else:
-        effect = [("time_ratio", contrast, np.exp(posterior["log_time_ratio"]))]
-    return fit.tree, fit.survival(grid), effect, fit.priors
+        effect = [(Quantity.TIME_RATIO, group, np.exp(posterior["log_time_ratio"]))]
+    return _Fitted(fit, fit.survival(grid), effect, fit.priors)
 
 
 def _arm_quantities(surv: xr.DataArray, arms: list[str], landmarks: list[float], horizon: float,
@@ -178,24 +189,23 @@ def _arm_quantities(surv: xr.DataArray, arms: list[str], landmarks: list[float],
     items = []
     for arm in arms:
         s = surv.sel(arm=arm, drop=True)
-        items.append(("median_survival_months", arm, median_survival(s)))
+        items.append((Quantity.MEDIAN_SURVIVAL, arm, median_survival(s)))
         for t in landmarks:
-            items.append((f"survival_probability_{t:g}m", arm, survival_at(s, t)))
-            items.append((f"rmst_{t:g}m", arm, rmst(s, t)))
-        items.append(("mean_survival_months", arm,
+            items.append((survival_probability(t), arm, survival_at(s, t)))
+            items.append((rmst_quantity(t), arm, rmst(s, t)))
+        items.append((Quantity.MEAN_SURVIVAL, arm,
                       mean_survival(s, follow_up=follow_up, horizon=horizon)))
     return items
 
 
 def _contrast_quantities(surv: xr.DataArray, treatment: str, landmarks: list[float],
                          horizon: float, follow_up: float) -> list:
-    contrast = f"{treatment}_vs_{CONTROL}"
+    group = contrast(treatment, CONTROL)
     lu, control = surv.sel(arm=treatment, drop=True), surv.sel(arm=CONTROL, drop=True)
-    items = [(f"rmst_difference_{t:g}m", contrast, rmst(lu, t) - rmst(control, t))
-             for t in landmarks]
+    items = [(rmst_difference(t), group, rmst(lu, t) - rmst(control, t)) for t in landmarks]
     mean = {arm: mean_survival(s, follow_up=follow_up, horizon=horizon)
             for arm, s in ((treatment, lu), (CONTROL, control))}
-    items.append(("mean_survival_difference_months", contrast, mean[treatment] - mean[CONTROL]))
+    items.append((Quantity.MEAN_SURVIVAL_DIFFERENCE, group, mean[treatment] - mean[CONTROL]))
     return items
 
 
@@ -207,25 +217,28 @@ def _parameters(tree: xr.DataTree) -> pd.DataFrame:
     return parameter_frame({name: posterior[name] for name in names if name in posterior})
 
 
-def run(spec: AnalysisSpec) -> AnalysisResult:
+def run(spec: SurvivalSpec) -> AnalysisResult:
     """Fit one survival spec and derive everything the summary and exports report.
+
+    Every fit (the main one, the one without borrowing, the LOO candidates) runs with
+    ``spec.sampler_settings()``.
 
     Parameters
     ----------
     spec
-        Survival spec (``kind = "survival"``): evidence, family, priors, borrowing (only with
-        ``ph_piecewise`` and proportional hazards), sampler settings, seed, horizon, cycle
-        length and landmarks; ``model.candidates`` adds a PSIS-LOO table.
+        Survival spec: evidence, family, priors, borrowing (only with ``ph_piecewise`` and
+        proportional hazards), sampler settings, seed, horizon, cycle length, landmarks and
+        PSA pairing; ``model.candidates`` adds a PSIS-LOO table.
 
     Returns
     -------
     AnalysisResult
         Summary rows (vocabulary in the module docstring), diagnostics, the posterior tree
         (priors and quantities attached), ``survival`` per arm on the cycle grid
-        ``0, c, 2c, ...`` up to the horizon (months), PSA ``parameters``, the ``ipd``, and
-        ``extras`` (``"loo"``, ``"prior_posterior"`` when they apply). Convergence is recorded
-        in ``diagnostics`` (with borrowing, the worse of the fits with and without it), not
-        enforced.
+        ``0, c, 2c, ...`` up to the horizon (months), PSA ``parameters``, the ``ipd``,
+        ``borrowing`` and ``prior_posterior`` (with borrowing), ``loo`` (with candidates) and
+        ``psa_pair`` (``export.pair_with``). Convergence is recorded in ``diagnostics`` (with
+        borrowing, the worse of the fits with and without it), not enforced.
 
     Raises
     ------
@@ -247,18 +260,23 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
         export.landmarks_months, [export.horizon_months],
     ]))
     grid = grid[grid <= export.horizon_months]
-    borrowing, extras, supporting = {}, {}, {}
+    settings = spec.sampler_settings()
+    borrowing = prior_posterior = loo = None
     if spec.borrowing.method == "none":
-        tree, surv, effect, priors = _fit(spec, ipd, grid)
+        main = _fit(spec, ipd, grid, settings)
+        priors, supporting = main.priors, []
     else:
-        tree, surv, effect, priors, borrowing, extras, alone = _fit_borrowing(spec, ipd, grid)
-        supporting["fit without borrowing"] = alone
+        main, alone, borrowing, prior_posterior, priors = _fit_borrowing(spec, ipd, grid,
+                                                                         settings)
+        supporting = [alone.fit.diagnostics.labelled("fit without borrowing")]
+    diagnostics = worst_of(main.fit.diagnostics, *supporting)
     if spec.model.candidates:
-        extras["loo"] = _compare_candidates(spec, ipd)
+        loo = _compare_candidates(spec, ipd, settings)
     landmarks = [t for t in export.landmarks_months if t <= export.horizon_months]
     treatment = spec.evidence.treatment_arm
-    items = effect + _arm_quantities(surv, [treatment, CONTROL], landmarks,
-                                     export.horizon_months, follow_up)
+    surv, tree = main.survival, main.fit.tree
+    items = main.effect + _arm_quantities(surv, [treatment, CONTROL], landmarks,
+                                          export.horizon_months, follow_up)
     items += _contrast_quantities(surv, treatment, landmarks, export.horizon_months, follow_up)
     attach_priors(tree, priors)
     attach_quantities(tree, items, analysis=spec.name, endpoint=spec.evidence.endpoint)
@@ -266,23 +284,29 @@ def run(spec: AnalysisSpec) -> AnalysisResult:
                             export.cycle_months)
     curves = surv.sel(time=cycle_times)
     return AnalysisResult(
-        name=spec.name, kind="survival", endpoint=spec.evidence.endpoint,
-        summary=summary_from_tree(tree),
-        diagnostics=worst_of(check_diagnostics(tree, _check_vars(tree)), *(
-            check_diagnostics(t, _check_vars(t)).labelled(label)
-            for label, t in supporting.items())),
+        name=spec.name, kind=Kind.SURVIVAL, endpoint=spec.evidence.endpoint,
+        summary=summary_from_tree(tree), diagnostics=diagnostics,
         tree=tree, survival={arm: curves.sel(arm=arm, drop=True) for arm in curves.arm.values},
-        parameters=_parameters(tree), ipd=ipd, priors=describe_priors(priors), extras=extras,
-        borrowing=borrowing,
+        parameters=_parameters(tree), ipd=ipd, priors=describe_priors(priors),
+        borrowing=borrowing, loo=loo, prior_posterior=prior_posterior,
+        psa_pair=export.pair_with,
     )
 
 
-def _fit_borrowing(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
+_METHOD_SETTINGS = {"map": (), "robust-map": ("robust_weight",), "power": ("a0",),
+                    "commensurate": ("tau",)}
+"""The ``[borrowing]`` settings each method uses (shown in its borrowing report)."""
+
+
+def _fit_borrowing(spec: SurvivalSpec, ipd: pd.DataFrame, grid: np.ndarray,
+                   settings: SamplerSettings
+                   ) -> tuple[_Fitted, _Fitted, BorrowingReport, pd.DataFrame, dict[str, Prior]]:
     """Fit with and without the series' information on the 177Lu arm's log median.
 
-    The fit without borrowing (its tree returned last, so that its convergence gates the
-    analysis too) gives the trial's own estimate of that median for the prior-data
-    conflict check and the row ``hazard_ratio_without_borrowing`` (sensitivity).
+    Returns the fit with borrowing (the row ``hazard_ratio_without_borrowing`` added to its
+    effects, as a sensitivity analysis), the fit without it (its convergence gates the
+    analysis too; it gives the trial's own estimate of that median for the prior-data
+    conflict check), the borrowing report, the prior-vs-posterior frame and the priors.
     """
     from prrt_bayes.borrowing.survival import borrowing_report, external_log_median_prior
 
@@ -292,46 +316,39 @@ def _fit_borrowing(spec: AnalysisSpec, ipd: pd.DataFrame, grid: np.ndarray):
     b = spec.borrowing
     prior, included, excluded = external_log_median_prior(
         spec.evidence.endpoint, b.method, robust_weight=b.robust_weight, a0=b.a0, tau=b.tau)
-    alone = _fit(spec, ipd, grid)
+    alone = _fit(spec, ipd, grid, settings)
     treatment = spec.evidence.treatment_arm
-    log_median_alone = np.log(median_survival(alone[1].sel(arm=treatment, drop=True)))
-    tree, surv, effect, priors = _fit(
-        spec, ipd, grid, log_median_prior=(prior.weights, prior.means, prior.sds))
-    hr_alone = next(draws for quantity, _, draws in alone[2] if quantity == "hazard_ratio")
-    effect = [*effect, ("hazard_ratio_without_borrowing", effect[0][1], hr_alone)]
-    report = {"method": b.method, "robust_weight": b.robust_weight, "a0": b.a0, "tau": b.tau}
+    log_median_alone = np.log(median_survival(alone.survival.sel(arm=treatment, drop=True)))
+    main = _fit(spec, ipd, grid, settings,
+                log_median_prior=(prior.weights, prior.means, prior.sds))
+    hr_alone = next(draws for quantity, _, draws in alone.effect
+                    if quantity == Quantity.HAZARD_RATIO)
+    main.effect.append((Quantity.HAZARD_RATIO_WITHOUT_BORROWING, main.effect[0][1], hr_alone))
     # the trial's own estimate: posterior median and a quantile-based SE (robust to the draws
     # whose median lies beyond the horizon, which are +inf)
     low, mid, high = np.quantile(log_median_alone.values.ravel(), [0.159, 0.5, 0.841])
-    report |= borrowing_report(prior, included, excluded, trial_log_median=float(mid),
-                               trial_std_error=float((high - low) / 2))
+    report = borrowing_report(prior, included, excluded, method=b.method,
+                              settings={name: getattr(b, name)
+                                        for name in _METHOD_SETTINGS[b.method]},
+                              trial_log_median=float(mid),
+                              trial_std_error=float((high - low) / 2))
     months = np.linspace(1.0, 200.0, 400)
-    extras = {"prior_posterior": pd.concat([
-        pd.DataFrame({"parameter": f"median {spec.evidence.endpoint.upper()}, 177Lu-Dotatate "
-                                   "(months)", "distribution": f"{b.method} prior",
+    parameter = (f"median {spec.evidence.endpoint.upper()}, 177Lu-Dotatate (months)")
+    prior_posterior = pd.concat([
+        pd.DataFrame({"parameter": parameter, "distribution": f"{b.method} prior",
                       "x": months, "density": prior.pdf(np.log(months)) / months}),
-        pd.DataFrame({"parameter": f"median {spec.evidence.endpoint.upper()}, 177Lu-Dotatate "
-                                   "(months)", "distribution": "posterior",
-                      "value": tree.posterior["median_treatment"].values.ravel()}),
-    ], ignore_index=True)}
-    priors = {**priors, "log_median_treatment": NormalMixture(w=prior.weights, mu=prior.means,
-                                                              sigma=prior.sds)}
-    return tree, surv, effect, priors, report, extras, alone[0]
+        pd.DataFrame({"parameter": parameter, "distribution": "posterior",
+                      "value": main.fit.tree.posterior["median_treatment"].values.ravel()}),
+    ], ignore_index=True).reindex(columns=list(PRIOR_POSTERIOR_COLUMNS))
+    priors = {**main.priors, "log_median_treatment": prior}
+    return main, alone, report, prior_posterior, priors
 
 
-def _compare_candidates(spec: AnalysisSpec, ipd: pd.DataFrame) -> pd.DataFrame:
+def _compare_candidates(spec: SurvivalSpec, ipd: pd.DataFrame,
+                        settings: SamplerSettings) -> pd.DataFrame:
     """PSIS-LOO table of the spec's candidate parametric families (failures recorded)."""
     from prrt_bayes.survival.comparison import compare_fits
 
-    s = spec.sampler
-    fits = parametric.fit_all(ipd, spec.model.candidates, treatment=spec.evidence.treatment_arm,
-                              draws=s.draws, tune=s.tune, chains=s.chains, seed=spec.seed,
-                              target_accept=s.target_accept)
+    fits = parametric.fit_all(ipd, spec.model.candidates, settings=settings,
+                              treatment=spec.evidence.treatment_arm)
     return compare_fits(fits)
-
-
-def _check_vars(tree: xr.DataTree) -> list[str]:
-    """The sampled parameters (not deterministics derived from them) for the convergence gate."""
-    wanted = ("log_hr", "log_time_ratio", "log_baseline_hazard", "log_rate", "log_shape",
-              "log_scale", "meanlog", "log_sdlog", "mu", "log_sigma", "Q", "shape")
-    return [name for name in wanted if name in tree.posterior]

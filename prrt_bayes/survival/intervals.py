@@ -27,9 +27,10 @@ import pandas as pd
 from scipy.special import gammaln
 
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.vocabulary import Arm
 
-TREATMENT = "lu177"
-CONTROL = "control"
+TREATMENT: str = Arm.LU177.value
+CONTROL: str = Arm.CONTROL.value
 DEFAULT_N_INTERVALS = 6
 
 

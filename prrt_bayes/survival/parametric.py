@@ -34,10 +34,9 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -46,10 +45,12 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from prrt_bayes.core.errors import InputError
-from prrt_bayes.core.priors import Normal, Prior, attach_priors
-from prrt_bayes.core.sampling import DEFAULT_SEED, sample
+from prrt_bayes.core.fit import BayesianModel, Fit
+from prrt_bayes.core.fit import fit as fit_model
+from prrt_bayes.core.priors import Normal, Prior
+from prrt_bayes.core.sampling import DEFAULT_SEED, SamplerSettings
 from prrt_bayes.survival.distributions import FAMILIES, NP, PT, Family
-from prrt_bayes.survival.intervals import validate_ipd
+from prrt_bayes.survival.intervals import TREATMENT, validate_ipd
 
 Structure = Literal["separate", "ph", "aft"]
 SINGLE_ARM_LABEL = "all"
@@ -220,7 +221,7 @@ class SurvivalData:
 
 
 def prepare_ipd(
-    ipd: pd.DataFrame, *, treatment: str | None = "lu177", require_two_arms: bool = False
+    ipd: pd.DataFrame, *, treatment: str | None = TREATMENT, require_two_arms: bool = False
 ) -> SurvivalData:
     """Validate IPD (``time``, ``event``, optional ``arm``) and convert it to arrays.
 
@@ -532,14 +533,115 @@ def pointwise_log_likelihood(tree: xr.DataTree, data: SurvivalData) -> xr.DataAr
     )
 
 
-@dataclass
-class ParametricFit:
-    """A fitted parametric model: its name, the data arms and the posterior tree."""
+class ParametricModel(BayesianModel):
+    """A parametric survival model (family and arm structure) with its data and priors.
 
-    name: str
-    data: SurvivalData
-    tree: xr.DataTree
-    priors: dict[str, Prior] = field(default_factory=dict)
+    Holds what :func:`prrt_bayes.core.fit.fit` needs; the graph is :func:`build_model`.
+
+    Parameters
+    ----------
+    name
+        Model name, e.g. ``"weibull_ph"`` (see :data:`MODELS`).
+    data
+        Prepared data (:func:`prepare_ipd`); effect models need exactly two arms.
+    priors
+        Overrides of :func:`default_priors`, keyed by unconstrained parameter name.
+
+    Raises
+    ------
+    InputError
+        Unknown model name, a prior for an unknown parameter, or the wrong number of arms.
+    """
+
+    what = "parametric model"
+    gate_vars = ("log_hr", "log_time_ratio", "log_rate", "log_shape", "log_scale", "meanlog",
+                 "log_sdlog", "mu", "log_sigma", "Q", "shape")
+
+    def __init__(self, name: str, data: SurvivalData,
+                 priors: Mapping[str, Prior] | None = None) -> None:
+        self.spec = get_spec(name)
+        if self.spec.structure != "separate" and len(data.arms) != 2:
+            raise InputError(f"{name} needs exactly 2 arms, found {list(data.arms)}", field="arm")
+        self.name = name
+        self.survival_data = data
+        self.full_priors = _resolve_priors(self.spec, priors)
+
+    def structure(self) -> Hashable:
+        """Model name, arms, number of patients and priors.
+
+        Returns
+        -------
+        collections.abc.Hashable
+            The compile-cache key (times, events and arm indices are ``pm.Data``).
+        """
+        return (self.name, self.survival_data.arms, self.survival_data.n,
+                tuple(self.full_priors.items()))
+
+    def build(self) -> pm.Model:
+        """The PyMC model (:func:`build_model`).
+
+        Returns
+        -------
+        pymc.Model
+            Built on this model's data and priors.
+        """
+        return build_model(self.name, self.survival_data, self.full_priors)
+
+    def data(self) -> dict[str, np.ndarray]:
+        """Times, event flags and arm indices.
+
+        Returns
+        -------
+        dict[str, numpy.ndarray]
+            ``{"t_obs", "event", "arm_idx"}`` values.
+        """
+        d = self.survival_data
+        return {"t_obs": d.time, "event": d.event, "arm_idx": d.arm_idx}
+
+    def priors(self) -> dict[str, Prior]:
+        """The full priors (defaults overridden by the caller's).
+
+        Returns
+        -------
+        dict[str, Prior]
+            A new dict in the order of :attr:`ModelSpec.free_names`.
+        """
+        return dict(self.full_priors)
+
+    def attrs(self) -> dict[str, Any]:
+        """Model name, arms (JSON list) and treatment arm, read back by :func:`arm_parameters`.
+
+        Returns
+        -------
+        dict[str, Any]
+            ``model``, ``arms``, ``treatment`` (strings).
+        """
+        d = self.survival_data
+        return {"model": self.name, "arms": json.dumps(list(d.arms)),
+                "treatment": str(d.treatment)}
+
+
+@dataclass
+class ParametricFit(Fit):
+    """A fitted parametric model: a :class:`~prrt_bayes.core.fit.Fit` of a
+    :class:`ParametricModel`, its tree with the pointwise log-likelihood for LOO."""
+
+    model: ParametricModel
+
+    @property
+    def name(self) -> str:
+        """Model name, e.g. ``"weibull_ph"``."""
+        return self.model.name
+
+    @property
+    def data(self) -> SurvivalData:
+        """The data fitted."""
+        return self.model.survival_data
+
+    @property
+    def priors(self) -> dict[str, Prior]:
+        """The full priors, ``{unconstrained parameter: Prior}``."""
+        return self.model.priors()
 
     def survival(self, times) -> xr.DataArray:
         """S(t) draws, dims (chain, draw, arm, time).
@@ -596,18 +698,16 @@ def fit(
     name: str,
     ipd: pd.DataFrame | SurvivalData,
     *,
-    treatment: str | None = "lu177",
+    settings: SamplerSettings,
+    treatment: str | None = TREATMENT,
     priors: Mapping[str, Prior] | None = None,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 2,
-    seed: int = DEFAULT_SEED,
-    target_accept: float = 0.9,
 ) -> ParametricFit:
     """Fit model ``name`` to IPD by NUTS; the posterior carries its model, arms and priors.
 
-    Models are cached by (name, arms, number of patients, priors): refitting to new data of the
-    same size swaps the ``pm.Data`` values and reuses the compiled sampler (simulation studies).
+    The graph is cached per (name, arms, number of patients, priors) by
+    :func:`prrt_bayes.core.fit.fit`: refitting to new data of the same size swaps the
+    ``pm.Data`` values and reuses the compiled sampler (simulation studies). The convergence
+    verdict on the sampled parameters is recorded in ``diagnostics``, not enforced.
 
     Parameters
     ----------
@@ -615,13 +715,13 @@ def fit(
         Model name, e.g. ``"weibull_ph"`` (see :data:`MODELS`).
     ipd
         IPD DataFrame (validated by :func:`prepare_ipd`) or prepared :class:`SurvivalData`.
+    settings
+        Sampler settings (draws, tuning, chains, target acceptance, seed).
     treatment
         Label of the treated arm (treatment-effect models); ignored when ``ipd`` is
         :class:`SurvivalData`.
     priors
         Overrides of :func:`default_priors`, keyed by unconstrained parameter name.
-    draws, tune, chains, seed, target_accept
-        Passed to :func:`prrt_bayes.core.sampling.sample`.
 
     Returns
     -------
@@ -633,39 +733,14 @@ def fit(
     data = ipd if isinstance(ipd, SurvivalData) else prepare_ipd(
         ipd, treatment=treatment, require_two_arms=spec.structure != "separate"
     )
-    full = _resolve_priors(spec, priors)
-    model = _cached_model(name, data, full)
-    tree = sample(
-        model, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept
-    )
-    tree.posterior.attrs.update(
-        model=name, arms=json.dumps(list(data.arms)), treatment=str(data.treatment)
-    )
-    attach_priors(tree, full)
+    model = ParametricModel(name, data, priors)
+    result = fit_model(model, settings)
+    tree = result.tree
     tree["log_likelihood"] = xr.DataTree(
         xr.Dataset({"time": pointwise_log_likelihood(tree, data)})
     )
-    return ParametricFit(name, data, tree, full)
-
-
-_MODEL_CACHE: OrderedDict[tuple, pm.Model] = OrderedDict()
-_MODEL_CACHE_SIZE = 16
-
-
-def _cached_model(name: str, data: SurvivalData, priors: Mapping[str, Prior]) -> pm.Model:
-    """A model for (name, arms, n, priors) holding ``data``: built once, then data swapped."""
-    key = (name, data.arms, data.n, json.dumps({k: p.to_dict() for k, p in sorted(priors.items())}))
-    model = _MODEL_CACHE.get(key)
-    if model is None:
-        model = build_model(name, data, priors)
-        _MODEL_CACHE[key] = model
-        if len(_MODEL_CACHE) > _MODEL_CACHE_SIZE:
-            _MODEL_CACHE.popitem(last=False)
-    else:
-        _MODEL_CACHE.move_to_end(key)
-        with model:
-            pm.set_data({"t_obs": data.time, "event": data.event, "arm_idx": data.arm_idx})
-    return model
+    return ParametricFit(model=model, tree=tree, diagnostics=result.diagnostics,
+                         settings=result.settings)
 
 
 @dataclass
@@ -681,9 +756,9 @@ def fit_all(
     ipd: pd.DataFrame,
     models: Sequence[str] = DEFAULT_MODELS,
     *,
-    treatment: str | None = "lu177",
+    settings: SamplerSettings,
+    treatment: str | None = TREATMENT,
     priors: Mapping[str, Mapping[str, Prior]] | None = None,
-    **sample_kwargs,
 ) -> dict[str, ParametricFit | FitFailure]:
     """Fit every candidate model; a model that fails is recorded, the others still run.
 
@@ -693,12 +768,12 @@ def fit_all(
         IPD DataFrame. Bad input raises :class:`InputError` before any fit (it would fail all).
     models
         Model names (default :data:`DEFAULT_MODELS`); unknown names -> InputError.
+    settings
+        Sampler settings of every fit (the same seed for each model).
     treatment
         Label of the treated arm.
     priors
         Optional ``{model name: {parameter: prior}}`` overrides.
-    **sample_kwargs
-        Passed to :func:`fit` (draws, tune, chains, seed, target_accept).
 
     Returns
     -------
@@ -713,7 +788,8 @@ def fit_all(
     results: dict[str, ParametricFit | FitFailure] = {}
     for spec in specs:
         try:
-            results[spec.name] = fit(spec.name, data, priors=priors.get(spec.name), **sample_kwargs)
+            results[spec.name] = fit(spec.name, data, settings=settings,
+                                     priors=priors.get(spec.name))
         except Exception as err:  # noqa: BLE001 - recorded, reported by the caller
             results[spec.name] = FitFailure(
                 spec.name, f"{type(err).__name__}: {err}", traceback.format_exc()

@@ -12,7 +12,7 @@ constant)
     D_{aj} \sim \text{Poisson}(\lambda_{aj} E_{aj}), \qquad
     \log \lambda_{aj} = \alpha_j + a\,\beta_{p(j)} .
 
-Priors (defaults, :class:`PHPriors`; time in months)
+Priors (defaults, :data:`DEFAULT_PH_PRIORS`; time in months)
 
 .. math::
 
@@ -28,8 +28,8 @@ The random walk smooths the baseline: consecutive intervals' hazards differ by a
 exp(±1) = 0.37 to 2.7 with 95% prior probability. Its scale is fixed rather than learned: a
 learned scale (HalfNormal hyperprior) gave NUTS divergences in the recovery simulations (a
 funnel between the scale and the steps), while the fixed-scale prior is Gaussian in all
-parameters. ``rw_step=None`` drops the smoothing: each :math:`\alpha_j` then has the prior of
-:math:`\alpha_1`, independently (used by :meth:`PHPriors.vague`).
+parameters. Priors without ``rw_step`` drop the smoothing: each :math:`\alpha_j` then has the
+prior of :math:`\alpha_1`, independently (used by :func:`vague_ph_priors`).
 
 In the PH model there is one period (:math:`\beta_{p(j)} = \beta`, the log hazard ratio of
 treatment vs control). The non-PH variant splits time into periods at ``hr_breakpoints``, each with
@@ -38,16 +38,17 @@ its own log HR under the same independent prior, and reports
 that the HR increases over time (the NETTER-1 final OS data violate PH). Period cut points are
 added to the baseline breakpoints, so each interval lies in one period.
 
-Models are built on ``pm.Data`` (``events``, ``exposure``): :func:`set_ph_data` swaps in new data
-with the same number of intervals, and :func:`prrt_bayes.core.sampling.sample` then re-uses the
-compiled model.
+:class:`PHModel` states the model for :func:`prrt_bayes.core.fit.fit`, which builds one graph per
+structure (intervals, arms, priors, HR periods, median-prior components) and swaps the data
+(``pm.Data``: ``events``, ``exposure``, ...) into it, so a refit to new data of the same
+structure is not compiled again; :func:`fit_ph` is the entry point from IPD.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -55,11 +56,12 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from prrt_bayes.core.diagnostics import Diagnostics, check_diagnostics, require_convergence
 from prrt_bayes.core.errors import InputError
-from prrt_bayes.core.priors import Normal, Prior, attach_priors, describe_priors
-from prrt_bayes.core.sampling import DEFAULT_SEED, sample
+from prrt_bayes.core.fit import BayesianModel, Fit, fit
+from prrt_bayes.core.priors import Normal, Prior, describe_priors
+from prrt_bayes.core.sampling import SamplerSettings
 from prrt_bayes.core.summary import summarize_draws, summary_frame
+from prrt_bayes.core.vocabulary import Quantity, contrast, period_hazard_ratio
 from prrt_bayes.survival.intervals import (
     CONTROL,
     DEFAULT_N_INTERVALS,
@@ -72,45 +74,66 @@ from prrt_bayes.survival.intervals import (
 )
 from prrt_bayes.survival.quantities import piecewise_hazard, piecewise_survival
 
-CONVERGENCE_VARS = ("log_hr", "log_baseline_hazard")
+PH_PRIOR_NAMES = ("log_hr", "log_hazard_first", "rw_step")
+"""Parameters the PH model takes priors for, in the order they are recorded; ``rw_step`` is
+optional (without it the interval hazards are independent, i.e. no smoothing)."""
+
+DEFAULT_PH_PRIORS: Mapping[str, Prior] = {
+    "log_hr": Normal(0.0, 2.0),
+    "log_hazard_first": Normal(-3.0, 2.0),
+    "rw_step": Normal(0.0, 0.5),
+}
+"""The documented weakly informative priors (module docstring; time in months)."""
 
 
-@dataclass(frozen=True)
-class PHPriors:
-    """Priors of the piecewise-exponential PH model (see the module docstring)."""
+def vague_ph_priors() -> dict[str, Prior]:
+    """Nearly flat priors and no smoothing, for agreement with maximum likelihood.
 
-    log_hr: Prior = field(default_factory=lambda: Normal(0.0, 2.0))
-    log_hazard_first: Prior = field(default_factory=lambda: Normal(-3.0, 2.0))
-    rw_step: Prior | None = field(default_factory=lambda: Normal(0.0, 0.5))
+    log HR ~ Normal(0, 10) and each interval's log baseline hazard ~ Normal(0, 10)
+    independently (no ``rw_step``): the limit of the random walk as its scale grows, and the
+    model whose mode is the piecewise-exponential PH maximum-likelihood estimate.
 
-    @classmethod
-    def vague(cls) -> PHPriors:
-        """Nearly flat priors and no smoothing, for agreement with maximum likelihood.
+    Returns
+    -------
+    dict[str, Prior]
+        A new dict with ``log_hr`` and ``log_hazard_first`` Normal(0, 10).
+    """
+    return {"log_hr": Normal(0.0, 10.0), "log_hazard_first": Normal(0.0, 10.0)}
 
-        log HR ~ Normal(0, 10) and each interval's log baseline hazard ~ Normal(0, 10)
-        independently (``rw_step=None``): the limit of the random walk as its scale grows, and
-        the model whose mode is the piecewise-exponential PH maximum-likelihood estimate.
 
-        Returns
-        -------
-        PHPriors
-            A new instance with ``log_hr`` and ``log_hazard_first`` Normal(0, 10) and
-            ``rw_step=None``.
-        """
-        return cls(Normal(0.0, 10.0), Normal(0.0, 10.0), None)
+def ph_priors(priors: Mapping[str, Prior] | None = None) -> dict[str, Prior]:
+    """The PH model's priors, checked and in the recorded order (``None``: the defaults).
 
-    def as_dict(self) -> dict[str, Prior]:
-        """``{parameter name: prior}`` (without ``rw_step`` when there is no smoothing).
+    Parameters
+    ----------
+    priors
+        The complete priors: ``log_hr`` and ``log_hazard_first`` required, ``rw_step``
+        optional (absent: independent interval hazards, no smoothing). To change one prior of
+        the defaults pass ``{**DEFAULT_PH_PRIORS, name: prior}``.
 
-        Returns
-        -------
-        dict[str, Prior]
-            A new dict with keys ``log_hr``, ``log_hazard_first`` and (when set) ``rw_step``.
-        """
-        out = {"log_hr": self.log_hr, "log_hazard_first": self.log_hazard_first}
-        if self.rw_step is not None:
-            out["rw_step"] = self.rw_step
-        return out
+    Returns
+    -------
+    dict[str, Prior]
+        A new dict keyed in the order of :data:`PH_PRIOR_NAMES`.
+
+    Raises
+    ------
+    InputError
+        For an unknown parameter name (naming it), a missing required one, or a value that is
+        not a :class:`~prrt_bayes.core.priors.Prior`.
+    """
+    priors = DEFAULT_PH_PRIORS if priors is None else priors
+    unknown = sorted(set(priors) - set(PH_PRIOR_NAMES))
+    if unknown:
+        raise InputError(f"unknown prior(s) {unknown} for the PH model; known: "
+                         f"{sorted(PH_PRIOR_NAMES)}", field="priors")
+    missing = [name for name in PH_PRIOR_NAMES[:2] if name not in priors]
+    if missing:
+        raise InputError(f"the PH model needs priors for {missing}", field="priors")
+    for name, prior in priors.items():
+        if not isinstance(prior, Prior):
+            raise InputError(f"prior {name!r} is not a Prior object: {prior!r}", field="priors")
+    return {name: priors[name] for name in PH_PRIOR_NAMES if name in priors}
 
 
 def _poisson_logp(value, log_rate, exposure):
@@ -125,7 +148,7 @@ def _poisson_random(log_rate, exposure, rng=None, size=None):
 
 def build_ph_model(
     data: IntervalData,
-    priors: PHPriors | None = None,
+    priors: Mapping[str, Prior] | None = None,
     *,
     period_of_interval: Sequence[int] | None = None,
     log_median_prior: tuple[Sequence[float], Sequence[float], Sequence[float]] | None = None,
@@ -137,7 +160,7 @@ def build_ph_model(
     data
         Two-arm :class:`IntervalData` (``arms = (control, treatment)``).
     priors
-        :class:`PHPriors` (default: the documented weakly informative priors).
+        Priors as for :func:`ph_priors` (default :data:`DEFAULT_PH_PRIORS`).
     period_of_interval
         For the non-PH variant: the HR period (0, 1, ...) of each interval, non-decreasing.
         ``None``: one period (proportional hazards).
@@ -159,7 +182,8 @@ def build_ph_model(
     """
     if len(data.arms) != 2:
         raise InputError("the PH model needs two arms (control, treatment)", field="arm")
-    priors = priors or PHPriors()
+    priors = ph_priors(priors)
+    rw_step = priors.get("rw_step")
     k = data.n_intervals
     coords = {"arm": list(data.arms), "interval": list(range(k))}
     if period_of_interval is not None:
@@ -170,23 +194,23 @@ def build_ph_model(
     with pm.Model(coords=coords) as model:
         events = pm.Data("events", data.events.astype(float), dims=("arm", "interval"))
         exposure = pm.Data("exposure", data.exposure, dims=("arm", "interval"))
-        if priors.rw_step is None:
-            first = priors.log_hazard_first.to_pymc("log_hazard_first", dims="interval")
+        if rw_step is None:
+            first = priors["log_hazard_first"].to_pymc("log_hazard_first", dims="interval")
             steps = pt.zeros(k)
         elif k > 1:
-            first = priors.log_hazard_first.to_pymc("log_hazard_first")
-            delta = priors.rw_step.to_pymc("rw_step", shape=k - 1)
+            first = priors["log_hazard_first"].to_pymc("log_hazard_first")
+            delta = rw_step.to_pymc("rw_step", shape=k - 1)
             steps = pt.concatenate([pt.zeros(1), pt.cumsum(delta)])
         else:
-            first = priors.log_hazard_first.to_pymc("log_hazard_first")
+            first = priors["log_hazard_first"].to_pymc("log_hazard_first")
             steps = pt.zeros(1)
         log_base = pm.Deterministic("log_baseline_hazard", first + steps, dims="interval")
         if period_of_interval is None:
-            log_hr = priors.log_hr.to_pymc("log_hr")
+            log_hr = priors["log_hr"].to_pymc("log_hr")
             pm.Deterministic("hazard_ratio", pt.exp(log_hr))
             effect = pt.ones(k) * log_hr
         else:
-            log_hr = priors.log_hr.to_pymc("log_hr", dims="period")
+            log_hr = priors["log_hr"].to_pymc("log_hr", dims="period")
             pm.Deterministic("hazard_ratio", pt.exp(log_hr), dims="period")
             pm.Deterministic("log_hr_change", log_hr[-1] - log_hr[0])
             effect = log_hr[period]
@@ -258,29 +282,6 @@ def _check_mixture(log_median_prior) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return weights, means, sds
 
 
-_MODEL_CACHE: dict[tuple, pm.Model] = {}
-
-
-def _cached_ph_model(data: IntervalData, priors: PHPriors, period: tuple | None,
-                     log_median_prior=None) -> pm.Model:
-    """One built (hence one compiled) model per structure; data are swapped in by sample_ph.
-
-    The structure is the number of intervals, the arms, the priors, the HR periods and, with an
-    external log-median prior, its number of components; that prior's values are set here.
-    """
-    mixture = None if log_median_prior is None else _check_mixture(log_median_prior)
-    key = (data.n_intervals, tuple(data.arms), priors, period,
-           None if mixture is None else mixture[0].size)
-    if key not in _MODEL_CACHE:
-        _MODEL_CACHE[key] = build_ph_model(data, priors, period_of_interval=period,
-                                           log_median_prior=mixture)
-    model = _MODEL_CACHE[key]
-    if mixture is not None:
-        with model:
-            pm.set_data(dict(zip(_MEDIAN_PRIOR_DATA, mixture, strict=True)))
-    return model
-
-
 def set_ph_data(model: pm.Model, data: IntervalData) -> None:
     """Swap new interval data (same number of intervals and arm order) into a built model.
 
@@ -311,15 +312,135 @@ def set_ph_data(model: pm.Model, data: IntervalData) -> None:
         pm.set_data(new)
 
 
-@dataclass
-class PHFit:
-    """A fitted (PH or non-PH) piecewise-exponential model and what it was fitted to."""
+class PHModel(BayesianModel):
+    """The piecewise-exponential PH (or period-wise HR) model of two-arm interval data.
 
-    tree: xr.DataTree
-    data: IntervalData
-    priors: PHPriors
-    diagnostics: Diagnostics
-    period_cuts: np.ndarray | None = None
+    Holds the data and options :func:`prrt_bayes.core.fit.fit` needs; the graph is
+    :func:`build_ph_model`. Everything is checked here, before any sampling.
+
+    Parameters
+    ----------
+    intervals
+        Two-arm :class:`IntervalData` (``arms = (control, treatment)``).
+    priors
+        Priors as for :func:`ph_priors` (default :data:`DEFAULT_PH_PRIORS`).
+    period_cuts
+        HR period cut points (months) of the non-PH variant, each also a baseline breakpoint
+        of ``intervals``; ``None`` for the PH model.
+    log_median_prior
+        External ``(weights, means, sds)`` mixture on the treatment arm's log median (months);
+        see :func:`build_ph_model`. Not recorded in the priors.
+
+    Raises
+    ------
+    InputError
+        For one arm or more than two, invalid priors, or an invalid mixture.
+    """
+
+    what = "PH model"
+    gate_vars = ("log_hr", "log_baseline_hazard")
+
+    def __init__(
+        self,
+        intervals: IntervalData,
+        priors: Mapping[str, Prior] | None = None,
+        *,
+        period_cuts: Sequence[float] | None = None,
+        log_median_prior: tuple[Sequence[float], Sequence[float], Sequence[float]] | None = None,
+    ) -> None:
+        if len(intervals.arms) != 2:
+            raise InputError("the PH model needs two arms (control, treatment)", field="arm")
+        self.intervals = intervals
+        self.ph_priors = ph_priors(priors)
+        self.period_cuts = None if period_cuts is None else np.asarray(period_cuts, dtype=float)
+        self.period = None if period_cuts is None else tuple(
+            np.searchsorted(self.period_cuts, intervals.edges[:-1], side="right").tolist())
+        self.mixture = None if log_median_prior is None else _check_mixture(log_median_prior)
+
+    def structure(self) -> Hashable:
+        """Intervals, arms, priors, HR periods and the number of median-prior components.
+
+        Returns
+        -------
+        collections.abc.Hashable
+            The compile-cache key (data values are ``pm.Data`` and left out).
+        """
+        return (self.intervals.n_intervals, tuple(self.intervals.arms),
+                tuple(self.ph_priors.items()), self.period,
+                None if self.mixture is None else self.mixture[0].size)
+
+    def build(self) -> pm.Model:
+        """The PyMC model (:func:`build_ph_model`).
+
+        Returns
+        -------
+        pymc.Model
+            Built on this model's data, priors, periods and mixture.
+        """
+        return build_ph_model(self.intervals, self.ph_priors, period_of_interval=self.period,
+                              log_median_prior=self.mixture)
+
+    def data(self) -> dict[str, np.ndarray]:
+        """Events and person-time, and with a median prior the edges and the mixture.
+
+        Returns
+        -------
+        dict[str, numpy.ndarray]
+            ``{pm.Data name: values}``.
+        """
+        values = {"events": self.intervals.events.astype(float),
+                  "exposure": self.intervals.exposure}
+        if self.mixture is not None:
+            values["interval_edges"] = self.intervals.edges
+            values |= dict(zip(_MEDIAN_PRIOR_DATA, self.mixture, strict=True))
+        return values
+
+    def priors(self) -> dict[str, Prior]:
+        """The model's priors (without the external median prior).
+
+        Returns
+        -------
+        dict[str, Prior]
+            A new dict in the order of :data:`PH_PRIOR_NAMES`.
+        """
+        return dict(self.ph_priors)
+
+    def attrs(self) -> dict[str, Any]:
+        """Baseline breakpoints, arms and (non-PH) HR breakpoints, for the posterior attrs.
+
+        Returns
+        -------
+        dict[str, Any]
+            ``breakpoints`` and ``arms`` lists, ``hr_breakpoints`` in the non-PH variant.
+        """
+        out: dict[str, Any] = {"breakpoints": self.intervals.cuts.tolist(),
+                               "arms": list(self.intervals.arms)}
+        if self.period_cuts is not None:
+            out["hr_breakpoints"] = self.period_cuts.tolist()
+        return out
+
+
+@dataclass
+class PHFit(Fit):
+    """A fitted (PH or non-PH) piecewise-exponential model: a :class:`~prrt_bayes.core.fit.Fit`
+    of a :class:`PHModel`, with the survival quantities of its hazards."""
+
+    model: PHModel
+
+    @property
+    def data(self) -> IntervalData:
+        """The interval data fitted."""
+        return self.model.intervals
+
+    @property
+    def priors(self) -> dict[str, Prior]:
+        """The priors (``{parameter: Prior}``, no ``rw_step`` without smoothing)."""
+        return self.model.priors()
+
+    @property
+    def period_cuts(self) -> np.ndarray | None:
+        """HR period cut points (months) of the non-PH variant, ``None`` for the PH model."""
+        return self.model.period_cuts
 
     @property
     def treatment(self) -> str:
@@ -363,6 +484,23 @@ class PHFit:
         if self.period_cuts is None:
             raise InputError("the PH model has one HR; fit with time_varying=True")
         return float((self.tree.posterior["log_hr_change"] > 0).mean())
+
+    def effect_draws(self) -> list[tuple[str, xr.DataArray]]:
+        """The hazard-ratio quantities: one (PH) or one per period (non-PH), named.
+
+        Returns
+        -------
+        list[tuple[str, xarray.DataArray]]
+            ``(quantity, draws)``: ``hazard_ratio``, or ``hazard_ratio_<lo>-<hi>m`` per period
+            and ``hazard_ratio_<lo>m_plus`` for the last
+            (:func:`prrt_bayes.core.vocabulary.period_hazard_ratio`).
+        """
+        hr = self.hazard_ratio()
+        if self.period_cuts is None:
+            return [(Quantity.HAZARD_RATIO.value, hr)]
+        edges = np.concatenate([[0.0], self.period_cuts, [np.inf]])
+        return [(period_hazard_ratio(edges[p], edges[p + 1]), hr.isel(period=p))
+                for p in range(hr.sizes["period"])]
 
     def survival(self, times: Sequence[float] | np.ndarray) -> xr.DataArray:
         """Posterior S(t) per arm on ``times``: dims (chain, draw, arm, time).
@@ -408,105 +546,27 @@ class PHFit:
         Returns
         -------
         pandas.DataFrame
-            A new :func:`prrt_bayes.core.summary.summary_frame`, group ``<treatment>_vs_<control>``:
-            one row ``hazard_ratio`` (PH) or one per period, ``hazard_ratio_<lo>-<hi>m`` and
-            ``hazard_ratio_<lo>m_plus`` for the last; the prior descriptions in
-            ``attrs["priors"]``.
+            A new :func:`prrt_bayes.core.summary.summary_frame`, group ``<treatment>_vs_<control>``,
+            rows as in :meth:`effect_draws`; the prior descriptions in ``attrs["priors"]``.
         """
-        group = f"{self.treatment}_vs_{self.control}"
-        hr = self.hazard_ratio()
-        rows = []
-        if self.period_cuts is None:
-            rows.append(summarize_draws(hr, quantity="hazard_ratio", group=group,
-                                        endpoint=endpoint, analysis=analysis))
-        else:
-            edges = np.concatenate([[0.0], self.period_cuts, [np.inf]])
-            for p in range(hr.sizes["period"]):
-                lo, hi = edges[p], edges[p + 1]
-                span = f"{lo:g}-{hi:g}m" if np.isfinite(hi) else f"{lo:g}m_plus"
-                rows.append(summarize_draws(hr.isel(period=p), quantity=f"hazard_ratio_{span}",
-                                            group=group, endpoint=endpoint, analysis=analysis))
-        return summary_frame(rows, priors=describe_priors(self.priors.as_dict()))
-
-
-def sample_ph(
-    model: pm.Model,
-    data: IntervalData,
-    priors: PHPriors,
-    *,
-    period_cuts: np.ndarray | None = None,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 2,
-    seed: int = DEFAULT_SEED,
-    target_accept: float = 0.9,
-    check: Literal["raise", "warn", "none"] = "raise",
-) -> PHFit:
-    """Put ``data`` into a model from :func:`build_ph_model`, sample it and check convergence.
-
-    Priors, breakpoints and arms are written into ``tree.posterior.attrs``.
-
-    Parameters
-    ----------
-    model
-        A model from :func:`build_ph_model` built for the same structure (intervals, arms,
-        priors, HR periods); its data are replaced (:func:`set_ph_data`).
-    data
-        Two-arm :class:`IntervalData` to fit.
-    priors
-        The :class:`PHPriors` the model was built with; only recorded (attrs and the fit), the
-        model is not rebuilt.
-    period_cuts
-        HR period cut points (months) of a non-PH model, recorded as ``hr_breakpoints`` and in
-        the fit; ``None`` for the PH model. Must match the model's periods.
-    draws, tune, chains, seed, target_accept
-        Passed to :func:`prrt_bayes.core.sampling.sample`.
-    check
-        ``"raise"`` raises :class:`prrt_bayes.core.diagnostics.ConvergenceError` for an unconverged
-        fit, ``"warn"`` warns, ``"none"`` only records the diagnostics. The check covers
-        ``log_hr`` and ``log_baseline_hazard``.
-
-    Returns
-    -------
-    PHFit
-        The posterior, ``data``, ``priors``, the diagnostics and ``period_cuts``.
-
-    Raises
-    ------
-    InputError
-        When ``data`` does not have the model's arms x intervals shape.
-    """
-    set_ph_data(model, data)
-    tree = sample(model, draws=draws, tune=tune, chains=chains, seed=seed,
-                  target_accept=target_accept)
-    attach_priors(tree, priors.as_dict())
-    tree.posterior.attrs["breakpoints"] = data.cuts.tolist()
-    tree.posterior.attrs["arms"] = list(data.arms)
-    if period_cuts is not None:
-        tree.posterior.attrs["hr_breakpoints"] = np.asarray(period_cuts).tolist()
-    if check == "none":
-        diag = check_diagnostics(tree, CONVERGENCE_VARS)
-    else:
-        diag = require_convergence(tree, CONVERGENCE_VARS, on_fail=check, what="PH model")
-    return PHFit(tree=tree, data=data, priors=priors, diagnostics=diag, period_cuts=period_cuts)
+        group = contrast(self.treatment, self.control)
+        rows = [summarize_draws(draws, quantity=quantity, group=group, endpoint=endpoint,
+                                analysis=analysis) for quantity, draws in self.effect_draws()]
+        return summary_frame(rows, priors=describe_priors(self.priors))
 
 
 def fit_ph(
     ipd: pd.DataFrame,
     *,
+    settings: SamplerSettings,
     breakpoints: Sequence[float] | None = None,
     n_intervals: int = DEFAULT_N_INTERVALS,
     treatment: str = TREATMENT,
     control: str = CONTROL,
-    priors: PHPriors | None = None,
+    priors: Mapping[str, Prior] | None = None,
     time_varying: bool = False,
     hr_breakpoints: Sequence[float] | None = None,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 2,
-    seed: int = DEFAULT_SEED,
-    target_accept: float = 0.9,
-    check: Literal["raise", "warn", "none"] = "raise",
+    check: Literal["record", "warn", "raise"] = "record",
     log_median_prior: tuple[Sequence[float], Sequence[float], Sequence[float]] | None = None,
 ) -> PHFit:
     """Fit the PH (or, with ``time_varying=True``, the period-wise HR) model to two-arm IPD.
@@ -515,6 +575,8 @@ def fit_ph(
     ----------
     ipd
         Columns ``time`` (months), ``event`` (0/1), ``arm`` (``treatment`` / ``control``).
+    settings
+        Sampler settings (draws, tuning, chains, target acceptance, seed).
     breakpoints
         Interior baseline cut points (months; finite, > 0 and strictly increasing; default:
         ``n_intervals`` intervals at pooled event-time quantiles).
@@ -523,14 +585,18 @@ def fit_ph(
         merged, so fewer can result); ignored otherwise.
     treatment, control
         Labels of the two arms in the ``arm`` column (default ``"lu177"``, ``"control"``).
+    priors
+        The complete priors (:func:`ph_priors`; default :data:`DEFAULT_PH_PRIORS`,
+        :func:`vague_ph_priors` for ML agreement).
     time_varying, hr_breakpoints
         Non-PH variant; HR periods split at ``hr_breakpoints`` (months; finite, > 0 and strictly
         increasing; default: one split at the median pooled event time). These cuts are added
         to the baseline breakpoints. ``hr_breakpoints`` requires ``time_varying=True``.
-    priors
-        :class:`PHPriors` (default weakly informative; :meth:`PHPriors.vague` for ML agreement).
-    draws, tune, chains, seed, target_accept, check
-        Sampling and convergence-gate settings (see :func:`sample_ph`).
+    check
+        Convergence gate on ``log_hr`` and ``log_baseline_hazard``: ``"record"`` only records
+        the verdict, ``"warn"`` warns, ``"raise"`` raises
+        :class:`prrt_bayes.core.diagnostics.ConvergenceError` (see
+        :func:`prrt_bayes.core.fit.fit`).
     log_median_prior
         External mixture-of-normals information on the treatment arm's log median (months);
         see :func:`build_ph_model`. Not recorded in the fit's priors.
@@ -538,13 +604,14 @@ def fit_ph(
     Returns
     -------
     PHFit
-        The fitted model (see :func:`sample_ph`).
+        The posterior (priors, ``breakpoints``, ``arms`` and ``hr_breakpoints`` in its attrs),
+        the model with its data and the diagnostics.
 
     Raises
     ------
     InputError
         When the IPD are invalid (:func:`prrt_bayes.survival.intervals.validate_ipd`), the
-        breakpoints or HR breakpoints are invalid, ``hr_breakpoints`` is given without
+        breakpoints, HR breakpoints or priors are invalid, ``hr_breakpoints`` is given without
         ``time_varying=True``, or the non-PH variant has no HR breakpoint.
     prrt_bayes.core.diagnostics.ConvergenceError
         When ``check="raise"`` and the fit fails its convergence checks.
@@ -553,7 +620,6 @@ def fit_ph(
         raise InputError("hr_breakpoints are only used by the non-PH model: pass "
                          "time_varying=True or drop them", field="hr_breakpoints")
     clean = validate_ipd(ipd, treatment=treatment, control=control)
-    priors = priors or PHPriors()
     time, event = clean["time"].to_numpy(), clean["event"].to_numpy()
     cuts = (default_breakpoints(time, event, n_intervals) if breakpoints is None
             else check_breakpoints(breakpoints))
@@ -565,13 +631,7 @@ def fit_ph(
             raise InputError("the non-PH model needs at least one HR breakpoint")
         cuts = np.union1d(cuts, period_cuts)
     data = aggregate(clean, cuts, treatment=treatment, control=control)
-    period = None
-    if period_cuts is not None:
-        period = np.searchsorted(period_cuts, data.edges[:-1], side="right")
-    # the model depends on the data only through pm.Data: reuse one compiled model per
-    # structure (intervals, arms, priors, HR periods, median-prior components); sample_ph
-    # swaps the data in
-    model = _cached_ph_model(data, priors, None if period is None else tuple(period),
-                             log_median_prior)
-    return sample_ph(model, data, priors, period_cuts=period_cuts, draws=draws, tune=tune,
-                     chains=chains, seed=seed, target_accept=target_accept, check=check)
+    model = PHModel(data, priors, period_cuts=period_cuts, log_median_prior=log_median_prior)
+    result = fit(model, settings, check=check)
+    return PHFit(model=model, tree=result.tree, diagnostics=result.diagnostics,
+                 settings=result.settings)

@@ -31,8 +31,10 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
+from prrt_bayes.core import vocabulary as vocab
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.summary import summarize_draws
+from prrt_bayes.core.vocabulary import Arm, Quantity
 
 HORIZON_MONTHS = 360.0
 """Default horizon for mean survival: 30 years, a lifetime horizon for adults with NETs."""
@@ -366,7 +368,7 @@ def mean_survival(
 
 
 def hazard_ratio_over_time(
-    hazard: xr.DataArray, *, treatment: str = "lu177", control: str = "control"
+    hazard: xr.DataArray, *, treatment: str = Arm.LU177.value, control: str = Arm.CONTROL.value
 ) -> xr.DataArray:
     """HR(t) = h_treatment(t) / h_control(t) per draw, from hazards with an ``arm`` dim.
 
@@ -387,7 +389,8 @@ def hazard_ratio_over_time(
 
 
 def rmst_difference(
-    surv: xr.DataArray, t_star: float, *, treatment: str = "lu177", control: str = "control"
+    surv: xr.DataArray, t_star: float, *, treatment: str = Arm.LU177.value,
+    control: str = Arm.CONTROL.value,
 ) -> xr.DataArray:
     """RMST(treatment) - RMST(control) up to ``t_star``, per draw.
 
@@ -415,10 +418,6 @@ def rmst_difference(
     return (r.sel(arm=treatment) - r.sel(arm=control)).rename("rmst_difference")
 
 
-def _label(t: float) -> str:
-    return f"{t:g}m"
-
-
 def survival_summary(
     surv: xr.DataArray,
     *,
@@ -426,8 +425,8 @@ def survival_summary(
     landmarks: Sequence[float] = (),
     rmst_times: Sequence[float] = (),
     horizon: float = HORIZON_MONTHS,
-    treatment: str | None = "lu177",
-    control: str | None = "control",
+    treatment: str | None = Arm.LU177.value,
+    control: str | None = Arm.CONTROL.value,
     endpoint: str = "",
     analysis: str = "",
 ) -> tuple[dict[str, xr.DataArray], list[dict]]:
@@ -468,21 +467,21 @@ def survival_summary(
         horizon lies outside the time grid.
     """
     draws: dict[str, xr.DataArray] = {
-        "median_survival_months": median_survival(surv),
-        "mean_survival_months": mean_survival(surv, follow_up=follow_up, horizon=horizon),
+        Quantity.MEDIAN_SURVIVAL: median_survival(surv),
+        Quantity.MEAN_SURVIVAL: mean_survival(surv, follow_up=follow_up, horizon=horizon),
     }
     for t in landmarks:
-        draws[f"survival_probability_{_label(t)}"] = survival_at(surv, t)
+        draws[vocab.survival_probability(t)] = survival_at(surv, t)
     for t in rmst_times:
-        draws[f"rmst_{_label(t)}"] = rmst(surv, t)
+        draws[vocab.rmst(t)] = rmst(surv, t)
     contrast = {}
     if treatment is not None and "arm" in surv.dims:
-        group = f"{treatment}_vs_{control}"
+        group = vocab.contrast(treatment, control)
         for t in rmst_times:
-            r = draws[f"rmst_{_label(t)}"]
-            contrast[f"rmst_difference_{_label(t)}"] = r.sel(arm=treatment) - r.sel(arm=control)
-        m = draws["mean_survival_months"]
-        contrast["mean_survival_difference_months"] = m.sel(arm=treatment) - m.sel(arm=control)
+            r = draws[vocab.rmst(t)]
+            contrast[vocab.rmst_difference(t)] = r.sel(arm=treatment) - r.sel(arm=control)
+        m = draws[Quantity.MEAN_SURVIVAL]
+        contrast[Quantity.MEAN_SURVIVAL_DIFFERENCE] = m.sel(arm=treatment) - m.sel(arm=control)
     rows = []
     for name, da in draws.items():
         arms = da["arm"].values.tolist() if "arm" in da.dims else ["all"]
