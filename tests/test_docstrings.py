@@ -5,8 +5,9 @@ callable needs a one-line summary, a ``Parameters`` section that names every par
 signature (and nothing that is not in it), and a ``Returns`` (or ``Yields``) section when it
 returns something. "Public" means: defined in a module of ``prrt_bayes`` whose dotted name has no
 ``_``-prefixed part, with a name that does not start with ``_``; methods count when their class
-is public; a method that overrides a base-class method needs its own docstring (its parameters
-differ and the site shows its own text). Properties need the summary only; a class with a
+is public; a method that overrides a documented base-class method may inherit that docstring
+(the base documents the contract once, e.g. :class:`prrt_bayes.core.fit.BayesianModel`), and is
+then checked against it with its own signature. Properties need the summary only; a class with a
 hand-written ``__init__`` documents its parameters in the class docstring. The typer command
 functions of :mod:`prrt_bayes.cli` are documented through their option help texts (the CLI
 reference), which are checked instead.
@@ -135,9 +136,23 @@ def returns_value(function) -> bool:
                for node in ast.walk(body) if id(node) not in nested)
 
 
+def docstring(qualname: str, obj, owner) -> str:
+    """The callable's own docstring, else (a method) the one it overrides in a base class."""
+    own = getattr(obj, "__func__", obj).__doc__
+    if own or owner is None:
+        return own or ""
+    name = qualname.rsplit(".", 1)[1]
+    for base in owner.__mro__[1:]:
+        inherited = base.__dict__.get(name)
+        doc = getattr(getattr(inherited, "__func__", inherited), "__doc__", None)
+        if doc:
+            return doc
+    return ""
+
+
 def problems(qualname: str, obj, owner) -> list[str]:
     """What the docstring of one public callable is missing (empty when it is complete)."""
-    doc = inspect.cleandoc(getattr(obj, "__func__", obj).__doc__ or "")
+    doc = inspect.cleandoc(docstring(qualname, obj, owner))
     if not doc.strip():
         return ["no docstring"]
     if not doc.splitlines()[0].strip() or doc.splitlines()[0].startswith(" "):
@@ -226,6 +241,28 @@ def test_the_section_reader_catches_what_it_should():
 
     assert problems("m.Handmade", Handmade, None) == [
         "no Parameters section (parameters: first, second)"]
+
+    class Base:
+        def fit(self, data):
+            """Fit.
+
+            Parameters
+            ----------
+            data
+                The data.
+            """
+
+    class Inherits(Base):
+        def fit(self, data):
+            pass
+
+    class Widens(Base):
+        def fit(self, data, extra):
+            pass
+
+    assert problems("m.Inherits.fit", Inherits.__dict__["fit"], Inherits) == []
+    assert problems("m.Widens.fit", Widens.__dict__["fit"], Widens) == [
+        "Parameters does not describe extra"]
 
 
 def test_cli_commands_have_help_for_every_option():

@@ -56,11 +56,12 @@ def attach_quantities(
         arrays.append(draws.transpose("chain", "draw").astype(float).drop_vars(
             [c for c in draws.coords if c not in ("chain", "draw")]))
     stacked = xr.concat(arrays, dim="row")
+    # labels may be vocabulary enums (str subclasses): store them as plain strings
     stacked = stacked.assign_coords(
-        quantity=("row", [item[0] for item in items]),
-        group=("row", [item[1] for item in items]),
-        endpoint=("row", [item[3] if len(item) > 3 else endpoint for item in items]),
-        analysis=("row", [analysis] * len(items)),
+        quantity=("row", [str(item[0]) for item in items]),
+        group=("row", [str(item[1]) for item in items]),
+        endpoint=("row", [str(item[3] if len(item) > 3 else endpoint) for item in items]),
+        analysis=("row", [str(analysis)] * len(items)),
     )
     tree["quantities"] = xr.DataTree(xr.Dataset({"draws": stacked}))
 

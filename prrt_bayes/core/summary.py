@@ -71,11 +71,11 @@ def summarize_draws(
         lower, median, upper = np.quantile(values, [0.025, 0.5, 0.975], method=method)
         mean = float(values.mean())
         sd = float(values.std(ddof=1)) if values.size > 1 else float("nan")
-    return {
-        "analysis": analysis,
-        "endpoint": endpoint,
-        "quantity": quantity,
-        "group": group,
+    return {  # labels may be vocabulary enums (str subclasses): plain strings in the table
+        "analysis": str(analysis),
+        "endpoint": str(endpoint),
+        "quantity": str(quantity),
+        "group": str(group),
         "mean": mean,
         "sd": sd,
         "median": float(median),

@@ -63,7 +63,7 @@ SURVIVAL_COLUMNS: tuple[str, ...] = (
     "sample", "endpoint", "analysis", "arm", "cycle", "time_months", "survival",
 )
 LIFE_YEAR_QUANTITIES: tuple[str, ...] = ("life_years", "progression_free_life_years")
-CONTRAST = (Arm.LU177, Arm.CONTROL)
+CONTRAST = (Arm.LU177.value, Arm.CONTROL.value)
 _GRID_RTOL = 1e-9
 
 

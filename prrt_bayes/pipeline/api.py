@@ -97,8 +97,8 @@ class Analysis:
         if group is not None:
             rows = rows[rows["group"] == group]
         if rows.empty:
-            raise KeyError(f"{self.name} has no row {quantity!r}"
-                           + ("" if group is None else f" for group {group!r}"))
+            raise KeyError(f"{self.name} has no row {str(quantity)!r}"
+                           + ("" if group is None else f" for group {str(group)!r}"))
         return rows.iloc[0]
 
     def plot_km(self) -> Figure:

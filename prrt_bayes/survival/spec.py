@@ -58,7 +58,7 @@ class SurvivalEvidence(StrictSection):
     endpoint: Literal["pfs", "os"]
     cut: Literal["primary", "final"] | None = None
     ipd: Path | None = None
-    treatment_arm: str = Arm.LU177
+    treatment_arm: str = Arm.LU177.value
 
     @model_validator(mode="after")
     def _one_source(self) -> SurvivalEvidence:

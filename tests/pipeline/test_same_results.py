@@ -3,7 +3,8 @@
 ``tests/fixtures/pre_redesign/summary_bundled.csv`` was written by ``prrt-bayes run --jobs 1``
 (bundled settings) on the commit before the layered redesign. The default test re-fits the PFS
 analysis and compares its rows as written; the slow test re-runs all five analyses and compares
-the whole file byte for byte.
+every row byte for byte, except those of :data:`NAMED_CHANGES` (a bug the issue names), whose
+rows must still be the same quantities and groups.
 """
 
 from pathlib import Path
@@ -11,6 +12,19 @@ from pathlib import Path
 import pytest
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "pre_redesign" / "summary_bundled.csv"
+
+
+NAMED_CHANGES = {
+    "response": "issue 13: the series MAP fit ignored the spec's [sampler] (it ran 2000/2000 at "
+                "0.99 from a default argument); every fit now takes the spec's settings, so the "
+                "bundled response spec carries the settings its MAP fit needs (2000/2000/0.99), "
+                "and its two-arm fit runs with them too",
+}
+"""Analyses whose numbers changed on purpose, and why."""
+
+
+def _key(line: str) -> str:
+    return ",".join(line.split(",")[:4])
 
 
 def _rows(text: str, analysis: str) -> list[str]:
@@ -34,4 +48,9 @@ def test_bundled_run_summary_bytes_unchanged(tmp_path):
     from prrt_bayes.pipeline.specs import resolve_spec
 
     run([resolve_spec(n) for n in bundled_names()], tmp_path / "out", jobs=1)
-    assert (tmp_path / "out" / "summary.csv").read_bytes() == FIXTURE.read_bytes()
+    written = (tmp_path / "out" / "summary.csv").read_text().splitlines()
+    expected = FIXTURE.read_text().splitlines()
+    assert [_key(line) for line in written] == [_key(line) for line in expected]
+    changed = [(new, old) for new, old in zip(written, expected, strict=True) if new != old]
+    unexplained = [pair for pair in changed if pair[1].split(",")[0] not in NAMED_CHANGES]
+    assert not unexplained, unexplained[:5]

@@ -13,9 +13,9 @@ from prrt_bayes.pipeline.specs import resolve_spec
 
 
 @pytest.fixture(scope="module")
-def specs():
+def specs(quick_response_spec):
     """Two cheap analyses (a survival fit in a worker costs ~40 s of numba warm-up)."""
-    response = resolve_spec("response").with_overrides(draws=300, tune=300)
+    response = quick_response_spec
     itt = response.model_copy(update={
         "name": "response_itt",
         "evidence": response.evidence.model_copy(update={"population": "itt"})})

@@ -29,7 +29,7 @@ from prrt_bayes.core.priors import (
     prior_from_dict,
     read_priors,
 )
-from prrt_bayes.core.sampling import compile_count, sample
+from prrt_bayes.core.sampling import SamplerSettings, compile_count, sample
 from prrt_bayes.core.summary import SUMMARY_COLUMNS, summarize_draws, summary_frame
 
 
@@ -50,9 +50,9 @@ def _posterior_mean(y):
 
 def test_sample_is_deterministic_and_compiles_once(normal_model):
     before = compile_count()
-    a = sample(normal_model, draws=500, tune=500, seed=3)
-    b = sample(normal_model, draws=500, tune=500, seed=3)
-    c = sample(normal_model, draws=500, tune=500, seed=4)
+    a = sample(normal_model, SamplerSettings(draws=500, tune=500, seed=3))
+    b = sample(normal_model, SamplerSettings(draws=500, tune=500, seed=3))
+    c = sample(normal_model, SamplerSettings(draws=500, tune=500, seed=4))
     np.testing.assert_array_equal(a.posterior["mu"].values, b.posterior["mu"].values)
     assert not np.array_equal(a.posterior["mu"].values, c.posterior["mu"].values)
     assert a.posterior.attrs["inference_library"] == "nutpie" or \
@@ -61,19 +61,19 @@ def test_sample_is_deterministic_and_compiles_once(normal_model):
     y_new = np.array([10.0, 11.0, 12.0, 9.5])
     with normal_model:
         pm.set_data({"y": y_new})  # new data, new length: no recompile
-    d = sample(normal_model, draws=500, tune=500, seed=3)
+    d = sample(normal_model, SamplerSettings(draws=500, tune=500, seed=3))
     assert compile_count() - before <= 1
     assert float(d.posterior["mu"].mean()) == pytest.approx(_posterior_mean(y_new), abs=0.15)
     np.testing.assert_array_equal(d.observed_data["obs"].values, y_new)
 
 
 def test_diagnostics_pass_on_a_good_fit_and_fail_on_a_short_one(normal_model):
-    good = sample(normal_model, draws=1000, tune=1000, seed=1)
+    good = sample(normal_model, SamplerSettings(draws=1000, tune=1000, seed=1))
     diag = check_diagnostics(good)
     assert diag.passed, diag.problems
     assert diag.max_rhat <= 1.01 and diag.min_ess_bulk >= 400 and diag.min_ess_tail >= 400
     assert diag.divergences == 0 and diag.min_bfmi > 0.3
-    short = sample(normal_model, draws=30, tune=30, seed=1)
+    short = sample(normal_model, SamplerSettings(draws=30, tune=30, seed=1))
     bad = check_diagnostics(short)
     assert not bad.passed and any("ESS" in p for p in bad.problems)
     with pytest.raises(ConvergenceError, match="ESS"):
@@ -91,7 +91,7 @@ def test_divergences_are_counted():
         pm.Normal("theta", 0, pm.math.exp(log_tau), shape=5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tree = sample(funnel, draws=300, tune=300, seed=5)
+        tree = sample(funnel, SamplerSettings(draws=300, tune=300, seed=5))
     diag = check_diagnostics(tree)
     assert diag.divergences > 0 and not diag.passed
     assert any("divergent" in p for p in diag.problems)
@@ -142,7 +142,7 @@ def test_bad_priors_are_input_errors():
 
 
 def test_priors_are_stored_in_the_posterior(normal_model):
-    tree = sample(normal_model, draws=100, tune=100, seed=2)
+    tree = sample(normal_model, SamplerSettings(draws=100, tune=100, seed=2))
     attach_priors(tree, {"mu": Normal(0, 10)})
     assert read_priors(tree) == {"mu": Normal(0, 10)}
 

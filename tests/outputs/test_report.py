@@ -15,75 +15,68 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
+from helpers import (
+    FAILED,
+    PASSED,
+    exponential_result,
+    netter1,
+    published_hr,
+    summary_row,
+)
 
-from prrt_bayes.core.diagnostics import Diagnostics
+from prrt_bayes.core.results import AnalysisResult, BorrowingReport
+from prrt_bayes.core.vocabulary import LU177_VS_CONTROL
 from prrt_bayes.outputs.hta import write_psa
 from prrt_bayes.outputs.report import format_number, write_report
-from prrt_bayes.core.results import AnalysisResult
 from prrt_bayes.outputs.safe_text import escape_html
-from prrt_bayes.core.summary import SUMMARY_COLUMNS
 
 SCRIPT = "<script>alert(1)</script>"
-PASSED = Diagnostics(1.003, 1200.0, 950.0, 0, 0.95, True, ())
-FAILED = Diagnostics(1.2, 35.0, 20.0, 4, 0.2, False,
-                     ("max R-hat 1.200 > 1.01", "min bulk ESS 35 < 400", "4 divergent transitions"))
+ROBUST_MAP = BorrowingReport(method="robust-map", conflict_p_box=0.031,
+                             lines=(("robust weight", "0.2"),))
 
 
-def _row(analysis, endpoint, quantity, group, median, lower, upper):
-    return dict(zip(SUMMARY_COLUMNS, (analysis, endpoint, quantity, group, median, 0.1,
-                                      median, lower, upper), strict=True))
-
-
-def survival(name, endpoint, diagnostics, rates, hr):
-    grid = np.arange(0.0, 61.0)
+def survival(name, endpoint, diagnostics, rates, hr, psa_pair=None):
     rng = np.random.default_rng(0)
-    surv, params = {}, {}
-    for arm, rate in rates.items():
-        lr = np.log(rate) + 0.05 * rng.standard_normal((2, 40))
-        surv[arm] = xr.DataArray(np.exp(-np.exp(lr)[..., None] * grid),
-                                 dims=("chain", "draw", "time"),
-                                 coords={"chain": [0, 1], "draw": np.arange(40), "time": grid})
-        params[f"log_rate_{arm}"] = lr.ravel()
-    parameters = pd.DataFrame({"chain": np.repeat([0, 1], 40), "draw": np.tile(np.arange(40), 2),
-                               **params})
+    log_rates = {arm: np.log(rate) + 0.05 * rng.standard_normal((2, 40))
+                 for arm, rate in rates.items()}
     t = rng.exponential(20, 60)
     ipd = pd.DataFrame({"time": np.minimum(t, 30), "event": (t < 30).astype(int),
                         "arm": np.repeat(list(rates), 30)})
     summary = pd.DataFrame([
-        _row(name, endpoint, "hazard_ratio", "lu177_vs_control", *hr),
-        _row(name, endpoint, "median_survival_months", "lu177", np.inf, 25.3, np.inf),
-        _row(name, endpoint, "survival_probability_24m", SCRIPT, 0.654, 0.55, 0.75),
+        summary_row(name, endpoint, "hazard_ratio", LU177_VS_CONTROL, *hr),
+        summary_row(name, endpoint, "median_survival_months", "lu177", np.inf, 25.3, np.inf),
+        summary_row(name, endpoint, "survival_probability_24m", SCRIPT, 0.654, 0.55, 0.75),
     ])
-    return AnalysisResult(
-        name=name, kind="survival", endpoint=endpoint, summary=summary, diagnostics=diagnostics,
-        survival=surv, parameters=parameters, ipd=ipd,
+    return exponential_result(
+        name, endpoint, log_rates, grid=np.arange(0.0, 61.0), summary=summary, ipd=ipd,
+        diagnostics=diagnostics, psa_pair=psa_pair,
         priors={"log_hr": "Normal(0, 2.5)", "log_baseline_hazard": "Normal(-3, 2)"},
-        borrowing={} if endpoint == "pfs" else {"method": "robust-map", "weight": 0.2,
-                                                 "conflict": {"box_p": 0.031}},
+        borrowing=None if endpoint == "pfs" else ROBUST_MAP,
     )
 
 
 def toxicity():
     events = ["nausea", SCRIPT, '=HYPERLINK("x")']
-    rows = [_row("toxicity", "adverse_events", "risk_difference", e, d, d - 0.1, d + 0.1)
+    rows = [summary_row("toxicity", "adverse_events", "risk_difference", e, d, d - 0.1, d + 0.1)
             for e, d in zip(events, (0.47, 0.1, -0.02), strict=True)]
     return AnalysisResult(name="toxicity", kind="toxicity", endpoint="adverse_events",
                           summary=pd.DataFrame(rows), diagnostics=PASSED,
                           priors={"mu_organ_class": "Normal(0, 10)"})
 
 
+NEJM = netter1().get("primary_2015", "pfs_hazard_ratio").source
 PROVENANCE = pd.DataFrame({
-    "name": ["nejm2017", "hostile"],
-    "citation": ["Strosberg J et al. N Engl J Med 2017;376:125-35",
-                 "<img src=x onerror=alert(1)>"],
+    "name": [NEJM, "hostile"],
+    "citation": [netter1().sources[NEJM].citation, "<img src=x onerror=alert(1)>"],
     "contributes": ["table1_baseline, pfs_events", SCRIPT],
 })
 
 
 RESULTS = [
-    survival("pfs_primary", "pfs", PASSED, {"lu177": 0.03, "control": 0.1}, (0.21, 0.13, 0.33)),
-    survival("os_final", "os", FAILED, {"lu177": 0.01, "control": 0.02}, (0.84, 0.6, 1.17)),
+    survival("pfs_primary", "pfs", PASSED, {"lu177": 0.03, "control": 0.1},
+             published_hr("primary_2015", "pfs"), psa_pair="os_final"),
+    survival("os_final", "os", FAILED, {"lu177": 0.01, "control": 0.02},
+             published_hr("final_2021", "os")),
     toxicity(),
 ]
 
@@ -147,8 +140,10 @@ def test_report_contains_every_analysis_row_and_verdict(report_path):
     assert "<td>PASSED: converged</td>" in html
     assert "FAILED: max R-hat 1.200 &gt; 1.01; min bulk ESS 35 &lt; 400" in html
     assert "1 of 3 analyses FAILED their convergence checks: os_final" in html
-    assert "Normal(0, 2.5)" in html and "robust-map" in html and "box_p: 0.031" in html
-    assert "Strosberg J et al. N Engl J Med 2017" in html
+    assert "Normal(0, 2.5)" in html and "<td>robust-map</td>" in html
+    assert "<td>prior-data conflict (Box p)</td><td>0.031</td>" in html
+    assert "<td>robust weight</td><td>0.2</td>" in html
+    assert escape_html(PROVENANCE.citation[0]) in html
     assert "prrt-bayes version 0.1.0, generated 2026-11-23" in html
     assert "in 0 of 40" not in html and "samples with PFS capped" in html
 

@@ -7,27 +7,22 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
+from helpers import assert_one_line_exit_2
 
 from prrt_bayes.cli import app
 from prrt_bayes.core.errors import InputError
-from prrt_bayes.pipeline.specs import BUNDLED_SPECS, bundled_names, load_spec, resolve_spec
+from prrt_bayes.core.priors import Beta
+from prrt_bayes.pipeline.bundled import bundled_names, bundled_text
+from prrt_bayes.pipeline.specs import SPEC_CLASSES, load_spec, resolve_spec
 
-runner = CliRunner()
 
-
-def _spec_text(**replace: str) -> str:
-    text = (BUNDLED_SPECS / "pfs_primary.toml").read_text()
+def _bundled_text(name: str = "pfs_primary", **replace: str) -> str:
+    """A bundled spec's text with each ``old=new`` replacement applied (old must occur)."""
+    text = bundled_text(name)
     for old, new in replace.items():
         assert old in text
         text = text.replace(old, new)
     return text
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    """Run the CLI in-process (fast); exit code and stderr as a CompletedProcess."""
-    result = runner.invoke(app, list(args))
-    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
 def _cli_subprocess(*args: str) -> subprocess.CompletedProcess:
@@ -36,21 +31,13 @@ def _cli_subprocess(*args: str) -> subprocess.CompletedProcess:
                           text=True)
 
 
-def _assert_one_line_exit_2(process: subprocess.CompletedProcess, *needles: str) -> None:
-    assert process.returncode == 2, process.stderr
-    lines = process.stderr.strip().splitlines()
-    assert len(lines) == 1, process.stderr
-    assert "Traceback" not in process.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-
-
 def test_bundled_specs_validate():
     names = bundled_names()
     assert {"pfs_primary", "os_interim", "os_final"} <= set(names)
     for name in names:
         spec = resolve_spec(name)
         assert spec.name == name
+        assert isinstance(spec, SPEC_CLASSES[spec.kind])
 
 
 def test_overrides_are_validated():
@@ -58,6 +45,13 @@ def test_overrides_are_validated():
     assert spec.with_overrides(draws=10, seed=3).sampler.draws == 10
     with pytest.raises(InputError, match="sampler.draws"):
         spec.with_overrides(draws=-1)
+
+
+def test_sampler_settings_carry_the_sampler_section_and_the_seed():
+    spec = resolve_spec("toxicity").with_overrides(draws=50, tune=60, chains=3, seed=9)
+    settings = spec.sampler_settings()
+    assert (settings.draws, settings.tune, settings.chains, settings.seed) == (50, 60, 3, 9)
+    assert settings.target_accept == spec.sampler.target_accept
 
 
 def test_malformed_toml(tmp_path):
@@ -69,35 +63,43 @@ def test_malformed_toml(tmp_path):
 
 def test_unknown_key_names_file_and_key(tmp_path):
     path = tmp_path / "typo.toml"
-    path.write_text(_spec_text(**{"draws = 1000": "drawz = 1000"}))
+    path.write_text(_bundled_text(**{"draws = 1000": "drawz = 1000"}))
     with pytest.raises(InputError, match=r"typo.toml: field 'sampler.drawz': unknown key"):
+        load_spec(path)
+
+
+def test_unknown_kind(tmp_path):
+    path = tmp_path / "kind.toml"
+    path.write_text(_bundled_text(**{'kind = "survival"': 'kind = "surv"'}))
+    with pytest.raises(InputError, match="field 'kind': must be one of survival, response, "
+                                         "toxicity"):
         load_spec(path)
 
 
 def test_negative_draws(tmp_path):
     path = tmp_path / "neg.toml"
-    path.write_text(_spec_text(**{"draws = 1000": "draws = -5"}))
+    path.write_text(_bundled_text(**{"draws = 1000": "draws = -5"}))
     with pytest.raises(InputError, match=r"neg.toml: field 'sampler.draws': .*greater than 0"):
         load_spec(path)
 
 
 def test_unknown_family(tmp_path):
     path = tmp_path / "fam.toml"
-    path.write_text(_spec_text(**{'family = "ph_piecewise"': 'family = "cubic"'}))
+    path.write_text(_bundled_text(**{'family = "ph_piecewise"': 'family = "cubic"'}))
     with pytest.raises(InputError, match="unknown survival family 'cubic'"):
         load_spec(path)
 
 
 def test_bad_prior(tmp_path):
     path = tmp_path / "prior.toml"
-    path.write_text(_spec_text(**{"sigma = 2.0": "sigma = -2.0"}))
+    path.write_text(_bundled_text(**{"sigma = 2.0": "sigma = -2.0"}))
     with pytest.raises(InputError, match="prior 'log_hr'"):
         load_spec(path)
 
 
 def test_missing_evidence_file(tmp_path):
     path = tmp_path / "user.toml"
-    path.write_text(_spec_text(**{'cut = "primary"': 'ipd = "no_such_ipd.csv"'}))
+    path.write_text(_bundled_text(**{'cut = "primary"': 'ipd = "no_such_ipd.csv"'}))
     with pytest.raises(InputError, match="evidence file not found"):
         load_spec(path)
 
@@ -105,102 +107,104 @@ def test_missing_evidence_file(tmp_path):
 def test_cli_malformed_spec_exits_2(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text("[[[")
-    _assert_one_line_exit_2(_cli_subprocess("run", str(path), "--out", str(tmp_path / "r")),
-                            "bad.toml", "malformed TOML")
+    assert_one_line_exit_2(_cli_subprocess("run", str(path), "--out", str(tmp_path / "r")),
+                           "bad.toml", "malformed TOML")
 
 
-def test_cli_unknown_key_exits_2(tmp_path):
+def test_cli_unknown_key_exits_2(tmp_path, cli_runner):
     path = tmp_path / "typo.toml"
-    path.write_text(_spec_text(**{"[sampler]": "[sampler]\nspeed = 3"}))
-    _assert_one_line_exit_2(_cli("run", str(path), "--out", str(tmp_path / "r")),
-                            "typo.toml", "sampler.speed", "unknown key")
+    path.write_text(_bundled_text(**{"[sampler]": "[sampler]\nspeed = 3"}))
+    result = cli_runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "r")])
+    assert_one_line_exit_2(result, "typo.toml", "sampler.speed", "unknown key")
 
 
-def test_cli_negative_draws_exits_2(tmp_path):
-    _assert_one_line_exit_2(_cli("run", "pfs_primary", "--draws", "-3", "--out",
-                                 str(tmp_path / "r")), "--draws")
+def test_cli_negative_draws_exits_2(tmp_path, cli_runner):
+    result = cli_runner.invoke(app, ["run", "pfs_primary", "--draws", "-3", "--out",
+                                     str(tmp_path / "r")])
+    assert_one_line_exit_2(result, "--draws")
 
 
-def test_cli_unknown_analysis_exits_2(tmp_path):
-    _assert_one_line_exit_2(_cli("run", "no_such_analysis", "--out", str(tmp_path / "r")),
-                            "unknown analysis 'no_such_analysis'")
+def test_cli_unknown_analysis_exits_2(tmp_path, cli_runner):
+    result = cli_runner.invoke(app, ["run", "no_such_analysis", "--out", str(tmp_path / "r")])
+    assert_one_line_exit_2(result, "unknown analysis 'no_such_analysis'")
 
 
-def test_cli_missing_evidence_exits_2(tmp_path):
+def test_cli_missing_evidence_exits_2(tmp_path, cli_runner):
     path = tmp_path / "user.toml"
-    path.write_text(_spec_text(**{'cut = "primary"': 'ipd = "missing.csv"'}))
-    _assert_one_line_exit_2(_cli("run", str(path), "--out", str(tmp_path / "r")),
-                            "evidence file not found")
+    path.write_text(_bundled_text(**{'cut = "primary"': 'ipd = "missing.csv"'}))
+    result = cli_runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "r")])
+    assert_one_line_exit_2(result, "evidence file not found")
 
 
-def test_cli_existing_output_without_force_exits_2(tmp_path):
+def test_cli_existing_output_without_force_exits_2(tmp_path, cli_runner):
     out = tmp_path / "results"
     out.mkdir()
     (out / "keep.txt").write_text("precious")
-    _assert_one_line_exit_2(_cli("run", "pfs_primary", "--out", str(out)), "--force")
+    assert_one_line_exit_2(cli_runner.invoke(app, ["run", "pfs_primary", "--out", str(out)]),
+                           "--force")
     assert (out / "keep.txt").read_text() == "precious"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere; permission test void")
-def test_cli_unwritable_output_exits_2(tmp_path):
+def test_cli_unwritable_output_exits_2(tmp_path, cli_runner):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
-    _assert_one_line_exit_2(_cli("run", "pfs_primary", "--out", str(locked / "r")),
-                            "not writable")
+    result = cli_runner.invoke(app, ["run", "pfs_primary", "--out", str(locked / "r")])
+    assert_one_line_exit_2(result, "not writable")
 
 
-def test_cli_output_under_a_file_exits_2(tmp_path):
+def test_cli_output_under_a_file_exits_2(tmp_path, cli_runner):
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")
-    _assert_one_line_exit_2(_cli("run", "pfs_primary", "--out", str(blocker / "r")),
-                            "not writable")
+    result = cli_runner.invoke(app, ["run", "pfs_primary", "--out", str(blocker / "r")])
+    assert_one_line_exit_2(result, "not writable")
 
 
-def test_cli_bad_borrowing_exits_2(tmp_path):
-    _assert_one_line_exit_2(_cli("run", "--borrowing", "sideways", "--out", str(tmp_path / "r")),
-                            "--borrowing")
+def test_cli_bad_borrowing_is_a_usage_error(tmp_path, cli_runner):
+    """``--borrowing`` takes one of the methods: typer's usage error names the option."""
+    result = cli_runner.invoke(app, ["run", "--borrowing", "sideways", "--out",
+                                     str(tmp_path / "r")])
+    assert result.exit_code == 2, result.stderr
+    assert "--borrowing" in result.stderr and "sideways" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "r").exists()
 
 
-def test_summarize_missing_file_exits_2(tmp_path):
-    _assert_one_line_exit_2(_cli("summarize", str(tmp_path / "none.nc")), "not found")
+def test_summarize_missing_file_exits_2(tmp_path, cli_runner):
+    result = cli_runner.invoke(app, ["summarize", str(tmp_path / "none.nc")])
+    assert_one_line_exit_2(result, "not found")
 
 
-def test_cli_help_lists_commands():
-    result = runner.invoke(app, ["--help"])
-    for command in ("run", "summarize", "reconstruct", "data"):
+def test_cli_help_lists_commands(cli_runner):
+    result = cli_runner.invoke(app, ["--help"])
+    for command in ("run", "init", "sweep", "summarize", "reconstruct", "data"):
         assert command in result.output
-
-
-def _bundled_text(name: str, **replace: str) -> str:
-    text = (BUNDLED_SPECS / f"{name}.toml").read_text()
-    for old, new in replace.items():
-        assert old in text
-        text = text.replace(old, new)
-    return text
 
 
 @pytest.mark.parametrize(("name", "replace", "field", "needle"), [
     ("response", {'population = "evaluable"': 'population = "evaluable"\ncut = "final"'},
-     "evidence.cut", "bundled NETTER-1 counts"),
+     "evidence.cut", "applies to survival analyses only, not to response analyses"),
     ("response", {'family = "binomial"': 'family = "weibull_ph"'}, "model.family", "'binomial'"),
-    ("response", {"[sampler]": '[priors.p]\ndist = "Beta"\nalpha = 2.0\nbeta = 2.0\n\n[sampler]'},
-     "priors", "fixed priors"),
     ("response", {'endpoint = "response"': 'endpoint = "adverse_events"'}, "evidence.endpoint",
      "'response'"),
-    ("toxicity", {"[sampler]": '[borrowing]\nmethod = "map"\n\n[sampler]'}, "borrowing.method",
-     "does not borrow"),
+    ("toxicity", {"[sampler]": '[borrowing]\nmethod = "map"\n\n[sampler]'}, "borrowing",
+     "applies to survival and response analyses only, not to toxicity analyses"),
     ("toxicity", {'endpoint = "adverse_events"': 'endpoint = "adverse_events"\n'
-                  'population = "itt"'}, "evidence.population", "response analyses only"),
+                  'population = "itt"'}, "evidence.population",
+     "applies to response analyses only, not to toxicity analyses"),
     ("toxicity", {'endpoint = "adverse_events"': 'endpoint = "adverse_events"\n'
-                  'treatment_arm = "lu"'}, "evidence.treatment_arm", "user's IPD only"),
+                  'treatment_arm = "lu"'}, "evidence.treatment_arm",
+     "applies to survival analyses only, not to toxicity analyses"),
     ("pfs_primary", {'cut = "primary"': 'cut = "primary"\npopulation = "itt"'},
-     "evidence.population", "response analyses only"),
+     "evidence.population", "applies to response analyses only, not to survival analyses"),
     ("pfs_primary", {'cut = "primary"': 'cut = "primary"\ntreatment_arm = "lu"'},
      "evidence.treatment_arm", "user's IPD only"),
     ("response", {'family = "binomial"': 'family = "binomial"\nintervals = 4'},
-     "model.intervals", "survival analyses only"),
+     "model.intervals", "applies to survival analyses only, not to response analyses"),
     ("toxicity", {'family = "berry_berry"': 'family = "berry_berry"\ncandidates = ["weibull_ph"]'},
-     "model.candidates", "survival analyses only"),
+     "model.candidates", "applies to survival analyses only, not to toxicity analyses"),
+    ("os_final", {"landmarks_months": 'pair_with = "os_interim"\nlandmarks_months'},
+     "export.pair_with", "pairs a PFS analysis with an OS analysis"),
 ])
 def test_settings_the_analysis_kind_would_ignore_are_rejected(tmp_path, name, replace, field,
                                                                needle):
@@ -212,9 +216,17 @@ def test_settings_the_analysis_kind_would_ignore_are_rejected(tmp_path, name, re
     assert caught.value.file == str(path)
 
 
+@pytest.mark.parametrize("name", ["response", "toxicity"])
+def test_every_kind_accepts_priors(tmp_path, name):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(_bundled_text(name, **{
+        "[sampler]": '[priors.p]\ndist = "Beta"\nalpha = 2.0\nbeta = 2.0\n\n[sampler]'}))
+    assert load_spec(path).prior_objects() == {"p": Beta(2.0, 2.0)}
+
+
 def test_breakpoints_must_increase(tmp_path):
     path = tmp_path / "cuts.toml"
-    path.write_text(_spec_text(**{"intervals = 6": "breakpoints = [12.0, 6.0]"}))
+    path.write_text(_bundled_text(**{"intervals = 6": "breakpoints = [12.0, 6.0]"}))
     with pytest.raises(InputError, match="strictly increasing") as caught:
         load_spec(path)
     assert caught.value.field == "model.breakpoints"
@@ -222,14 +234,16 @@ def test_breakpoints_must_increase(tmp_path):
 
 def test_horizon_must_be_a_whole_number_of_cycles(tmp_path):
     path = tmp_path / "cycles.toml"
-    path.write_text(_spec_text(**{"cycle_months = 1": "cycle_months = 7"}))
+    path.write_text(_bundled_text(**{"cycle_months = 1.0": "cycle_months = 7.0"}))
     with pytest.raises(InputError, match="not a whole number of 7-month cycles") as caught:
         load_spec(path)
     assert caught.value.field == "export.horizon_months"
 
 
 def test_run_wide_borrowing_override_leaves_toxicity_without_borrowing():
-    assert resolve_spec("toxicity").with_overrides(borrowing="map").borrowing.method == "none"
+    toxicity = resolve_spec("toxicity")
+    assert "borrowing" not in toxicity.model_dump()
+    assert toxicity.with_overrides(borrowing="map") == toxicity
     assert resolve_spec("response").with_overrides(borrowing="map").borrowing.method == "map"
 
 

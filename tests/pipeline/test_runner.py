@@ -9,23 +9,23 @@ import openpyxl
 import pandas as pd
 import pytest
 import xarray as xr
-from typer.testing import CliRunner
+from helpers import FAILED, row
 
 from prrt_bayes.cli import app
-from prrt_bayes.core.diagnostics import Diagnostics
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.posterior import load_posterior, parameter_frame, summary_from_tree
-from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
-from prrt_bayes.pipeline.specs import BUNDLED_SPECS, bundled_names
 from prrt_bayes.core.summary import SUMMARY_COLUMNS
-
-runner = CliRunner()
+from prrt_bayes.core.vocabulary import Arm, Quantity
+from prrt_bayes.pipeline.bundled import bundled_names, bundled_text
+from prrt_bayes.pipeline.registry import run_analysis
+from prrt_bayes.pipeline.specs import resolve_spec
+from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
+def quick_run(tmp_path_factory, cli_runner):
     out = tmp_path_factory.mktemp("run") / "results"
-    result = runner.invoke(app, ["run", "--quick", "--out", str(out)])
+    result = cli_runner.invoke(app, ["run", "--quick", "--out", str(out)])
     return out, result
 
 
@@ -93,8 +93,10 @@ def test_psa_workbook_opens_and_pfs_never_exceeds_os(quick_run):
     workbook = openpyxl.load_workbook(out / "psa" / "psa.xlsx", read_only=True)
     assert "README" in workbook.sheetnames
     survival = pd.read_csv(out / "psa" / "survival.csv")
+    paired_os = resolve_spec("pfs_primary").export.pair_with
+    assert paired_os in bundled_names()
     pfs = survival[survival.analysis == "pfs_primary"]
-    os_ = survival[survival.analysis == "os_final"]
+    os_ = survival[survival.analysis == paired_os]
     merged = pfs.merge(os_, on=["sample", "arm", "cycle"], suffixes=("_pfs", "_os"))
     assert len(merged) == len(pfs) > 0
     assert (merged.survival_pfs <= merged.survival_os).all()
@@ -107,14 +109,14 @@ def test_report_names_every_analysis(quick_run):
         assert analysis in html
 
 
-def _run(out, *args):
-    return runner.invoke(app, ["run", *args, "--out", str(out), "--draws", "400", "--tune",
-                               "400"])
+def _run(cli_runner, out, *args):
+    return cli_runner.invoke(app, ["run", *args, "--out", str(out), "--draws", "400", "--tune",
+                                   "400"])
 
 
-def test_same_seed_gives_byte_identical_summary(tmp_path):
-    first = _run(tmp_path / "a", "os_interim", "--seed", "7")
-    second = _run(tmp_path / "b", "os_interim", "--seed", "7")
+def test_same_seed_gives_byte_identical_summary(tmp_path, cli_runner):
+    first = _run(cli_runner, tmp_path / "a", "os_interim", "--seed", "7")
+    second = _run(cli_runner, tmp_path / "b", "os_interim", "--seed", "7")
     assert first.exit_code in (0, 1) and second.exit_code in (0, 1)
     assert (tmp_path / "a" / "summary.csv").read_bytes() == (
         tmp_path / "b" / "summary.csv").read_bytes()
@@ -124,16 +126,17 @@ def _user_spec(tmp_path, treatment: str):
     ipd = load_netter1_ipd("os", "primary")
     ipd["arm"] = ipd["arm"].replace({"lu177": treatment})
     ipd.to_csv(tmp_path / "ipd.csv", index=False)
-    text = (BUNDLED_SPECS / "os_interim.toml").read_text()
+    text = bundled_text("os_interim")
+    assert 'cut = "primary"' in text
     text = text.replace('cut = "primary"', f"ipd = \"ipd.csv\"\ntreatment_arm = '{treatment}'")
     spec = tmp_path / "user.toml"
     spec.write_text(text)
     return spec
 
 
-def test_formula_like_arm_name_is_inert_in_csv_and_workbook(tmp_path):
+def test_formula_like_arm_name_is_inert_in_csv_and_workbook(tmp_path, cli_runner):
     spec = _user_spec(tmp_path, '=HYPERLINK("x")')
-    result = _run(tmp_path / "out", str(spec))
+    result = _run(cli_runner, tmp_path / "out", str(spec))
     assert result.exit_code in (0, 1), result.stderr
     summary_text = (tmp_path / "out" / "summary.csv").read_text()
     assert "'=HYPERLINK" in summary_text
@@ -141,39 +144,41 @@ def test_formula_like_arm_name_is_inert_in_csv_and_workbook(tmp_path):
         assert not any(cell.startswith(("=", "+", "@")) for cell in line.split(","))
     workbook = openpyxl.load_workbook(tmp_path / "out" / "psa" / "psa.xlsx")
     for sheet in workbook.worksheets:
-        for row in sheet.iter_rows(values_only=True):
-            for value in row:
+        for cells in sheet.iter_rows(values_only=True):
+            for value in cells:
                 assert not (isinstance(value, str) and value.startswith(("=", "+", "@"))), value
 
 
-def test_markup_arm_name_is_escaped_in_report(tmp_path):
+def test_markup_arm_name_is_escaped_in_report(tmp_path, cli_runner):
     spec = _user_spec(tmp_path, "<script>alert(1)</script>")
-    result = _run(tmp_path / "out", str(spec))
+    result = _run(cli_runner, tmp_path / "out", str(spec))
     assert result.exit_code in (0, 1), result.stderr
     html = (tmp_path / "out" / "report.html").read_text()
     assert "<script" not in html.lower()
     assert "&lt;script&gt;" in html
 
 
-def test_borrowing_override_reports_conflict_and_prior_posterior_plot(tmp_path):
+def test_borrowing_override_reports_conflict_and_prior_posterior_plot(tmp_path, cli_runner):
     out = tmp_path / "borrow"
-    result = runner.invoke(app, ["run", "response", "--borrowing", "robust-map", "--quick",
-                                 "--out", str(out)])
+    result = cli_runner.invoke(app, ["run", "response", "--borrowing", "robust-map", "--quick",
+                                     "--out", str(out)])
     assert result.exit_code == 0, result.stderr
     summary = pd.read_csv(out / "summary.csv")
-    lu177 = summary[(summary.quantity == "response_rate") & (summary.group == "lu177")]
-    assert len(lu177) == 1
+    row(summary, Quantity.RESPONSE_RATE, Arm.LU177)  # exactly one row
     assert list((out / "plots").glob("prior_posterior*.png"))
     html = (out / "report.html").read_text()
-    assert "conflict_p_box" in html and "robust-map" in html
+    assert "prior-data conflict (Box p)" in html and "<td>robust-map</td>" in html
 
 
-def test_candidate_families_give_a_loo_table(tmp_path):
-    text = (BUNDLED_SPECS / "os_interim.toml").read_text().replace(
-        "intervals = 6", 'intervals = 6\ncandidates = ["exponential_ph", "weibull_ph"]')
+def test_candidate_families_give_a_loo_table(tmp_path, cli_runner):
+    text = bundled_text("os_interim")
+    assert "intervals = 6" in text
+    text = text.replace("intervals = 6",
+                        'intervals = 6\ncandidates = ["exponential_ph", "weibull_ph"]')
     spec = tmp_path / "loo.toml"
     spec.write_text(text)
-    result = runner.invoke(app, ["run", str(spec), "--quick", "--out", str(tmp_path / "out")])
+    result = cli_runner.invoke(app, ["run", str(spec), "--quick", "--out",
+                                     str(tmp_path / "out")])
     assert result.exit_code in (0, 1), result.stderr
     loo = pd.read_csv(tmp_path / "out" / "os_interim" / "loo.csv")
     assert set(loo.model) == {"exponential_ph", "weibull_ph"}
@@ -195,42 +200,43 @@ def test_parameter_frame_needs_arrays_with_matching_chain_and_draw():
         parameter_frame({"a": a, "b": a.isel(draw=slice(0, 2))})
 
 
-_FAILED = Diagnostics(max_rhat=1.2, min_ess_bulk=12.0, min_ess_tail=11.0, divergences=3,
-                      min_bfmi=0.9, passed=False, problems=("max R-hat 1.200 > 1.01",))
-
-
-def test_unconverged_series_map_fit_fails_the_borrowed_response_analysis(monkeypatch):
+def test_unconverged_series_map_fit_fails_the_borrowed_response_analysis(monkeypatch,
+                                                                        quick_response_spec):
     """The MAP prior is itself an MCMC result: its diagnostics gate the analysis."""
     import dataclasses
 
-    from prrt_bayes.response import model as response
-    from prrt_bayes.pipeline.registry import ANALYSES
-    from prrt_bayes.pipeline.specs import resolve_spec
+    from prrt_bayes.response import borrowing
 
-    real = response.fit_series_response_map
-    monkeypatch.setattr(response, "fit_series_response_map", lambda *a, **k: dataclasses.replace(
-        real(*a, **{**k, "draws": 500, "tune": 500}), diagnostics=_FAILED))
-    spec = resolve_spec("response").with_overrides(borrowing="robust-map", draws=300, tune=300)
-    result = ANALYSES["response"](spec)
+    real = borrowing.fit_series_response_map
+    monkeypatch.setattr(borrowing, "fit_series_response_map", lambda *a, **k: dataclasses.replace(
+        real(*a, **k), diagnostics=FAILED))
+    spec = quick_response_spec.with_overrides(borrowing="robust-map")
+    result = run_analysis(spec)
     assert not result.diagnostics.passed
     assert result.diagnostics.max_rhat == 1.2 and result.diagnostics.divergences >= 3
     assert "series MAP fit: max R-hat 1.200 > 1.01" in result.diagnostics.problems
-    power = ANALYSES["response"](spec.with_overrides(borrowing="power"))
+    power = run_analysis(spec.with_overrides(borrowing="power"))
     assert not any(p.startswith("series MAP fit") for p in power.diagnostics.problems)
 
 
 def test_unconverged_fit_without_borrowing_fails_the_borrowed_survival_analysis(monkeypatch):
     """The fit without borrowing feeds the conflict check and a summary row: it gates too."""
-    from prrt_bayes.pipeline.registry import ANALYSES
-    from prrt_bayes.pipeline.registry import survival as survival_analysis
-    from prrt_bayes.pipeline.specs import resolve_spec
+    import dataclasses
 
-    real = survival_analysis.check_diagnostics
-    monkeypatch.setattr(survival_analysis, "check_diagnostics", lambda tree, names=None: (
-        real(tree, names) if "median_treatment" in tree.posterior else _FAILED))
+    from prrt_bayes.survival import analysis as survival_analysis
+
+    real = survival_analysis.fit_ph
+
+    def fit_ph(ipd, **kwargs):
+        fit = real(ipd, **kwargs)
+        if kwargs.get("log_median_prior") is not None:  # the fit with borrowing
+            return fit
+        return dataclasses.replace(fit, diagnostics=FAILED)
+
+    monkeypatch.setattr(survival_analysis, "fit_ph", fit_ph)
     spec = resolve_spec("pfs_primary").with_overrides(borrowing="robust-map", draws=300,
                                                       tune=300, psa_draws=100)
-    result = ANALYSES["survival"](spec)
+    result = run_analysis(spec)
     assert not result.diagnostics.passed
     assert "fit without borrowing: max R-hat 1.200 > 1.01" in result.diagnostics.problems
 
@@ -239,18 +245,16 @@ def test_unconverged_unshrunk_ae_fit_fails_the_toxicity_analysis(monkeypatch):
     """The independent fits draw the AE forest plot: their diagnostics gate the analysis too."""
     import dataclasses
 
-    from prrt_bayes.pipeline.registry import ANALYSES
-    from prrt_bayes.pipeline.registry import toxicity as toxicity_analysis
-    from prrt_bayes.pipeline.specs import resolve_spec
+    from prrt_bayes.toxicity import analysis as toxicity_analysis
 
     real = toxicity_analysis.fit_ae
 
-    def fit_ae(table, *, kind, **settings):
-        fit = real(table, kind=kind, **settings)
-        return dataclasses.replace(fit, diagnostics=_FAILED) if kind == "independent" else fit
+    def fit_ae(table, settings, *, kind, **kwargs):
+        fit = real(table, settings, kind=kind, **kwargs)
+        return dataclasses.replace(fit, diagnostics=FAILED) if kind == "independent" else fit
 
     monkeypatch.setattr(toxicity_analysis, "fit_ae", fit_ae)
-    result = ANALYSES["toxicity"](resolve_spec("toxicity").with_overrides(draws=200, tune=200))
+    result = run_analysis(resolve_spec("toxicity").with_overrides(draws=200, tune=200))
     assert not result.diagnostics.passed
     assert {"independent model (any): max R-hat 1.200 > 1.01",
             "independent model (grade34): max R-hat 1.200 > 1.01"} <= set(

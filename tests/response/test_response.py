@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytest
+from helpers import row
 from scipy import integrate, stats
 from scipy.stats.contingency import odds_ratio
 
@@ -52,12 +53,6 @@ def series_map():
     return fit_series_response_map(MAP_SETTINGS)
 
 
-def _row(summary, quantity, group):
-    rows = summary[(summary["quantity"] == quantity) & (summary["group"] == group)]
-    assert len(rows) == 1, (quantity, group)
-    return rows.iloc[0]
-
-
 # ----------------------------------------------------------------------------- inputs
 def test_netter1_counts_come_from_the_evidence():
     ev = netter1_response("evaluable")
@@ -94,29 +89,29 @@ def test_bad_view_and_prior_raise_input_error():
 @pytest.mark.parametrize("arm, r, n", [("lu177", 18, 101), ("control", 3, 100)])
 def test_posterior_median_matches_exact_beta_median(evaluable, arm, r, n):
     exact = stats.beta(1 + r, 1 + n - r).median()
-    assert abs(_row(evaluable.summary, "response_rate", arm)["median"] - exact) < 0.01
+    assert abs(row(evaluable.summary, "response_rate", arm)["median"] - exact) < 0.01
 
 
 def test_odds_ratio_interval_contains_conditional_mle(evaluable):
     mle = odds_ratio([[18, 101 - 18], [3, 100 - 3]], kind="conditional").statistic
-    row = _row(evaluable.summary, "odds_ratio", "lu177_vs_control")
-    assert row["lower"] < mle < row["upper"]
+    found = row(evaluable.summary, "odds_ratio", "lu177_vs_control")
+    assert found["lower"] < mle < found["upper"]
 
 
 def test_probability_superior_matches_numerical_integral(evaluable):
     lu, ctrl = stats.beta(19, 84), stats.beta(4, 98)
     exact, _ = integrate.quad(lambda x: lu.pdf(x) * ctrl.cdf(x), 0, 1)
-    row = _row(evaluable.summary, "probability_risk_difference_positive", "lu177_vs_control")
-    assert row["mean"] == pytest.approx(evaluable.probability_superior())
-    assert abs(row["mean"] - exact) < 0.002
+    found = row(evaluable.summary, "probability_risk_difference_positive", "lu177_vs_control")
+    assert found["mean"] == pytest.approx(evaluable.probability_superior())
+    assert abs(found["mean"] - exact) < 0.002
 
 
 def test_itt_sensitivity_is_labelled_and_lower(evaluable, itt):
     assert set(itt.summary["analysis"]) == {"netter1_itt_sensitivity"}
-    assert (_row(itt.summary, "response_rate", "lu177")["median"]
-            < _row(evaluable.summary, "response_rate", "lu177")["median"])
+    assert (row(itt.summary, "response_rate", "lu177")["median"]
+            < row(evaluable.summary, "response_rate", "lu177")["median"])
     exact = stats.beta(1 + 18, 1 + 116 - 18).median()
-    assert abs(_row(itt.summary, "response_rate", "lu177")["median"] - exact) < 0.01
+    assert abs(row(itt.summary, "response_rate", "lu177")["median"] - exact) < 0.01
 
 
 def test_refit_to_other_counts_reuses_the_compiled_model(evaluable):
@@ -149,19 +144,19 @@ def test_summary_vocabulary(evaluable):
 def test_posterior_predictive_check_covers_observed(evaluable):
     ppc = posterior_predictive_check(evaluable)
     assert list(ppc["arm"]) == ["lu177", "control"]
-    for row in ppc.itertuples():
-        assert row.replicated_lower <= row.observed <= row.replicated_upper
-        assert 0.2 < row.p_replicated_ge_observed < 0.9
-        assert abs(row.replicated_mean - row.observed) < 2
+    for record in ppc.itertuples():
+        assert record.replicated_lower <= record.observed <= record.replicated_upper
+        assert 0.2 < record.p_replicated_ge_observed < 0.9
+        assert abs(record.replicated_mean - record.observed) < 2
 
 
 def test_prior_predictive_check_uniform_prior():
     check = prior_predictive_check(netter1_response(), draws=4000, seed=3)
-    for row in check.itertuples():
-        assert abs(row.rate_mean - 0.5) < 0.02
-        assert abs(row.rate_lower - 0.025) < 0.01 and abs(row.rate_upper - 0.975) < 0.01
-        assert abs(row.responders_mean - row.total / 2) < 0.03 * row.total
-        assert 0 <= row.responders_lower < row.responders_upper <= row.total
+    for record in check.itertuples():
+        assert abs(record.rate_mean - 0.5) < 0.02
+        assert abs(record.rate_lower - 0.025) < 0.01 and abs(record.rate_upper - 0.975) < 0.01
+        assert abs(record.responders_mean - record.total / 2) < 0.03 * record.total
+        assert 0 <= record.responders_lower < record.responders_upper <= record.total
 
 
 # ---------------------------------------------------------------------------- recovery
@@ -174,12 +169,12 @@ def test_recovery_of_known_rates():
     fit = fit_response(counts, SETTINGS.with_seed(5))
     assert fit.diagnostics.passed, fit.diagnostics.problems
     for arm, p in truth.items():
-        row = _row(fit.summary, "response_rate", arm)
-        assert row["lower"] < p < row["upper"]
-    rd = _row(fit.summary, "risk_difference", "lu177_vs_control")
+        found = row(fit.summary, "response_rate", arm)
+        assert found["lower"] < p < found["upper"]
+    rd = row(fit.summary, "risk_difference", "lu177_vs_control")
     assert rd["lower"] < 0.20 < rd["upper"]
     true_or = (0.3 / 0.7) / (0.1 / 0.9)
-    odds = _row(fit.summary, "odds_ratio", "lu177_vs_control")
+    odds = row(fit.summary, "odds_ratio", "lu177_vs_control")
     assert odds["lower"] < true_or < odds["upper"]
 
 

@@ -6,14 +6,11 @@ repository root. Skipped when absent, so a fresh clone still passes.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from helpers import DIGITIZED_KM as FIXTURES
 
 from prrt_bayes.reconstruct.accuracy import cox_hazard_ratio, km_step
 from prrt_bayes.reconstruct.guyot import ReconstructionResult, reconstruct_from_files
-
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "digitized_km"
 
 pytestmark = pytest.mark.skipif(
     not FIXTURES.is_dir(),

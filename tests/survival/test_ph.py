@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytest
+from helpers import cox_hr, netter1, published_hr, simulate_weibull
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.datasets import load_rossi
 
@@ -116,15 +117,10 @@ def test_prior_predictive_median_survival_is_plausible():
     assert 0.6 <= np.mean((hr > 0.1) & (hr < 10)) <= 0.85  # Normal(0, 2): P = 0.75
 
 
-def _simulate_weibull(rng, n=230, shape=1.3, scale=12.0, hr=0.35) -> pd.DataFrame:
+def _simulate_weibull(rng) -> pd.DataFrame:
     """Weibull PH data like NETTER-1 PFS: 1:1, accrual over 30 months, analysis at month 36,
-    dropout 1%/month; control median scale * ln2^(1/shape) = 9.5 months."""
-    arm = np.where(np.arange(n) % 2 == 0, "lu177", "control")
-    mult = np.where(arm == "lu177", hr, 1.0)
-    t = scale * (-np.log(rng.random(n)) / mult) ** (1 / shape)
-    censor = np.minimum(36.0 - rng.uniform(0, 30, n), rng.exponential(100.0, n))
-    return pd.DataFrame({"time": np.minimum(t, censor), "event": (t <= censor).astype(int),
-                         "arm": arm})
+    dropout 1%/month; HR 0.35, control median 12 ln2^(1/1.3) = 9.5 months."""
+    return simulate_weibull(rng, shape=1.3, scale=12.0, hr=0.35, accrual=30.0)
 
 
 def _coverage(reps: int, seed: int) -> tuple[int, int]:
@@ -283,19 +279,13 @@ def netter1_fits():
     return datasets, fits
 
 
-def _cox_log_hr(ipd, **kwargs) -> float:
-    df = pd.DataFrame({"T": ipd["time"], "E": ipd["event"],
-                       "trt": (ipd["arm"] == "lu177").astype(int)})
-    return CoxPHFitter(**kwargs).fit(df, "T", "E").params_.filter(like="trt").iloc[0]
-
-
 @pytest.mark.parametrize("case", NETTER1_CASES)
 def test_netter1_hr_matches_cox_of_the_same_pseudo_ipd(netter1_fits, case):
     datasets, fits = netter1_fits
     fit = fits[case]
-    cox_hr = np.exp(_cox_log_hr(datasets[case]))
+    cox = cox_hr(datasets[case])
     post = float(fit.hazard_ratio().median())
-    assert post == pytest.approx(cox_hr, rel=0.05)
+    assert post == pytest.approx(cox, rel=0.05)
     diag = fit.diagnostics
     assert diag.passed, diag.problems
     assert diag.max_rhat <= 1.01 and min(diag.min_ess_bulk, diag.min_ess_tail) >= 400
@@ -305,20 +295,21 @@ def test_netter1_hr_matches_cox_of_the_same_pseudo_ipd(netter1_fits, case):
 def test_netter1_pfs_log_hr_matches_piecewise_mle(netter1_fits):
     datasets, fits = netter1_fits
     fit = fits[("pfs", "primary")]
-    mle = _cox_log_hr(datasets[("pfs", "primary")], baseline_estimation_method="piecewise",
-                      breakpoints=list(fit.data.cuts))
+    mle = np.log(cox_hr(datasets[("pfs", "primary")], baseline_estimation_method="piecewise",
+                        breakpoints=list(fit.data.cuts)))
     assert abs(float(fit.tree.posterior["log_hr"].median()) - mle) <= 0.03
 
 
 def test_netter1_against_published_hazard_ratios(netter1_fits):
     """Strosberg et al., NEJM 2017 (PFS HR 0.21, 95% CI 0.13-0.33; interim OS HR 0.40) and the
-    final OS analysis (HR 0.84, 95% CI 0.60-1.17; ASCO 2021 abstract); see shared evidence."""
+    final OS analysis (HR 0.84, 95% CI 0.60-1.17), read from the bundled evidence."""
     _, fits = netter1_fits
+    _, published_lo, published_hi = published_hr("primary_2015", "pfs")
     pfs = fits[("pfs", "primary")].hazard_ratio()
     assert 0.17 <= float(pfs.median()) <= 0.26
     lo, hi = np.quantile(pfs, [0.025, 0.975])
-    overlap = max(0.0, min(hi, 0.33) - max(lo, 0.13))
-    assert overlap > 0.8 * (0.33 - 0.13)  # covers > 80% of the published CI
+    overlap = max(0.0, min(hi, published_hi) - max(lo, published_lo))
+    assert overlap > 0.8 * (published_hi - published_lo)  # covers > 80% of the published CI
     assert overlap > 0.8 * (hi - lo)  # and the CrI lies > 80% inside it
     assert 0.30 <= float(fits[("os", "primary")].hazard_ratio().median()) <= 0.52
     assert 0.70 <= float(fits[("os", "final")].hazard_ratio().median()) <= 1.00
@@ -347,11 +338,15 @@ def test_netter1_final_os_quantities_against_published(netter1_final_os_non_ph):
     draws, rows = survival_summary(surv, follow_up=fit.data.max_follow_up, rmst_times=[24],
                                    endpoint="os", analysis="final")
     rmst24 = draws["rmst_24m"].median(("chain", "draw"))
-    assert 20.2 <= float(rmst24.sel(arm="lu177")) <= 22.3
-    assert 18.0 <= float(rmst24.sel(arm="control")) <= 20.7
-    assert 0.1 <= float(draws["rmst_difference_24m"].median()) <= 3.6
-    for arm, published in (("lu177", 48.0), ("control", 36.3)):
+    for arm in ("lu177", "control"):
+        published = netter1().get("final_2021", "os_rmst_24m", arm)
+        assert published.lower <= float(rmst24.sel(arm=arm)) <= published.upper
+    difference = netter1().get("final_2021", "os_rmst_24m_difference")
+    assert difference.lower <= float(draws["rmst_difference_24m"].median()) <= difference.upper
+    for arm in ("lu177", "control"):
+        published = netter1().get("final_2021", "os_median_months", arm).value
         lo, hi = np.quantile(draws["median_survival_months"].sel(arm=arm), [0.025, 0.975])
         assert lo <= published <= hi
     mean = next(r for r in rows if r["quantity"] == "mean_survival_months")
-    assert mean["median"] > 48.0  # restricted to 30 years, beyond the observed medians
+    # restricted to 30 years, beyond the observed medians
+    assert mean["median"] > netter1().get("final_2021", "os_median_months", "lu177").value

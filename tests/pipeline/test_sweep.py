@@ -6,24 +6,29 @@ import shutil
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from helpers import PASSED, row, summary_row
 
-from prrt_bayes.pipeline import registry as analyses
 from prrt_bayes.cli import app
-from prrt_bayes.core.diagnostics import Diagnostics
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.results import AnalysisResult
-from prrt_bayes.pipeline.specs import resolve_spec
 from prrt_bayes.core.summary import summary_frame
-from prrt_bayes.pipeline.sweep import apply_overrides, combinations, parse_grid, sweep
+from prrt_bayes.core.vocabulary import Arm, Quantity
+from prrt_bayes.pipeline import registry
+from prrt_bayes.pipeline.sweep import (
+    apply_overrides,
+    combinations,
+    key_estimate,
+    parse_grid,
+    sweep,
+)
 
 GRID = {"borrowing.method": ["none", "power"], "borrowing.a0": [0.3, 1.5]}
 """4 combinations: a0 = 1.5 is out of range (fails validation), the other two fit."""
 
 
 @pytest.fixture(scope="module")
-def response_spec():
-    return resolve_spec("response").with_overrides(draws=300, tune=300)
+def response_spec(quick_response_spec):
+    return quick_response_spec
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +63,12 @@ def test_one_row_block_per_combination(pool_sweep):
     blocks = [b[["quantity", "group"]].reset_index(drop=True)
               for _, b in ok.groupby("combination")]
     pd.testing.assert_frame_equal(blocks[0], blocks[1])
-    rate = ok[(ok["quantity"] == "response_rate") & (ok["group"] == "lu177")]
+    rate = ok[(ok["quantity"] == Quantity.RESPONSE_RATE) & (ok["group"] == Arm.LU177)]
     assert rate["borrowing.method"].tolist() == ["none", "power"]
+    # the plotted key estimate is the registry's for the kind: the 177Lu response rate
+    key = key_estimate(table, "response")
+    assert key[["combination", "quantity", "group", "median"]].values.tolist() == rate[
+        ["combination", "quantity", "group", "median"]].values.tolist()
     # borrowing from the single-arm series (response rates far above 18%) moves the estimate
     assert rate["median"].iloc[1] != pytest.approx(rate["median"].iloc[0], abs=1e-3)
     written = pd.read_csv(out / "summary.csv", keep_default_na=False)
@@ -80,18 +89,16 @@ def test_runtime_failure_does_not_stop_sweep(response_spec, tmp_path, monkeypatc
     def fake(spec):
         if spec.seed == 2:
             raise RuntimeError("sampler exploded")
-        rows = [{"analysis": spec.name, "endpoint": "response", "quantity": "response_rate",
-                 "group": "lu177", "mean": 0.2, "sd": 0.01, "median": 0.2, "lower": 0.1,
-                 "upper": 0.3}]
-        ok = Diagnostics(max_rhat=1.0, min_ess_bulk=1000.0, min_ess_tail=1000.0,
-                         divergences=0, min_bfmi=1.0, passed=True, problems=())
+        rows = [summary_row(spec.name, "response", Quantity.RESPONSE_RATE, Arm.LU177, 0.2, 0.1,
+                            0.3, sd=0.01)]
         return AnalysisResult(name=spec.name, kind="response", endpoint="response",
-                              summary=summary_frame(rows), diagnostics=ok)
+                              summary=summary_frame(rows), diagnostics=PASSED)
 
-    monkeypatch.setitem(analyses.ANALYSES, "response", fake)
+    monkeypatch.setattr(registry, "run_analysis", fake)
     table = sweep(response_spec, {"seed": [1, 2, 3]}, tmp_path / "out", jobs=1)
     assert table.groupby("combination")["status"].first().tolist() == ["ok", "failed", "ok"]
     assert "RuntimeError: sampler exploded" in table.loc[table["seed"] == 2, "error"].iloc[0]
+    assert row(table[table["seed"] == 3], Quantity.RESPONSE_RATE, Arm.LU177)["median"] == 0.2
 
 
 @pytest.mark.slow
@@ -112,7 +119,7 @@ def test_dask_cluster_gives_same_summary_as_local_pool(response_spec, pool_sweep
 
 
 def test_existing_folder_is_refused_before_any_fit_and_replaced_with_force(
-        response_spec, pool_sweep, tmp_path, monkeypatch):
+        response_spec, pool_sweep, tmp_path, monkeypatch, cli_runner):
     out = tmp_path / "previous"
     shutil.copytree(pool_sweep[0], out)
     before = (out / "summary.csv").read_bytes()
@@ -126,7 +133,7 @@ def test_existing_folder_is_refused_before_any_fit_and_replaced_with_force(
     with pytest.raises(InputError, match="already exists; use --force"):
         sweep(response_spec, GRID, out, jobs=1)
     assert not fits and (out / "summary.csv").read_bytes() == before
-    result = CliRunner().invoke(app, ["sweep", "response", "--grid", "seed=1", "--out", str(out)])
+    result = cli_runner.invoke(app, ["sweep", "response", "--grid", "seed=1", "--out", str(out)])
     assert result.exit_code == 2 and "--force" in result.stderr
     assert not fits and (out / "summary.csv").read_bytes() == before
     table = sweep(response_spec, {"seed": [1, 2]}, out, jobs=1, force=True)

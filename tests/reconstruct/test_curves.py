@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import write_file
 
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.reconstruct.curves import (
@@ -17,12 +18,6 @@ from prrt_bayes.reconstruct.curves import (
 )
 
 
-def write(tmp_path, name, text):
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
 def one_line(err: pytest.ExceptionInfo) -> str:
     message = str(err.value)
     assert "\n" not in message
@@ -33,7 +28,7 @@ def one_line(err: pytest.ExceptionInfo) -> str:
 
 
 def test_percent_is_detected_and_scaled(tmp_path):
-    path = write(tmp_path, "c.csv", "time,surv\n0,100\n1,90\n2,80\n")
+    path = write_file(tmp_path, "c.csv", "time,surv\n0,100\n1,90\n2,80\n")
     curve = read_curve(path)
     assert curve.scale == "percent"
     np.testing.assert_allclose(curve.survival, [1.0, 0.9, 0.8])
@@ -41,7 +36,7 @@ def test_percent_is_detected_and_scaled(tmp_path):
 
 
 def test_probability_without_header_is_detected(tmp_path):
-    path = write(tmp_path, "c.csv", "0.5,0.95\n1,0.9\n2,0.8\n")
+    path = write_file(tmp_path, "c.csv", "0.5,0.95\n1,0.9\n2,0.8\n")
     curve = read_curve(path)
     assert curve.scale == "probability"
     np.testing.assert_allclose(curve.time, [0, 0.5, 1, 2])
@@ -49,12 +44,12 @@ def test_probability_without_header_is_detected(tmp_path):
 
 
 def test_semicolon_delimiter(tmp_path):
-    path = write(tmp_path, "c.csv", "t;s\n1;0.9\n2;0.8\n")
+    path = write_file(tmp_path, "c.csv", "t;s\n1;0.9\n2;0.8\n")
     np.testing.assert_allclose(read_curve(path).survival, [1, 0.9, 0.8])
 
 
 def test_forced_probability_on_percent_values_names_file_and_row(tmp_path):
-    path = write(tmp_path, "pct.csv", "time,surv\n0,100\n1,90\n2,80\n")
+    path = write_file(tmp_path, "pct.csv", "time,surv\n0,100\n1,90\n2,80\n")
     with pytest.raises(InputError) as err:
         read_curve(path, percent=False)
     message = one_line(err)
@@ -62,7 +57,7 @@ def test_forced_probability_on_percent_values_names_file_and_row(tmp_path):
 
 
 def test_forced_percent_on_probabilities_names_file_and_row(tmp_path):
-    path = write(tmp_path, "prob.csv", "time,surv\n0.5,0.99\n1,0.9\n2,0.8\n")
+    path = write_file(tmp_path, "prob.csv", "time,surv\n0.5,0.99\n1,0.9\n2,0.8\n")
     with pytest.raises(InputError) as err:
         read_curve(path, percent=True)
     message = one_line(err)
@@ -70,7 +65,7 @@ def test_forced_percent_on_probabilities_names_file_and_row(tmp_path):
 
 
 def test_text_in_number_column_names_file_and_row(tmp_path):
-    path = write(tmp_path, "text.csv", "time,surv\n0,1\n1,0.9\n2,abc\n")
+    path = write_file(tmp_path, "text.csv", "time,surv\n0,1\n1,0.9\n2,abc\n")
     with pytest.raises(InputError) as err:
         read_curve(path)
     message = one_line(err)
@@ -78,7 +73,7 @@ def test_text_in_number_column_names_file_and_row(tmp_path):
 
 
 def test_empty_file_is_rejected(tmp_path):
-    path = write(tmp_path, "empty.csv", "")
+    path = write_file(tmp_path, "empty.csv", "")
     with pytest.raises(InputError) as err:
         read_curve(path)
     message = one_line(err)
@@ -86,19 +81,19 @@ def test_empty_file_is_rejected(tmp_path):
 
 
 def test_header_only_file_is_rejected(tmp_path):
-    path = write(tmp_path, "head.csv", "time,survival\n")
+    path = write_file(tmp_path, "head.csv", "time,survival\n")
     with pytest.raises(InputError, match=r"head\.csv: row 2: .*no data rows"):
         read_curve(path)
 
 
 def test_single_point_is_rejected(tmp_path):
-    path = write(tmp_path, "one.csv", "time,survival\n1,0.9\n")
+    path = write_file(tmp_path, "one.csv", "time,survival\n1,0.9\n")
     with pytest.raises(InputError, match=r"one\.csv: row 2: .*at least 2"):
         read_curve(path)
 
 
 def test_value_far_outside_scale_is_rejected(tmp_path):
-    path = write(tmp_path, "far.csv", "0,100\n1,90\n2,-20\n")
+    path = write_file(tmp_path, "far.csv", "0,100\n1,90\n2,-20\n")
     with pytest.raises(InputError, match=r"far\.csv: row 3"):
         read_curve(path)
 
@@ -139,7 +134,7 @@ def test_clean_output_is_valid_km_curve():
 
 
 def test_at_risk_column_by_name(tmp_path):
-    path = write(tmp_path, "risk.csv", "months,armA,armB\n0,100,90\n10,80,60\n20,40,30\n")
+    path = write_file(tmp_path, "risk.csv", "months,armA,armB\n0,100,90\n10,80,60\n20,40,30\n")
     first = read_at_risk(path)
     second = read_at_risk(path, column="armB")
     np.testing.assert_array_equal(first.n_risk, [100, 80, 40])
@@ -148,13 +143,13 @@ def test_at_risk_column_by_name(tmp_path):
 
 
 def test_unknown_at_risk_column(tmp_path):
-    path = write(tmp_path, "risk.csv", "months,armA\n0,100\n10,80\n")
+    path = write_file(tmp_path, "risk.csv", "months,armA\n0,100\n10,80\n")
     with pytest.raises(InputError, match=r"risk\.csv: row 1: no count column named 'armC'"):
         read_at_risk(path, column="armC")
 
 
 def test_increasing_at_risk_names_file_and_row(tmp_path):
-    path = write(tmp_path, "up.csv", "time,n\n0,100\n10,80\n20,85\n")
+    path = write_file(tmp_path, "up.csv", "time,n\n0,100\n10,80\n20,85\n")
     with pytest.raises(InputError) as err:
         read_at_risk(path)
     message = one_line(err)
@@ -162,31 +157,31 @@ def test_increasing_at_risk_names_file_and_row(tmp_path):
 
 
 def test_text_in_at_risk_count(tmp_path):
-    path = write(tmp_path, "txt.csv", "time,n\n0,100\n10,eighty\n")
+    path = write_file(tmp_path, "txt.csv", "time,n\n0,100\n10,eighty\n")
     with pytest.raises(InputError, match=r"txt\.csv: row 3: field 'n': 'eighty' is not a number"):
         read_at_risk(path)
 
 
 def test_empty_at_risk_file(tmp_path):
-    path = write(tmp_path, "none.csv", "\n\n")
+    path = write_file(tmp_path, "none.csv", "\n\n")
     with pytest.raises(InputError, match=r"none\.csv: row 1: file is empty"):
         read_at_risk(path)
 
 
 def test_fractional_and_negative_counts_are_rejected(tmp_path):
     with pytest.raises(InputError, match=r"frac\.csv: row 2"):
-        read_at_risk(write(tmp_path, "frac.csv", "0,100\n10,80.5\n"))
+        read_at_risk(write_file(tmp_path, "frac.csv", "0,100\n10,80.5\n"))
     with pytest.raises(InputError, match=r"neg\.csv: row 1"):
-        read_at_risk(write(tmp_path, "neg.csv", "0,-1\n10,0\n"))
+        read_at_risk(write_file(tmp_path, "neg.csv", "0,-1\n10,0\n"))
 
 
 def test_at_risk_must_start_at_zero(tmp_path):
     with pytest.raises(InputError, match=r"late\.csv: row 1: .*start at time 0"):
-        read_at_risk(write(tmp_path, "late.csv", "5,100\n10,80\n"))
+        read_at_risk(write_file(tmp_path, "late.csv", "5,100\n10,80\n"))
 
 
 def test_empty_count_cells_are_skipped_with_a_note(tmp_path):
-    path = write(tmp_path, "risk.csv", "t,a,b\n0,100,90\n10,80,60\n20,40,\n")
+    path = write_file(tmp_path, "risk.csv", "t,a,b\n0,100,90\n10,80,60\n20,40,\n")
     table = read_at_risk(path, column="b")
     np.testing.assert_array_equal(table.n_risk, [90, 60])
     assert any("skipped 1 row" in note for note in table.notes)
@@ -247,7 +242,7 @@ def test_validate_at_risk_checks_a_table_built_directly():
      ("time,n\n0,10\n3,inf\n", "n", "inf"), ("time,n\n0,10\n3,NaN\n", "n", "NaN")],
 )
 def test_read_at_risk_rejects_nan_and_inf_cells(tmp_path, text, field, cell):
-    path = write(tmp_path, "risk.csv", text)
+    path = write_file(tmp_path, "risk.csv", text)
     with pytest.raises(
         InputError, match=rf"risk\.csv: row 3: field '{field}': '{cell}' is not a finite number"
     ):
@@ -261,7 +256,7 @@ def test_read_at_risk_rejects_nan_and_inf_cells(tmp_path, text, field, cell):
      ("time,surv\n0,1\n2,-inf\n3,0.5\n", 3, "surv", "-inf")],
 )
 def test_read_curve_rejects_nan_and_inf_cells(tmp_path, text, row, field, cell):
-    path = write(tmp_path, "curve.csv", text)
+    path = write_file(tmp_path, "curve.csv", text)
     with pytest.raises(InputError) as err:
         read_curve(path)
     message = one_line(err)

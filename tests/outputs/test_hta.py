@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from helpers import exponential_result
 from openpyxl import load_workbook
 
-from prrt_bayes.core.diagnostics import Diagnostics
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.outputs.hta import (
     SURVIVAL_COLUMNS,
@@ -24,32 +24,23 @@ from prrt_bayes.outputs.hta import (
     partitioned_survival,
     write_psa,
 )
-from prrt_bayes.core.results import AnalysisResult
 from prrt_bayes.outputs.safe_text import escape_cell, escape_html, safe_name, xlsx_text
 
-PASSED = Diagnostics(1.001, 900.0, 800.0, 0, 0.9, True, ())
 HOSTILE = ['=HYPERLINK("x")', "+1", "@SUM(A1)", "-2+3"]
 
 
-def exp_result(name, endpoint, log_rates, *, grid=None, shuffle_parameters=False):
-    """Analysis whose draws are S(t) = exp(-exp(log_rate) t); log_rates: arm -> (chain, draw)."""
-    grid = np.arange(0.0, 25.0) if grid is None else grid
-    surv, params = {}, {}
-    for arm, lr in log_rates.items():
-        lr = np.asarray(lr, dtype=float)
-        chains, draws = lr.shape
-        surv[arm] = xr.DataArray(
-            np.exp(-np.exp(lr)[..., None] * grid), dims=("chain", "draw", "time"),
-            coords={"chain": np.arange(chains), "draw": np.arange(draws), "time": grid},
-        )
-        params[f"log_rate_{arm}"] = lr.ravel()
-    frame = pd.DataFrame(params)
-    frame.insert(0, "draw", np.tile(np.arange(draws), chains))
-    frame.insert(0, "chain", np.repeat(np.arange(chains), draws))
+def exp_result(name, endpoint, log_rates, *, grid=None, shuffle_parameters=False,
+               psa_pair=None):
+    """Analysis whose draws are S(t) = exp(-exp(log_rate) t); log_rates: arm -> (chain, draw).
+
+    ``psa_pair``: the OS analysis a PFS analysis is paired with (the spec's
+    ``export.pair_with``); ``shuffle_parameters`` puts the parameter rows out of draw order.
+    """
+    result = exponential_result(name, endpoint, log_rates, grid=grid, psa_pair=psa_pair)
     if shuffle_parameters:
-        frame = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
-    return AnalysisResult(name=name, kind="survival", endpoint=endpoint, summary=pd.DataFrame(),
-                          diagnostics=PASSED, survival=surv, parameters=frame)
+        result.parameters = result.parameters.sample(frac=1.0, random_state=3).reset_index(
+            drop=True)
+    return result
 
 
 def noisy(rate, shape, seed, sd=0.05):
@@ -73,7 +64,7 @@ def test_psa_has_n_draws_samples_thinned_evenly_from_the_same_draws(tmp_path):
     shape = (2, 800)  # 1600 pooled draws -> every 4th
     pfs = exp_result("pfs_primary", "pfs", {"lu177": noisy(0.03, shape, 1),
                                             "control": noisy(0.1, shape, 2)},
-                     shuffle_parameters=True)
+                     shuffle_parameters=True, psa_pair="os_final")
     os = exp_result("os_final", "os", {"lu177": noisy(0.01, shape, 3),
                                        "control": noisy(0.02, shape, 4)})
     report = write_psa([pfs, os], tmp_path, n_draws=400, seed=7)
@@ -93,7 +84,8 @@ def test_psa_has_n_draws_samples_thinned_evenly_from_the_same_draws(tmp_path):
 
 
 def test_fewer_posterior_draws_than_requested_uses_all_and_says_so(tmp_path):
-    pfs = exp_result("pfs_primary", "pfs", {"lu177": noisy(0.05, (2, 100), 1)})
+    pfs = exp_result("pfs_primary", "pfs", {"lu177": noisy(0.05, (2, 100), 1)},
+                     psa_pair="os_final")
     os = exp_result("os_final", "os", {"lu177": noisy(0.01, (2, 100), 2)})
     report = write_psa([pfs, os], tmp_path, n_draws=1000)
     assert (report.n_samples, report.n_draws_requested) == (200, 1000)
@@ -113,7 +105,7 @@ def crossing_example(n_chain=2, n_draw=300):
     bad = {"lu177": pooled % 7 == 0, "control": pooled % 11 == 3}
     pfs_lr = {arm: np.where(b, np.log(0.03), np.log(0.12)).reshape(shape)
               for arm, b in bad.items()}
-    pfs = exp_result("pfs_primary", "pfs", pfs_lr)
+    pfs = exp_result("pfs_primary", "pfs", pfs_lr, psa_pair="os_final")
     os_interim = exp_result("os_interim", "os", {a: os_lr + 0.5 for a in bad})  # not paired
     os_final = exp_result("os_final", "os", {a: os_lr for a in bad})
     return pfs, os_interim, os_final, bad
@@ -176,23 +168,28 @@ def test_workbook_has_readme_and_one_sheet_per_table(tmp_path):
 
 
 def test_pairing_rules():
+    """Pairs come only from explicit ``pairs`` or the spec's ``export.pair_with``; no name is
+    special (an OS analysis called ``os_final`` is not picked on its own)."""
     grid_a = {"lu177": np.zeros((2, 5))}
-    pfs = exp_result("pfs_a", "pfs", grid_a)
+    unpaired = exp_result("pfs_a", "pfs", grid_a)
+    named = exp_result("pfs_a", "pfs", grid_a, psa_pair="os_2")
     os1, os2 = exp_result("os_1", "os", grid_a), exp_result("os_2", "os", grid_a)
     final = exp_result("os_final", "os", grid_a)
-    assert pair_pfs_with_os([pfs, os1, final]).iloc[0]["os_analysis"] == "os_final"
-    assert pair_pfs_with_os([pfs, os2]).iloc[0]["os_analysis"] == "os_2"
-    with pytest.raises(InputError, match="several OS analyses"):
-        pair_pfs_with_os([pfs, os1, os2])
-    chosen = pair_pfs_with_os([pfs, os1, os2], {"pfs_a": "os_1"}).iloc[0]
+    alone = pair_pfs_with_os([unpaired, os1, final]).iloc[0]
+    assert alone["os_analysis"] == "" and "no export.pair_with" in alone["rule"]
+    from_spec = pair_pfs_with_os([named, os1, os2, final]).iloc[0]
+    assert from_spec["os_analysis"] == "os_2" and "export.pair_with = 'os_2'" in from_spec["rule"]
+    missing = pair_pfs_with_os([named, os1, final]).iloc[0]
+    assert missing["os_analysis"] == "" and "not in this run" in missing["rule"]
+    chosen = pair_pfs_with_os([named, os1, os2], {"pfs_a": "os_1"}).iloc[0]
     assert (chosen["os_analysis"], chosen["rule"]) == ("os_1", "chosen explicitly")
-    assert pair_pfs_with_os([pfs]).iloc[0]["os_analysis"] == ""
+    assert pair_pfs_with_os([named]).iloc[0]["os_analysis"] == ""
     with pytest.raises(InputError, match="does not name"):
-        pair_pfs_with_os([pfs, os1], {"pfs_a": "nope"})
+        pair_pfs_with_os([unpaired, os1], {"pfs_a": "nope"})
 
 
 def test_mismatched_grids_are_an_input_error(tmp_path):
-    pfs = exp_result("pfs_primary", "pfs", {"lu177": np.zeros((1, 4))})
+    pfs = exp_result("pfs_primary", "pfs", {"lu177": np.zeros((1, 4))}, psa_pair="os_final")
     os = exp_result("os_final", "os", {"lu177": np.zeros((1, 4))}, grid=np.arange(0.0, 13.0))
     with pytest.raises(InputError, match="different cycle grids"):
         write_psa([pfs, os], tmp_path, n_draws=4)
@@ -278,7 +275,7 @@ def test_escape_helpers():
 
 def test_hostile_names_are_inert_in_csv_and_workbook(tmp_path):
     lr = {arm: np.full((1, 8), np.log(0.05 + 0.01 * i)) for i, arm in enumerate(HOSTILE)}
-    pfs = exp_result("pfs_primary", "pfs", lr)
+    pfs = exp_result("pfs_primary", "pfs", lr, psa_pair="os_final")
     os = exp_result("os_final", "os", {a: v - 1.0 for a, v in lr.items()})
     pfs.parameters = pfs.parameters.rename(columns={"log_rate_+1": "@SUM(A1)"})
     write_psa([pfs, os], tmp_path, n_draws=8)

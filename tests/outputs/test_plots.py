@@ -9,64 +9,50 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
+from helpers import (
+    PASSED,
+    exponential_result,
+    published_hr,
+    simulate_exponential_ipd,
+    summary_row,
+)
 from matplotlib.figure import Figure
 
-from prrt_bayes.outputs import plots
-from prrt_bayes.core.diagnostics import Diagnostics
 from prrt_bayes.core.results import AnalysisResult
 from prrt_bayes.core.summary import SUMMARY_COLUMNS
+from prrt_bayes.core.vocabulary import LU177_VS_CONTROL
+from prrt_bayes.outputs import plots
 
-PASSED = Diagnostics(1.001, 900.0, 800.0, 0, 0.9, True, ())
 RATES = {"lu177": 0.03, "control": 0.1}
 
 
-def simulated_ipd(rates, n=80, follow_up=30.0, seed=0):
-    rng = np.random.default_rng(seed)
-    frames = []
-    for arm, rate in rates.items():
-        t = rng.exponential(1 / rate, n)
-        c = rng.uniform(5, follow_up, n)
-        frames.append(pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int),
-                                    "arm": arm}))
-    return pd.concat(frames, ignore_index=True)
-
-
-def hr_row(analysis, endpoint, median, lower, upper, quantity="hazard_ratio"):
-    return {"analysis": analysis, "endpoint": endpoint, "quantity": quantity,
-            "group": "lu177_vs_control", "mean": median, "sd": 0.1, "median": median,
-            "lower": lower, "upper": upper}
-
-
 def survival_result(name="pfs_primary", endpoint="pfs", rates=None, horizon=120.0, hr=None):
+    """Exponential survival draws (rates with 10% noise), simulated IPD and one HR row."""
     rates = rates or RATES
-    grid = np.arange(0.0, horizon + 0.5)
     rng = np.random.default_rng(1)
-    surv = {
-        arm: xr.DataArray(np.exp(-(rate * np.exp(0.1 * rng.standard_normal((2, 50))))[..., None]
-                                 * grid), dims=("chain", "draw", "time"),
-                          coords={"chain": [0, 1], "draw": np.arange(50), "time": grid})
-        for arm, rate in rates.items()
-    }
-    summary = pd.DataFrame([hr_row(name, endpoint, *(hr or (0.3, 0.2, 0.45)))],
+    log_rates = {arm: np.log(rate) + 0.1 * rng.standard_normal((2, 50))
+                 for arm, rate in rates.items()}
+    summary = pd.DataFrame([summary_row(name, endpoint, "hazard_ratio", LU177_VS_CONTROL,
+                                        *(hr or (0.3, 0.2, 0.45)))],
                            columns=list(SUMMARY_COLUMNS))
-    return AnalysisResult(name=name, kind="survival", endpoint=endpoint, summary=summary,
-                          diagnostics=PASSED, survival=surv, ipd=simulated_ipd(rates))
+    ipd = simulate_exponential_ipd(rates, 80, np.random.default_rng(0), censor=(5, 30.0))
+    return exponential_result(name, endpoint, log_rates, grid=np.arange(0.0, horizon + 0.5),
+                              summary=summary, ipd=ipd)
 
 
 def toxicity_result(with_forest=True):
     events = ["nausea", "vomiting", "abdominal pain"]
-    rows = [{"analysis": "toxicity", "endpoint": "adverse_events", "quantity": "risk_difference",
-             "group": e, "mean": d, "sd": 0.05, "median": d, "lower": d - 0.1, "upper": d + 0.1}
+    rows = [summary_row("toxicity", "adverse_events", "risk_difference", e, d, d - 0.1, d + 0.1,
+                        sd=0.05)
             for e, d in zip(events, (0.47, 0.37, 0.0), strict=True)]
-    extras = {}
+    forest = None
     if with_forest:
-        extras["ae_forest"] = pd.DataFrame(
+        forest = pd.DataFrame(
             [{"group": r["group"], "model": m, "median": r["median"] * f,
               "lower": r["lower"] * f, "upper": r["upper"] * f}
              for r in rows for m, f in (("shrunk", 0.9), ("unshrunk", 1.0))])
     return AnalysisResult(name="toxicity", kind="toxicity", endpoint="adverse_events",
-                          summary=pd.DataFrame(rows), diagnostics=PASSED, extras=extras)
+                          summary=pd.DataFrame(rows), diagnostics=PASSED, ae_forest=forest)
 
 
 def borrowing_result(form="draws"):
@@ -86,7 +72,7 @@ def borrowing_result(form="draws"):
         ])
     return AnalysisResult(name="response", kind="response", endpoint="response",
                           summary=pd.DataFrame(columns=list(SUMMARY_COLUMNS)),
-                          diagnostics=PASSED, extras={"prior_posterior": table})
+                          diagnostics=PASSED, prior_posterior=table)
 
 
 def test_km_plot_has_km_and_posterior_per_arm():
@@ -122,9 +108,10 @@ def test_extrapolation_plot_reaches_horizon_and_marks_follow_up():
 
 
 def test_forest_hazard_ratios_log_scale_with_one_marked():
-    results = [survival_result("pfs_primary", "pfs", hr=(0.21, 0.13, 0.33)),
-               survival_result("os_interim", "os", hr=(0.4, 0.2, 0.8)),
-               survival_result("os_final", "os", hr=(0.84, 0.6, 1.17))]
+    pfs_hr = published_hr("primary_2015", "pfs")
+    results = [survival_result("pfs_primary", "pfs", hr=pfs_hr),
+               survival_result("os_interim", "os", hr=published_hr("primary_2015", "os")),
+               survival_result("os_final", "os", hr=published_hr("final_2021", "os"))]
     ax = plots.forest_hazard_ratios(results).axes[0]
     assert len(ax.containers) == 3  # one errorbar per hazard ratio
     assert ax.get_xscale() == "log"
@@ -135,7 +122,7 @@ def test_forest_hazard_ratios_log_scale_with_one_marked():
     labels = [label for _, label in top_down]  # rows in the order of the analyses
     assert [lab.split(":")[0] for lab in labels] == ["pfs_primary (PFS)", "os_interim (OS)",
                                                       "os_final (OS)"]
-    assert any("0.21 (0.13 to 0.33)" in lab for lab in labels)
+    assert any("{:.2f} ({:.2f} to {:.2f})".format(*pfs_hr) in lab for lab in labels)
 
 
 def test_forest_risk_differences_shrunk_vs_unshrunk_and_fallback():

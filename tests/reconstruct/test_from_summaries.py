@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import cox_hr
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines import KaplanMeierFitter
 from lifelines.datasets import load_gbsg2, load_rossi
 from lifelines.utils import restricted_mean_survival_time
 
@@ -25,10 +26,15 @@ from prrt_bayes.reconstruct.from_summaries import (
     stack_arms,
 )
 
+PRIMARY = "primary_2015"
+"""The NETTER-1 primary analysis: the published summaries the NETTER-1 cases start from."""
 
-def _cox_hr(ipd: pd.DataFrame, treated: str) -> float:
-    data = ipd.assign(x=(ipd["arm"] == treated).astype(int))[["time", "event", "x"]]
-    return float(np.exp(CoxPHFitter().fit(data, "time", "event").params_["x"]))
+
+def _primary_follow_up(netter1, **kwargs) -> FollowUpSummary:
+    """NETTER-1 accrual (start, end) and data cut-off of the primary analysis."""
+    dates = (netter1.get(PRIMARY, q).date for q in ("accrual_start", "accrual_end",
+                                                      "data_cutoff"))
+    return FollowUpSummary.from_dates(*dates, **kwargs)
 
 
 def _summaries(data: pd.DataFrame, landmark: float) -> dict[str, ArmSummary]:
@@ -66,7 +72,7 @@ def test_round_trip_on_lifelines_data(name):
                          "arm": raw[group].astype(str)})
     recs = {arm: reconstruct_arm(s) for arm, s in _summaries(data, landmark).items()}
     pseudo = stack_arms(recs)
-    true_hr, pseudo_hr = _cox_hr(data, treated), _cox_hr(pseudo, treated)
+    true_hr, pseudo_hr = cox_hr(data, treated), cox_hr(pseudo, treated)
     assert abs(pseudo_hr / true_hr - 1) < 0.15, (true_hr, pseudo_hr)
     for arm, rec in recs.items():
         truth = data[data["arm"] == arm]
@@ -117,34 +123,39 @@ def test_two_arm_simulation_recovers_hazard_ratio():
     }
     data = pd.concat([d.assign(arm=a) for a, d in arms.items()], ignore_index=True)
     pseudo = stack_arms({a: reconstruct_arm(s) for a, s in _summaries(data, 12.0).items()})
-    assert _cox_hr(pseudo, "treated") == pytest.approx(_cox_hr(data, "treated"), rel=0.10)
+    assert cox_hr(pseudo, "treated") == pytest.approx(cox_hr(data, "treated"), rel=0.10)
 
 
-def test_targets_met_exactly_and_deterministic():
-    """Events exact, landmark and median within a KM step; two runs give identical rows."""
-    follow_up = FollowUpSummary.from_dates("2012-09", "2016-01", "2015-07-24", median=14)
-    kwargs = dict(landmarks={20.0: 0.108}, median=8.4, follow_up=follow_up)
-    first = reconstruct_from_summaries(113, 68, **kwargs)
-    second = reconstruct_from_summaries(113, 68, **kwargs)
+def test_targets_met_exactly_and_deterministic(netter1):
+    """NETTER-1 control PFS: events exact, landmark and median within a KM step; two runs give
+    identical rows."""
+    n = int(netter1.get(PRIMARY, "n_randomised", "control").value)
+    events = int(netter1.get(PRIMARY, "pfs_events", "control").value)
+    landmark = netter1.get(PRIMARY, "pfs_survival", "control", time=20).value / 100
+    median = netter1.get(PRIMARY, "pfs_median_months", "control").value
+    follow_up = _primary_follow_up(
+        netter1, median=netter1.get(PRIMARY, "median_follow_up_months").value)
+    kwargs = dict(landmarks={20.0: landmark}, median=median, follow_up=follow_up)
+    first = reconstruct_from_summaries(n, events, **kwargs)
+    second = reconstruct_from_summaries(n, events, **kwargs)
     pd.testing.assert_frame_equal(first.ipd, second.ipd)
     checks = first.diagnostics
-    assert first.ipd["event"].sum() == 68
+    assert first.ipd["event"].sum() == events
     assert abs(checks["survival_at_20"].error) < 0.005
     assert abs(checks["median"].error) < 0.1
     assert abs(checks["median_follow_up"].error) < 0.5
-    assert len(first.ipd) + first.unfollowed == 113
+    assert len(first.ipd) + first.unfollowed == n
     assert (first.ipd["time"] > 0).all() and first.ipd["time"].max() <= follow_up.maximum + 1e-9
 
 
-def test_late_entrants_are_counted_not_rows():
+def test_late_entrants_are_counted_not_rows(netter1):
     """Accrual past the cut-off: the share randomised after it has zero follow-up."""
-    follow_up = FollowUpSummary.from_dates("2012-09", "2016-01", "2015-07-24")
+    follow_up = _primary_follow_up(netter1)
     share = -follow_up.minimum / (follow_up.maximum - follow_up.minimum)
     rec = reconstruct_from_summaries(200, 30, follow_up=follow_up)
     assert rec.unfollowed == round(200 * share)
     assert len(rec.ipd) == 200 - rec.unfollowed
-    excluded = FollowUpSummary.from_dates("2012-09", "2016-01", "2015-07-24",
-                                          late_entrants="excluded")
+    excluded = _primary_follow_up(netter1, late_entrants="excluded")
     assert excluded.minimum == 0.0
     assert reconstruct_from_summaries(200, 30, follow_up=excluded).unfollowed == 0
 
@@ -159,16 +170,19 @@ def test_censoring_calibration_reproduces_median_follow_up():
     assert open_start.dropout_rate == 0.0
 
 
-def test_dropout_fallback_when_events_are_too_few():
-    """Fewer events than the follow-up allows: extra dropout, landmark still met."""
-    follow_up = FollowUpSummary(minimum=0.0, maximum=34.0, median=14.0)
-    low, _ = feasible_events(ArmSummary(n=116, events=0, landmarks={20.0: 0.652},
-                                        follow_up=follow_up))
-    rec = reconstruct_from_summaries(116, low - 4, landmarks={20.0: 0.652}, follow_up=follow_up)
+def test_dropout_fallback_when_events_are_too_few(netter1):
+    """Fewer events than the follow-up allows (NETTER-1 177Lu PFS summaries): extra dropout,
+    landmark still met."""
+    n = int(netter1.get(PRIMARY, "n_randomised", "lu177").value)
+    landmarks = {20.0: netter1.get(PRIMARY, "pfs_survival", "lu177", time=20).value / 100}
+    median_follow_up = netter1.get(PRIMARY, "median_follow_up_months").value
+    follow_up = FollowUpSummary(minimum=0.0, maximum=34.0, median=median_follow_up)
+    low, _ = feasible_events(ArmSummary(n=n, events=0, landmarks=landmarks, follow_up=follow_up))
+    rec = reconstruct_from_summaries(n, low - 4, landmarks=landmarks, follow_up=follow_up)
     assert rec.event_calibration == "dropout"
     assert rec.ipd["event"].sum() == low - 4
     assert abs(rec.diagnostics["survival_at_20"].error) < 0.01
-    assert rec.diagnostics["median_follow_up"].achieved < 14.0
+    assert rec.diagnostics["median_follow_up"].achieved < median_follow_up
 
 
 def test_allocate_total_events_rossi():

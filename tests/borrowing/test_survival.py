@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytensor.tensor as pt
 import pytest
+from helpers import simulate_exponential_ipd
 
 from prrt_bayes.borrowing import conflict, ess
 from prrt_bayes.borrowing.survival import (
@@ -98,15 +99,9 @@ def test_treatment_median_matches_cumulative_hazard(hazards):
 
 
 def _simulate(seed: int, n: int = 120) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
+    """Exponential arms with medians 28 (177Lu) and 9 (control) months, censoring U(6, 30)."""
     rates = {"lu177": math.log(2) / 28.0, "control": math.log(2) / 9.0}
-    rows = []
-    for arm, rate in rates.items():
-        event_time = rng.exponential(1 / rate, n)
-        censor = rng.uniform(6, 30, n)
-        rows.append(pd.DataFrame({"time": np.minimum(event_time, censor),
-                                  "event": (event_time <= censor).astype(int), "arm": arm}))
-    return pd.concat(rows, ignore_index=True)
+    return simulate_exponential_ipd(rates, n, np.random.default_rng(seed), censor=(6, 30))
 
 
 def test_commensurate_external_information_narrows_the_177lu_median():

@@ -14,6 +14,7 @@ import pytensor.tensor as pt
 import pytest
 import scipy.stats as st
 import xarray as xr
+from helpers import simulate_weibull
 from lifelines import (
     GeneralizedGammaFitter,
     LogLogisticFitter,
@@ -333,18 +334,6 @@ def test_gompertz_matches_scipy_censored_mle(lung):
 TRUE = {"shape": 1.3, "scale": 20.0, "hazard_ratio": 0.6}
 
 
-def simulate_weibull_ph(rng, n=230, shape=1.3, scale=20.0, hr=0.6):
-    """Weibull PH trial: 1:1, accrual uniform over 24 months, data cut at 36 months, 1%/month
-    dropout. Treated arm: S(t) = exp(-HR (t/scale)^shape)."""
-    arm = np.repeat(["control", "lu177"], [n // 2, n - n // 2])
-    hr_i = np.where(arm == "lu177", hr, 1.0)
-    t_event = scale * (rng.exponential(size=n) / hr_i) ** (1 / shape)
-    t_cens = np.minimum(36.0 - rng.uniform(0, 24, n), rng.exponential(100.0, n))
-    return pd.DataFrame(
-        {"time": np.minimum(t_event, t_cens), "event": (t_event <= t_cens).astype(int), "arm": arm}
-    )
-
-
 def _covered(fit) -> dict[str, bool]:
     params = fit.parameters()
     draws = {
@@ -363,7 +352,7 @@ def _recovery(n_rep: int, seed: int) -> dict[str, int]:
     rng = np.random.default_rng(seed)
     hits = dict.fromkeys(TRUE, 0)
     for rep in range(n_rep):
-        fit = P.fit("weibull_ph", simulate_weibull_ph(rng),
+        fit = P.fit("weibull_ph", simulate_weibull(rng),
                     settings=SamplerSettings(draws=1000, tune=1000, seed=rep))
         diag = check_diagnostics(fit.tree)
         assert diag.passed, (rep, diag.problems)

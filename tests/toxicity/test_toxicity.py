@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pymc as pm
 import pytest
+from helpers import row
 from matplotlib.figure import Figure
 from scipy import stats
 
@@ -79,13 +80,6 @@ def mds():
     return fit_long_term_risk("mds", LT_SETTINGS)
 
 
-def _row(fit, key, quantity, group):
-    s = fit.summary
-    rows = s[(s["endpoint"] == key) & (s["quantity"] == quantity) & (s["group"] == group)]
-    assert len(rows) == 1, (key, quantity, group)
-    return rows.iloc[0]
-
-
 # ------------------------------------------------------------------------------ inputs
 def test_table4_from_evidence(table_any, table_g34):
     assert len(table_any) == 19 and len(table_g34) == 19
@@ -98,8 +92,8 @@ def test_table4_from_evidence(table_any, table_g34):
 
 def _bad(changes):
     table = netter1_ae_table("any").drop(columns=["key"])
-    for (row, column), value in changes.items():
-        table.loc[row, column] = value
+    for (index, column), value in changes.items():
+        table.loc[index, column] = value
     return table
 
 
@@ -137,23 +131,23 @@ def test_independent_means_match_conjugate_beta(request, fixture):
     post = fit.tree.posterior["p"]
     mean = post.mean(("chain", "draw"))
     ess = fit.diagnostics.min_ess_bulk
-    for row in fit.table.itertuples():
+    for record in fit.table.itertuples():
         for arm in ("lu177", "control"):
-            r, n = getattr(row, f"{arm}_events"), getattr(row, f"{arm}_total")
+            r, n = getattr(record, f"{arm}_events"), getattr(record, f"{arm}_total")
             exact = stats.beta(1 + r, 1 + n - r)
             mc_error = exact.std() / np.sqrt(ess)
-            assert abs(float(mean.sel(event=row.key, arm=arm)) - exact.mean()) < 4 * mc_error
+            assert abs(float(mean.sel(event=record.key, arm=arm)) - exact.mean()) < 4 * mc_error
 
 
 def test_table3_overview_simple_binomials():
     table = netter1_overview_table()
     fit = fit_ae(table, AE_SETTINGS, kind="independent", analysis="netter1_table3")
     assert fit.diagnostics.passed, fit.diagnostics.problems
-    for row in table.itertuples():
-        got = _row(fit, row.key, "ae_probability", "lu177")
-        assert abs(got["mean"] - (1 + row.lu177_events) / (2 + row.lu177_total)) < 0.005
-    serious = _row(fit, "serious_adverse_event_any", "probability_risk_difference_positive",
-                   "lu177_vs_control")
+    for record in table.itertuples():
+        got = row(fit.summary, "ae_probability", "lu177", endpoint=record.key)
+        assert abs(got["mean"] - (1 + record.lu177_events) / (2 + record.lu177_total)) < 0.005
+    serious = row(fit.summary, "probability_risk_difference_positive", "lu177_vs_control",
+                  endpoint="serious_adverse_event_any")
     assert 0.2 < serious["mean"] < 0.9  # 29/111 vs 26/110, printed P = 0.76
 
 
@@ -209,13 +203,13 @@ def test_summary_rows_vocabulary(hier_any):
 # ---------------------------------------------------------------- comparison with Fisher
 def test_printed_fisher_p_values_reproduced(table_any, hier_any, indep_any):
     cmp = compare_with_fisher(hier_any, indep_any)
-    for row in cmp.itertuples():
-        text = row.p_value_printed
+    for record in cmp.itertuples():
+        text = record.p_value_printed
         if text.startswith("<"):
-            assert row.p_value_fisher < float(text[1:])
+            assert record.p_value_fisher < float(text[1:])
         else:
             half_digit = 0.5 * 10.0 ** -len(text.split(".")[1])
-            assert abs(row.p_value_fisher - float(text)) <= half_digit + 1e-12, row.event
+            assert abs(record.p_value_fisher - float(text)) <= half_digit + 1e-12, record.event
 
 
 def test_compare_with_fisher_rejects_fits_of_the_wrong_kinds(table_any):

@@ -9,24 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from helpers import simulate_weibull
 
 from prrt_bayes.core.diagnostics import check_diagnostics
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.sampling import SamplerSettings
 from prrt_bayes.survival import comparison as C
 from prrt_bayes.survival import parametric as P
-
-
-def simulate_weibull(rng, n=230, shape=1.8, scale=18.0, hr=0.6):
-    """Two-arm Weibull PH data with a clearly rising hazard (shape 1.8); accrual over 24 months,
-    cut at 36 months."""
-    arm = np.repeat(["control", "lu177"], [n // 2, n - n // 2])
-    hr_i = np.where(arm == "lu177", hr, 1.0)
-    t_event = scale * (rng.exponential(size=n) / hr_i) ** (1 / shape)
-    t_cens = 36.0 - rng.uniform(0, 24, n)
-    return pd.DataFrame(
-        {"time": np.minimum(t_event, t_cens), "event": (t_event <= t_cens).astype(int), "arm": arm}
-    )
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +31,8 @@ def fits(request):
     mp = pytest.MonkeyPatch()
     mp.setattr(P, "build_model", failing_build)
     try:
-        ipd = simulate_weibull(np.random.default_rng(11))
+        # two-arm Weibull PH data with a clearly rising hazard (shape 1.8), no dropout
+        ipd = simulate_weibull(np.random.default_rng(11), shape=1.8, scale=18.0, dropout_mean=None)
         return P.fit_all(ipd, ["exponential_ph", "gompertz_ph", "weibull_ph"],
                          settings=SamplerSettings(seed=5))
     finally:

@@ -4,35 +4,24 @@ from __future__ import annotations
 
 import importlib.util
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from lifelines import CoxPHFitter, KaplanMeierFitter
+from helpers import REPO, cox_hr
+from lifelines import KaplanMeierFitter
 from lifelines.utils import restricted_mean_survival_time
 
 from prrt_bayes.core.errors import InputError
-from prrt_bayes.evidence import load_netter1
 from prrt_bayes.reconstruct import netter1_ipd
 from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "make_netter1_ipd.py"
-
-
-@pytest.fixture(scope="module")
-def evidence():
-    return load_netter1()
+SCRIPT = REPO / "scripts" / "make_netter1_ipd.py"
 
 
 def _km(ipd: pd.DataFrame, arm: str) -> KaplanMeierFitter:
     rows = ipd[ipd["arm"] == arm]
     return KaplanMeierFitter().fit(rows["time"], rows["event"])
-
-
-def _cox(ipd: pd.DataFrame) -> float:
-    data = ipd.assign(lu177=(ipd["arm"] == "lu177").astype(int))[["time", "event", "lu177"]]
-    return float(np.exp(CoxPHFitter().fit(data, "time", "event").params_["lu177"]))
 
 
 def _events(ipd: pd.DataFrame, arm: str) -> int:
@@ -50,48 +39,48 @@ def test_loader_shape(endpoint, cut):
     assert "NOT patient data" in ipd.attrs["provenance"]
 
 
-def test_pfs_primary_meets_published_figures(evidence):
+def test_pfs_primary_meets_published_figures(netter1):
     """S(20) within 1 point, control median within 0.3, events exact, HR in CI and within 15%."""
     ipd = load_netter1_ipd("pfs", "primary")
     for arm in ("lu177", "control"):
-        published = evidence.get("primary_2015", "pfs_survival", arm=arm, time=20).value / 100
+        published = netter1.get("primary_2015", "pfs_survival", arm=arm, time=20).value / 100
         assert abs(float(_km(ipd, arm).survival_function_at_times(20).iloc[0]) - published) < 0.01
-        assert _events(ipd, arm) == evidence.get("primary_2015", "pfs_events", arm=arm).value
-    median = evidence.get("primary_2015", "pfs_median_months", arm="control").value
+        assert _events(ipd, arm) == netter1.get("primary_2015", "pfs_events", arm=arm).value
+    median = netter1.get("primary_2015", "pfs_median_months", arm="control").value
     assert abs(_km(ipd, "control").median_survival_time_ - median) <= 0.3
     assert np.isinf(_km(ipd, "lu177").median_survival_time_)  # published: not reached
-    hr = evidence.get("primary_2015", "pfs_hazard_ratio")
-    measured = _cox(ipd)
+    hr = netter1.get("primary_2015", "pfs_hazard_ratio")
+    measured = cox_hr(ipd)
     assert hr.lower <= measured <= hr.upper
     assert abs(measured / hr.value - 1) <= 0.15, measured
 
 
-def test_os_interim_meets_published_figures(evidence):
-    """Deaths 14 / 26 exactly; Cox HR within 20% of the published 0.40."""
+def test_os_interim_meets_published_figures(netter1):
+    """Deaths per arm exactly; Cox HR within 20% of the published one."""
     ipd = load_netter1_ipd("os", "primary")
     for arm in ("lu177", "control"):
-        assert _events(ipd, arm) == evidence.get("primary_2015", "os_deaths", arm=arm).value
-    hr = evidence.get("primary_2015", "os_hazard_ratio").value
-    assert abs(_cox(ipd) / hr - 1) <= 0.20, _cox(ipd)
+        assert _events(ipd, arm) == netter1.get("primary_2015", "os_deaths", arm=arm).value
+    hr = netter1.get("primary_2015", "os_hazard_ratio").value
+    assert abs(cox_hr(ipd) / hr - 1) <= 0.20, cox_hr(ipd)
 
 
-def test_os_final_meets_published_figures(evidence):
+def test_os_final_meets_published_figures(netter1):
     """Medians within 1 month, HR inside the published CI, total deaths, 2-year RMST in its CI."""
     ipd = load_netter1_ipd("os", "final")
-    assert int(ipd["event"].sum()) == evidence.get("final_2021", "os_deaths").value
+    assert int(ipd["event"].sum()) == netter1.get("final_2021", "os_deaths").value
     for arm in ("lu177", "control"):
-        n_randomised = evidence.get("final_2021", "n_randomised", arm=arm).value
+        n_randomised = netter1.get("final_2021", "n_randomised", arm=arm).value
         assert (ipd["arm"] == arm).sum() == n_randomised
-        median = evidence.get("final_2021", "os_median_months", arm=arm).value
+        median = netter1.get("final_2021", "os_median_months", arm=arm).value
         assert abs(_km(ipd, arm).median_survival_time_ - median) <= 1.0
-        rmst = evidence.get("final_2021", "os_rmst_24m", arm=arm)
+        rmst = netter1.get("final_2021", "os_rmst_24m", arm=arm)
         assert rmst.lower <= restricted_mean_survival_time(_km(ipd, arm), 24) <= rmst.upper
         rows = ipd[ipd["arm"] == arm]
         deaths_24 = int(((rows["time"] <= 24) & (rows["event"] == 1)).sum())
-        published = evidence.get("final_2021", "os_deaths_within_24m", arm=arm).value
+        published = netter1.get("final_2021", "os_deaths_within_24m", arm=arm).value
         assert abs(deaths_24 - published) <= 2, (arm, deaths_24)
-    hr = evidence.get("final_2021", "os_hazard_ratio")
-    assert hr.lower <= _cox(ipd) <= hr.upper, _cox(ipd)
+    hr = netter1.get("final_2021", "os_hazard_ratio")
+    assert hr.lower <= cox_hr(ipd) <= hr.upper, cox_hr(ipd)
 
 
 @pytest.mark.parametrize(("endpoint", "cut", "message"), [
