@@ -72,14 +72,14 @@ def _peak_mb() -> float:
 def child_analysis(name: str) -> dict:
     """Fit one bundled analysis as the runner does; time compile, sampling and the whole fit."""
     start = time.perf_counter()
-    from prrt_bayes.pipeline.registry import ANALYSES
+    from prrt_bayes.pipeline.registry import run_analysis
     from prrt_bayes.pipeline.specs import resolve_spec
 
     imports = time.perf_counter() - start
     timers = _Timers()
     spec = resolve_spec(name)
     start = time.perf_counter()
-    result = ANALYSES[spec.kind](spec)
+    result = run_analysis(spec)
     wall = time.perf_counter() - start
     ess = float(result.diagnostics.min_ess_bulk)
     return {"analysis": name, "import_s": imports, "fit_wall_s": wall,
@@ -269,7 +269,7 @@ def child_compile_count(_: str) -> dict:
     """Compile counts of refits that share a model structure, via the analyses and via
     ``set_ph_data`` on one built model."""
     from prrt_bayes.core.sampling import SamplerSettings, compile_count, sample
-    from prrt_bayes.pipeline.registry import ANALYSES
+    from prrt_bayes.pipeline.registry import run_analysis
     from prrt_bayes.pipeline.specs import resolve_spec
     from prrt_bayes.survival.ph import build_ph_model, set_ph_data
 
@@ -279,7 +279,7 @@ def child_compile_count(_: str) -> dict:
     def through_analyses(label: str, specs: list) -> None:
         before, start = compile_count(), time.perf_counter()
         for spec in specs:
-            ANALYSES[spec.kind](spec)
+            run_analysis(spec)
         out[label] = {"fits": len(specs), "compiles": compile_count() - before,
                       "wall_s": time.perf_counter() - start}
 

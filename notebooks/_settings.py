@@ -2,13 +2,21 @@
 
 The notebooks run with small MCMC settings by default (each notebook in a few minutes on 2
 cores, as CI runs them). Set the environment variable ``PRRT_FULL=1`` to use the settings of the
-bundled analyses (``models/*.toml``: 2 chains x 1000 draws after 1000 tuning steps) instead.
-Fast settings may fail the convergence gate; the notebooks then show the diagnostics as they are.
+bundled analyses (``prrt_bayes/specs/*.toml``: 2 chains x 1000 draws after 1000 tuning steps)
+instead. Fast settings may fail the convergence gate; the notebooks then show the diagnostics as
+they are.
+
+Two forms of the same settings: :data:`OVERRIDES` for ``pb.analyse(name, **OVERRIDES)`` (a
+bundled analysis keeps its own ``target_accept``), and :func:`sampler_settings` for the model
+functions, which take a :class:`~prrt_bayes.core.sampling.SamplerSettings` object with an
+explicit ``target_accept``.
 """
 
 from __future__ import annotations
 
 import os
+
+from prrt_bayes.core.sampling import SamplerSettings
 
 FULL = os.environ.get("PRRT_FULL", "0").strip().lower() in ("1", "true", "yes")
 """True when the full settings are requested (``PRRT_FULL=1``)."""
@@ -25,13 +33,35 @@ CHAINS = 2
 SEED = 20170112
 """Seed of every fit in the notebooks (the bundled analyses' seed)."""
 
+OVERRIDES = {"draws": DRAWS, "tune": TUNE, "chains": CHAINS, "seed": SEED}
+"""Sampler overrides of ``pb.analyse`` (the same as ``prrt-bayes run --draws ... --seed ...``)."""
 
-def sampler_settings() -> dict:
-    """Keyword arguments ``draws, tune, chains, seed`` for the package's fit functions."""
-    return {"draws": DRAWS, "tune": TUNE, "chains": CHAINS, "seed": SEED}
+
+def sampler_settings(target_accept: float) -> SamplerSettings:
+    """The notebook's draws, tuning, chains and seed with the given target acceptance.
+
+    Parameters
+    ----------
+    target_accept
+        NUTS target acceptance of the fit (0.9 for most models; 0.99 for the hierarchical
+        models with few groups, as their functions' docstrings advise).
+
+    Returns
+    -------
+    SamplerSettings
+        Settings to pass to a model function (``fit_response(counts, settings)``, ...).
+    """
+    return SamplerSettings(draws=DRAWS, tune=TUNE, chains=CHAINS, target_accept=target_accept,
+                           seed=SEED)
 
 
 def mode() -> str:
-    """One line naming the settings in use, printed at the top of every notebook."""
+    """One line naming the settings in use, printed at the top of every notebook.
+
+    Returns
+    -------
+    str
+        ``FULL`` or ``FAST`` with chains, draws and tuning steps.
+    """
     label = "FULL" if FULL else "FAST (set PRRT_FULL=1 for full settings)"
     return f"settings: {label}; {CHAINS} chains x {DRAWS} draws after {TUNE} tuning steps"
