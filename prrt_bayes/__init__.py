@@ -26,7 +26,6 @@ from prrt_bayes.core.version import __version__
 from prrt_bayes.evidence import list_sources, load_netter1, load_series
 from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
 
-
 _LAZY = {
     "analyse": "prrt_bayes.pipeline.api",
     "Analysis": "prrt_bayes.pipeline.api",

@@ -8,6 +8,7 @@ and every function taking a prior also accepts its string (``"halfnormal:1"``).
 Building blocks, one job per module:
 
 * :mod:`.inputs` — standard errors from reported CIs / medians, input and hyperprior checks;
+* :mod:`.grid` — the tau marginal every exact grid posterior reports;
 * :mod:`.meta` — normal-normal hierarchical model (exact quadrature and PyMC);
 * :mod:`.meta_regression` — the same with study covariates (population type), exact;
 * :mod:`.binomial_map` — binomial-logit MAP model as RBesT ``gMAP`` (exact and PyMC);

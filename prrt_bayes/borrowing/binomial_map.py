@@ -17,6 +17,12 @@ Two implementations that must agree:
   used to fit a mixture.
 * :func:`binomial_map_model` — the same model in PyMC, non-centred
   (``theta_i = mu + tau z_i``), sampled with the shared NUTS helper.
+
+**Inputs** of both: ``events`` and ``totals``, the responders and patients of each historical
+study (whole numbers, ``0 <= r_i <= n_i``, ``n_i > 0``), at least 2 studies; ``tau_prior``, the
+prior of the between-study SD on the logit scale (``HalfNormal``, ``HalfCauchy``,
+``HalfStudentT``, ``Uniform``) or its string (e.g. ``halfnormal:1``); ``mu_prior``, the required
+:class:`~prrt_bayes.core.priors.Normal` prior (or ``normal:MEAN,SD``) of ``mu`` (logit scale).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import numpy as np
 import pymc as pm
 from scipy import special
 
+from prrt_bayes.borrowing.grid import TauGridPosterior
 from prrt_bayes.borrowing.inputs import as_mu_prior, as_tau_prior, validate_counts
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.priors import Normal, Prior
@@ -71,11 +78,11 @@ def _log_marginal_study(r, n, mu, tau):
 
 
 @dataclass(frozen=True)
-class BinomialMapPosterior:
+class BinomialMapPosterior(TauGridPosterior):
     """Exact posterior of the binomial-logit MAP model on a (tau, mu) grid.
 
     ``mu`` (M,) and ``tau`` (T,) are the grid axes, ``mass`` (T, M) the posterior probability
-    of each node's cell (sums to 1).
+    of each node's cell (sums to 1); the tau statistics use the grid's tau marginal.
     """
 
     mu: np.ndarray
@@ -92,18 +99,6 @@ class BinomialMapPosterior:
         )
 
     def tau_quantile(self, q: float) -> float:
-        """Posterior ``q`` quantile of tau (marginal of the grid, linear interpolation).
-
-        Parameters
-        ----------
-        q
-            Probability in [0, 1].
-
-        Returns
-        -------
-        float
-            The quantile of the between-study SD tau (logit scale).
-        """
         return _grid_quantile(self.tau, self.mass.sum(axis=1), q, closed_left=True)
 
     def mu_quantile(self, q: float) -> float:
@@ -132,13 +127,6 @@ class BinomialMapPosterior:
         return float(np.sum(self.mass.sum(axis=0) * self.mu))
 
     def tau_mean(self) -> float:
-        """Posterior mean of tau.
-
-        Returns
-        -------
-        float
-            Mass-weighted mean of the tau grid nodes (logit scale).
-        """
         return float(np.sum(self.mass.sum(axis=1) * self.tau))
 
     def p_new_moments(self) -> tuple[float, float]:
@@ -267,15 +255,8 @@ def binomial_map_exact(
 
     Parameters
     ----------
-    events, totals
-        Responders and patients of each historical study (whole numbers, ``0 <= r_i <= n_i``,
-        ``n_i > 0``), at least 2 studies.
-    tau_prior
-        Prior for the between-study SD on the logit scale (``HalfNormal``, ``HalfCauchy``,
-        ``HalfStudentT``, ``Uniform``), or its string (e.g. ``halfnormal:1``).
-    mu_prior
-        :class:`~prrt_bayes.core.priors.Normal` prior (or ``normal:MEAN,SD``) for ``mu``
-        (logit scale); required.
+    events, totals, tau_prior, mu_prior
+        The historical studies and the hyperpriors (module docstring, **Inputs**).
     n_mu, n_tau
         Number of nodes of the fine grid along ``mu`` and ``tau``.
 
@@ -325,15 +306,9 @@ def binomial_map_model(
 
     Parameters
     ----------
-    events, totals
-        Responders and patients of each historical study (whole numbers, ``0 <= r_i <= n_i``,
-        ``n_i > 0``), at least 2 studies; they enter the model as ``pm.Data`` ``r`` and ``n``.
-    tau_prior
-        Prior for the between-study SD on the logit scale (``HalfNormal``, ``HalfCauchy``,
-        ``HalfStudentT``, ``Uniform``), or its string (e.g. ``halfnormal:1``).
-    mu_prior
-        :class:`~prrt_bayes.core.priors.Normal` prior (or ``normal:MEAN,SD``) for ``mu``
-        (logit scale); required.
+    events, totals, tau_prior, mu_prior
+        The historical studies and the hyperpriors (module docstring, **Inputs**); the counts
+        enter the model as ``pm.Data`` ``r`` and ``n``.
     study_names
         Labels of the ``study`` dimension (default ``study_1``, ``study_2``, ...), one per
         study.

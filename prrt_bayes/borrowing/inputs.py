@@ -238,6 +238,17 @@ def log_median_estimate(
     return StudyEstimate(math.log(median), 1 / math.sqrt(d), method)
 
 
+def _per_study(first, second, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Two per-study inputs as flat float arrays of one length, at least one study."""
+    a = np.asarray(first, dtype=float).ravel()
+    b = np.asarray(second, dtype=float).ravel()
+    if a.size != b.size:
+        raise InputError(f"{a.size} {names[0]} but {b.size} {names[1]}: the lists must match")
+    if a.size == 0:
+        raise InputError("no studies given")
+    return a, b
+
+
 def validate_counts(events, totals) -> tuple[np.ndarray, np.ndarray]:
     """Check event counts against totals; return them as integer arrays.
 
@@ -259,12 +270,7 @@ def validate_counts(events, totals) -> tuple[np.ndarray, np.ndarray]:
         For mismatched lengths, no studies, non-finite, negative or non-integer counts, zero
         totals and events greater than totals (naming the study, 1-based).
     """
-    r = np.asarray(events, dtype=float).ravel()
-    n = np.asarray(totals, dtype=float).ravel()
-    if r.size != n.size:
-        raise InputError(f"{r.size} event counts but {n.size} totals: the lists must match")
-    if r.size == 0:
-        raise InputError("no studies given")
+    r, n = _per_study(events, totals, ("event counts", "totals"))
     for i, (ri, ni) in enumerate(zip(r, n, strict=True), start=1):
         if not (np.isfinite(ri) and np.isfinite(ni)) or ri != round(ri) or ni != round(ni):
             raise InputError(f"study {i}: counts must be whole numbers, got {ri:g}/{ni:g}")
@@ -296,12 +302,7 @@ def validate_estimates(estimates, std_errors) -> tuple[np.ndarray, np.ndarray]:
         For mismatched lengths, no studies, non-finite values and std errors <= 0 (naming the
         study, 1-based).
     """
-    y = np.asarray(estimates, dtype=float).ravel()
-    s = np.asarray(std_errors, dtype=float).ravel()
-    if y.size != s.size:
-        raise InputError(f"{y.size} estimates but {s.size} standard errors: the lists must match")
-    if y.size == 0:
-        raise InputError("no studies given")
+    y, s = _per_study(estimates, std_errors, ("estimates", "standard errors"))
     for i, (yi, si) in enumerate(zip(y, s, strict=True), start=1):
         if not (np.isfinite(yi) and np.isfinite(si)):
             raise InputError(f"study {i}: estimate and standard error must be finite")

@@ -4,8 +4,10 @@
 mixture prior for a new study; :func:`map_prior_summary` is what ``prrt-bayes map-prior``
 prints. Mixtures are fitted by EM to draws from the *exact* predictive distribution (quadrature
 posterior, see :mod:`.binomial_map` and :mod:`.meta`), so the only Monte Carlo error is in the
-20 000 draws fed to EM; the number of components is chosen by AIC (1 to 3), as RBesT's
-``automixfit`` does.
+20 000 draws fed to EM (drawn with ``seed``); the number of components is chosen by AIC (1 to
+``max_components``, 3 by default), as RBesT's ``automixfit`` does. With ``robust_weight`` (in
+[0, 1]) a vague component of that weight is added last; ``None`` leaves the MAP mixture
+unrobustified.
 """
 
 from __future__ import annotations
@@ -53,18 +55,18 @@ def map_prior_counts(
         :class:`~prrt_bayes.core.priors.Prior` or its string (see
         :func:`~prrt_bayes.core.priors.parse_prior`). ``mu_prior`` must be normal.
     robust_weight
-        Weight in [0, 1] of a vague ``Beta(2 robust_mean, 2 (1 - robust_mean))`` component
-        (``Beta(1, 1)`` for the default mean); ``None`` returns the MAP mixture unrobustified.
+        Weight of a vague ``Beta(2 robust_mean, 2 (1 - robust_mean))`` component (``Beta(1,
+        1)`` for the default mean) or ``None``.
     robust_mean
         Mean of the robust component, in (0, 1).
     seed, max_components
-        Seed of the 20 000 predictive draws and the largest number of EM components (the
-        number used is chosen by AIC).
+        Seed of the predictive draws and the largest number of EM components (module
+        docstring).
 
     Returns
     -------
     BetaMixture
-        The MAP prior, with the robust component last when ``robust_weight`` is given.
+        The MAP prior of the response probability.
 
     Raises
     ------
@@ -105,21 +107,20 @@ def map_prior_estimates(
     mu_prior
         Normal prior of the overall mean (or its string); ``None`` means a flat prior.
     robust_weight
-        Weight in [0, 1] of a robust ``Normal(robust_mean, robust_sd^2)`` component; ``None``
-        returns the MAP mixture unrobustified.
+        Weight of a robust ``Normal(robust_mean, robust_sd^2)`` component or ``None``.
     robust_mean
         Mean of the robust component; ``None`` uses the mean of the MAP mixture.
     robust_sd
         SD of the robust component; 1 is a unit-information prior for a log hazard or log median
         (one event).
     seed, max_components
-        Seed of the 20 000 predictive draws and the largest number of EM components (the
-        number used is chosen by AIC).
+        Seed of the predictive draws and the largest number of EM components (module
+        docstring).
 
     Returns
     -------
     NormalMixture
-        The MAP prior, with the robust component last when ``robust_weight`` is given.
+        The MAP prior on the estimate's scale.
 
     Raises
     ------

@@ -27,14 +27,17 @@ import numpy as np
 import pymc as pm
 from scipy import optimize, special
 
+from prrt_bayes.borrowing.grid import TauGridPosterior
 from prrt_bayes.borrowing.inputs import as_mu_prior, as_tau_prior, validate_estimates
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.priors import Normal, Prior, Uniform
 
 
 @dataclass(frozen=True)
-class NormalNormalPosterior:
+class NormalNormalPosterior(TauGridPosterior):
     """Exact posterior of the normal-normal model, as a discrete mixture over a tau grid.
+
+    The tau quantiles interpolate a CDF integrated by the trapezoid rule over ``density``.
 
     Attributes: ``tau`` (grid nodes), ``mass`` (posterior probability of each node's cell, sums
     to 1), ``density`` (normalised posterior density of tau at the nodes), ``mu_mean`` and
@@ -49,28 +52,9 @@ class NormalNormalPosterior:
 
     # ----- tau -------------------------------------------------------------------------------
     def tau_mean(self) -> float:
-        """Posterior mean of tau.
-
-        Returns
-        -------
-        float
-            ``sum_j mass_j tau_j``, on the scale of the estimates.
-        """
         return float(np.sum(self.mass * self.tau))
 
     def tau_quantile(self, q: float) -> float:
-        """Posterior ``q`` quantile of tau (CDF by the trapezoid rule, linear interpolation).
-
-        Parameters
-        ----------
-        q
-            Probability in [0, 1].
-
-        Returns
-        -------
-        float
-            The quantile of tau, on the scale of the estimates.
-        """
         cdf = np.concatenate([[0.0], np.cumsum(np.diff(self.tau) * _mid(self.density))])
         cdf /= cdf[-1]
         return float(np.interp(q, cdf, self.tau))

@@ -15,6 +15,12 @@ updates are :class:`~prrt_bayes.core.priors.NormalMixture` and
 :func:`robustify` (one verb, a method per prior type, as RBesT's ``robustify``) adds a vague
 component; the posterior weights then say how much of the informative (MAP) part survives the
 new data.
+
+The EM fits (:func:`fit_normal_mixture`, :func:`fit_beta_mixture`) are deterministic
+(initialised from blocks of the sorted draws, equal weights), need at least ``10 *
+n_components`` draws, run at most ``max_iter`` iterations and stop when the total
+log-likelihood gains less than ``tol`` in one; they return the mixture, components sorted by
+decreasing weight, and the total log-likelihood of the draws under it.
 """
 
 from __future__ import annotations
@@ -118,31 +124,58 @@ def _init_by_sorted_blocks(x: np.ndarray, k: int) -> list[np.ndarray]:
     return np.array_split(np.sort(x), k)
 
 
+def _n_components(x: np.ndarray, n_components: int) -> int:
+    """``n_components`` as an int, checked against the number of draws (at least 10 each)."""
+    k = int(n_components)
+    if x.size < 10 * k:
+        raise InputError(f"need at least {10 * k} draws to fit {k} components, got {x.size}")
+    return k
+
+
+def _em(n: int, w: np.ndarray, params: tuple, log_joint, m_step, max_iter: int, tol: float):
+    """EM iterations shared by the mixture fits, until the log-likelihood gains less than ``tol``.
+
+    ``log_joint(w, params)`` gives the ``(n, k)`` log of weight times component density (up to a
+    constant), ``m_step(resp, nk, params)`` the new component parameters from the
+    responsibilities and their column sums. Returns the final weights, parameters and total
+    log-likelihood (same constant left out).
+    """
+    old = -np.inf
+    for _ in range(max_iter):
+        logp = log_joint(w, params)
+        ll_i = _row_logsumexp(logp)
+        resp = np.exp(logp - ll_i[:, None])
+        nk = resp.sum(axis=0) + 1e-300
+        w = nk / n
+        params = m_step(resp, nk, params)
+        ll = float(ll_i.sum())
+        if ll - old < tol:
+            break
+        old = ll
+    return w, params, float(_row_logsumexp(log_joint(w, params)).sum())
+
+
 def fit_normal_mixture(
     draws, n_components: int = 3, *, max_iter: int = 500, tol: float = 1e-3
 ) -> tuple[NormalMixture, float]:
-    """Fit a ``n_components`` normal mixture to draws by EM; return it and its log-likelihood.
+    """Fit a ``n_components`` normal mixture to draws by EM (module docstring).
 
-    Deterministic: initialised from blocks of the sorted draws (equal weights). Component SDs are
-    floored at ``1e-6`` times the SD of the draws.
+    Component SDs are floored at ``1e-6`` times the SD of the draws.
 
     Parameters
     ----------
     draws
         Draws of a real-valued parameter (any shape; flattened), at least
         ``10 * n_components`` of them.
-    n_components
-        Number of mixture components.
-    max_iter, tol
-        At most ``max_iter`` EM iterations; stop when the total log-likelihood gains less than
-        ``tol`` in an iteration.
+    n_components, max_iter, tol
+        Number of mixture components, EM iterations at most, log-likelihood gain to stop.
 
     Returns
     -------
     mixture : NormalMixture
-        The fitted mixture, components sorted by decreasing weight.
+        The fitted mixture.
     loglik : float
-        Total log-likelihood of the draws under the returned mixture.
+        Its log-likelihood.
 
     Raises
     ------
@@ -150,29 +183,23 @@ def fit_normal_mixture(
         Fewer than ``10 * n_components`` draws.
     """
     x = np.asarray(draws, dtype=float).ravel()
-    k = int(n_components)
-    if x.size < 10 * k:
-        raise InputError(f"need at least {10 * k} draws to fit {k} components, got {x.size}")
+    k = _n_components(x, n_components)
     blocks = _init_by_sorted_blocks(x, k)
-    w = np.full(k, 1.0 / k)
     m = np.array([blk.mean() for blk in blocks])
     s = np.array([max(blk.std(), 1e-3 * x.std()) for blk in blocks])
     floor = 1e-6 * x.std()
-    old = -np.inf
-    for _ in range(max_iter):
-        logp = np.log(w) - np.log(s) - 0.5 * ((x[:, None] - m) / s) ** 2
-        ll_i = _row_logsumexp(logp)
-        resp = np.exp(logp - ll_i[:, None])
-        nk = resp.sum(axis=0) + 1e-300
-        w = nk / x.size
+
+    def log_joint(w, params):
+        m, s = params
+        return np.log(w) - np.log(s) - 0.5 * ((x[:, None] - m) / s) ** 2
+
+    def m_step(resp, nk, params):
         m = (resp * x[:, None]).sum(axis=0) / nk
         s = np.sqrt(np.maximum((resp * (x[:, None] - m) ** 2).sum(axis=0) / nk, floor**2))
-        ll = float(ll_i.sum())
-        if ll - old < tol:
-            break
-        old = ll
-    logp = np.log(w) - np.log(s) - 0.5 * ((x[:, None] - m) / s) ** 2
-    ll = float(_row_logsumexp(logp).sum()) - 0.5 * np.log(2 * np.pi) * x.size
+        return m, s
+
+    w, (m, s), ll = _em(x.size, np.full(k, 1.0 / k), (m, s), log_joint, m_step, max_iter, tol)
+    ll = ll - 0.5 * np.log(2 * np.pi) * x.size
     order = np.argsort(-w)
     return NormalMixture(w[order], m[order], s[order]), ll
 
@@ -213,28 +240,25 @@ def fit_beta_mixture(
 ) -> tuple[BetaMixture, float]:
     """Fit a beta mixture to draws in (0, 1) by EM with exact weighted-ML M-steps.
 
-    Deterministic: initialised by moment matching on blocks of the sorted draws (equal weights).
+    The blocks of sorted draws initialise the components by moment matching.
 
     Parameters
     ----------
     draws
         Draws of a probability (any shape; flattened; clipped to ``[1e-12, 1 - 1e-12]``), at
         least ``10 * n_components`` of them.
-    n_components
-        Number of mixture components.
+    n_components, max_iter, tol
+        Number of mixture components, EM iterations at most, log-likelihood gain to stop.
     constrain_gt1
         Keep every ``a, b >= 1`` (as RBesT's ``constrain_gt1``), which the ELIR ESS needs to be
         finite; if False the bound is ``1e-3``.
-    max_iter, tol
-        At most ``max_iter`` EM iterations; stop when the total log-likelihood gains less than
-        ``tol`` in an iteration.
 
     Returns
     -------
     mixture : BetaMixture
-        The fitted mixture, components sorted by decreasing weight.
+        The fitted mixture.
     loglik : float
-        Total log-likelihood of the (clipped) draws under the returned mixture.
+        Its log-likelihood (of the clipped draws).
 
     Raises
     ------
@@ -242,31 +266,23 @@ def fit_beta_mixture(
         Fewer than ``10 * n_components`` draws.
     """
     x = np.clip(np.asarray(draws, dtype=float).ravel(), 1e-12, 1 - 1e-12)
-    k = int(n_components)
-    if x.size < 10 * k:
-        raise InputError(f"need at least {10 * k} draws to fit {k} components, got {x.size}")
+    k = _n_components(x, n_components)
     lower = 1.0 if constrain_gt1 else 1e-3
     lx, l1x = np.log(x), np.log1p(-x)
-    w = np.full(k, 1.0 / k)
     a, b = np.empty(k), np.empty(k)
     for j, blk in enumerate(_init_by_sorted_blocks(x, k)):
         mu, var = blk.mean(), max(blk.var(), 1e-8)
         n = max(mu * (1 - mu) / var - 1, 2 * lower)
         a[j], b[j] = max(mu * n, lower), max((1 - mu) * n, lower)
-    old = -np.inf
-    for _ in range(max_iter):
-        logp = np.log(w) + (a - 1) * lx[:, None] + (b - 1) * l1x[:, None] - special.betaln(a, b)
-        ll_i = _row_logsumexp(logp)
-        resp = np.exp(logp - ll_i[:, None])
-        nk = resp.sum(axis=0) + 1e-300
-        w = nk / x.size
-        a, b = _beta_mle((resp.T @ lx) / nk, (resp.T @ l1x) / nk, a, b, lower)
-        ll = float(ll_i.sum())
-        if ll - old < tol:
-            break
-        old = ll
-    logp = np.log(w) + (a - 1) * lx[:, None] + (b - 1) * l1x[:, None] - special.betaln(a, b)
-    ll = float(_row_logsumexp(logp).sum())
+
+    def log_joint(w, params):
+        a, b = params
+        return np.log(w) + (a - 1) * lx[:, None] + (b - 1) * l1x[:, None] - special.betaln(a, b)
+
+    def m_step(resp, nk, params):
+        return _beta_mle((resp.T @ lx) / nk, (resp.T @ l1x) / nk, *params, lower)
+
+    w, (a, b), ll = _em(x.size, np.full(k, 1.0 / k), (a, b), log_joint, m_step, max_iter, tol)
     order = np.argsort(-w)
     return BetaMixture(w[order], a[order], b[order]), ll
 

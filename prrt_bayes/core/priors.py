@@ -28,7 +28,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, astuple, dataclass, fields
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pymc as pm
@@ -198,7 +198,11 @@ class HalfCauchy(Prior):
 
 @dataclass(frozen=True)
 class HalfStudentT(Prior):
-    """Half Student-t(nu, sigma) on (0, inf): the absolute value of a Student-t(nu, 0, sigma)."""
+    """Half Student-t(nu, sigma) on (0, inf): the absolute value of a Student-t(nu, 0, sigma).
+
+    Log density ``log 2 + log t_nu(x / sigma) - log sigma`` for ``x >= 0`` (``-inf`` below);
+    the ``q`` quantile is the ``(1 + q) / 2`` quantile of the Student-t.
+    """
 
     nu: float = 3.0
     sigma: float = 1.0
@@ -206,35 +210,11 @@ class HalfStudentT(Prior):
     family: ClassVar[str] = "halft"
 
     def logpdf(self, x) -> np.ndarray:
-        """Log density at ``x``: ``log 2 + log t_nu(x / sigma) - log sigma`` for ``x >= 0``.
-
-        Parameters
-        ----------
-        x
-            Point(s); scalar or array.
-
-        Returns
-        -------
-        numpy.ndarray
-            Log densities, same shape as ``x`` (``-inf`` for ``x < 0``).
-        """
         x = np.asarray(x, dtype=float)
         support = np.where(x < 0, -np.inf, 0.0)
         return np.log(2.0) + stats.t.logpdf(x, df=self.nu, scale=self.sigma) + support
 
     def ppf(self, q) -> np.ndarray:
-        """Quantile function: the ``(1 + q) / 2`` quantile of the Student-t.
-
-        Parameters
-        ----------
-        q
-            Probabilities in [0, 1]; scalar or array.
-
-        Returns
-        -------
-        numpy.ndarray
-            Quantiles (>= 0), same shape as ``q``.
-        """
         return stats.t.ppf(0.5 + np.asarray(q) / 2, df=self.nu, scale=self.sigma)
 
 
@@ -472,7 +452,9 @@ def _scalar(x: np.ndarray):
 
 @dataclass(frozen=True)
 class _Mixture(Prior):
-    """Shared validation and serialisation of the mixtures (first field: the weights ``w``)."""
+    """What the mixtures share (first field: the weights ``w``): validation, serialisation,
+    density and draws, from the subclass's scipy component ``_dist``, its component parameters
+    ``_params()`` and its ``_draw``; the subclasses compute the CDF and quantiles."""
 
     component: ClassVar[str] = ""
 
@@ -534,6 +516,92 @@ class _Mixture(Prior):
         return {"dist": type(self).__name__,
                 **{f.name: list(getattr(self, f.name)) for f in fields(self)}}
 
+    def pdf(self, x) -> np.ndarray:
+        """Density at ``x``.
+
+        Parameters
+        ----------
+        x
+            Point(s) on the parameter's scale (a probability in [0, 1] for a
+            :class:`BetaMixture`); scalar or array.
+
+        Returns
+        -------
+        numpy.ndarray
+            Mixture density, same shape as ``x`` (0-d for a scalar).
+        """
+        x = np.expand_dims(np.asarray(x, dtype=float), -1)
+        return np.sum(self.weights * self._dist.pdf(x, *self._params()), axis=-1)
+
+    def logpdf(self, x) -> np.ndarray:
+        """Log density at ``x`` (log-sum-exp over the components).
+
+        Parameters
+        ----------
+        x
+            Point(s) on the parameter's scale; scalar or array (``-inf`` outside the support).
+
+        Returns
+        -------
+        numpy.ndarray
+            Log densities, same shape as ``x`` (0-d for a scalar).
+        """
+        x = np.expand_dims(np.asarray(x, dtype=float), -1)
+        with np.errstate(divide="ignore"):
+            logw = np.log(self.weights)
+        return special.logsumexp(logw + self._dist.logpdf(x, *self._params()), axis=-1)
+
+    def cdf(self, x) -> np.ndarray:
+        """CDF at ``x``.
+
+        Parameters
+        ----------
+        x
+            Point(s) on the parameter's scale; scalar or array.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``P(theta <= x)``, same shape as ``x`` (0-d for a scalar).
+        """
+        raise NotImplementedError(type(self).__name__)
+
+    def ppf(self, q) -> np.ndarray:
+        """Quantile function (bisection on the mixture CDF).
+
+        Parameters
+        ----------
+        q
+            Probabilities in (0, 1); scalar or array.
+
+        Returns
+        -------
+        numpy.ndarray
+            The values ``x`` with ``cdf(x) = q``, same shape as ``q`` (a numpy scalar for a
+            scalar).
+        """
+        raise NotImplementedError(type(self).__name__)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` random draws.
+
+        Parameters
+        ----------
+        n
+            Number of draws.
+        rng
+            Generator used for the component labels and the component draws (advanced in
+            place).
+
+        Returns
+        -------
+        numpy.ndarray
+            Draws of shape ``(n,)``.
+        """
+        weights = self.weights
+        k = rng.choice(weights.size, size=n, p=weights)
+        return self._draw(rng, k)
+
 
 @dataclass(frozen=True)
 class NormalMixture(_Mixture):
@@ -550,6 +618,19 @@ class NormalMixture(_Mixture):
     sigma: tuple[float, ...] = (1.0,)
     positive: ClassVar[tuple[str, ...]] = ("sigma",)
     component: ClassVar[str] = "Normal"
+    _dist: ClassVar[Any] = stats.norm
+
+    def _params(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.means, self.sds
+
+    def _draw(self, rng: np.random.Generator, k: np.ndarray) -> np.ndarray:
+        return rng.normal(self.means[k], self.sds[k])
+
+    def cdf(self, x) -> np.ndarray:
+        return normal_mixture_cdf(self.weights, self.means, self.sds, np.asarray(x, float))
+
+    def ppf(self, q) -> np.ndarray:
+        return _scalar(normal_mixture_quantiles(self.weights, self.means, self.sds, q))
 
     @property
     def means(self) -> np.ndarray:
@@ -581,90 +662,6 @@ class NormalMixture(_Mixture):
         """
         m = self.mean()
         return float(np.sqrt(np.sum(self.weights * (self.sds**2 + self.means**2)) - m**2))
-
-    def pdf(self, x) -> np.ndarray:
-        """Density at ``x``.
-
-        Parameters
-        ----------
-        x
-            Point(s) on the parameter's scale; scalar or array.
-
-        Returns
-        -------
-        numpy.ndarray
-            Mixture density, same shape as ``x`` (0-d for a scalar).
-        """
-        x = np.expand_dims(np.asarray(x, dtype=float), -1)
-        return np.sum(self.weights * stats.norm.pdf(x, self.means, self.sds), axis=-1)
-
-    def logpdf(self, x) -> np.ndarray:
-        """Log density at ``x`` (log-sum-exp over the components).
-
-        Parameters
-        ----------
-        x
-            Point(s) on the parameter's scale; scalar or array.
-
-        Returns
-        -------
-        numpy.ndarray
-            Log densities, same shape as ``x`` (0-d for a scalar).
-        """
-        x = np.expand_dims(np.asarray(x, dtype=float), -1)
-        with np.errstate(divide="ignore"):
-            logw = np.log(self.weights)
-        return special.logsumexp(logw + stats.norm.logpdf(x, self.means, self.sds), axis=-1)
-
-    def cdf(self, x) -> np.ndarray:
-        """CDF at ``x``.
-
-        Parameters
-        ----------
-        x
-            Point(s) on the parameter's scale; scalar or array.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``P(theta <= x)``, same shape as ``x`` (0-d for a scalar).
-        """
-        return normal_mixture_cdf(self.weights, self.means, self.sds, np.asarray(x, float))
-
-    def ppf(self, q) -> np.ndarray:
-        """Quantile function (bisection on the mixture CDF).
-
-        Parameters
-        ----------
-        q
-            Probabilities in (0, 1); scalar or array.
-
-        Returns
-        -------
-        numpy.ndarray
-            The values ``x`` with ``cdf(x) = q``, same shape as ``q`` (a numpy scalar for a
-            scalar).
-        """
-        return _scalar(normal_mixture_quantiles(self.weights, self.means, self.sds, q))
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` random draws.
-
-        Parameters
-        ----------
-        n
-            Number of draws.
-        rng
-            Generator used for the component labels and the normal draws (advanced in place).
-
-        Returns
-        -------
-        numpy.ndarray
-            Draws of shape ``(n,)``.
-        """
-        weights = self.weights
-        k = rng.choice(weights.size, size=n, p=weights)
-        return rng.normal(self.means[k], self.sds[k])
 
     def posterior(self, estimate: float, std_error: float) -> NormalMixture:
         """Posterior after observing ``estimate`` with standard error ``std_error``.
@@ -724,6 +721,19 @@ class BetaMixture(_Mixture):
     beta: tuple[float, ...] = (1.0,)
     positive: ClassVar[tuple[str, ...]] = ("alpha", "beta")
     component: ClassVar[str] = "Beta"
+    _dist: ClassVar[Any] = stats.beta
+
+    def _params(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.a, self.b
+
+    def _draw(self, rng: np.random.Generator, k: np.ndarray) -> np.ndarray:
+        return rng.beta(self.a[k], self.b[k])
+
+    def cdf(self, x) -> np.ndarray:
+        return beta_mixture_cdf(self.weights, self.a, self.b, np.asarray(x, dtype=float))
+
+    def ppf(self, q) -> np.ndarray:
+        return _scalar(beta_mixture_quantiles(self.weights, self.a, self.b, q))
 
     @property
     def a(self) -> np.ndarray:
@@ -775,90 +785,6 @@ class BetaMixture(_Mixture):
         mk = a / (a + b)
         second = mk * (a + 1) / (a + b + 1)
         return float(np.sqrt(np.sum(self.weights * second) - self.mean() ** 2))
-
-    def pdf(self, x) -> np.ndarray:
-        """Density at ``x``.
-
-        Parameters
-        ----------
-        x
-            Probability value(s) in [0, 1]; scalar or array.
-
-        Returns
-        -------
-        numpy.ndarray
-            Mixture density, same shape as ``x`` (0-d for a scalar).
-        """
-        x = np.expand_dims(np.asarray(x, dtype=float), -1)
-        return np.sum(self.weights * stats.beta.pdf(x, self.a, self.b), axis=-1)
-
-    def logpdf(self, x) -> np.ndarray:
-        """Log density at ``x`` (log-sum-exp over the components).
-
-        Parameters
-        ----------
-        x
-            Probability value(s); scalar or array (``-inf`` outside [0, 1]).
-
-        Returns
-        -------
-        numpy.ndarray
-            Log densities, same shape as ``x`` (0-d for a scalar).
-        """
-        x = np.expand_dims(np.asarray(x, dtype=float), -1)
-        with np.errstate(divide="ignore"):
-            logw = np.log(self.weights)
-        return special.logsumexp(logw + stats.beta.logpdf(x, self.a, self.b), axis=-1)
-
-    def cdf(self, x) -> np.ndarray:
-        """CDF at ``x``.
-
-        Parameters
-        ----------
-        x
-            Probability value(s) in [0, 1]; scalar or array.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``P(p <= x)``, same shape as ``x`` (0-d for a scalar).
-        """
-        return beta_mixture_cdf(self.weights, self.a, self.b, np.asarray(x, dtype=float))
-
-    def ppf(self, q) -> np.ndarray:
-        """Quantile function (bisection of the mixture CDF on [0, 1]).
-
-        Parameters
-        ----------
-        q
-            Probability levels in (0, 1); scalar or array.
-
-        Returns
-        -------
-        numpy.ndarray
-            The probabilities ``x`` with ``cdf(x) = q``, same shape as ``q`` (a numpy scalar
-            for a scalar).
-        """
-        return _scalar(beta_mixture_quantiles(self.weights, self.a, self.b, q))
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` random draws.
-
-        Parameters
-        ----------
-        n
-            Number of draws.
-        rng
-            Generator used for the component labels and the beta draws (advanced in place).
-
-        Returns
-        -------
-        numpy.ndarray
-            Draws in (0, 1), shape ``(n,)``.
-        """
-        weights = self.weights
-        k = rng.choice(weights.size, size=n, p=weights)
-        return rng.beta(self.a[k], self.b[k])
 
     def posterior(self, events: int, total: int) -> BetaMixture:
         """Posterior after observing ``events`` out of ``total``.

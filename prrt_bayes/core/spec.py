@@ -99,6 +99,18 @@ class BorrowingSpec(StrictSection):
     tau: Annotated[float, Field(gt=0)] = 0.5
 
 
+class Netter1EvidenceSpec(StrictSection):
+    """An ``[evidence]`` section read from the bundled NETTER-1 data (response, toxicity)."""
+
+    source: Literal["netter1"] = "netter1"
+
+
+class ExportSpec(StrictSection):
+    """The ``[export]`` section of a kind that exports only PSA draws (response, toxicity)."""
+
+    psa_draws: Annotated[int, Field(gt=0)] = 1000
+
+
 class SpecBase(StrictSection):
     """Fields of every analysis spec: name, description, seed, priors and sampler.
 

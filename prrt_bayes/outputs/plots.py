@@ -124,11 +124,16 @@ def _survival_axes(result: AnalysisResult, t_max: float, ax) -> None:
     ax.legend(loc="best", fontsize="small")
 
 
+def _survival_figure(result: AnalysisResult, t_max: float) -> tuple[Figure, object]:
+    """A one-axis figure with :func:`_survival_axes` up to ``t_max``; the figure and its axis."""
+    fig = _new_figure(7.5, 4.8)
+    ax = fig.axes[0]
+    _survival_axes(result, t_max, ax)
+    return fig, ax
+
+
 def km_plot(result: AnalysisResult) -> Figure:
     """KM of the IPD with the posterior median S(t) and 95% band per arm, over the follow-up.
-
-    One axis; per arm one posterior line, one band and (if the IPD has the arm) one KM step
-    line.
 
     Parameters
     ----------
@@ -139,7 +144,8 @@ def km_plot(result: AnalysisResult) -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        A new figure on the Agg canvas.
+        One axis; per arm one posterior line, one band and (if the IPD has the arm) one KM step
+        line.
 
     Raises
     ------
@@ -149,9 +155,7 @@ def km_plot(result: AnalysisResult) -> Figure:
     if not result.survival or result.ipd is None:
         raise ValueError(f"analysis {result.name!r} has no survival curves or no IPD")
     follow_up = float(result.ipd["time"].max())
-    fig = _new_figure(7.5, 4.8)
-    ax = fig.axes[0]
-    _survival_axes(result, follow_up, ax)
+    fig, ax = _survival_figure(result, follow_up)
     ax.set_title(f"{_endpoint_label(result)} probability S(t), {escape_mpl(result.name)}:\n"
                  f"Kaplan-Meier of the IPD vs {CRI}", fontsize="medium")
     return fig
@@ -159,9 +163,6 @@ def km_plot(result: AnalysisResult) -> Figure:
 
 def extrapolation_plot(result: AnalysisResult) -> Figure:
     """Posterior S(t) per arm extrapolated to the horizon, KM overlaid, end of follow-up marked.
-
-    One axis; per arm a posterior line, band and KM line, plus one vertical line at the end of
-    follow-up when the IPD is known.
 
     Parameters
     ----------
@@ -172,7 +173,8 @@ def extrapolation_plot(result: AnalysisResult) -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        A new figure on the Agg canvas.
+        One axis; per arm a posterior line, band and KM line, plus one vertical line at the end of
+        follow-up when the IPD is known.
 
     Raises
     ------
@@ -182,9 +184,7 @@ def extrapolation_plot(result: AnalysisResult) -> Figure:
     if not result.survival:
         raise ValueError(f"analysis {result.name!r} has no survival curves")
     horizon = max(float(s["time"].max()) for s in result.survival.values())
-    fig = _new_figure(7.5, 4.8)
-    ax = fig.axes[0]
-    _survival_axes(result, horizon, ax)
+    fig, ax = _survival_figure(result, horizon)
     if result.ipd is not None:
         follow_up = float(result.ipd["time"].max())
         ax.axvline(follow_up, color="grey", ls=":", lw=1)
@@ -226,8 +226,6 @@ def _fmt(x: float) -> str:
 def forest_hazard_ratios(results: Sequence[AnalysisResult]) -> Figure:
     """Forest plot of all hazard ratios: median and 95% CrI on a log axis, HR = 1 marked.
 
-    One axis; one errorbar line per hazard-ratio row plus the vertical line at 1.
-
     Parameters
     ----------
     results
@@ -237,7 +235,7 @@ def forest_hazard_ratios(results: Sequence[AnalysisResult]) -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        A new figure on the Agg canvas.
+        One axis; one errorbar line per hazard-ratio row plus the vertical line at 1.
 
     Raises
     ------
@@ -306,8 +304,6 @@ def risk_difference_rows(result: AnalysisResult) -> pd.DataFrame:
 def forest_risk_differences(result: AnalysisResult) -> Figure:
     """Forest plot of AE risk differences (177Lu-Dotatate minus control), one marker per model.
 
-    One axis; one errorbar line per model (e.g. shrunk and unshrunk) plus the line at 0.
-
     Parameters
     ----------
     result
@@ -317,7 +313,7 @@ def forest_risk_differences(result: AnalysisResult) -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        A new figure on the Agg canvas.
+        One axis; one errorbar line per model (e.g. shrunk and unshrunk) plus the line at 0.
 
     Raises
     ------
@@ -366,8 +362,6 @@ def _density(group: pd.DataFrame, grid: np.ndarray) -> tuple[np.ndarray, np.ndar
 def prior_posterior_plot(result: AnalysisResult) -> Figure:
     """Prior vs posterior density of each borrowed parameter (``prior_posterior`` section).
 
-    One axis per parameter, one line per distribution (prior, posterior, ...).
-
     Parameters
     ----------
     result
@@ -377,7 +371,7 @@ def prior_posterior_plot(result: AnalysisResult) -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        A new figure on the Agg canvas.
+        One axis per parameter, one line per distribution (prior, posterior, ...).
 
     Raises
     ------

@@ -241,23 +241,19 @@ def read_curve(path: str | Path, *, percent: bool | None = None) -> DigitisedCur
         percent = bool(surv.max() > PERCENT_THRESHOLD)
         detected = f"survival read as {'percent' if percent else 'probability'} (auto-detected: "
         detected += f"{'some' if percent else 'no'} value above {PERCENT_THRESHOLD})"
-    elif percent is False and surv.max() > PERCENT_THRESHOLD:
-        raise InputError(
-            f"survival {surv[biggest]:g} is above 1 but probability was requested: "
-            "the column looks like percent (drop the probability setting or use percent)",
-            file=path,
-            row=lines[biggest],
-            field=names[1],
-        )
-    elif percent is True and surv.max() <= 1.0:
-        raise InputError(
-            f"percent was requested but the largest survival value is {surv[biggest]:g}: "
-            "the column looks like probabilities (0-1), not percent",
-            file=path,
-            row=lines[biggest],
-            field=names[1],
-        )
     else:
+        if percent is False and surv.max() > PERCENT_THRESHOLD:
+            mismatch = (f"survival {surv[biggest]:g} is above 1 but probability was requested: "
+                        "the column looks like percent (drop the probability setting or use "
+                        "percent)")
+        elif percent is True and surv.max() <= 1.0:
+            mismatch = (f"percent was requested but the largest survival value is "
+                        f"{surv[biggest]:g}: the column looks like probabilities (0-1), not "
+                        "percent")
+        else:
+            mismatch = None
+        if mismatch is not None:
+            raise InputError(mismatch, file=path, row=lines[biggest], field=names[1])
         detected = f"survival read as {'percent' if percent else 'probability'} (as requested)"
     if percent:
         surv = surv / 100.0

@@ -206,6 +206,9 @@ def series_map_model(
 class SeriesMapModel(BayesianModel):
     """The covariate MAP model (:func:`series_map_model`) for :func:`~prrt_bayes.core.fit.fit`.
 
+    The structure is the cohorts, their levels, the target level and the priors; the graph is
+    built on placeholder counts and the data fill ``events`` and ``totals`` in cohort order.
+
     Parameters
     ----------
     included
@@ -235,24 +238,10 @@ class SeriesMapModel(BayesianModel):
         self.prior_map = series_map_priors(priors)
 
     def structure(self) -> Hashable:
-        """Cohorts, their levels, the target level and the priors.
-
-        Returns
-        -------
-        collections.abc.Hashable
-            ``(studies, levels, target_level, priors)``.
-        """
         return (tuple(self.included["study"]), tuple(self.included["level"]), self.target_level,
                 tuple(self.prior_map.items()))
 
     def build(self) -> pm.Model:
-        """The model of :func:`series_map_model` (built on placeholder counts).
-
-        Returns
-        -------
-        pymc.Model
-            A new model; :meth:`data` fills its ``events`` and ``totals``.
-        """
         placeholder = pd.DataFrame({"study": list(self.included["study"]),
                                     "level": list(self.included["level"]),
                                     "events": 0, "total": 1})
@@ -260,24 +249,10 @@ class SeriesMapModel(BayesianModel):
                                 priors=self.prior_map)
 
     def data(self) -> Mapping[str, np.ndarray]:
-        """Responders and patients per cohort.
-
-        Returns
-        -------
-        collections.abc.Mapping[str, numpy.ndarray]
-            ``events`` and ``totals`` (int) in cohort order.
-        """
         return {"events": self.included["events"].to_numpy(int),
                 "totals": self.included["total"].to_numpy(int)}
 
     def priors(self) -> Mapping[str, Prior]:
-        """The priors of ``alpha``, ``beta`` and ``tau``.
-
-        Returns
-        -------
-        collections.abc.Mapping[str, Prior]
-            A new dict in the order of :data:`SERIES_MAP_PRIORS`.
-        """
         return dict(self.prior_map)
 
 

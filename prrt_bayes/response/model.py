@@ -199,6 +199,11 @@ def response_quantities(lu177: xr.DataArray, control: xr.DataArray) -> list[Quan
 class TwoArmResponseModel(BayesianModel):
     """The two-arm binomial model (module docstring) for :func:`~prrt_bayes.core.fit.fit`.
 
+    Every model with the same prior shares one graph (:func:`response_model` built on
+    placeholder counts; the data fill ``events`` and ``totals`` in ``ARMS`` order). The priors
+    recorded are ``p[lu177]`` and ``p[control]``; the quantities those of
+    :func:`response_quantities`.
+
     Parameters
     ----------
     counts
@@ -220,58 +225,18 @@ class TwoArmResponseModel(BayesianModel):
         self.prior = _check_rate_prior(prior)
 
     def structure(self) -> Hashable:
-        """The prior: every two-arm model with this prior shares one graph.
-
-        Returns
-        -------
-        collections.abc.Hashable
-            ``(prior,)``.
-        """
         return (self.prior,)
 
     def build(self) -> pm.Model:
-        """The model of :func:`response_model` (built on placeholder counts).
-
-        Returns
-        -------
-        pymc.Model
-            A new model; :meth:`data` fills its ``events`` and ``totals``.
-        """
         return response_model(ResponseCounts(0, 1, 0, 1, label="placeholder"), self.prior)
 
     def data(self) -> Mapping[str, np.ndarray]:
-        """Responders and patients per arm.
-
-        Returns
-        -------
-        collections.abc.Mapping[str, numpy.ndarray]
-            ``events`` and ``totals`` in ``ARMS`` order.
-        """
         return {"events": self.counts.events(), "totals": self.counts.totals()}
 
     def priors(self) -> Mapping[str, Prior]:
-        """The rate prior of each arm.
-
-        Returns
-        -------
-        collections.abc.Mapping[str, Prior]
-            ``p[lu177]`` and ``p[control]``.
-        """
         return {f"p[{arm}]": self.prior for arm in ARMS}
 
     def quantities(self, tree: xr.DataTree) -> list[QuantityDraws]:
-        """The reported quantities of the fitted rates (:func:`response_quantities`).
-
-        Parameters
-        ----------
-        tree
-            The fitted posterior (``p`` with dim ``arm``).
-
-        Returns
-        -------
-        list
-            ``(quantity, group, draws)`` items.
-        """
         p = tree.posterior.dataset["p"]
         return response_quantities(p.sel(arm=Arm.LU177, drop=True),
                                    p.sel(arm=Arm.CONTROL, drop=True))
@@ -384,10 +349,8 @@ def prior_predictive_check(
         Gives the arm sizes (the responders are not used).
     prior
         Beta prior of each arm's response rate (default Beta(1, 1)).
-    draws
-        Number of prior predictive draws.
-    seed
-        Random seed of :func:`pymc.sample_prior_predictive`.
+    draws, seed
+        Number of draws and random seed of :func:`pymc.sample_prior_predictive`.
 
     Returns
     -------

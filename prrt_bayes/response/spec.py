@@ -15,17 +15,20 @@ Example (``prrt_bayes/specs/response.toml``, abridged)::
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field
+from prrt_bayes.core.spec import (
+    BorrowingSpec,
+    ExportSpec,
+    Netter1EvidenceSpec,
+    SpecBase,
+    StrictSection,
+)
 
-from prrt_bayes.core.spec import BorrowingSpec, SpecBase, StrictSection
 
-
-class ResponseEvidence(StrictSection):
+class ResponseEvidence(Netter1EvidenceSpec):
     """The bundled NETTER-1 response counts and the population they are read in."""
 
-    source: Literal["netter1"] = "netter1"
     endpoint: Literal["response"] = "response"
     population: Literal["evaluable", "itt"] = "evaluable"
 
@@ -36,12 +39,6 @@ class ResponseModel(StrictSection):
     family: Literal["binomial"] = "binomial"
 
 
-class ResponseExport(StrictSection):
-    """PSA draws exported for the response rates."""
-
-    psa_draws: Annotated[int, Field(gt=0)] = 1000
-
-
 class ResponseSpec(SpecBase):
     """An objective-response analysis: population, priors, borrowing, sampler and exports."""
 
@@ -49,4 +46,4 @@ class ResponseSpec(SpecBase):
     evidence: ResponseEvidence = ResponseEvidence()
     model: ResponseModel = ResponseModel()
     borrowing: BorrowingSpec = BorrowingSpec()
-    export: ResponseExport = ResponseExport()
+    export: ExportSpec = ExportSpec()

@@ -270,7 +270,10 @@ class Family:
 
 
 class Exponential(Family):
-    """Exponential: h(t) = λ, S(t) = exp(-λ t). PH effect: λ₁ = λ₀ HR."""
+    """Exponential: h(t) = λ, S(t) = exp(-λ t). PH effect: λ₁ = λ₀ HR.
+
+    Natural parameters: ``rate``: Rate λ > 0 (per month).
+    """
 
     name = "exponential"
     parameters = (Parameter("rate", "log"),)
@@ -281,17 +284,13 @@ class Exponential(Family):
 
         Parameters
         ----------
-        xp
-            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
-        t
-            Times (months); only their shape is used.
-        rate
-            Rate λ > 0 (per month).
+        xp, t, rate
+            As for :meth:`Family.log_hazard`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray or TensorVariable
-            log h(t) (per month, log scale), of the broadcast shape of ``t`` and the parameters.
+            log h(t) (per month, log scale).
         """
         return xp.log(rate) + 0.0 * t
 
@@ -300,17 +299,13 @@ class Exponential(Family):
 
         Parameters
         ----------
-        xp
-            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
-        t
-            Times (months), >= 0.
-        rate
-            Rate λ > 0 (per month).
+        xp, t, rate
+            As for :meth:`Family.log_survival`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray or TensorVariable
-            log S(t), of the broadcast shape of ``t`` and the parameters.
+            log S(t).
         """
         return -rate * t
 
@@ -319,15 +314,13 @@ class Exponential(Family):
 
         Parameters
         ----------
-        s
-            Survival probability in (0, 1) (0.5: the median); arrays broadcast.
-        rate
-            Rate λ > 0 (per month).
+        s, rate
+            As for :meth:`Family.quantile`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray
-            Times (months), of the broadcast shape of ``s`` and the parameters.
+            Times (months).
         """
         return -np.log(s) / rate
 
@@ -336,10 +329,9 @@ class Exponential(Family):
 
         Parameters
         ----------
-        log_effect
-            Log hazard ratio log HR (PyTensor variable or NumPy value).
-        rate
-            Control arm's rate λ₀ > 0 (per month).
+        log_effect, rate
+            As for :meth:`Family.treated`: the log effect and the control arm's parameters
+            (class docstring).
 
         Returns
         -------
@@ -358,6 +350,8 @@ class Weibull(Family):
     """Weibull (flexsurv ``weibull``): S(t) = exp(-(t/b)^a), h(t) = (a/b)(t/b)^(a-1).
 
     PH effect: the cumulative hazard (t/b)^a is multiplied by HR, so b₁ = b₀ HR^(-1/a).
+
+    Natural parameters: ``shape``: Shape a > 0; ``scale``: Scale b > 0 (months).
     """
 
     name = "weibull"
@@ -369,19 +363,13 @@ class Weibull(Family):
 
         Parameters
         ----------
-        xp
-            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
-        t
-            Times (months), > 0.
-        shape
-            Shape a > 0.
-        scale
-            Scale b > 0 (months).
+        xp, t, shape, scale
+            As for :meth:`Family.log_hazard`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray or TensorVariable
-            log h(t) (per month, log scale), of the broadcast shape of ``t`` and the parameters.
+            log h(t) (per month, log scale).
         """
         log_ratio = xp.log(t) - xp.log(scale)
         return xp.log(shape) - xp.log(scale) + (shape - 1.0) * log_ratio
@@ -391,19 +379,13 @@ class Weibull(Family):
 
         Parameters
         ----------
-        xp
-            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
-        t
-            Times (months), >= 0.
-        shape
-            Shape a > 0.
-        scale
-            Scale b > 0 (months).
+        xp, t, shape, scale
+            As for :meth:`Family.log_survival`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray or TensorVariable
-            log S(t), of the broadcast shape of ``t`` and the parameters.
+            log S(t).
         """
         return -((t / scale) ** shape)
 
@@ -412,17 +394,13 @@ class Weibull(Family):
 
         Parameters
         ----------
-        s
-            Survival probability in (0, 1) (0.5: the median); arrays broadcast.
-        shape
-            Shape a > 0.
-        scale
-            Scale b > 0 (months).
+        s, shape, scale
+            As for :meth:`Family.quantile`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray
-            Times (months), of the broadcast shape of ``s`` and the parameters.
+            Times (months).
         """
         return scale * (-np.log(s)) ** (1.0 / shape)
 
@@ -431,12 +409,9 @@ class Weibull(Family):
 
         Parameters
         ----------
-        log_effect
-            Log hazard ratio log HR (PyTensor variable or NumPy value).
-        shape
-            Shape a > 0, shared by both arms.
-        scale
-            Control arm's scale b₀ > 0 (months).
+        log_effect, shape, scale
+            As for :meth:`Family.treated`: the log effect and the control arm's parameters
+            (class docstring).
 
         Returns
         -------
@@ -451,6 +426,9 @@ class Gompertz(Family):
 
     The shape a is real: a < 0 gives a hazard falling to zero and a plateau (cure) in S(t).
     PH effect: b₁ = b₀ HR.
+
+    Natural parameters: ``shape``: Shape a (real, per month; a < 0: falling hazard and a cure
+    plateau); ``rate``: Rate b > 0: the hazard at t = 0 (per month).
     """
 
     name = "gompertz"
@@ -462,19 +440,13 @@ class Gompertz(Family):
 
         Parameters
         ----------
-        xp
-            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
-        t
-            Times (months), >= 0.
-        shape
-            Shape a (real, per month; a < 0: falling hazard and a cure plateau).
-        rate
-            Rate b > 0: the hazard at t = 0 (per month).
+        xp, t, shape, rate
+            As for :meth:`Family.log_hazard`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray or TensorVariable
-            log h(t) (per month, log scale), of the broadcast shape of ``t`` and the parameters.
+            log h(t) (per month, log scale).
         """
         return xp.log(rate) + shape * t
 
@@ -486,19 +458,13 @@ class Gompertz(Family):
 
         Parameters
         ----------
-        xp
-            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
-        t
-            Times (months), >= 0.
-        shape
-            Shape a (real, per month; a < 0: falling hazard and a cure plateau).
-        rate
-            Rate b > 0: the hazard at t = 0 (per month).
+        xp, t, shape, rate
+            As for :meth:`Family.log_survival`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray or TensorVariable
-            log S(t), of the broadcast shape of ``t`` and the parameters.
+            log S(t).
         """
         x = shape * t
         small = xp.abs(x) < _SMALL_GOMPERTZ
@@ -514,17 +480,13 @@ class Gompertz(Family):
 
         Parameters
         ----------
-        s
-            Survival probability in (0, 1) (0.5: the median); arrays broadcast.
-        shape
-            Shape a (real, per month; a < 0: falling hazard and a cure plateau).
-        rate
-            Rate b > 0: the hazard at t = 0 (per month).
+        s, shape, rate
+            As for :meth:`Family.quantile`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray
-            Times (months), of the broadcast shape of ``s`` and the parameters.
+            Times (months).
         """
         shape, rate = np.broadcast_arrays(np.asarray(shape, float), np.asarray(rate, float))
         target = -np.log(s)  # cumulative hazard at the quantile
@@ -538,12 +500,9 @@ class Gompertz(Family):
 
         Parameters
         ----------
-        log_effect
-            Log hazard ratio log HR (PyTensor variable or NumPy value).
-        shape
-            Shape a (real, per month), shared by both arms.
-        rate
-            Control arm's rate b₀ > 0 (per month).
+        log_effect, shape, rate
+            As for :meth:`Family.treated`: the log effect and the control arm's parameters
+            (class docstring).
 
         Returns
         -------
@@ -557,6 +516,8 @@ class LogLogistic(Family):
     """Log-logistic (flexsurv ``llogis``): S(t) = 1/(1 + (t/b)^a), h(t) = (a/b)(t/b)^(a-1) S(t).
 
     AFT effect: b₁ = b₀ φ (the median is b, so φ is the ratio of medians).
+
+    Natural parameters: ``shape``: Shape a > 0; ``scale``: Scale b > 0 (months; the median).
     """
 
     name = "loglogistic"
@@ -570,19 +531,13 @@ class LogLogistic(Family):
 
         Parameters
         ----------
-        xp
-            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
-        t
-            Times (months), > 0.
-        shape
-            Shape a > 0.
-        scale
-            Scale b > 0 (months; the median).
+        xp, t, shape, scale
+            As for :meth:`Family.log_hazard`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray or TensorVariable
-            log h(t) (per month, log scale), of the broadcast shape of ``t`` and the parameters.
+            log h(t) (per month, log scale).
         """
         log_ratio = xp.log(t) - xp.log(scale)
         return (
@@ -597,19 +552,13 @@ class LogLogistic(Family):
 
         Parameters
         ----------
-        xp
-            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
-        t
-            Times (months), >= 0.
-        shape
-            Shape a > 0.
-        scale
-            Scale b > 0 (months; the median).
+        xp, t, shape, scale
+            As for :meth:`Family.log_survival`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray or TensorVariable
-            log S(t), of the broadcast shape of ``t`` and the parameters.
+            log S(t).
         """
         return -xp.softplus(shape * (xp.log(t) - xp.log(scale)))
 
@@ -618,17 +567,13 @@ class LogLogistic(Family):
 
         Parameters
         ----------
-        s
-            Survival probability in (0, 1) (0.5: the median); arrays broadcast.
-        shape
-            Shape a > 0.
-        scale
-            Scale b > 0 (months; the median).
+        s, shape, scale
+            As for :meth:`Family.quantile`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray
-            Times (months), of the broadcast shape of ``s`` and the parameters.
+            Times (months).
         """
         return scale * ((1.0 - s) / s) ** (1.0 / shape)
 
@@ -637,12 +582,9 @@ class LogLogistic(Family):
 
         Parameters
         ----------
-        log_effect
-            Log time ratio log φ (PyTensor variable or NumPy value).
-        shape
-            Shape a > 0, shared by both arms.
-        scale
-            Control arm's scale b₀ > 0 (months).
+        log_effect, shape, scale
+            As for :meth:`Family.treated`: the log effect and the control arm's parameters
+            (class docstring).
 
         Returns
         -------
@@ -653,7 +595,11 @@ class LogLogistic(Family):
 
 
 class LogNormal(Family):
-    """Log-normal (flexsurv ``lnorm``): log T ~ Normal(μ, σ). AFT effect: μ₁ = μ₀ + log φ."""
+    """Log-normal (flexsurv ``lnorm``): log T ~ Normal(μ, σ). AFT effect: μ₁ = μ₀ + log φ.
+
+    Natural parameters: ``meanlog``: Mean μ of log T (log months); ``sdlog``: Standard deviation
+    σ > 0 of log T.
+    """
 
     name = "lognormal"
     parameters = (Parameter("meanlog", "identity"), Parameter("sdlog", "log"))
@@ -664,19 +610,13 @@ class LogNormal(Family):
 
         Parameters
         ----------
-        xp
-            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
-        t
-            Times (months), > 0.
-        meanlog
-            Mean μ of log T (log months).
-        sdlog
-            Standard deviation σ > 0 of log T.
+        xp, t, meanlog, sdlog
+            As for :meth:`Family.log_hazard`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray or TensorVariable
-            log h(t) (per month, log scale), of the broadcast shape of ``t`` and the parameters.
+            log h(t) (per month, log scale).
         """
         log_t = xp.log(t)
         z = (log_t - meanlog) / sdlog
@@ -688,19 +628,13 @@ class LogNormal(Family):
 
         Parameters
         ----------
-        xp
-            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
-        t
-            Times (months), >= 0.
-        meanlog
-            Mean μ of log T (log months).
-        sdlog
-            Standard deviation σ > 0 of log T.
+        xp, t, meanlog, sdlog
+            As for :meth:`Family.log_survival`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray or TensorVariable
-            log S(t), of the broadcast shape of ``t`` and the parameters.
+            log S(t).
         """
         return _log_normal_sf(xp, (xp.log(t) - meanlog) / sdlog)
 
@@ -709,17 +643,13 @@ class LogNormal(Family):
 
         Parameters
         ----------
-        s
-            Survival probability in (0, 1) (0.5: the median); arrays broadcast.
-        meanlog
-            Mean μ of log T (log months).
-        sdlog
-            Standard deviation σ > 0 of log T.
+        s, meanlog, sdlog
+            As for :meth:`Family.quantile`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray
-            Times (months), of the broadcast shape of ``s`` and the parameters.
+            Times (months).
         """
         return np.exp(meanlog + sdlog * sc.ndtri(1.0 - s))
 
@@ -728,12 +658,9 @@ class LogNormal(Family):
 
         Parameters
         ----------
-        log_effect
-            Log time ratio log φ (PyTensor variable or NumPy value).
-        meanlog
-            Control arm's μ₀ (log months).
-        sdlog
-            σ > 0, shared by both arms.
+        log_effect, meanlog, sdlog
+            As for :meth:`Family.treated`: the log effect and the control arm's parameters
+            (class docstring).
 
         Returns
         -------
@@ -753,6 +680,9 @@ class GenGamma(Family):
     and the log-normal(μ, σ) limit at Q = 0 (used for |Q| < 1e-3, where the incomplete-gamma
     form loses precision). Q = 1: Weibull; Q = σ: gamma; Q = 0: log-normal.
     AFT effect: μ₁ = μ₀ + log φ.
+
+    Natural parameters: ``mu``: Location μ (log months); ``sigma``: Scale σ > 0; ``Q``: Shape Q
+    (real; 0: log-normal, 1: Weibull).
     """
 
     name = "gengamma"
@@ -783,21 +713,13 @@ class GenGamma(Family):
 
         Parameters
         ----------
-        xp
-            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
-        t
-            Times (months), >= 0.
-        mu
-            Location μ (log months).
-        sigma
-            Scale σ > 0.
-        Q
-            Shape Q (real; 0: log-normal, 1: Weibull).
+        xp, t, mu, sigma, Q
+            As for :meth:`Family.log_survival`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray or TensorVariable
-            log S(t), of the broadcast shape of ``t`` and the parameters.
+            log S(t).
         """
         small, q, gamma, w, log_u = self._pieces(xp, t, mu, sigma, Q)
         gg = self._log_survival_gg(xp, q, gamma, log_u)
@@ -810,21 +732,13 @@ class GenGamma(Family):
 
         Parameters
         ----------
-        xp
-            Array namespace, :data:`NP` or :data:`PT` (see :meth:`Family.log_hazard`).
-        t
-            Times (months), > 0.
-        mu
-            Location μ (log months).
-        sigma
-            Scale σ > 0.
-        Q
-            Shape Q (real; 0: log-normal, 1: Weibull).
+        xp, t, mu, sigma, Q
+            As for :meth:`Family.log_hazard`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray or TensorVariable
-            log h(t) (per month, log scale), of the broadcast shape of ``t`` and the parameters.
+            log h(t) (per month, log scale).
         """
         small, q, gamma, w, log_u = self._pieces(xp, t, mu, sigma, Q)
         log_t = xp.log(t)
@@ -849,19 +763,13 @@ class GenGamma(Family):
 
         Parameters
         ----------
-        s
-            Survival probability in (0, 1) (0.5: the median); arrays broadcast.
-        mu
-            Location μ (log months).
-        sigma
-            Scale σ > 0.
-        Q
-            Shape Q (real; 0: log-normal, 1: Weibull).
+        s, mu, sigma, Q
+            As for :meth:`Family.quantile`; the parameters as in the class docstring.
 
         Returns
         -------
         numpy.ndarray
-            Times (months), of the broadcast shape of ``s`` and the parameters.
+            Times (months).
         """
         mu, sigma, Q = np.broadcast_arrays(*(np.asarray(x, float) for x in (mu, sigma, Q)))
         with np.errstate(all="ignore"):
@@ -877,14 +785,9 @@ class GenGamma(Family):
 
         Parameters
         ----------
-        log_effect
-            Log time ratio log φ (PyTensor variable or NumPy value).
-        mu
-            Control arm's μ₀ (log months).
-        sigma
-            σ > 0, shared by both arms.
-        Q
-            Q (real), shared by both arms.
+        log_effect, mu, sigma, Q
+            As for :meth:`Family.treated`: the log effect and the control arm's parameters
+            (class docstring).
 
         Returns
         -------

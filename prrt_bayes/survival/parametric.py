@@ -28,6 +28,11 @@ Priors. Independent priors on the unconstrained parameters (log of positive para
 ``log_time_ratio`` for the treatment effect). :func:`default_priors` gives weakly informative
 priors for time in **months** (documented there); :func:`vague_priors` gives Normal(0, 10) on
 every unconstrained parameter, for comparison with maximum likelihood.
+
+Draws. :func:`arm_parameters`, :func:`survival_draws`, :func:`hazard_draws`,
+:func:`quantile_draws` and :func:`pointwise_log_likelihood` read the posterior tree of a fit
+(``ParametricFit.tree``): :func:`fit` writes the model name and arms into
+``tree.posterior.attrs``, and the curves have dims (chain, draw, arm, time).
 """
 
 from __future__ import annotations
@@ -383,13 +388,10 @@ def _resolve_priors(spec: ModelSpec, priors: Mapping[str, Prior] | None) -> dict
 def arm_parameters(tree: xr.DataTree) -> dict[str, xr.DataArray]:
     """Natural parameters per arm from a fitted posterior, dims (chain, draw, arm).
 
-    Reads the model name and arms from ``tree.posterior.attrs`` (written by :func:`fit`).
-
     Parameters
     ----------
     tree
-        Posterior tree of a fit (``ParametricFit.tree``); :func:`fit` writes the model name and
-        arms into ``tree.posterior.attrs``.
+        Posterior tree of a fit (module docstring, *Draws*).
 
     Returns
     -------
@@ -443,8 +445,7 @@ def survival_draws(tree: xr.DataTree, times: Sequence[float] | np.ndarray) -> xr
     Parameters
     ----------
     tree
-        Posterior tree of a fit (``ParametricFit.tree``); :func:`fit` writes the model name and
-        arms into ``tree.posterior.attrs``.
+        Posterior tree of a fit (module docstring, *Draws*).
     times
         Times (months), 1-D, >= 0 (t = 0 gives S = 1).
 
@@ -462,8 +463,7 @@ def hazard_draws(tree: xr.DataTree, times: Sequence[float] | np.ndarray) -> xr.D
     Parameters
     ----------
     tree
-        Posterior tree of a fit (``ParametricFit.tree``); :func:`fit` writes the model name and
-        arms into ``tree.posterior.attrs``.
+        Posterior tree of a fit (module docstring, *Draws*).
     times
         Times (months), 1-D, > 0 (t = 0 can give ``inf`` or ``nan``).
 
@@ -481,8 +481,7 @@ def quantile_draws(tree: xr.DataTree, survival: float = 0.5) -> xr.DataArray:
     Parameters
     ----------
     tree
-        Posterior tree of a fit (``ParametricFit.tree``); :func:`fit` writes the model name and
-        arms into ``tree.posterior.attrs``.
+        Posterior tree of a fit (module docstring, *Draws*).
     survival
         Survival probability in (0, 1).
 
@@ -508,8 +507,7 @@ def pointwise_log_likelihood(tree: xr.DataTree, data: SurvivalData) -> xr.DataAr
     Parameters
     ----------
     tree
-        Posterior tree of a fit (``ParametricFit.tree``); :func:`fit` writes the model name and
-        arms into ``tree.posterior.attrs``.
+        Posterior tree of a fit (module docstring, *Draws*).
     data
         The data the model was fitted to (:func:`prepare_ipd`); its ``arm_idx`` indexes the
         fit's arms.
@@ -536,7 +534,10 @@ def pointwise_log_likelihood(tree: xr.DataTree, data: SurvivalData) -> xr.DataAr
 class ParametricModel(BayesianModel):
     """A parametric survival model (family and arm structure) with its data and priors.
 
-    Holds what :func:`prrt_bayes.core.fit.fit` needs; the graph is :func:`build_model`.
+    Holds what :func:`prrt_bayes.core.fit.fit` needs; the graph is :func:`build_model` on
+    ``pm.Data`` ``t_obs``, ``event`` and ``arm_idx``. The recorded priors are the full priors
+    (defaults overridden by the caller's); the attrs ``model``, ``arms`` (JSON list) and
+    ``treatment`` are read back by :func:`arm_parameters`.
 
     Parameters
     ----------
@@ -567,55 +568,20 @@ class ParametricModel(BayesianModel):
         self.full_priors = _resolve_priors(self.spec, priors)
 
     def structure(self) -> Hashable:
-        """Model name, arms, number of patients and priors.
-
-        Returns
-        -------
-        collections.abc.Hashable
-            The compile-cache key (times, events and arm indices are ``pm.Data``).
-        """
         return (self.name, self.survival_data.arms, self.survival_data.n,
                 tuple(self.full_priors.items()))
 
     def build(self) -> pm.Model:
-        """The PyMC model (:func:`build_model`).
-
-        Returns
-        -------
-        pymc.Model
-            Built on this model's data and priors.
-        """
         return build_model(self.name, self.survival_data, self.full_priors)
 
     def data(self) -> dict[str, np.ndarray]:
-        """Times, event flags and arm indices.
-
-        Returns
-        -------
-        dict[str, numpy.ndarray]
-            ``{"t_obs", "event", "arm_idx"}`` values.
-        """
         d = self.survival_data
         return {"t_obs": d.time, "event": d.event, "arm_idx": d.arm_idx}
 
     def priors(self) -> dict[str, Prior]:
-        """The full priors (defaults overridden by the caller's).
-
-        Returns
-        -------
-        dict[str, Prior]
-            A new dict in the order of :attr:`ModelSpec.free_names`.
-        """
         return dict(self.full_priors)
 
     def attrs(self) -> dict[str, Any]:
-        """Model name, arms (JSON list) and treatment arm, read back by :func:`arm_parameters`.
-
-        Returns
-        -------
-        dict[str, Any]
-            ``model``, ``arms``, ``treatment`` (strings).
-        """
         d = self.survival_data
         return {"model": self.name, "arms": json.dumps(list(d.arms)),
                 "treatment": str(d.treatment)}

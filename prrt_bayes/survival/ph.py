@@ -316,14 +316,16 @@ class PHModel(BayesianModel):
     """The piecewise-exponential PH (or period-wise HR) model of two-arm interval data.
 
     Holds the data and options :func:`prrt_bayes.core.fit.fit` needs; the graph is
-    :func:`build_ph_model`. Everything is checked here, before any sampling.
+    :func:`build_ph_model`. Everything is checked here, before any sampling. The structure is
+    the intervals, arms, priors, HR periods and number of median-prior components; the data are
+    events and person-time (with a median prior also the edges and the mixture); the recorded
+    priors leave the external median prior out; the attrs are the baseline ``breakpoints``,
+    ``arms`` and (non-PH) ``hr_breakpoints``.
 
     Parameters
     ----------
-    intervals
-        Two-arm :class:`IntervalData` (``arms = (control, treatment)``).
-    priors
-        Priors as for :func:`ph_priors` (default :data:`DEFAULT_PH_PRIORS`).
+    intervals, priors
+        The two-arm data and the priors, as ``data`` and ``priors`` of :func:`build_ph_model`.
     period_cuts
         HR period cut points (months) of the non-PH variant, each also a baseline breakpoint
         of ``intervals``; ``None`` for the PH model.
@@ -358,36 +360,15 @@ class PHModel(BayesianModel):
         self.mixture = None if log_median_prior is None else _check_mixture(log_median_prior)
 
     def structure(self) -> Hashable:
-        """Intervals, arms, priors, HR periods and the number of median-prior components.
-
-        Returns
-        -------
-        collections.abc.Hashable
-            The compile-cache key (data values are ``pm.Data`` and left out).
-        """
         return (self.intervals.n_intervals, tuple(self.intervals.arms),
                 tuple(self.ph_priors.items()), self.period,
                 None if self.mixture is None else self.mixture[0].size)
 
     def build(self) -> pm.Model:
-        """The PyMC model (:func:`build_ph_model`).
-
-        Returns
-        -------
-        pymc.Model
-            Built on this model's data, priors, periods and mixture.
-        """
         return build_ph_model(self.intervals, self.ph_priors, period_of_interval=self.period,
                               log_median_prior=self.mixture)
 
     def data(self) -> dict[str, np.ndarray]:
-        """Events and person-time, and with a median prior the edges and the mixture.
-
-        Returns
-        -------
-        dict[str, numpy.ndarray]
-            ``{pm.Data name: values}``.
-        """
         values = {"events": self.intervals.events.astype(float),
                   "exposure": self.intervals.exposure}
         if self.mixture is not None:
@@ -396,23 +377,9 @@ class PHModel(BayesianModel):
         return values
 
     def priors(self) -> dict[str, Prior]:
-        """The model's priors (without the external median prior).
-
-        Returns
-        -------
-        dict[str, Prior]
-            A new dict in the order of :data:`PH_PRIOR_NAMES`.
-        """
         return dict(self.ph_priors)
 
     def attrs(self) -> dict[str, Any]:
-        """Baseline breakpoints, arms and (non-PH) HR breakpoints, for the posterior attrs.
-
-        Returns
-        -------
-        dict[str, Any]
-            ``breakpoints`` and ``arms`` lists, ``hr_breakpoints`` in the non-PH variant.
-        """
         out: dict[str, Any] = {"breakpoints": self.intervals.cuts.tolist(),
                                "arms": list(self.intervals.arms)}
         if self.period_cuts is not None:

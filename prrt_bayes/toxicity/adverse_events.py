@@ -3,7 +3,8 @@
 **Input**: a table with one row per event type: ``event`` (name), ``organ_class`` (MedDRA system
 organ class), ``lu177_events``, ``lu177_total``, ``control_events``, ``control_total``
 (:func:`netter1_ae_table` builds it from NEJM Table 4, safety population 111 vs 110, for any
-grade or grade 3/4; :func:`netter1_overview_table` from Table 3).
+grade or grade 3/4; :func:`netter1_overview_table` from Table 3). The models label events by
+the table's ``key`` column if present, else by :func:`event_key` of ``event`` (any grade).
 
 **Independent-binomial model** (unshrunk; event ``j``, arm ``a``)::
 
@@ -298,8 +299,7 @@ def independent_ae_model(
     Parameters
     ----------
     table
-        AE table (validated; ``organ_class`` not needed). Events are labelled by ``key`` if
-        present, else by :func:`event_key` of ``event`` (any grade).
+        AE table (validated; ``organ_class`` not needed).
     priors
         ``{"p": Beta prior}`` of every event probability (default :data:`INDEPENDENT_PRIORS`,
         Beta(1, 1)).
@@ -320,15 +320,21 @@ def independent_ae_model(
     table = validate_ae_table(table, need_organ_class=False)
     prior = ae_priors("independent", priors)["p"]
     keys = _keys(table)
-    counts = table[["lu177_events", "control_events"]].to_numpy()
-    totals = table[["lu177_total", "control_total"]].to_numpy()
     with pm.Model(coords={"event": keys, "arm": list(ARMS)}) as model:
-        r = pm.Data("events", counts, dims=("event", "arm"))
-        n = pm.Data("totals", totals, dims=("event", "arm"))
+        r, n = _count_data(table)
         p = prior.to_pymc("p", dims=("event", "arm"))
         pm.Binomial("cases", n=n, p=p, observed=r, dims=("event", "arm"))
         _contrasts(p[:, 0], p[:, 1])
     return model
+
+
+def _count_data(table: pd.DataFrame) -> tuple:
+    """Add the ``events`` and ``totals`` containers (dims ``event, arm``) to the current model."""
+    r = pm.Data("events", table[["lu177_events", "control_events"]].to_numpy(),
+                dims=("event", "arm"))
+    n = pm.Data("totals", table[["lu177_total", "control_total"]].to_numpy(),
+                dims=("event", "arm"))
+    return r, n
 
 
 def _contrasts(p_lu177, p_control) -> None:
@@ -351,8 +357,7 @@ def hierarchical_ae_model(
     Parameters
     ----------
     table
-        AE table with ``organ_class`` (validated). Events are labelled by ``key`` if present,
-        else by :func:`event_key` of ``event`` (any grade).
+        AE table with ``organ_class`` (validated).
     priors
         Hyperpriors over the defaults :data:`HIERARCHICAL_PRIORS`.
 
@@ -376,10 +381,7 @@ def hierarchical_ae_model(
     classes, index = _class_index(table)
     coords = {"event": keys, "arm": list(ARMS), "organ_class": classes}
     with pm.Model(coords=coords) as model:
-        r = pm.Data("events", table[["lu177_events", "control_events"]].to_numpy(),
-                    dims=("event", "arm"))
-        n = pm.Data("totals", table[["lu177_total", "control_total"]].to_numpy(),
-                    dims=("event", "arm"))
+        r, n = _count_data(table)
         hyper = {name: prior.to_pymc(name) for name, prior in priors.items()}
         zg = pm.Normal("z_gamma", 0.0, 1.0, dims="event")
         zt = pm.Normal("z_theta", 0.0, 1.0, dims="event")
@@ -436,7 +438,12 @@ def ae_quantities(post: xr.Dataset, keys: Sequence[str]) -> list[QuantityDraws]:
 
 
 class _AEModel(BayesianModel):
-    """An AE model of a validated table, as :func:`~prrt_bayes.core.fit.fit` needs it."""
+    """An AE model of a validated table, as :func:`~prrt_bayes.core.fit.fit` needs it.
+
+    The structure is the event keys, organ classes (hierarchical model) and priors; the graph
+    is built on placeholder counts and the data fill ``events`` and ``totals`` (shape
+    ``(events, 2)`` in ``ARMS`` order); the quantities are those of :func:`ae_quantities`.
+    """
 
     kind: str = ""
 
@@ -446,13 +453,6 @@ class _AEModel(BayesianModel):
         self.keys = _keys(self.table)
 
     def structure(self) -> Hashable:
-        """Event keys, organ classes (hierarchical model) and priors.
-
-        Returns
-        -------
-        collections.abc.Hashable
-            ``(keys, classes, priors)``.
-        """
         classes = (tuple(self.table["organ_class"]) if self.kind == "hierarchical"
                    else ("",) * len(self.keys))
         return (tuple(self.keys), classes, tuple(self.prior_map.items()))
@@ -466,39 +466,13 @@ class _AEModel(BayesianModel):
         })
 
     def data(self) -> Mapping[str, np.ndarray]:
-        """Cases and patients per event and arm.
-
-        Returns
-        -------
-        collections.abc.Mapping[str, numpy.ndarray]
-            ``events`` and ``totals``, shape ``(events, 2)`` in ``ARMS`` order.
-        """
         return {"events": self.table[["lu177_events", "control_events"]].to_numpy(),
                 "totals": self.table[["lu177_total", "control_total"]].to_numpy()}
 
     def priors(self) -> Mapping[str, Prior]:
-        """The model's priors (:func:`ae_priors`).
-
-        Returns
-        -------
-        collections.abc.Mapping[str, Prior]
-            A new dict in the order of the kind's defaults.
-        """
         return dict(self.prior_map)
 
     def quantities(self, tree: xr.DataTree) -> list[QuantityDraws]:
-        """The reported quantities per event (:func:`ae_quantities`).
-
-        Parameters
-        ----------
-        tree
-            The fitted posterior.
-
-        Returns
-        -------
-        list
-            ``(quantity, group, draws, endpoint)`` items.
-        """
         return ae_quantities(tree.posterior.dataset, self.keys)
 
 
@@ -523,13 +497,6 @@ class HierarchicalAEModel(_AEModel):
     gate_vars = (*HIERARCHICAL_PRIORS, "gamma", "theta")
 
     def build(self) -> pm.Model:
-        """The model of :func:`hierarchical_ae_model` (built on placeholder counts).
-
-        Returns
-        -------
-        pymc.Model
-            A new model; :meth:`data` fills its ``events`` and ``totals``.
-        """
         return hierarchical_ae_model(self._placeholder(), self.prior_map)
 
 
@@ -554,13 +521,6 @@ class IndependentAEModel(_AEModel):
     gate_vars = ("p",)
 
     def build(self) -> pm.Model:
-        """The model of :func:`independent_ae_model` (built on placeholder counts).
-
-        Returns
-        -------
-        pymc.Model
-            A new model; :meth:`data` fills its ``events`` and ``totals``.
-        """
         return independent_ae_model(self._placeholder(), self.prior_map)
 
 
@@ -656,10 +616,8 @@ def prior_predictive_check(
         ``"hierarchical"`` or ``"independent"``.
     priors
         Priors over the kind's defaults (:func:`ae_priors`); ``None``: the defaults.
-    draws
-        Number of prior predictive draws.
-    seed
-        Random seed of :func:`pymc.sample_prior_predictive`.
+    draws, seed
+        Number of draws and random seed of :func:`pymc.sample_prior_predictive`.
 
     Returns
     -------

@@ -29,6 +29,7 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
+from prrt_bayes.borrowing.binomial_map import binomial_map_model
 from prrt_bayes.core import fit as core_fit
 from prrt_bayes.core.diagnostics import Diagnostics
 from prrt_bayes.core.errors import InputError
@@ -145,8 +146,8 @@ def long_term_model(
 ) -> pm.Model:
     """The binomial-logit MAP model of the module docstring, non-centred.
 
-    The graph of :func:`prrt_bayes.borrowing.binomial_map.binomial_map_model` (same names,
-    order and priors), built on prior objects.
+    :func:`prrt_bayes.borrowing.binomial_map.binomial_map_model` on the cohorts, with the
+    long-term priors checked by :func:`long_term_priors`.
 
     Parameters
     ----------
@@ -174,22 +175,16 @@ def long_term_model(
         raise InputError(f"{len(used)} cohort(s): the MAP model needs at least 2", field="used")
     for row in used.itertuples():
         check_count(row.events, row.total, what=f"cohort {row.study}")
-    with pm.Model(coords={"study": list(used["study"])}) as model:
-        r_data = pm.Data("r", used["events"].to_numpy(int), dims="study")
-        n_data = pm.Data("n", used["total"].to_numpy(int), dims="study")
-        mu = priors["mu"].to_pymc("mu")
-        tau = priors["tau"].to_pymc("tau")
-        z = pm.Normal("z", 0.0, 1.0, dims="study")
-        theta = pm.Deterministic("theta", mu + tau * z, dims="study")
-        pm.Binomial("r_obs", n=n_data, logit_p=theta, observed=r_data, dims="study")
-        z_new = pm.Normal("z_new", 0.0, 1.0)
-        theta_new = pm.Deterministic("theta_new", mu + tau * z_new)
-        pm.Deterministic("p_new", pm.math.invlogit(theta_new))
-    return model
+    return binomial_map_model(used["events"].to_numpy(int), used["total"].to_numpy(int),
+                              tau_prior=priors["tau"], mu_prior=priors["mu"],
+                              study_names=list(used["study"]))
 
 
 class LongTermRiskModel(BayesianModel):
     """The long-term MAP model (:func:`long_term_model`) for :func:`~prrt_bayes.core.fit.fit`.
+
+    Its structure is the cohort names and the priors; the graph is built on placeholder counts
+    and :meth:`data` fills ``r`` and ``n`` (cases and patients per cohort, in cohort order).
 
     Parameters
     ----------
@@ -212,44 +207,16 @@ class LongTermRiskModel(BayesianModel):
         self.prior_map = long_term_priors(priors)
 
     def structure(self) -> Hashable:
-        """Cohort names and priors.
-
-        Returns
-        -------
-        collections.abc.Hashable
-            ``(studies, priors)``.
-        """
         return (tuple(self.used["study"]), tuple(self.prior_map.items()))
 
     def build(self) -> pm.Model:
-        """The model of :func:`long_term_model` (built on placeholder counts).
-
-        Returns
-        -------
-        pymc.Model
-            A new model; :meth:`data` fills its ``r`` and ``n``.
-        """
         placeholder = pd.DataFrame({"study": list(self.used["study"]), "events": 0, "total": 1})
         return long_term_model(placeholder, self.prior_map)
 
     def data(self) -> Mapping[str, np.ndarray]:
-        """Cases and patients per cohort.
-
-        Returns
-        -------
-        collections.abc.Mapping[str, numpy.ndarray]
-            ``r`` and ``n`` (int) in cohort order.
-        """
         return {"r": self.used["events"].to_numpy(int), "n": self.used["total"].to_numpy(int)}
 
     def priors(self) -> Mapping[str, Prior]:
-        """The priors of ``mu`` and ``tau``.
-
-        Returns
-        -------
-        collections.abc.Mapping[str, Prior]
-            A new dict.
-        """
         return dict(self.prior_map)
 
 

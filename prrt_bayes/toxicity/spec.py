@@ -20,17 +20,14 @@ There is no ``[borrowing]``: the long-term MDS risk pools the series by design.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field
-
-from prrt_bayes.core.spec import SpecBase, StrictSection
+from prrt_bayes.core.spec import ExportSpec, Netter1EvidenceSpec, SpecBase, StrictSection
 
 
-class ToxicityEvidence(StrictSection):
+class ToxicityEvidence(Netter1EvidenceSpec):
     """The bundled NETTER-1 safety population (111 vs 110) and the series."""
 
-    source: Literal["netter1"] = "netter1"
     endpoint: Literal["adverse_events"] = "adverse_events"
 
 
@@ -40,16 +37,10 @@ class ToxicityModel(StrictSection):
     family: Literal["berry_berry"] = "berry_berry"
 
 
-class ToxicityExport(StrictSection):
-    """PSA draws exported for the adverse-event probabilities."""
-
-    psa_draws: Annotated[int, Field(gt=0)] = 1000
-
-
 class ToxicitySpec(SpecBase):
     """A toxicity analysis: evidence, model family, priors, sampler and exports."""
 
     kind: Literal["toxicity"]
     evidence: ToxicityEvidence = ToxicityEvidence()
     model: ToxicityModel = ToxicityModel()
-    export: ToxicityExport = ToxicityExport()
+    export: ExportSpec = ExportSpec()

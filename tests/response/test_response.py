@@ -219,7 +219,7 @@ def test_series_map_converges_and_mixture_matches_draws(series_map):
     assert d.passed, d.problems
     draws = np.asarray(series_map.tree.posterior["p_new"]).ravel()
     assert abs(series_map.mixture.mean() - draws.mean()) < 0.01
-    assert abs(series_map.mixture.quantile(0.5) - np.median(draws)) < 0.02
+    assert abs(series_map.mixture.ppf(0.5) - np.median(draws)) < 0.02
     assert set(series_map.summary["analysis"]) >= {"series_map_predictive",
                                                    "series_map_pooled_gep"}
 
