@@ -150,7 +150,9 @@ def _coverage(reps: int, seed: int) -> tuple[int, int]:
 def test_recovery_of_weibull_hazard_ratio_10_repetitions():
     hits, compiles = _coverage(10, seed=2024)
     assert hits >= 8
-    assert compiles == 1  # new data swapped in with pm.set_data, never recompiled
+    # new data swapped in with pm.set_data, never recompiled (0 when an earlier test of this
+    # process already compiled the structure)
+    assert compiles <= 1
 
 
 @pytest.mark.slow
@@ -275,7 +277,7 @@ def netter1_fits():
     before = compile_count()
     fits = {case: fit_ph(ipd, settings=SamplerSettings(seed=11), priors=vague_ph_priors(),
                          check="raise") for case, ipd in datasets.items()}
-    assert compile_count() - before == 1
+    assert compile_count() - before <= 1  # 0 when this process already compiled the structure
     return datasets, fits
 
 
