@@ -254,6 +254,15 @@ class BorrowingChoice(StrEnum):
     COMMENSURATE = "commensurate"
 
 
+class BackendChoice(StrEnum):
+    """``--backend`` values (see :data:`prrt_bayes.core.sampling.BACKENDS`)."""
+
+    AUTO = "auto"
+    NUTPIE_NUMBA = "nutpie-numba"
+    NUTPIE_JAX = "nutpie-jax"
+    PYMC = "pymc"
+
+
 QUICK = {"psa_draws": 200}
 """``--quick`` settings: 200 PSA draws (the workbook dominates the run time); the sampler keeps
 each spec's draws, which the bundled models need to pass the convergence gate."""
@@ -310,6 +319,11 @@ def run_command(
         typer.Option("--borrowing", help="Override for the analyses that borrow (survival, "
                      "response)."),
     ] = None,
+    backend: Annotated[
+        BackendChoice | None,
+        typer.Option("--backend", help="NUTS backend for every fit (default: the specs' "
+                     "[sampler] backend, 'auto' = each model's measured fastest)."),
+    ] = None,
     quick: Annotated[
         bool, typer.Option("--quick", help="200 PSA draws instead of the specs' 1,000.")
     ] = False,
@@ -341,7 +355,8 @@ def run_command(
         if value is not None and value <= 0:
             raise InputError(f"{flag} must be a positive integer, got {value}")
     overrides = {"draws": draws, "tune": tune, "chains": chains, "seed": seed,
-                 "borrowing": None if borrowing is None else str(borrowing)}
+                 "borrowing": None if borrowing is None else str(borrowing),
+                 "backend": None if backend is None else str(backend)}
     if quick:
         for key, value in QUICK.items():
             if overrides.get(key) is None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -33,7 +33,7 @@ import xarray as xr
 
 from prrt_bayes.core.diagnostics import Diagnostics, check_diagnostics, require_convergence
 from prrt_bayes.core.priors import Prior, attach_priors
-from prrt_bayes.core.sampling import SamplerSettings, sample
+from prrt_bayes.core.sampling import AUTO_BACKEND, SamplerSettings, sample
 
 QuantityDraws = tuple[str, str, xr.DataArray] | tuple[str, str, xr.DataArray, str]
 """(quantity, group, draws with dims chain, draw[, endpoint overriding the analysis's])."""
@@ -43,11 +43,14 @@ class BayesianModel(ABC):
     """A model as :func:`fit` needs it: its structure, graph, data, priors and gate variables.
 
     Subclasses are small: they hold their (validated) data and options and implement the
-    abstract methods. ``what`` names the fit in diagnostics messages (e.g. ``"PH model"``).
+    abstract methods. ``what`` names the fit in diagnostics messages (e.g. ``"PH model"``);
+    ``preferred_backend`` is the sampler backend ``"auto"`` resolves to for it.
     """
 
     what: ClassVar[str] = "fit"
     gate_vars: ClassVar[tuple[str, ...]] = ()
+    preferred_backend: ClassVar[str] = AUTO_BACKEND
+    """The sampler backend ``"auto"`` means for this model (measured in ``benchmarks/``)."""
 
     @abstractmethod
     def structure(self) -> Hashable:
@@ -139,7 +142,7 @@ class Fit:
     diagnostics
         The convergence record of the gate.
     settings
-        The sampler settings of the fit.
+        The sampler settings of the fit (backend resolved: never ``"auto"``).
     """
 
     model: BayesianModel
@@ -207,8 +210,9 @@ def fit(
     model
         The model and its data.
     settings
-        Sampler settings (draws, tuning, chains, target acceptance, seed); a nested fit passes
-        on its caller's settings.
+        Sampler settings (draws, tuning, chains, target acceptance, seed, backend); a nested
+        fit passes on its caller's settings. Backend ``"auto"`` becomes the model's
+        ``preferred_backend``.
     check
         ``"record"`` only records the gate's verdict (the analysis reports it); ``"warn"``
         warns and ``"raise"`` raises :class:`~prrt_bayes.core.diagnostics.ConvergenceError`
@@ -223,6 +227,8 @@ def fit(
     pm_model = built_model(model)
     with pm_model:
         pm.set_data(dict(model.data()))
+    if settings.backend == "auto":
+        settings = replace(settings, backend=model.preferred_backend)
     tree = sample(pm_model, settings, var_names=model.var_names())
     attach_priors(tree, model.priors())
     tree.posterior.attrs.update(model.attrs())

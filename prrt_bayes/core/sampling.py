@@ -27,6 +27,8 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
+from prrt_bayes.core.errors import InputError
+
 DEFAULT_SEED = 20170112
 """Default seed (NETTER-1 publication date, NEJM 12 January 2017): fits are reproducible."""
 
@@ -47,6 +49,9 @@ class SamplerSettings:
         Target mean acceptance probability of NUTS (raise towards 0.99 against divergences).
     seed
         Integer seed; the same model, data, settings and seed give identical draws.
+    backend
+        NUTS implementation (:data:`BACKENDS`), or ``"auto"``: the one measured fastest for
+        the model (see :attr:`prrt_bayes.core.fit.BayesianModel.preferred_backend`).
     """
 
     draws: int = 1000
@@ -54,6 +59,7 @@ class SamplerSettings:
     chains: int = 2
     target_accept: float = 0.9
     seed: int = DEFAULT_SEED
+    backend: str = "auto"
 
     def __post_init__(self) -> None:
         if min(self.draws, self.tune, self.chains) < 1:
@@ -77,11 +83,30 @@ class SamplerSettings:
         return replace(self, seed=int(seed))
 
 
+BACKENDS = ("nutpie-numba", "nutpie-jax", "pymc")
+"""NUTS implementations :func:`sample` can use (``SamplerSettings.backend``; ``"auto"`` picks
+one per model, :data:`AUTO_BACKEND` where the model does not say):
+
+- ``nutpie-numba``: nutpie on a numba-compiled log density. Fastest sampling; its compile
+  (tens of seconds) is paid once per model structure and process (not cached on disk).
+- ``nutpie-jax``: nutpie on a JAX-compiled log density (needs ``jax``; ``pip install
+  prrt-bayes[jax]``). Compiles in about a second, samples small models slowly.
+- ``pymc``: PyMC's own NUTS on PyTensor's C backend, whose compiled modules are cached on disk
+  (the second run of a model structure compiles little).
+"""
+
+AUTO_BACKEND = "nutpie-numba"
+"""The backend ``"auto"`` means for a model without a measured preference: after its compile
+(5-10 s, once per structure and process) it samples the bundled models 20-100x faster than
+PyMC's NUTS (``benchmarks/README.md``, backend table)."""
+
+
 @dataclass
 class _CacheEntry:
     compiled: Any
     n_named_vars: int
     var_names: tuple[str, ...] | None
+    backend: str
 
 
 _CACHE: weakref.WeakKeyDictionary[pm.Model, _CacheEntry] = weakref.WeakKeyDictionary()
@@ -100,18 +125,25 @@ def compile_count() -> int:
     return _COMPILE_COUNT
 
 
-def _compiled_for(model: pm.Model, var_names: tuple[str, ...] | None) -> Any:
-    """Return the cached nutpie model for ``model``, compiling it if needed."""
+def _compiled_for(model: pm.Model, var_names: tuple[str, ...] | None, backend: str) -> Any:
+    """Return the cached nutpie model for ``model`` (``numba`` or ``jax``), compiling if needed."""
     import nutpie
 
     global _COMPILE_COUNT
     entry = _CACHE.get(model)
-    if entry is None or entry.n_named_vars != len(model.named_vars) or entry.var_names != var_names:
-        compiled = nutpie.compile_pymc_model(
-            model, backend="numba", var_names=None if var_names is None else list(var_names)
-        )
+    if (entry is None or entry.n_named_vars != len(model.named_vars)
+            or entry.var_names != var_names or entry.backend != backend):
+        options = {"gradient_backend": "jax"} if backend == "jax" else {}
+        try:
+            compiled = nutpie.compile_pymc_model(
+                model, backend=backend, var_names=None if var_names is None else list(var_names),
+                **options)
+        except ImportError as err:
+            raise InputError(f"sampler backend nutpie-{backend} needs {err.name or 'jax'}: "
+                             "pip install 'prrt-bayes[jax]', or choose another backend",
+                             field="sampler.backend") from None
         _COMPILE_COUNT += 1
-        entry = _CacheEntry(compiled, len(model.named_vars), var_names)
+        entry = _CacheEntry(compiled, len(model.named_vars), var_names, backend)
         _CACHE[model] = entry
     data = {var.name: np.asarray(var.get_value()) for var in model.data_vars}
     return entry.compiled.with_data(**data) if data else entry.compiled
@@ -125,44 +157,67 @@ def sample(
     progressbar: bool = False,
     cores: int | None = None,
 ) -> xr.DataTree:
-    """Draw posterior samples of ``model`` with nutpie's NUTS (numba backend).
+    """Draw posterior samples of ``model`` with NUTS on the backend the settings name.
 
     Parameters
     ----------
     model
         The PyMC model. Its ``pm.Data`` values at call time are the data used.
     settings
-        Draws, tuning, chains, target acceptance and seed.
+        Draws, tuning, chains, target acceptance, seed and backend (:data:`BACKENDS`;
+        ``"auto"`` is :data:`AUTO_BACKEND` here, :func:`prrt_bayes.core.fit.fit` resolves it
+        per model).
     var_names
         Variables to store in the posterior (default: all free variables and deterministics).
     progressbar
-        Show nutpie's progress bar.
+        Show the sampler's progress bar.
     cores
-        Threads to run chains on (default: ``min(chains, available cores)``).
+        nutpie: threads to run chains on (default ``min(chains, available cores)``); PyMC:
+        processes (default 1, chains one after the other: faster for small models than
+        starting worker processes).
 
     Returns
     -------
     xarray.DataTree
-        Groups ``posterior``, ``sample_stats`` (with ``diverging``, ``energy``), ``constant_data``
-        and ``observed_data``; ``posterior.attrs`` has ``sampling_time``, ``tuning_steps`` and
-        ``seed``.
-    """
-    import nutpie
-    from pymc.backends.arviz import patch_nutpie_idata
+        Groups ``posterior``, ``sample_stats`` (with ``diverging``, ``energy``) and the data
+        groups; ``posterior.attrs`` has ``sampling_time``, ``tuning_steps``, ``seed`` and
+        ``sampler_backend``.
 
-    compiled = _compiled_for(model, None if var_names is None else tuple(var_names))
-    start = time.perf_counter()
-    tree = nutpie.sample(
-        compiled,
-        draws=settings.draws,
-        tune=settings.tune,
-        chains=settings.chains,
-        cores=cores,
-        seed=int(settings.seed),
-        save_warmup=False,
-        progress_bar=progressbar,
-        target_accept=settings.target_accept,
-    )
-    patch_nutpie_idata(tree, model, sampling_time=time.perf_counter() - start)
+    Raises
+    ------
+    InputError
+        An unknown backend, or ``nutpie-jax`` without ``jax`` installed.
+    """
+    backend = AUTO_BACKEND if settings.backend == "auto" else settings.backend
+    if backend not in BACKENDS:
+        raise InputError(f"unknown sampler backend {backend!r}; known: {', '.join(BACKENDS)}",
+                         field="sampler.backend")
+    if backend == "pymc":
+        tree = pm.sample(
+            draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=cores or 1,
+            random_seed=int(settings.seed), target_accept=settings.target_accept, model=model,
+            var_names=None if var_names is None else list(var_names), progressbar=progressbar,
+            compute_convergence_checks=False, nuts_sampler="pymc",
+        )
+    else:
+        import nutpie
+        from pymc.backends.arviz import patch_nutpie_idata
+
+        compiled = _compiled_for(model, None if var_names is None else tuple(var_names),
+                                 backend.removeprefix("nutpie-"))
+        start = time.perf_counter()
+        tree = nutpie.sample(
+            compiled,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=cores,
+            seed=int(settings.seed),
+            save_warmup=False,
+            progress_bar=progressbar,
+            target_accept=settings.target_accept,
+        )
+        patch_nutpie_idata(tree, model, sampling_time=time.perf_counter() - start)
     tree.posterior.attrs["seed"] = int(settings.seed)
+    tree.posterior.attrs["sampler_backend"] = backend
     return tree

@@ -82,12 +82,17 @@ class StrictSection(BaseModel):
 
 
 class SamplerSpec(StrictSection):
-    """The ``[sampler]`` section: NUTS settings of every fit of the analysis."""
+    """The ``[sampler]`` section: NUTS settings of every fit of the analysis.
+
+    ``backend``: ``auto`` (each model's measured fastest, see ``benchmarks/README.md``),
+    ``nutpie-numba``, ``nutpie-jax`` (needs ``jax``) or ``pymc``.
+    """
 
     draws: Annotated[int, Field(gt=0)] = 1000
     tune: Annotated[int, Field(gt=0)] = 1000
     chains: Annotated[int, Field(ge=1, le=16)] = 2
     target_accept: Annotated[float, Field(gt=0, lt=1)] = 0.9
+    backend: Literal["auto", "nutpie-numba", "nutpie-jax", "pymc"] = "auto"
 
 
 class BorrowingSpec(StrictSection):
@@ -155,7 +160,7 @@ class SpecBase(StrictSection):
         """
         s = self.sampler
         return SamplerSettings(draws=s.draws, tune=s.tune, chains=s.chains,
-                               target_accept=s.target_accept, seed=self.seed)
+                               target_accept=s.target_accept, seed=self.seed, backend=s.backend)
 
     def with_overrides(
         self,
@@ -166,6 +171,7 @@ class SpecBase(StrictSection):
         seed: int | None = None,
         borrowing: str | None = None,
         psa_draws: int | None = None,
+        backend: str | None = None,
     ) -> Self:
         """A copy with command-line overrides applied (validated like the file).
 
@@ -182,6 +188,8 @@ class SpecBase(StrictSection):
             apply to a whole run.
         psa_draws
             New ``export.psa_draws``.
+        backend
+            New ``sampler.backend``.
 
         Returns
         -------
@@ -195,7 +203,8 @@ class SpecBase(StrictSection):
             method); the file is reported as ``(command-line overrides)``.
         """
         data = self.model_dump()
-        for key, value in (("draws", draws), ("tune", tune), ("chains", chains)):
+        for key, value in (("draws", draws), ("tune", tune), ("chains", chains),
+                           ("backend", backend)):
             if value is not None:
                 data["sampler"][key] = value
         if seed is not None:

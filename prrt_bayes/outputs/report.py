@@ -121,16 +121,23 @@ def _overall(results: Sequence[AnalysisResult]) -> str:
 
 
 def _diagnostics(results: Sequence[AnalysisResult]) -> str:
-    rows = [(r.name, r.kind, r.endpoint, _fixed(r.diagnostics.max_rhat, 3),
+    rows = [(r.name, r.kind, r.endpoint, _backend(r), _fixed(r.diagnostics.max_rhat, 3),
              _fixed(r.diagnostics.min_ess_bulk, 0), _fixed(r.diagnostics.min_ess_tail, 0),
              r.diagnostics.divergences, _fixed(r.diagnostics.min_bfmi, 2), verdict(r))
             for r in results]
-    header = ("analysis", "kind", "endpoint", "max R-hat", "min bulk ESS", "min tail ESS",
-              "divergences", "min E-BFMI", "verdict")
+    header = ("analysis", "kind", "endpoint", "sampler", "max R-hat", "min bulk ESS",
+              "min tail ESS", "divergences", "min E-BFMI", "verdict")
     note = ("<p>Thresholds (Vehtari et al. 2021): R-hat &le; 1.01, bulk and tail ESS &ge; 400, "
             "no divergent transitions, E-BFMI &ge; 0.3.</p>")
     classes = ["pass" if r.diagnostics.passed else "fail" for r in results]
     return note + _table(header, rows, row_classes=classes)
+
+
+def _backend(result: AnalysisResult) -> str:
+    """The NUTS backend of the analysis' main fit, as recorded in its posterior."""
+    if result.tree is None or "posterior" not in result.tree.children:
+        return ""
+    return str(result.tree.posterior.attrs.get("sampler_backend", ""))
 
 
 def _fixed(x: float, digits: int) -> str:

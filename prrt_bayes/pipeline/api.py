@@ -188,6 +188,7 @@ def analyse(
     chains: int | None = None,
     seed: int | None = None,
     borrowing: str | None = None,
+    backend: str | None = None,
 ) -> Analysis:
     """Fit one analysis: a bundled name, a spec file or a spec object, with overrides.
 
@@ -201,6 +202,8 @@ def analyse(
     borrowing
         Borrowing method override for kinds that borrow (``none``, ``map``, ``robust-map``,
         ``power``, ``commensurate``).
+    backend
+        Sampler backend override (``auto``, ``nutpie-numba``, ``nutpie-jax``, ``pymc``).
 
     Returns
     -------
@@ -214,5 +217,5 @@ def analyse(
     """
     spec = analysis if not isinstance(analysis, str | Path) else resolve_spec(analysis)
     spec = spec.with_overrides(draws=draws, tune=tune, chains=chains, seed=seed,
-                               borrowing=borrowing)
+                               borrowing=borrowing, backend=backend)
     return Analysis(spec, run_analysis(spec))

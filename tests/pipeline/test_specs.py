@@ -271,3 +271,15 @@ def test_ipd_csv_errors_name_the_file_line(tmp_path):
     frame = read_ipd_csv(path, treatment="lu177")
     assert frame["time"].tolist() == [1.0, 2.0, 3.0, 4.0]
     assert frame["arm"].tolist() == ["lu177", "control", "lu177", "control"]
+
+
+def test_sampler_backend_is_a_spec_setting(tmp_path):
+    spec = resolve_spec("pfs_primary")
+    assert spec.sampler_settings().backend == "auto"
+    assert spec.with_overrides(backend="pymc").sampler_settings().backend == "pymc"
+    path = tmp_path / "bad_backend.toml"
+    path.write_text(bundled_text("pfs_primary").replace(
+        "target_accept = 0.9", 'target_accept = 0.9\nbackend = "stan"'))
+    with pytest.raises(InputError) as caught:
+        load_spec(path)
+    assert caught.value.field == "sampler.backend"
