@@ -1,8 +1,10 @@
-"""Run NUTS on a PyMC model with nutpie, compiling each model once.
+"""Run NUTS on a PyMC model with the backend the settings name, compiling each model once.
 
-``pm.sample`` in PyMC 6 already picks nutpie when it is installed, but it compiles the model
-again on every call. Here the compiled nutpie model is cached per ``pm.Model`` object, and the
-current values of the model's ``pm.Data`` containers are passed to it before each run
+Backends (:data:`BACKENDS`): nutpie on numba or JAX, or PyMC's own NUTS; ``"auto"`` is chosen
+per model from a measured table (:attr:`prrt_bayes.core.fit.BayesianModel.preferred_backend`).
+``pm.sample`` in PyMC 6 picks nutpie when it is installed, but compiles the model again on every
+call. Here the compiled nutpie model is cached per ``pm.Model`` object, and the current values of
+the model's ``pm.Data`` containers are passed to it before each run
 (``CompiledModel.with_data``). A model built on ``pm.Data`` can therefore be refitted to new data
 of the same shape without recompiling::
 
@@ -88,7 +90,8 @@ BACKENDS = ("nutpie-numba", "nutpie-jax", "pymc")
 one per model, :data:`AUTO_BACKEND` where the model does not say):
 
 - ``nutpie-numba``: nutpie on a numba-compiled log density. Fastest sampling; its compile
-  (tens of seconds) is paid once per model structure and process (not cached on disk).
+  (5-10 s on a quiet machine) is paid once per model structure and process (nutpie's outer
+  functions are not cached on disk).
 - ``nutpie-jax``: nutpie on a JAX-compiled log density (needs ``jax``; ``pip install
   prrt-bayes[jax]``). Compiles in about a second, samples small models slowly.
 - ``pymc``: PyMC's own NUTS on PyTensor's C backend, whose compiled modules are cached on disk
@@ -114,13 +117,14 @@ _COMPILE_COUNT = 0
 
 
 def compile_count() -> int:
-    """Return how many times :func:`sample` has compiled a model in this process.
+    """Return how many times :func:`sample` has compiled a model for nutpie in this process.
 
     Returns
     -------
     int
         Number of nutpie compilations since the module was imported (a cache hit does not
-        count); compare before and after a call to check that a model was reused.
+        count; PyMC's backend is not counted); compare before and after a call to check that a
+        model was reused.
     """
     return _COMPILE_COUNT
 
