@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from helpers import assert_one_line_exit_2
 
 from prrt_bayes.cli import app
@@ -56,3 +59,32 @@ def test_init_bad_name_or_source_exits_2(tmp_path, cli_runner):
     unknown = cli_runner.invoke(app, ["init", "x", "--from", "nothing", "--dir", str(tmp_path)])
     assert_one_line_exit_2(unknown, "unknown analysis 'nothing'")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_commands_that_do_not_fit_do_not_import_pymc(tmp_path):
+    """--help, data, run --list and summarize stay light: PyMC is imported only to fit."""
+    import numpy as np
+    import xarray as xr
+
+    from prrt_bayes.core.posterior import attach_quantities, save_posterior
+
+    draws = xr.DataArray(np.linspace(0.1, 0.9, 20).reshape(2, 10), dims=("chain", "draw"))
+    tree = xr.DataTree.from_dict({"posterior": xr.Dataset({"x": draws})})
+    attach_quantities(tree, [("hazard_ratio", "lu177_vs_control", draws)], analysis="a",
+                      endpoint="pfs")
+    posterior = tmp_path / "posterior.nc"
+    save_posterior(tree, posterior, spec={}, version="test")
+    script = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from prrt_bayes.cli import app\n"
+        "for args in (['--help'], ['data', 'list'], ['run', '--list'],\n"
+        f"             ['summarize', {str(posterior)!r}]):\n"
+        "    result = CliRunner().invoke(app, args)\n"
+        "    assert result.exit_code == 0, (args, result.output)\n"
+        "print('pymc' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False"

@@ -31,7 +31,6 @@ from dataclasses import asdict, astuple, dataclass, fields
 from typing import Any, ClassVar
 
 import numpy as np
-import pymc as pm
 import xarray as xr
 from scipy import special, stats
 
@@ -69,7 +68,7 @@ class Prior:
         """The parameter values in field order (the order :func:`parse_prior` reads them)."""
         return astuple(self)
 
-    def to_pymc(self, name: str, **kwargs) -> pm.Distribution:
+    def to_pymc(self, name: str, **kwargs) -> Any:
         """Create the PyMC random variable ``name`` (inside a model context).
 
         Parameters
@@ -86,6 +85,8 @@ class Prior:
             The new random variable, registered in the current model (``pm.<Dist>(name, ...)``;
             PyMC returns the variable, not a ``pm.Distribution`` instance).
         """
+        import pymc as pm  # on first use: reading and describing priors needs no PyMC
+
         dist = getattr(pm, self.pymc_name or type(self).__name__)
         return dist(name, **asdict(self), **kwargs)
 
@@ -745,7 +746,7 @@ class BetaMixture(_Mixture):
         """The components' second shape parameters ``beta`` as a float array (a new array)."""
         return np.asarray(self.beta, dtype=float)
 
-    def to_pymc(self, name: str, **kwargs) -> pm.Distribution:
+    def to_pymc(self, name: str, **kwargs) -> Any:
         """Create the PyMC random variable ``name``: a ``pm.Mixture`` of batched betas.
 
         Parameters
@@ -760,6 +761,8 @@ class BetaMixture(_Mixture):
         pytensor.tensor.TensorVariable
             The new random variable, registered in the current model.
         """
+        import pymc as pm
+
         comp = pm.Beta.dist(alpha=self.a, beta=self.b)
         return pm.Mixture(name, w=self.weights, comp_dists=comp, **kwargs)
 

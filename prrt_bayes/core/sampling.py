@@ -23,13 +23,15 @@ import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pymc as pm
 import xarray as xr
 
 from prrt_bayes.core.errors import InputError
+
+if TYPE_CHECKING:  # PyMC is imported on first sampling: specs and summaries need none
+    import pymc as pm
 
 DEFAULT_SEED = 20170112
 """Default seed (NETTER-1 publication date, NEJM 12 January 2017): fits are reproducible."""
@@ -197,6 +199,8 @@ def sample(
         raise InputError(f"unknown sampler backend {backend!r}; known: {', '.join(BACKENDS)}",
                          field="sampler.backend")
     if backend == "pymc":
+        import pymc as pm
+
         tree = pm.sample(
             draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=cores or 1,
             random_seed=int(settings.seed), target_accept=settings.target_accept, model=model,

@@ -56,6 +56,7 @@ from prrt_bayes.core.priors import Normal, Prior
 from prrt_bayes.core.sampling import DEFAULT_SEED, SamplerSettings
 from prrt_bayes.survival.distributions import FAMILIES, NP, PT, Family
 from prrt_bayes.survival.intervals import TREATMENT, validate_ipd
+from prrt_bayes.survival.spec import DEFAULT_MODELS
 
 Structure = Literal["separate", "ph", "aft"]
 SINGLE_ARM_LABEL = "all"
@@ -93,15 +94,6 @@ MODELS: dict[str, ModelSpec] = {
 }
 """All model specifications by name (``weibull_ph``, ``weibull_separate``, ...)."""
 
-DEFAULT_MODELS: tuple[str, ...] = (
-    "exponential_ph",
-    "weibull_ph",
-    "gompertz_ph",
-    "loglogistic_aft",
-    "lognormal_aft",
-    "gengamma_aft",
-)
-"""The standard candidate set of two-arm models (NICE DSU TSD 14 families)."""
 
 
 def get_spec(name: str) -> ModelSpec:

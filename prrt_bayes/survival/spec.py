@@ -35,6 +35,17 @@ from pydantic import Field, field_validator, model_validator
 from prrt_bayes.core.spec import BorrowingSpec, SpecBase, SpecFieldError, StrictSection
 from prrt_bayes.core.vocabulary import Arm
 
+DEFAULT_MODELS: tuple[str, ...] = (
+    "exponential_ph",
+    "weibull_ph",
+    "gompertz_ph",
+    "loglogistic_aft",
+    "lognormal_aft",
+    "gengamma_aft",
+)
+"""The two-arm parametric models of :mod:`prrt_bayes.survival.parametric` (NICE DSU TSD 14
+families), named here so that validating a spec needs no model code."""
+
 
 def survival_families() -> tuple[str, ...]:
     """Families a survival spec may name: ``ph_piecewise`` and the two-arm parametric models.
@@ -42,12 +53,9 @@ def survival_families() -> tuple[str, ...]:
     Returns
     -------
     tuple[str, ...]
-        ``"ph_piecewise"`` followed by
-        :data:`prrt_bayes.survival.parametric.DEFAULT_MODELS` (e.g. ``"weibull_ph"``,
+        ``"ph_piecewise"`` followed by :data:`DEFAULT_MODELS` (e.g. ``"weibull_ph"``,
         ``"lognormal_aft"``).
     """
-    from prrt_bayes.survival.parametric import DEFAULT_MODELS
-
     return ("ph_piecewise", *DEFAULT_MODELS)
 
 
