@@ -32,11 +32,9 @@ import pymc as pm
 import xarray as xr
 
 from prrt_bayes.core.diagnostics import Diagnostics, check_diagnostics, require_convergence
+from prrt_bayes.core.posterior import QuantityDraws
 from prrt_bayes.core.priors import Prior, attach_priors
 from prrt_bayes.core.sampling import AUTO_BACKEND, SamplerSettings, sample
-
-QuantityDraws = tuple[str, str, xr.DataArray] | tuple[str, str, xr.DataArray, str]
-"""(quantity, group, draws with dims chain, draw[, endpoint overriding the analysis's])."""
 
 
 class BayesianModel(ABC):
