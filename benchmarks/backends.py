@@ -2,11 +2,12 @@
 
 Usage (from the repository root, the project's venv)::
 
-    for kind in ph response ae; do for b in pymc nutpie-numba nutpie-jax; do
+    for kind in ph response ae; do for b in nutpie-c nutpie-numba nutpie-jax pymc; do
         python benchmarks/backends.py $kind $b 2; done; done
 
-prints one JSON line per run: import time and the wall time of each fit (compile included in
-the first; ``nutpie-jax`` needs ``pip install jax``). ``kind``: ``ph`` (PFS primary
+prints one JSON line per run: import time and the wall time of each fit through
+:func:`prrt_bayes.core.sampling.sample` (compile included in the first; ``nutpie-jax`` needs
+``pip install jax``). ``kind``: ``ph`` (PFS primary
 piecewise-exponential PH model, target_accept 0.9), ``response`` (two-arm binomial, 0.99),
 ``ae`` (hierarchical AE model on NEJM Table 4 any grade, 0.99); 1,000 tuning steps and 1,000
 draws per chain, 2 chains (a fourth argument changes the chains). The table in README.md
@@ -51,6 +52,7 @@ def main(kind: str, backend: str, repeats: int, chains: int = 2) -> dict:
     import pymc as pm
 
     from prrt_bayes.core.fit import built_model
+    from prrt_bayes.core.sampling import SamplerSettings, sample
 
     model, target_accept = _model(kind)
     imported = time.perf_counter() - start
@@ -58,21 +60,10 @@ def main(kind: str, backend: str, repeats: int, chains: int = 2) -> dict:
     with graph:
         pm.set_data(dict(model.data()))
     fits = []
-    for seed in range(repeats):
+    for seed in range(repeats):  # the first fit compiles (or loads from disk), later ones reuse
         began = time.perf_counter()
-        if backend.startswith("nutpie"):
-            import nutpie
-
-            if seed == 0:
-                options = {"gradient_backend": "jax"} if backend.endswith("jax") else {}
-                compiled = nutpie.compile_pymc_model(graph, backend=backend.split("-")[1],
-                                                     **options)
-            nutpie.sample(compiled, draws=1000, tune=1000, chains=chains, seed=seed,
-                          progress_bar=False, target_accept=target_accept)
-        else:
-            pm.sample(draws=1000, tune=1000, chains=chains, cores=1, random_seed=seed,
-                      target_accept=target_accept, model=graph, progressbar=False,
-                      compute_convergence_checks=False, nuts_sampler="pymc")
+        sample(graph, SamplerSettings(draws=1000, tune=1000, chains=chains,
+                                      target_accept=target_accept, seed=seed, backend=backend))
         fits.append(round(time.perf_counter() - began, 2))
     return {"kind": kind, "backend": backend, "chains": chains, "import_s": round(imported, 1),
             "fits_s": fits, "total_s": round(time.perf_counter() - start, 1)}

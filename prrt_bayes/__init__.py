@@ -21,10 +21,14 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from prrt_bayes.core.errors import InputError
-from prrt_bayes.core.version import __version__
-from prrt_bayes.evidence import list_sources, load_netter1, load_series
-from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
+from prrt_bayes.core.caches import configure_caches
+
+configure_caches()  # before anything imports PyTensor: compiled models cached per user
+
+from prrt_bayes.core.errors import InputError  # noqa: E402
+from prrt_bayes.core.version import __version__  # noqa: E402
+from prrt_bayes.evidence import list_sources, load_netter1, load_series  # noqa: E402
+from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd  # noqa: E402
 
 _LAZY = {
     "analyse": "prrt_bayes.pipeline.api",

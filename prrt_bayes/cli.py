@@ -258,6 +258,7 @@ class BackendChoice(StrEnum):
     """``--backend`` values (see :data:`prrt_bayes.core.sampling.BACKENDS`)."""
 
     AUTO = "auto"
+    NUTPIE_C = "nutpie-c"
     NUTPIE_NUMBA = "nutpie-numba"
     NUTPIE_JAX = "nutpie-jax"
     PYMC = "pymc"

@@ -87,23 +87,26 @@ class SamplerSettings:
         return replace(self, seed=int(seed))
 
 
-BACKENDS = ("nutpie-numba", "nutpie-jax", "pymc")
+BACKENDS = ("nutpie-c", "nutpie-numba", "nutpie-jax", "pymc")
 """NUTS implementations :func:`sample` can use (``SamplerSettings.backend``; ``"auto"`` picks
 one per model, :data:`AUTO_BACKEND` where the model does not say):
 
+- ``nutpie-c``: nutpie's NUTS (Rust) calling the log density and its gradient compiled by
+  PyTensor's C backend (:func:`_compile_c`). PyTensor caches the compiled C modules on disk, so
+  a model structure seen before compiles in about half a second in any process; each gradient
+  costs a Python call (tens of microseconds), so sampling is slower than on numba.
 - ``nutpie-numba``: nutpie on a numba-compiled log density. Fastest sampling; its compile
   (5-10 s on a quiet machine) is paid once per model structure and process (nutpie's outer
   functions are not cached on disk).
 - ``nutpie-jax``: nutpie on a JAX-compiled log density (needs ``jax``; ``pip install
   prrt-bayes[jax]``). Compiles in about a second, samples small models slowly.
-- ``pymc``: PyMC's own NUTS on PyTensor's C backend, whose compiled modules are cached on disk
-  (the second run of a model structure compiles little).
+- ``pymc``: PyMC's own NUTS (Python) on PyTensor's C backend.
 """
 
-AUTO_BACKEND = "nutpie-numba"
-"""The backend ``"auto"`` means for a model without a measured preference: after its compile
-(5-10 s, once per structure and process) it samples the bundled models 20-100x faster than
-PyMC's NUTS (``benchmarks/README.md``, backend table)."""
+AUTO_BACKEND = "nutpie-c"
+"""The backend ``"auto"`` means for a model without a measured preference: for the bundled
+models compile plus sampling is shortest on it from the second run on (``benchmarks/README.md``,
+backend table)."""
 
 
 @dataclass
@@ -131,8 +134,59 @@ def compile_count() -> int:
     return _COMPILE_COUNT
 
 
+def _compile_c(model: pm.Model, var_names: tuple[str, ...] | None) -> Any:
+    """nutpie model over PyTensor C-backend functions (log density + gradient, trace expansion).
+
+    Built on nutpie's own graph preparation (``nutpie.compile_pymc._make_functions``, the code
+    its JAX backend uses) compiled in PyTensor's default C mode instead of JAX, and handed to
+    nutpie as Python callables (``nutpie.compiled_pyfunc.from_pyfunc``). Each chain gets its own
+    copy of the compiled functions (PyTensor functions keep per-call storage). The model's
+    ``pm.Data`` containers stay shared variables of the compiled functions, so ``pm.set_data``
+    on the model is what changes the data (the ``shared`` arguments nutpie passes are unused).
+    """
+    from nutpie.compile_pymc import _make_functions, _prepare_dims_and_coords
+    from nutpie.compiled_pyfunc import from_pyfunc
+    from pymc.initial_point import make_initial_point_fn
+
+    initial_point = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs),
+                                          return_transformed=True)
+    n_dim, _, logp_fn, expand_fn, initial_flat, shape_info, renamed = _make_functions(
+        model, mode="FAST_RUN", compute_grad=True, join_expanded=False,
+        pymc_initial_point_fn=initial_point,
+        var_names=None if var_names is None else list(var_names))
+    names, _, shapes = shape_info
+    dtypes = [np.dtype("float64")] * len(names)
+
+    def make_logp():
+        own = logp_fn.copy()
+        own.trust_input = True
+
+        def logp(x, **_shared):
+            value, grad = own(x)
+            return float(value), np.asarray(grad, dtype="float64", order="C")
+
+        return logp
+
+    def make_expand(_seed1, _seed2, _chain):
+        own = expand_fn.copy()
+
+        def expand(x, **_shared):
+            return {name: np.asarray(value, dtype=dtype, order="C").reshape(shape)
+                    for name, value, dtype, shape in zip(names, own(x), dtypes, shapes,
+                                                         strict=True)}
+
+        return expand
+
+    dims, coords = _prepare_dims_and_coords(model, shape_info, renamed)
+    return from_pyfunc(ndim=n_dim, make_logp_fn=make_logp, make_expand_fn=make_expand,
+                       make_initial_point_fn=initial_flat, expanded_dtypes=dtypes,
+                       expanded_shapes=shapes, expanded_names=names, dims=dims, coords=coords,
+                       reparameterized_names=renamed)
+
+
 def _compiled_for(model: pm.Model, var_names: tuple[str, ...] | None, backend: str) -> Any:
-    """Return the cached nutpie model for ``model`` (``numba`` or ``jax``), compiling if needed."""
+    """Return the cached nutpie model for ``model`` (``c``, ``numba`` or ``jax``), compiling
+    if needed, with the model's current ``pm.Data`` values."""
     import nutpie
 
     global _COMPILE_COUNT
@@ -141,9 +195,11 @@ def _compiled_for(model: pm.Model, var_names: tuple[str, ...] | None, backend: s
             or entry.var_names != var_names or entry.backend != backend):
         options = {"gradient_backend": "jax"} if backend == "jax" else {}
         try:
-            compiled = nutpie.compile_pymc_model(
-                model, backend=backend, var_names=None if var_names is None else list(var_names),
-                **options)
+            compiled = (_compile_c(model, var_names) if backend == "c" else
+                        nutpie.compile_pymc_model(
+                            model, backend=backend,
+                            var_names=None if var_names is None else list(var_names),
+                            **options))
         except ImportError as err:
             raise InputError(f"sampler backend nutpie-{backend} needs {err.name or 'jax'}: "
                              "pip install 'prrt-bayes[jax]', or choose another backend",
@@ -151,6 +207,8 @@ def _compiled_for(model: pm.Model, var_names: tuple[str, ...] | None, backend: s
         _COMPILE_COUNT += 1
         entry = _CacheEntry(compiled, len(model.named_vars), var_names, backend)
         _CACHE[model] = entry
+    if backend == "c":  # the compiled functions read the model's shared variables directly
+        return entry.compiled
     data = {var.name: np.asarray(var.get_value()) for var in model.data_vars}
     return entry.compiled.with_data(**data) if data else entry.compiled
 

@@ -85,14 +85,15 @@ class SamplerSpec(StrictSection):
     """The ``[sampler]`` section: NUTS settings of every fit of the analysis.
 
     ``backend``: ``auto`` (each model's measured fastest, see ``benchmarks/README.md``),
-    ``nutpie-numba``, ``nutpie-jax`` (needs ``jax``) or ``pymc``.
+    ``nutpie-c``, ``nutpie-numba``, ``nutpie-jax`` (needs ``jax``) or ``pymc``
+    (:data:`prrt_bayes.core.sampling.BACKENDS`).
     """
 
     draws: Annotated[int, Field(gt=0)] = 1000
     tune: Annotated[int, Field(gt=0)] = 1000
     chains: Annotated[int, Field(ge=1, le=16)] = 2
     target_accept: Annotated[float, Field(gt=0, lt=1)] = 0.9
-    backend: Literal["auto", "nutpie-numba", "nutpie-jax", "pymc"] = "auto"
+    backend: Literal["auto", "nutpie-c", "nutpie-numba", "nutpie-jax", "pymc"] = "auto"
 
 
 class BorrowingSpec(StrictSection):

@@ -203,7 +203,8 @@ def analyse(
         Borrowing method override for kinds that borrow (``none``, ``map``, ``robust-map``,
         ``power``, ``commensurate``).
     backend
-        Sampler backend override (``auto``, ``nutpie-numba``, ``nutpie-jax``, ``pymc``).
+        Sampler backend override (``auto``, ``nutpie-c``, ``nutpie-numba``, ``nutpie-jax``,
+        ``pymc``).
 
     Returns
     -------

@@ -219,9 +219,6 @@ class TwoArmResponseModel(BayesianModel):
 
     what = "response model"
     gate_vars = ("p",)
-    # measured (benchmarks/README.md): one fit costs 1.8 s with PyMC's NUTS on its disk-cached C
-    # backend against 5.4 s of nutpie-numba compile; an analysis fits this model once
-    preferred_backend = "pymc"
 
     def __init__(self, counts: ResponseCounts, prior: Beta) -> None:
         self.counts = counts
