@@ -1,18 +1,26 @@
-"""Benchmarks of prrt-bayes: per-analysis cost, end-to-end runs, reference samplers, scaling.
+"""Benchmarks of prrt-bayes against the performance issue's figures, side by side in one run.
 
-Run from the repository root (a benchmark, not a test; about 15-20 minutes on 2 cores)::
+Run from the repository root with the project's venv (a benchmark, not a test)::
 
-    .venv/bin/python benchmarks/run.py [--out benchmarks/results.json]
+    .venv/bin/python benchmarks/run.py [--only SECTION ...] [--stan-python PATH]
 
-Prints a table and writes ``benchmarks/results.json``. Every measurement runs in its own
-subprocess (``--child KIND``) so compile caches, memory peaks and imports do not leak between
-measurements. "Cold" means a new process with empty on-disk caches: PyTensor's numba cache lives
-in ``base_compiledir/numba`` and numba's own in ``NUMBA_CACHE_DIR``; both are pointed at a fresh
-temporary folder. "Warm" means a new process with those on-disk caches filled by the cold run
-(the realistic second ``prrt-bayes run``). nutpie's outer logp/gradient function is a numba
-``cfunc`` over dynamic globals, which numba cannot cache to disk, so every process still compiles
-each model once; in-process reuse of a compiled model needs the same ``pm.Model`` object
-(:func:`prrt_bayes.core.sampling.sample`'s cache).
+Prints a table and writes ``benchmarks/results.json`` (figures, date, machine, versions);
+``benchmarks/README.md`` shows the table. Sections (``--only`` re-measures some and keeps the
+others from the existing JSON):
+
+- ``end-to-end``: ``prrt-bayes run --force`` (all bundled analyses, bundled settings) in a new
+  process with empty compile caches (**cold**: ``PRRT_BAYES_CACHE_DIR`` and ``NUMBA_CACHE_DIR``
+  point at a new empty folder), then twice more with those caches filled (**warm**): with the
+  default ``--jobs`` and with ``--jobs 1``; the results folder's size.
+- ``per-analysis``: each bundled analysis in a warm process, with the seconds spent compiling
+  and sampling summed over its fits (``posterior.attrs`` ``compile_time`` and
+  ``sampling_time`` of every call of :func:`prrt_bayes.core.sampling.sample`).
+- ``stan``: the PFS hazard-ratio job, borrowing off, end to end (``prrt-bayes run
+  pfs_primary``, warm) against the Cox model brms fits, run by Stan (``benchmarks/stan_cox.py``,
+  4 chains) on the same pseudo-IPD; needs ``--stan-python``, an interpreter with ``pystan``.
+- ``psa``: :func:`prrt_bayes.outputs.hta.write_psa` of all bundled analyses, 1,000 draws.
+- ``likelihood``: aggregated-interval vs per-patient PH likelihood at 230 to 23,000 patients.
+- ``suites``: ``pytest`` (what ``make test`` runs) and ``pytest -m notebooks``.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import argparse
 import json
 import os
 import platform
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,80 +39,64 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-ANALYSIS_NAMES = ["pfs_primary", "os_interim", "os_final", "response", "toxicity"]
+CLI = str(Path(PYTHON).with_name("prrt-bayes"))
 SEED = 20170112
+SECTIONS = ("end-to-end", "per-analysis", "stan", "psa", "likelihood", "suites")
 
 
 # ---------------------------------------------------------------- child measurements
 
-class _Timers:
-    """Wrap nutpie's compile and sample functions to accumulate their time and count."""
+def _timed_sampling() -> dict:
+    """Wrap :func:`prrt_bayes.core.sampling.sample` (as imported by ``core.fit``) to sum the
+    compile and sampling seconds of every fit."""
+    import prrt_bayes.core.fit as fit_module
 
-    def __init__(self) -> None:
-        import nutpie
+    totals = {"compile_s": 0.0, "sampling_s": 0.0, "fits": 0}
+    original = fit_module.sample
 
-        self.compile_s = self.sample_s = 0.0
-        self.compiles = 0
-        original_compile, original_sample = nutpie.compile_pymc_model, nutpie.sample
+    def sample(*args, **kwargs):
+        tree = original(*args, **kwargs)
+        attrs = tree.posterior.attrs
+        totals["compile_s"] += float(attrs.get("compile_time", 0.0))
+        totals["sampling_s"] += float(attrs.get("sampling_time", 0.0))
+        totals["fits"] += 1
+        return tree
 
-        def compile_pymc_model(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return original_compile(*args, **kwargs)
-            finally:
-                self.compile_s += time.perf_counter() - start
-                self.compiles += 1
-
-        def sample(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return original_sample(*args, **kwargs)
-            finally:
-                self.sample_s += time.perf_counter() - start
-
-        nutpie.compile_pymc_model, nutpie.sample = compile_pymc_model, sample
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    fit_module.sample = sample
+    return totals
 
 
 def child_analysis(name: str) -> dict:
-    """Fit one bundled analysis as the runner does; time compile, sampling and the whole fit."""
-    start = time.perf_counter()
+    """Fit one bundled analysis as the runner does; compile, sampling and wall seconds."""
     from prrt_bayes.pipeline.registry import run_analysis
     from prrt_bayes.pipeline.specs import resolve_spec
 
-    imports = time.perf_counter() - start
-    timers = _Timers()
+    totals = _timed_sampling()
     spec = resolve_spec(name)
     start = time.perf_counter()
     result = run_analysis(spec)
     wall = time.perf_counter() - start
-    ess = float(result.diagnostics.min_ess_bulk)
-    return {"analysis": name, "import_s": imports, "fit_wall_s": wall,
-            "compile_s": timers.compile_s, "sampling_s": timers.sample_s,
-            "compiles": timers.compiles, "min_ess_bulk": ess,
-            "ess_per_s_sampling": ess / timers.sample_s, "ess_per_s_wall": ess / wall,
-            "peak_rss_mb": _peak_mb(), "passed": bool(result.diagnostics.passed),
-            "draws": f"{spec.sampler.chains}x{spec.sampler.draws} (+{spec.sampler.tune} tune)"}
+    return {"analysis": name, "fit_wall_s": wall, **totals,
+            "compile_plus_sampling_over_sampling":
+                (totals["compile_s"] + totals["sampling_s"]) / totals["sampling_s"],
+            "backends": sorted({str(result.tree.posterior.attrs.get("sampler_backend"))}),
+            "passed": bool(result.diagnostics.passed),
+            "min_ess_bulk": float(result.diagnostics.min_ess_bulk)}
 
 
-def child_parallel(jobs: str) -> dict:
-    """All bundled analyses fitted by ``fit_parallel`` and written like ``prrt-bayes run``."""
-    start = time.perf_counter()
-    from prrt_bayes.pipeline.parallel import fit_parallel
-    from prrt_bayes.pipeline.runner import RunOutcome, write_results
+def child_psa(_: str) -> dict:
+    """Fit every bundled analysis, then time ``write_psa`` (1,000 draws) alone."""
+    from prrt_bayes.outputs.hta import write_psa
+    from prrt_bayes.pipeline.registry import run_analysis
     from prrt_bayes.pipeline.specs import bundled_names, resolve_spec
 
-    specs = [resolve_spec(n).with_overrides(psa_draws=200) for n in bundled_names()]
-    results, errors = fit_parallel(specs, jobs=int(jobs))
-    fitted = time.perf_counter() - start
+    results = [run_analysis(resolve_spec(name)) for name in bundled_names()]
     with tempfile.TemporaryDirectory() as tmp:
-        outcome = RunOutcome(Path(tmp) / "results", results, errors)
-        write_results(outcome, {s.name: s for s in specs}, force=False)
-    return {"jobs": int(jobs), "wall_s": time.perf_counter() - start, "fit_s": fitted,
-            "errors": errors, "all_passed": outcome.all_passed}
+        start = time.perf_counter()
+        report = write_psa(results, Path(tmp), n_draws=1000, seed=SEED)
+        wall = time.perf_counter() - start
+        sizes = {p.name: p.stat().st_size for p in report.files}
+    return {"write_psa_s": wall, "n_samples": report.n_samples, "file_bytes": sizes}
 
 
 def _ph_setup(endpoint: str = "pfs", cut: str = "primary"):
@@ -114,72 +106,6 @@ def _ph_setup(endpoint: str = "pfs", cut: str = "primary"):
     ipd = validate_ipd(load_netter1_ipd(endpoint, cut))
     cuts = default_breakpoints(ipd["time"].to_numpy(), ipd["event"].to_numpy(), 6)
     return ipd, cuts, aggregate(ipd, cuts)
-
-
-def child_ph_reference(_: str) -> dict:
-    """PH model (PFS primary, 6 intervals): nutpie vs PyMC's NUTS; lifelines' MLE as the floor."""
-    import numpy as np
-    import pymc as pm
-    from lifelines import CoxPHFitter
-
-    from prrt_bayes.core.diagnostics import check_diagnostics
-    from prrt_bayes.core.sampling import SamplerSettings, sample
-    from prrt_bayes.survival.ph import PHModel, build_ph_model
-
-    gate = PHModel.gate_vars
-    ipd, cuts, data = _ph_setup()
-    settings = dict(draws=1000, tune=1000, chains=2)
-    nuts = SamplerSettings(**settings, target_accept=0.9, seed=SEED)
-    out = {"model": f"PH piecewise, PFS primary, {len(ipd)} patients, 6 intervals",
-           "draws": "2x1000 (+1000 tune)"}
-    timers = _Timers()
-    start = time.perf_counter()
-    tree = sample(build_ph_model(data), nuts)
-    wall = time.perf_counter() - start
-    diag = check_diagnostics(tree, gate)
-    out["nutpie"] = {"wall_s": wall, "compile_s": timers.compile_s,
-                     "sampling_s": timers.sample_s, "min_ess_bulk": diag.min_ess_bulk,
-                     "ess_per_s_wall": diag.min_ess_bulk / wall,
-                     "ess_per_s_sampling": diag.min_ess_bulk / timers.sample_s,
-                     "hr_median": float(tree.posterior["hazard_ratio"].median())}
-    # the same structure again in this process: a new model (compiled again, numba warm) and
-    # the already compiled model refitted (compile once, pm.Data reuse)
-    model = build_ph_model(data)
-    for label in ("nutpie_second_model_same_process", "nutpie_compiled_model_reused"):
-        compile_before, start = timers.compile_s, time.perf_counter()
-        tree = sample(model, nuts.with_seed(SEED + 1))
-        wall = time.perf_counter() - start
-        ess = check_diagnostics(tree, gate).min_ess_bulk
-        out[label] = {"wall_s": wall, "compile_s": timers.compile_s - compile_before,
-                      "min_ess_bulk": ess, "ess_per_s_wall": ess / wall}
-    start = time.perf_counter()
-    with build_ph_model(data):
-        tree = pm.sample(nuts_sampler="pymc", random_seed=SEED, target_accept=0.9,
-                         cores=2, progressbar=False, compute_convergence_checks=False,
-                         **settings)
-    wall = time.perf_counter() - start
-    diag = check_diagnostics(tree, gate)
-    sampling = float(tree.posterior.attrs.get("sampling_time", float("nan")))
-    out["pymc"] = {"wall_s": wall, "sampling_s": sampling, "min_ess_bulk": diag.min_ess_bulk,
-                   "ess_per_s_wall": diag.min_ess_bulk / wall,
-                   "ess_per_s_sampling": diag.min_ess_bulk / sampling,
-                   "hr_median": float(tree.posterior["hazard_ratio"].median())}
-    pymc_rate = out["pymc"]["ess_per_s_wall"]
-    out["nutpie_over_pymc_ess_per_s_wall"] = out["nutpie"]["ess_per_s_wall"] / pymc_rate
-    out["nutpie_reused_over_pymc_ess_per_s_wall"] = (
-        out["nutpie_compiled_model_reused"]["ess_per_s_wall"] / pymc_rate)
-    out["nutpie_over_pymc_ess_per_s_sampling"] = (out["nutpie"]["ess_per_s_sampling"]
-                                                  / out["pymc"]["ess_per_s_sampling"])
-    frame = ipd.assign(lu177=(ipd["arm"] == "lu177").astype(float))[["time", "event", "lu177"]]
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        cph = CoxPHFitter(baseline_estimation_method="piecewise", breakpoints=list(cuts))
-        cph.fit(frame, duration_col="time", event_col="event")
-        times.append(time.perf_counter() - start)
-    hr = float(np.exp(cph.params_.filter(like="lu177").iloc[0]))
-    out["lifelines_mle"] = {"fit_s_median_of_5": float(np.median(times)), "hr": hr}
-    return out
 
 
 def _per_patient_model(ipd, cuts, priors):
@@ -265,63 +191,14 @@ def child_likelihood(_: str) -> dict:
             "timing": "logp + gradient, best of 20 batches; aggregate step median of 5"}
 
 
-def child_compile_count(_: str) -> dict:
-    """Compile counts of refits that share a model structure, via the analyses and via
-    ``set_ph_data`` on one built model."""
-    from prrt_bayes.core.sampling import SamplerSettings, compile_count, sample
-    from prrt_bayes.pipeline.registry import run_analysis
-    from prrt_bayes.pipeline.specs import resolve_spec
-    from prrt_bayes.survival.ph import build_ph_model, set_ph_data
-
-    out = {}
-    small = dict(draws=300, tune=300)
-
-    def through_analyses(label: str, specs: list) -> None:
-        before, start = compile_count(), time.perf_counter()
-        for spec in specs:
-            run_analysis(spec)
-        out[label] = {"fits": len(specs), "compiles": compile_count() - before,
-                      "wall_s": time.perf_counter() - start}
-
-    response = resolve_spec("response").with_overrides(borrowing="robust-map", **small)
-    through_analyses("response_robust_weight_sweep_3_values_analyses", [
-        response.model_copy(update={"borrowing": response.borrowing.model_copy(
-            update={"robust_weight": w})}) for w in (0.1, 0.2, 0.5)])
-    pfs = resolve_spec("pfs_primary").with_overrides(borrowing="robust-map", **small)
-    through_analyses("pfs_robust_weight_sweep_3_values_analyses", [
-        pfs.model_copy(update={"borrowing": pfs.borrowing.model_copy(
-            update={"robust_weight": w})}) for w in (0.1, 0.2, 0.5)])
-    through_analyses("pfs_vs_os_ph_piecewise_analyses", [
-        resolve_spec("pfs_primary").with_overrides(**small),
-        resolve_spec("os_interim").with_overrides(**small)])
-    _, _, pfs_data = _ph_setup("pfs", "primary")
-    _, _, os_data = _ph_setup("os", "primary")
-    before, start = compile_count(), time.perf_counter()
-    nuts = SamplerSettings(**small, seed=SEED)
-    model = build_ph_model(pfs_data)
-    hr = {"pfs": float(sample(model, nuts).posterior["hazard_ratio"].median())}
-    set_ph_data(model, os_data)
-    hr["os"] = float(sample(model, nuts).posterior["hazard_ratio"].median())
-    out["pfs_vs_os_set_ph_data"] = {"fits": 2, "compiles": compile_count() - before,
-                                    "wall_s": time.perf_counter() - start, "hr_median": hr}
-    fresh = float(sample(build_ph_model(os_data), nuts)
-                  .posterior["hazard_ratio"].median())
-    out["pfs_vs_os_set_ph_data"]["os_hr_median_fresh_model"] = fresh
-    return out
-
-
-SECTIONS = ("analyses", "end-to-end", "ph-reference", "likelihood", "compile-count")
-
-CHILDREN = {"analysis": child_analysis, "parallel": child_parallel,
-            "ph-reference": child_ph_reference, "likelihood": child_likelihood,
-            "compile-count": child_compile_count}
+CHILDREN = {"analysis": child_analysis, "psa": child_psa, "likelihood": child_likelihood}
 
 
 # ---------------------------------------------------------------- orchestration
 
-def _cache_env(cache: Path) -> dict:
-    env = dict(os.environ)
-    env["PYTENSOR_FLAGS"] = f"base_compiledir={cache / 'pytensor'}"
+def _env(cache: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTENSOR_FLAGS",)}
+    env["PRRT_BAYES_CACHE_DIR"] = str(cache)
     env["NUMBA_CACHE_DIR"] = str(cache / "numba")
     env["PYTHONWARNINGS"] = "ignore"
     return env
@@ -329,18 +206,84 @@ def _cache_env(cache: Path) -> dict:
 
 def _child(kind: str, arg: str, cache: Path) -> dict:
     proc = subprocess.run([PYTHON, __file__, "--child", kind, arg or "-"], cwd=ROOT,
-                          env=_cache_env(cache), capture_output=True, text=True)
+                          env=_env(cache), capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"child {kind} {arg} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _cli_run(cache: Path, out: Path) -> dict:
-    cli = Path(PYTHON).with_name("prrt-bayes")
+def _folder_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def _cli_run(cache: Path, out: Path, *extra: str) -> dict:
     start = time.perf_counter()
-    proc = subprocess.run([str(cli), "run", "--quick", "--force", "--out", str(out)], cwd=ROOT,
-                          env=_cache_env(cache), capture_output=True, text=True)
-    return {"wall_s": time.perf_counter() - start, "exit_code": proc.returncode}
+    proc = subprocess.run([CLI, "run", "--force", "--out", str(out), *extra], cwd=ROOT,
+                          env=_env(cache), capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    row = {"args": " ".join(extra) or "(all bundled)", "wall_s": wall,
+           "exit_code": proc.returncode}
+    if out.exists():
+        row["results_mb"] = _folder_mb(out)
+    return row
+
+
+def end_to_end(tmp: Path) -> dict:
+    """Cold, then warm with the default --jobs and with --jobs 1."""
+    cache = tmp / "cache-e2e"
+    return {"cold": _cli_run(cache, tmp / "cold"),
+            "warm": _cli_run(cache, tmp / "warm"),
+            "warm_jobs_1": _cli_run(cache, tmp / "warm1", "--jobs", "1")}
+
+
+def per_analysis(tmp: Path) -> list[dict]:
+    """Every bundled analysis in its own warm process (caches filled by a first pass)."""
+    cache = tmp / "cache-e2e"
+    if not cache.exists():
+        _cli_run(cache, tmp / "fill")
+    from prrt_bayes.pipeline.bundled import bundled_names
+
+    return [_child("analysis", name, cache) for name in bundled_names()]
+
+
+def stan(tmp: Path, stan_python: str | None) -> dict:
+    """PFS HR job end to end (warm) vs the brms Cox model in Stan on the same pseudo-IPD."""
+    if not stan_python:
+        return {"skipped": "no --stan-python given"}
+    cache = tmp / "cache-e2e"
+    ours = [_cli_run(cache, tmp / f"pfs{k}", "pfs_primary") for k in range(2)][-1]
+    summary = tmp / "pfs1" / "summary.csv"
+    import pandas as pd
+
+    rows = pd.read_csv(summary)
+    hr = rows[(rows.analysis == "pfs_primary") & (rows.quantity == "hazard_ratio")]
+    ipd_csv = tmp / "pfs_ipd.csv"
+    from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
+
+    load_netter1_ipd("pfs", "primary").to_csv(ipd_csv, index=False)
+    proc = subprocess.run([stan_python, str(ROOT / "benchmarks" / "stan_cox.py"), str(ipd_csv),
+                           "4"], capture_output=True, text=True, cwd=tmp)
+    if proc.returncode != 0:
+        raise RuntimeError(f"Stan reference failed:\n{proc.stderr[-3000:]}")
+    reference = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"prrt_bayes_pfs_primary": ours | {"hr_median": float(hr["median"].iloc[0])},
+            "stan_brms_cox": reference,
+            "speedup_vs_stan_build_and_sample": reference["total_s"] / ours["wall_s"],
+            "speedup_vs_stan_sampling_only": reference["sampling_s"] / ours["wall_s"],
+            "hr_median_relative_difference":
+                float(hr["median"].iloc[0]) / reference["hr_median"] - 1}
+
+
+def suites() -> dict:
+    """Wall time of the default test run and of the notebook suite."""
+    out = {}
+    for label, args in (("make_test", []), ("notebooks", ["-m", "notebooks"])):
+        start = time.perf_counter()
+        proc = subprocess.run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+                              cwd=ROOT, capture_output=True, text=True)
+        out[label] = {"wall_s": time.perf_counter() - start, "exit_code": proc.returncode,
+                      "last_line": proc.stdout.strip().splitlines()[-1]}
+    return out
 
 
 def machine() -> dict:
@@ -356,7 +299,54 @@ def machine() -> dict:
             "platform": platform.platform(), "python": platform.python_version(),
             "load_average_at_start": os.getloadavg(),
             "versions": {p: md.version(p) for p in ("pymc", "nutpie", "numba", "pytensor",
-                                                     "arviz", "lifelines")}}
+                                                     "arviz", "lifelines", "prrt-bayes")}}
+
+
+def targets(r: dict) -> dict:
+    """Each figure of the issue: measured value and verdict (None where not measured)."""
+    out = {}
+    e = r.get("end_to_end")
+    if e:
+        warm = min(e["warm"]["wall_s"], e["warm_jobs_1"]["wall_s"])
+        out["run_cold_le_45s"] = (e["cold"]["wall_s"], e["cold"]["wall_s"] <= 45)
+        out["run_warm_le_15s"] = (warm, warm <= 15)
+        out["results_folder_le_30MB"] = (e["warm"].get("results_mb"),
+                                         e["warm"].get("results_mb", 1e9) <= 30)
+    for row in r.get("per_analysis") or []:
+        if row["analysis"].startswith(("pfs", "os")):
+            ratio = row["compile_plus_sampling_over_sampling"]
+            out[f"{row['analysis']}_compile_plus_sampling_le_3x_sampling"] = (ratio, ratio <= 3)
+    s = r.get("stan") or {}
+    if "speedup_vs_stan_build_and_sample" in s:
+        out["pfs_job_ge_10x_faster_than_stan"] = (s["speedup_vs_stan_build_and_sample"],
+                                                  s["speedup_vs_stan_build_and_sample"] >= 10)
+        diff = abs(s["hr_median_relative_difference"])
+        out["pfs_hr_median_within_5pct_of_stan"] = (diff, diff <= 0.05)
+    p = r.get("psa")
+    if p:
+        out["psa_workbook_le_3s"] = (p["write_psa_s"], p["write_psa_s"] <= 3)
+    u = r.get("suites")
+    if u:
+        out["make_test_le_8min"] = (u["make_test"]["wall_s"], u["make_test"]["wall_s"] <= 480)
+        out["notebooks_le_3min"] = (u["notebooks"]["wall_s"], u["notebooks"]["wall_s"] <= 180)
+    return {name: {"measured": value, "met": met} for name, (value, met) in out.items()}
+
+
+def table(r: dict) -> str:
+    """A plain-text table of the targets and the per-analysis figures."""
+    m = r["machine"]
+    lines = [f"prrt-bayes benchmarks, {r['date']}; {m['nproc']} cores, {m['cpu']}, "
+             f"{m['memory_gb']} GB; load at start {m['load_average_at_start']}", ""]
+    for row in r.get("per_analysis") or []:
+        lines.append(f"{row['analysis']:<12} fits {row['fits']:>3}  compile "
+                     f"{row['compile_s']:6.1f} s  sampling {row['sampling_s']:6.1f} s  wall "
+                     f"{row['fit_wall_s']:6.1f} s  backends {','.join(row['backends'])}")
+    lines.append("")
+    for name, t in r["targets"].items():
+        value = t["measured"]
+        shown = f"{value:.3g}" if isinstance(value, float) else str(value)
+        lines.append(f"{name:<58} {shown:>10}  {'met' if t['met'] else 'MISSED'}")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -364,111 +354,34 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--only", nargs="+", choices=SECTIONS,
                         help="re-measure only these sections, keeping the others from --out")
+    parser.add_argument("--stan-python", help="interpreter with pystan, for the stan section")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "ARG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(CHILDREN[args.child[0]](args.child[1]), default=str))
         return
     sections = set(args.only or SECTIONS)
-    results = {}
-    if sections != set(SECTIONS):
-        results = json.loads(args.out.read_text())  # re-measure some sections, keep the rest
+    results = json.loads(args.out.read_text()) if args.only and args.out.exists() else {}
     results |= {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
     with tempfile.TemporaryDirectory(prefix="prrt-bench-") as tmp:
         tmp = Path(tmp)
-        if "analyses" in sections:
-            results["analyses"] = []
-            for name in ANALYSIS_NAMES:  # each with its own empty caches: cold compile
-                results["analyses"].append(_child("analysis", name, tmp / f"cache-{name}"))
-                _print_progress(results["analyses"][-1])
         if "end-to-end" in sections:
-            cache = tmp / "cache-e2e"
-            results["end_to_end"] = {
-                "command": "prrt-bayes run --quick (all 5 bundled analyses, sequential)",
-                "cold": _cli_run(cache, tmp / "out-cold"),
-                "warm_disk_cache": _cli_run(cache, tmp / "out-warm"),
-                "jobs_2_warm_disk_cache": _child("parallel", "2", cache),
-            }
+            results["end_to_end"] = end_to_end(tmp)
             print("end to end:", json.dumps(results["end_to_end"]), flush=True)
-        for kind in ("ph-reference", "likelihood", "compile-count"):
-            if kind in sections:
-                results[kind.replace("-", "_")] = _child(kind, "-", tmp / f"cache-{kind}")
-                print(kind, "done", flush=True)
+        if "per-analysis" in sections:
+            results["per_analysis"] = per_analysis(tmp)
+        if "stan" in sections:
+            results["stan"] = stan(tmp, args.stan_python)
+        if "psa" in sections:
+            results["psa"] = _child("psa", "-", tmp / "cache-e2e")
+        if "likelihood" in sections:
+            results["likelihood"] = _child("likelihood", "-", tmp / "cache-e2e")
+        shutil.rmtree(tmp, ignore_errors=True)
+    if "suites" in sections:
+        results["suites"] = suites()
     results["targets"] = targets(results)
     args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(table(results))
-
-
-def _print_progress(row: dict) -> None:
-    print(f"{row['analysis']}: fit {row['fit_wall_s']:.1f} s", flush=True)
-
-
-def targets(r: dict) -> dict:
-    """The issue's targets, measured value and verdict."""
-    e2e = r["end_to_end"]
-    ph = r["ph_reference"]
-    lik = r["likelihood"]["rows"]
-    ratio = lik[-1]["aggregated_ratio_to_230"]
-    cc = r["compile_count"]
-    return {
-        "warm_end_to_end_under_30s": {"measured_s": e2e["warm_disk_cache"]["wall_s"],
-                                      "jobs_2_measured_s": e2e["jobs_2_warm_disk_cache"]["wall_s"],
-                                      "met": min(e2e["warm_disk_cache"]["wall_s"],
-                                                 e2e["jobs_2_warm_disk_cache"]["wall_s"]) < 30},
-        "cold_end_to_end_under_120s": {"measured_s": e2e["cold"]["wall_s"],
-                                       "met": e2e["cold"]["wall_s"] < 120},
-        "nutpie_ess_per_s_wall_at_least_10x_pymc": {
-            "measured_ratio": ph["nutpie_over_pymc_ess_per_s_wall"],
-            "measured_ratio_compiled_model_reused": ph["nutpie_reused_over_pymc_ess_per_s_wall"],
-            "met": ph["nutpie_over_pymc_ess_per_s_wall"] >= 10},
-        "aggregated_logp_23000_within_1_5x_of_230": {"measured_ratio": ratio,
-                                                     "met": ratio <= 1.5},
-        "compile_once_shared_structure": {
-            label: f"{v['compiles']} compiles for {v['fits']} fits" for label, v in cc.items()},
-    }
-
-
-def table(r: dict) -> str:
-    """A plain-text table of the results."""
-    m = r["machine"]
-    lines = [f"prrt-bayes benchmarks, {r['date']}; {m['nproc']} cores, {m['cpu']}, "
-             f"{m['memory_gb']} GB; load at start {m['load_average_at_start']}", "",
-             f"{'analysis':<12}{'compile s':>10}{'sample s':>10}{'fit s':>8}{'ESS bulk':>10}"
-             f"{'ESS/s smp':>11}{'ESS/s wall':>11}{'peak MB':>9}{'compiles':>9}"]
-    for a in r["analyses"]:
-        lines.append(f"{a['analysis']:<12}{a['compile_s']:>10.1f}{a['sampling_s']:>10.1f}"
-                     f"{a['fit_wall_s']:>8.1f}{a['min_ess_bulk']:>10.0f}"
-                     f"{a['ess_per_s_sampling']:>11.0f}{a['ess_per_s_wall']:>11.0f}"
-                     f"{a['peak_rss_mb']:>9.0f}{a['compiles']:>9d}")
-    e = r["end_to_end"]
-    lines += ["", f"end to end (run --quick): cold {e['cold']['wall_s']:.1f} s, warm disk cache "
-              f"{e['warm_disk_cache']['wall_s']:.1f} s, --jobs 2 warm "
-              f"{e['jobs_2_warm_disk_cache']['wall_s']:.1f} s"]
-    ph = r["ph_reference"]
-    lines += [f"PH model ESS/s wall: nutpie {ph['nutpie']['ess_per_s_wall']:.0f} "
-              f"({ph['nutpie']['wall_s']:.1f} s), PyMC NUTS {ph['pymc']['ess_per_s_wall']:.0f} "
-              f"({ph['pymc']['wall_s']:.1f} s): ratio {ph['nutpie_over_pymc_ess_per_s_wall']:.1f}x;"
-              f" lifelines MLE {ph['lifelines_mle']['fit_s_median_of_5'] * 1000:.0f} ms",
-              f"  ESS/s of sampling only: nutpie {ph['nutpie']['ess_per_s_sampling']:.0f}, PyMC "
-              f"{ph['pymc']['ess_per_s_sampling']:.0f} "
-              f"({ph['nutpie_over_pymc_ess_per_s_sampling']:.1f}x); nutpie reusing its compiled"
-              f" model {ph['nutpie_compiled_model_reused']['ess_per_s_wall']:.0f} ESS/s wall "
-              f"({ph['nutpie_reused_over_pymc_ess_per_s_wall']:.1f}x PyMC); a second model in "
-              f"the same process compiles in "
-              f"{ph['nutpie_second_model_same_process']['compile_s']:.1f} s"]
-    lines.append(f"{'patients':>9}{'aggregate ms':>14}{'agg logp+grad us':>18}"
-                 f"{'per-patient logp+grad us':>26}")
-    for row in r["likelihood"]["rows"]:
-        lines.append(f"{row['patients']:>9}{row['aggregate_step_s'] * 1e3:>14.2f}"
-                     f"{row['aggregated_logp_dlogp_s'] * 1e6:>18.1f}"
-                     f"{row['per_patient_logp_dlogp_s'] * 1e6:>26.1f}")
-    for label, v in r["compile_count"].items():
-        lines.append(f"{label}: {v['compiles']} compiles / {v['fits']} fits, "
-                     f"{v['wall_s']:.1f} s")
-    lines.append("")
-    for name, t in r["targets"].items():
-        lines.append(f"target {name}: {t}")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

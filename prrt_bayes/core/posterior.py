@@ -5,6 +5,9 @@ DataTree (variable ``draws``, dims ``chain, draw, row``; coordinates ``quantity`
 ``endpoint``, ``analysis`` along ``row``). The summary table is computed from that group by
 :func:`summary_from_tree`, both when the runner writes ``summary.csv`` and when
 ``prrt-bayes summarize POSTERIOR.nc`` reloads a saved posterior, so both give the same numbers.
+:func:`save_posterior` writes the tree compressed, each quantity's draws once (a row equal to a
+posterior variable is stored as a reference to it) and the other draws as float32;
+:func:`load_posterior` restores the ``quantities`` group exactly.
 """
 
 from __future__ import annotations
@@ -22,6 +25,13 @@ from prrt_bayes.core.summary import summarize_draws, summary_frame
 
 QuantityDraws = tuple[str, str, xr.DataArray] | tuple[str, str, xr.DataArray, str]
 """(quantity, group, draws with dims chain, draw[, endpoint overriding the analysis's])."""
+QUANTITIES = "quantities"
+"""Name of the group holding the reported quantities' draws."""
+LABELS = ("quantity", "group", "endpoint", "analysis")
+"""Coordinates along ``row`` of the ``quantities`` group."""
+LAYOUT_ATTR = "prrt_bayes_layout"
+LAYOUT = "quantities-by-reference-1"
+"""Marks a file whose ``quantities`` group stores duplicated rows as references."""
 
 
 def attach_quantities(
@@ -99,14 +109,103 @@ def summary_from_tree(tree: xr.DataTree) -> pd.DataFrame:
     return summary_frame(rows)
 
 
+def _cells(array: xr.DataArray) -> np.ndarray:
+    """Draws of a (chain, draw, ...) variable as (cell, chain, draw), cells in C order."""
+    values = array.transpose("chain", "draw", ...).values
+    return np.moveaxis(values.reshape(values.shape[0], values.shape[1], -1), -1, 0)
+
+
+def _draw_variables(tree: xr.DataTree, shape: tuple[int, int]):
+    """(group path, name, variable) of every float64 variable with ``shape`` chain x draw."""
+    for node in tree.subtree:
+        if node.path == f"/{QUANTITIES}":
+            continue
+        for name, variable in node.to_dataset(inherit=False).data_vars.items():
+            if ({"chain", "draw"} <= set(variable.dims) and variable.dtype == np.float64
+                    and (variable.sizes["chain"], variable.sizes["draw"]) == shape):
+                yield node.path, str(name), variable
+
+
+def _stored_quantities(tree: xr.DataTree) -> tuple[xr.Dataset, set[tuple[str, str]]]:
+    """The ``quantities`` group as stored: rows equal to a posterior variable become references.
+
+    A row whose draws are bitwise equal to one cell of a float64 variable elsewhere in the tree
+    (e.g. ``risk_difference`` of one event) is stored as ``source_group``, ``source_variable``
+    and ``source_cell`` (C-order index over the variable's dims after chain and draw) with
+    ``stored_row = -1``; the other rows keep their draws in ``draws`` (dims ``stored_row, chain,
+    draw``). Also returns the (group, variable) pairs referenced, which must stay float64.
+    """
+    dataset = tree[QUANTITIES].to_dataset(inherit=False)
+    draws = dataset["draws"].transpose("row", "chain", "draw")
+    shape = (draws.sizes["chain"], draws.sizes["draw"])
+    index: dict[bytes, tuple[str, str, int]] = {}
+    for group, name, variable in _draw_variables(tree, shape):
+        for cell, values in enumerate(_cells(variable)):
+            index.setdefault(np.ascontiguousarray(values).tobytes(), (group, name, cell))
+    values = draws.values
+    sources = [index.get(np.ascontiguousarray(row).tobytes()) for row in values]
+    kept = [i for i, source in enumerate(sources) if source is None]
+    stored_row = np.full(len(sources), -1, dtype=np.int64)
+    stored_row[kept] = np.arange(len(kept))
+    labels = {c: ("row", dataset[c].values) for c in LABELS}
+    stored = xr.Dataset(
+        {"draws": (("stored_row", "chain", "draw"), values[kept]),
+         "stored_row": ("row", stored_row),
+         "source_group": ("row", [s[0] if s else "" for s in sources]),
+         "source_variable": ("row", [s[1] if s else "" for s in sources]),
+         "source_cell": ("row", np.array([s[2] if s else -1 for s in sources], dtype=np.int64))},
+        coords={"chain": draws["chain"].values, "draw": draws["draw"].values, **labels},
+        attrs={**dataset.attrs, LAYOUT_ATTR: LAYOUT},
+    )
+    return stored, {(s[0], s[1]) for s in sources if s}
+
+
+def _restored_quantities(tree: xr.DataTree) -> xr.Dataset:
+    """Inverse of :func:`_stored_quantities`: ``draws`` with dims ``row, chain, draw`` again."""
+    stored = tree[QUANTITIES].to_dataset(inherit=False)
+    rows = []
+    for i, position in enumerate(stored["stored_row"].values):
+        if position >= 0:
+            rows.append(stored["draws"].values[position])
+            continue
+        group = str(stored["source_group"].values[i])
+        variable = tree[group].to_dataset(inherit=False)[str(stored["source_variable"].values[i])]
+        rows.append(_cells(variable)[int(stored["source_cell"].values[i])])
+    shape = (0, stored.sizes["chain"], stored.sizes["draw"])
+    draws = np.stack(rows) if rows else np.empty(shape)
+    attrs = {k: v for k, v in stored.attrs.items() if k != LAYOUT_ATTR}
+    return xr.Dataset(
+        {"draws": (("row", "chain", "draw"), draws)},
+        coords={"chain": stored["chain"].values, "draw": stored["draw"].values,
+                **{c: ("row", stored[c].values) for c in LABELS}},
+        attrs=attrs,
+    )
+
+
 def save_posterior(tree: xr.DataTree, path: Path, *, spec: dict, version: str) -> None:
-    """Write the tree as NetCDF with the spec (JSON) and package version in its attributes.
+    """Write the tree as compressed NetCDF with the spec (JSON) and package version.
+
+    What is stored (measured on the bundled toxicity analysis: 19.6 MB before, about 8 MB
+    after; the survival analyses about 1.1 MB -> 0.65 MB):
+
+    - every group and attribute of the tree, each numeric variable deflate-compressed (zlib
+      level 4 with byte shuffle, readable by any netCDF-4 / HDF5 reader);
+    - the ``quantities`` draws exactly (float64): :func:`load_posterior` gives back the same
+      numbers, so ``prrt-bayes summarize`` reproduces ``summary.csv``. A quantity whose draws
+      are bitwise a cell of a posterior variable (most toxicity rows: ``p``,
+      ``risk_difference``, ``odds_ratio`` per event) is stored once, as a reference to that
+      cell, and that variable stays float64;
+    - the other draws (sampled parameters, other deterministics, sampler statistics: float64
+      variables with ``chain`` and ``draw`` dims) as float32: relative rounding below
+      :math:`6 \\times 10^{-8}`, far below the Monte Carlo error of any posterior summary (a
+      posterior mean's MCSE is its sd over the square root of the ESS, i.e. a few percent of
+      the sd). Data groups (``observed_data``, ``constant_data``) and coordinates are exact.
 
     Parameters
     ----------
     tree
         Posterior DataTree; its root attributes ``prrt_bayes_version`` and ``spec`` are set in
-        place before writing.
+        place before writing (nothing else in it changes).
     path
         Output NetCDF file (overwritten if it exists).
     spec
@@ -116,7 +215,23 @@ def save_posterior(tree: xr.DataTree, path: Path, *, spec: dict, version: str) -
     """
     tree.attrs["prrt_bayes_version"] = version
     tree.attrs["spec"] = json.dumps(spec, default=str, sort_keys=True)
-    tree.to_netcdf(path)
+    keep64: set[tuple[str, str]] = set()
+    groups = {node.path: node.to_dataset(inherit=False) for node in tree.subtree}
+    if QUANTITIES in tree.children and "draws" in tree[QUANTITIES].dataset:
+        groups[f"/{QUANTITIES}"], keep64 = _stored_quantities(tree)
+    encoding: dict[str, dict] = {}
+    for group, dataset in groups.items():
+        variables = {}
+        for name, variable in dataset.data_vars.items():
+            if variable.dtype.kind not in "biuf":
+                continue
+            variables[name] = {"zlib": True, "complevel": 4, "shuffle": True}
+            if (group != f"/{QUANTITIES}" and variable.dtype == np.float64
+                    and {"chain", "draw"} <= set(variable.dims) and (group, name) not in keep64):
+                variables[name]["dtype"] = "float32"
+        if variables:
+            encoding[group] = variables
+    xr.DataTree.from_dict(groups).to_netcdf(path, encoding=encoding)
 
 
 def load_posterior(path: str | Path) -> xr.DataTree:
@@ -125,12 +240,15 @@ def load_posterior(path: str | Path) -> xr.DataTree:
     Parameters
     ----------
     path
-        NetCDF file written by :func:`save_posterior`.
+        NetCDF file written by :func:`save_posterior` (files written before quantities were
+        stored by reference load as they are).
 
     Returns
     -------
     xarray.DataTree
-        The whole tree, loaded into memory (the file is not kept open).
+        The whole tree, loaded into memory (the file is not kept open), with the
+        ``quantities`` group as :func:`attach_quantities` made it (``draws`` with dims ``row,
+        chain, draw``, exact).
 
     Raises
     ------
@@ -141,9 +259,13 @@ def load_posterior(path: str | Path) -> xr.DataTree:
     if not path.exists():
         raise InputError("posterior file not found", file=path)
     try:
-        return xr.open_datatree(path).load()
+        with xr.open_datatree(path) as opened:
+            tree = opened.load()
     except (OSError, ValueError) as err:
         raise InputError(f"not a readable NetCDF posterior: {err}", file=path) from None
+    if QUANTITIES in tree.children and tree[QUANTITIES].attrs.get(LAYOUT_ATTR) == LAYOUT:
+        tree[QUANTITIES] = xr.DataTree(_restored_quantities(tree))
+    return tree
 
 
 def parameter_frame(arrays: dict[str, xr.DataArray]) -> pd.DataFrame:

@@ -19,6 +19,7 @@ recompile (detected by the number of named variables).
 
 from __future__ import annotations
 
+import threading
 import time
 import weakref
 from collections.abc import Sequence
@@ -148,8 +149,15 @@ def _compile_c(model: pm.Model, var_names: tuple[str, ...] | None) -> Any:
     from nutpie.compiled_pyfunc import from_pyfunc
     from pymc.initial_point import make_initial_point_fn
 
-    initial_point = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs),
-                                          return_transformed=True)
+    lock = threading.Lock()  # nutpie starts chains in threads; a PyTensor function is not
+    #                          thread-safe, so one call at a time, and each chain its own copy
+    unlocked_initial_point = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs),
+                                                   return_transformed=True)
+
+    def initial_point(seed):
+        with lock:
+            return unlocked_initial_point(seed)
+
     n_dim, _, logp_fn, expand_fn, initial_flat, shape_info, renamed = _make_functions(
         model, mode="FAST_RUN", compute_grad=True, join_expanded=False,
         pymc_initial_point_fn=initial_point,
@@ -158,7 +166,8 @@ def _compile_c(model: pm.Model, var_names: tuple[str, ...] | None) -> Any:
     dtypes = [np.dtype("float64")] * len(names)
 
     def make_logp():
-        own = logp_fn.copy()
+        with lock:
+            own = logp_fn.copy()
         own.trust_input = True
 
         def logp(x, **_shared):
@@ -168,7 +177,8 @@ def _compile_c(model: pm.Model, var_names: tuple[str, ...] | None) -> Any:
         return logp
 
     def make_expand(_seed1, _seed2, _chain):
-        own = expand_fn.copy()
+        with lock:
+            own = expand_fn.copy()
 
         def expand(x, **_shared):
             return {name: np.asarray(value, dtype=dtype, order="C").reshape(shape)
@@ -184,13 +194,15 @@ def _compile_c(model: pm.Model, var_names: tuple[str, ...] | None) -> Any:
                        reparameterized_names=renamed)
 
 
-def _compiled_for(model: pm.Model, var_names: tuple[str, ...] | None, backend: str) -> Any:
+def _compiled_for(model: pm.Model, var_names: tuple[str, ...] | None,
+                  backend: str) -> tuple[Any, float]:
     """Return the cached nutpie model for ``model`` (``c``, ``numba`` or ``jax``), compiling
-    if needed, with the model's current ``pm.Data`` values."""
+    if needed, with the model's current ``pm.Data`` values; and the seconds spent compiling
+    (0 when the cache had it)."""
     import nutpie
 
     global _COMPILE_COUNT
-    entry = _CACHE.get(model)
+    entry, start = _CACHE.get(model), time.perf_counter()
     if (entry is None or entry.n_named_vars != len(model.named_vars)
             or entry.var_names != var_names or entry.backend != backend):
         options = {"gradient_backend": "jax"} if backend == "jax" else {}
@@ -207,10 +219,11 @@ def _compiled_for(model: pm.Model, var_names: tuple[str, ...] | None, backend: s
         _COMPILE_COUNT += 1
         entry = _CacheEntry(compiled, len(model.named_vars), var_names, backend)
         _CACHE[model] = entry
+    compile_s = time.perf_counter() - start
     if backend == "c":  # the compiled functions read the model's shared variables directly
-        return entry.compiled
+        return entry.compiled, compile_s
     data = {var.name: np.asarray(var.get_value()) for var in model.data_vars}
-    return entry.compiled.with_data(**data) if data else entry.compiled
+    return (entry.compiled.with_data(**data) if data else entry.compiled), compile_s
 
 
 def sample(
@@ -244,8 +257,9 @@ def sample(
     -------
     xarray.DataTree
         Groups ``posterior``, ``sample_stats`` (with ``diverging``, ``energy``) and the data
-        groups; ``posterior.attrs`` has ``sampling_time``, ``tuning_steps``, ``seed`` and
-        ``sampler_backend``.
+        groups; ``posterior.attrs`` has ``sampling_time``, ``tuning_steps``, ``seed``,
+        ``sampler_backend`` and, for nutpie, ``compile_time`` (seconds; 0 when the compiled
+        model was reused).
 
     Raises
     ------
@@ -269,8 +283,8 @@ def sample(
         import nutpie
         from pymc.backends.arviz import patch_nutpie_idata
 
-        compiled = _compiled_for(model, None if var_names is None else tuple(var_names),
-                                 backend.removeprefix("nutpie-"))
+        compiled, compile_s = _compiled_for(
+            model, None if var_names is None else tuple(var_names), backend.removeprefix("nutpie-"))
         start = time.perf_counter()
         tree = nutpie.sample(
             compiled,
@@ -284,6 +298,7 @@ def sample(
             target_accept=settings.target_accept,
         )
         patch_nutpie_idata(tree, model, sampling_time=time.perf_counter() - start)
+        tree.posterior.attrs["compile_time"] = compile_s
     tree.posterior.attrs["seed"] = int(settings.seed)
     tree.posterior.attrs["sampler_backend"] = backend
     return tree

@@ -7,17 +7,31 @@ model, in ``out_dir/psa/``:
 - ``parameters_<analysis>.csv``: model parameters on the real line (log scale for positive
   ones), one row per PSA sample, one column per parameter (the layout of hesim's
   ``params_surv``), with the ``chain`` and ``draw`` each sample came from;
-- ``survival.csv``: long format ``sample, endpoint, analysis, arm, cycle, time_months,
-  survival``: S(t) per PSA sample, arm and cycle for every PFS and OS analysis, PFS capped at OS;
+- ``survival.parquet``: long format ``sample, endpoint, analysis, arm, cycle, time_months,
+  survival``: S(t) per PSA sample, arm and cycle for every PFS and OS analysis, PFS capped at OS
+  (Parquet, zstd-compressed, survival as float32; read it with ``pandas.read_parquet`` or R's
+  ``arrow::read_parquet``);
 - ``life_years.csv``: per PSA sample and arm, life-years and progression-free life-years of
   each PFS/OS pair (:func:`partitioned_survival`);
 - ``pfs_os_pairs.csv``: which OS analysis bounds each PFS analysis, and how many samples
   needed the bound;
-- ``psa.xlsx``: the same tables in one workbook (openpyxl), plus a ``README`` sheet describing
-  every column. Excel holds at most 1,048,576 rows per sheet, fewer than the long survival
-  table can have (3 analyses x 2 arms x 1,000 samples x 361 cycles = 2.2 million), so in the
-  workbook each analysis and arm gets its own survival sheet, one row per sample and one column
-  per cycle.
+- ``psa.xlsx``: a ``README`` sheet describing every column first, the parameter tables, one
+  survival sheet per analysis and arm in the layout of a cost-effectiveness model (one row per
+  cycle: ``cycle, time_months``, then one column per PSA sample ``sample_0, sample_1, ...``),
+  the life-years and the pairs. Written by :mod:`prrt_bayes.outputs.workbook` (streaming,
+  about 2 s for 6 curves x 361 cycles x 1,000 samples). There is no CSV copy of the wide
+  survival tables: at about 10 bytes a value, 6 x 361 x 1,000 values would add 22 MB to a
+  results folder budgeted at 30 MB, and the Parquet file holds the same numbers.
+
+Precision. The exported survival values are the float32 cast of the (capped) float64 draws,
+relative rounding below :math:`2^{-24} \approx 6 \times 10^{-8}`; the workbook shows them with 7
+significant digits (``%.7g`` of the float32 value, relative difference below
+:math:`5 \times 10^{-7}`). Both are orders of magnitude below the Monte Carlo error of a
+1,000-sample PSA (the standard error of a mean survival probability is about
+:math:`\mathrm{sd}/\sqrt{1000}`, i.e. 1e-3 for a posterior sd of 0.03), and both roundings are
+monotone, so PFS <= OS survives them. Life-years are computed from the float64 curves before
+the cast; parameters and life-years are written with 10 significant digits (CSV and workbook),
+as ``summary.csv``.
 
 Thinning. The chains are pooled in chain-major order (all draws of chain 0, then chain 1, ...)
 and the sample at position :math:`\lfloor kN/n \rfloor`, :math:`k = 0..n-1`, is kept: evenly
@@ -34,12 +48,10 @@ fits), and PFS is replaced by :math:`\min(S_{PFS}, S_{OS})` cycle by cycle. The 
 samples that needed it is reported.
 
 Untrusted text (analysis, arm, event names from user files) goes through
-:func:`prrt_bayes.outputs.safe_text.escape_cell` in every CSV and Excel string cell (and header);
-file and sheet names are reduced by :func:`prrt_bayes.outputs.safe_text.safe_name` (sheet names to
-31
-characters, de-duplicated with ``_2``, ``_3``; the README maps each sheet to its analysis).
-Survival values in ``survival.csv`` are written with 10 significant digits (rounding is
-monotone, so PFS <= OS survives it); parameters at full precision.
+:func:`prrt_bayes.outputs.safe_text.escape_cell` in every CSV, Parquet and Excel string cell
+(and header), so the names match across files;
+file and sheet names are reduced by :func:`prrt_bayes.outputs.safe_text.safe_name` (sheet names
+to 31 characters, de-duplicated with ``_2``, ``_3``; the README maps each sheet to its analysis).
 """
 
 from __future__ import annotations
@@ -50,20 +62,28 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import xarray as xr
-from openpyxl import Workbook
 
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.results import AnalysisResult
 from prrt_bayes.core.summary import summarize_draws, summary_frame
 from prrt_bayes.core.vocabulary import Arm, Endpoint
-from prrt_bayes.outputs.safe_text import escape_cell, safe_name, xlsx_text
+from prrt_bayes.outputs.safe_text import escape_cell, safe_name
+from prrt_bayes.outputs.workbook import MAX_COLUMNS, Sheet, write_workbook
 
 SURVIVAL_COLUMNS: tuple[str, ...] = (
     "sample", "endpoint", "analysis", "arm", "cycle", "time_months", "survival",
 )
 LIFE_YEAR_QUANTITIES: tuple[str, ...] = ("life_years", "progression_free_life_years")
 CONTRAST = (Arm.LU177.value, Arm.CONTROL.value)
+SURVIVAL_DTYPE = np.float32
+"""Type of the exported survival values (``survival.parquet``; the workbook rounds further)."""
+WORKBOOK_FORMAT = "%.7g"
+"""Format of a survival value in the workbook: 7 significant digits of the float32 value."""
+TABLE_FORMAT = "%.10g"
+"""Format of the parameters and life-years (CSV and workbook): 10 significant digits."""
 _GRID_RTOL = 1e-9
 
 
@@ -462,23 +482,58 @@ def _bound_pfs(curves: dict[str, _Curves], pairs: pd.DataFrame) -> tuple[list, l
     return enforcement, pair_counts
 
 
+def exported_curves(values: np.ndarray) -> np.ndarray:
+    """Survival values as exported: cast to :data:`SURVIVAL_DTYPE` (float32).
+
+    Parameters
+    ----------
+    values
+        Survival probabilities (any shape), PFS already capped at OS.
+
+    Returns
+    -------
+    numpy.ndarray
+        A float32 copy. Rounding to the nearest float32 is monotone, so ``pfs <= os`` holds
+        after the cast wherever it held before; the relative rounding error is below
+        :math:`2^{-24} \\approx 6 \\times 10^{-8}`.
+    """
+    return np.asarray(values).astype(SURVIVAL_DTYPE)
+
+
 def _survival_long(curves: dict[str, _Curves]) -> pd.DataFrame:
+    """The long table (:data:`SURVIVAL_COLUMNS`), survival as float32, text escaped."""
     frames = []
     for name, c in curves.items():
         n, n_t = next(iter(c.arms.values())).shape
         for arm, values in c.arms.items():
             frames.append(pd.DataFrame({
-                "sample": np.repeat(np.arange(n), n_t),
-                "endpoint": c.result.endpoint,
-                "analysis": name,
-                "arm": arm,
-                "cycle": np.tile(np.arange(n_t), n),
-                "time_months": np.tile(c.times, n),
-                "survival": values.ravel(),
+                "sample": np.repeat(np.arange(n, dtype=np.int32), n_t),
+                "endpoint": escape_cell(str(c.result.endpoint)),
+                "analysis": escape_cell(str(name)),
+                "arm": escape_cell(str(arm)),
+                "cycle": np.tile(np.arange(n_t, dtype=np.int32), n),
+                "time_months": np.tile(c.times.astype(float), n),
+                "survival": exported_curves(values).ravel(),
             }))
     if not frames:
-        return pd.DataFrame(columns=list(SURVIVAL_COLUMNS))
-    return pd.concat(frames, ignore_index=True)[list(SURVIVAL_COLUMNS)]
+        frames = [pd.DataFrame({
+            "sample": np.array([], np.int32), "endpoint": np.array([], object),
+            "analysis": np.array([], object), "arm": np.array([], object),
+            "cycle": np.array([], np.int32), "time_months": np.array([], float),
+            "survival": np.array([], SURVIVAL_DTYPE)})]
+    long = pd.concat(frames, ignore_index=True)[list(SURVIVAL_COLUMNS)]
+    for column in ("endpoint", "analysis", "arm"):
+        long[column] = long[column].astype(object)
+    return long
+
+
+def _write_parquet(long: pd.DataFrame, path: Path) -> Path:
+    """The long table as Parquet: zstd, byte-stream-split floats, dictionary-encoded text."""
+    table = pa.Table.from_pandas(long, preserve_index=False)
+    pq.write_table(table, path, compression="zstd", compression_level=15,
+                   use_dictionary=["endpoint", "analysis", "arm"],
+                   use_byte_stream_split=["time_months", "survival"])
+    return path
 
 
 def _escaped(frame: pd.DataFrame) -> pd.DataFrame:
@@ -509,21 +564,19 @@ def _unique_names(stems: Sequence[str], max_len: int) -> list[str]:
     return out
 
 
-def _sheet(wb: Workbook, title: str, header: Sequence, rows) -> None:
-    ws = wb.create_sheet(title)
-    ws.append([xlsx_text(str(h)) for h in header])
-    for row in rows:
-        ws.append([xlsx_text(v) for v in row])
-
-
 def _readme_rows(report: PsaReport, sheets: list[tuple[str, str]], cycle: str,
                  seed: int | None) -> list[tuple[str, str, str]]:
     n = report.n_samples
     rows = [
         ("about", "content", "Probabilistic sensitivity analysis (PSA) inputs written by "
-         "prrt-bayes: the CSV files of the psa folder as sheets. survival.csv (long format) is "
-         "split here into one sheet per analysis and arm (one row per sample, one column per "
-         "cycle) because a sheet holds at most 1,048,576 rows."),
+         "prrt-bayes: the CSV files of the psa folder as sheets, and the survival curves of "
+         "survival.parquet (long format) as one sheet per analysis and arm: one row per cycle, "
+         "one column per PSA sample."),
+        ("about", "precision", "Survival values are float32 in survival.parquet (relative "
+         "rounding below 6e-8) and written here with 7 significant digits of those float32 "
+         "values (relative difference below 5e-7): far below the Monte Carlo error of 1,000 "
+         "samples. Both roundings are monotone, so PFS <= OS holds in every file. Parameters "
+         "and life-years: 10 significant digits."),
         ("about", "samples", f"{n} PSA samples per analysis (requested {report.n_draws_requested})."
          " Sample k is the same index in every table."),
         ("about", "thinning", "Chains pooled in chain-major order (all draws of chain 0, then "
@@ -561,7 +614,8 @@ _COLUMN_DOC: tuple[tuple[str, str], ...] = (
     ("cycle", "Cycle index: cycle c starts at time c x cycle length."),
     ("time_months", "Time since randomisation at the cycle start, months."),
     ("survival", "Survival probability S(t) at time_months (PFS capped at the paired OS)."),
-    ("cycle_<c> (survival sheets)", "S(t) at cycle c, one row per sample (wide layout)."),
+    ("sample_<k> (survival sheets)", "S(t) of PSA sample k, one row per cycle (wide "
+     "layout; first columns cycle and time_months)."),
     ("life_years", "Area under the OS curve to the horizon, years (trapezoid / half-cycle "
      "correction; undiscounted unless stated)."),
     ("progression_free_life_years", "Area under min(PFS, OS) to the horizon, years."),
@@ -607,7 +661,7 @@ def write_psa(
     pairs: Mapping[str, str] | None = None,
     discount_rate: float = 0.0,
 ) -> PsaReport:
-    """Write the PSA tables (CSV and one workbook) to ``out_dir/psa/``; see the module doc.
+    """Write the PSA tables (CSV, Parquet, one workbook) to ``out_dir/psa/``; see the module doc.
 
     Parameters
     ----------
@@ -635,7 +689,8 @@ def write_psa(
     Raises
     ------
     InputError
-        ``n_draws`` below 1, no analysis with parameter or survival draws, or a problem found
+        ``n_draws`` below 1, more samples than a worksheet has columns for (16,382) when there
+        are survival curves, no analysis with parameter or survival draws, or a problem found
         by :func:`pair_pfs_with_os` or :func:`partitioned_survival`.
     """
     if n_draws < 1:
@@ -646,6 +701,9 @@ def write_psa(
     n = min(n_draws, *(_n_total(r) for r in used))
     positions = {r.name: even_positions(_n_total(r), n) for r in used}
     survival = [r for r in used if r.survival and r.endpoint in (Endpoint.PFS, Endpoint.OS)]
+    if survival and n + 2 > MAX_COLUMNS:
+        raise InputError(f"{n} PSA samples do not fit the workbook's survival sheets (one column "
+                         f"per sample, at most {MAX_COLUMNS - 2})", field="n_draws")
     curves = {r.name: _thin_curves(r, positions[r.name]) for r in survival}
     pair_frame = pair_pfs_with_os(survival, pairs)
     enforcement, counts = _bound_pfs(curves, pair_frame)
@@ -667,50 +725,62 @@ def write_psa(
                     for r in used if r.parameters is not None}
     stems = _unique_names([f"parameters_{name}" for name in param_tables], 100)
     for stem, table in zip(stems, param_tables.values(), strict=True):
-        report.files.append(_write_csv(table, psa_dir / f"{stem}.csv"))
-    long = _survival_long(curves)
-    report.files.append(_write_csv(long, psa_dir / "survival.csv", float_format="%.10g"))
-    report.files.append(_write_csv(life_years, psa_dir / "life_years.csv"))
+        report.files.append(_write_csv(table, psa_dir / f"{stem}.csv", TABLE_FORMAT))
+    report.files.append(_write_parquet(_survival_long(curves), psa_dir / "survival.parquet"))
+    report.files.append(_write_csv(life_years, psa_dir / "life_years.csv", TABLE_FORMAT))
     report.files.append(_write_csv(pair_frame, psa_dir / "pfs_os_pairs.csv"))
     report.files.append(_write_workbook(psa_dir / "psa.xlsx", report, param_tables, curves,
                                         life_years, discount_rate, seed))
     return report
 
 
+def _table_sheet(title: str, table: pd.DataFrame) -> Sheet:
+    """A sheet of ``table``: the numeric fast path when every column is a finite number."""
+    header = [str(c) for c in table.columns]
+    numeric = all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+                  for t in table.dtypes)
+    if numeric and len(table) and np.isfinite(table.to_numpy(float)).all():
+        formats = ["%d" if pd.api.types.is_integer_dtype(t) else TABLE_FORMAT
+                   for t in table.dtypes]
+        return Sheet(title, header, block=table.to_numpy(float), formats=formats)
+    return Sheet(title, header, table.itertuples(index=False, name=None),
+                 float_format=TABLE_FORMAT)
+
+
 def _write_workbook(path: Path, report: PsaReport, param_tables: dict[str, pd.DataFrame],
                     curves: dict[str, _Curves], life_years: pd.DataFrame,
                     discount_rate: float, seed: int | None) -> Path:
-    """One sheet per table (survival: one per analysis and arm, wide) plus ``README`` first."""
-    wb = Workbook(write_only=True)
-    readme = wb.create_sheet("README")
-    sheets: list[tuple[str, str]] = []
+    """``README`` first, then parameters, wide survival sheets, life-years and pairs."""
+    sheets: list[Sheet] = []
+    described: list[tuple[str, str]] = []
     param_names = _unique_names([f"par_{name}" for name in param_tables], 31)
     for name, (analysis, table) in zip(param_names, param_tables.items(), strict=True):
-        _sheet(wb, name, table.columns, table.itertuples(index=False, name=None))
-        sheets.append((name, f"parameters of analysis {analysis}, one row per sample"))
+        sheets.append(_table_sheet(name, table))
+        described.append((name, f"parameters of analysis {analysis}, one row per sample"))
     surv_keys = [(a, arm) for a, c in curves.items() for arm in c.arms]
     surv_names = _unique_names([f"S_{a}_{arm}" for a, arm in surv_keys], 31)
     for name, (analysis, arm) in zip(surv_names, surv_keys, strict=True):
         c = curves[analysis]
-        values = c.arms[arm]
-        header = ["sample", *(f"cycle_{k}" for k in range(values.shape[1]))]
-        rows = ([k, *row] for k, row in enumerate(values.tolist()))
-        _sheet(wb, name, header, rows)
-        sheets.append((name, f"{c.result.endpoint.upper()} survival S(t) of analysis {analysis},"
-                             f" arm {arm}: one row per sample, one column per cycle"))
-    _sheet(wb, "life_years", life_years.columns, life_years.itertuples(index=False, name=None))
+        values = exported_curves(c.arms[arm]).T  # (cycle, sample)
+        n_t, n = values.shape
+        block = np.column_stack([np.arange(n_t), c.times, values.astype(float)])
+        sheets.append(Sheet(name, ["cycle", "time_months", *(f"sample_{k}" for k in range(n))],
+                            block=block, formats=["%d", "%.12g", *[WORKBOOK_FORMAT] * n]))
+        described.append((name, f"{c.result.endpoint.upper()} survival S(t) of analysis "
+                                f"{analysis}, arm {arm}: one row per cycle (cycle, time_months), "
+                                "one column per PSA sample (sample_0, sample_1, ...)"))
+    sheets.append(_table_sheet("life_years", life_years))
     discount = ("undiscounted" if discount_rate == 0
                 else f"discounted at {discount_rate:.2%} a year (mid-cycle)")
-    sheets.append(("life_years", f"life-years per sample, pair and arm ({discount})"))
+    described.append(("life_years", f"life-years per sample, pair and arm ({discount})"))
     pairs = report.pairs
-    _sheet(wb, "pfs_os_pairs", pairs.columns, pairs.itertuples(index=False, name=None))
-    sheets.append(("pfs_os_pairs", "which OS analysis bounds each PFS analysis, and how many "
-                                   "samples needed PFS capped at OS"))
+    sheets.append(Sheet("pfs_os_pairs", [str(c) for c in pairs.columns],
+                        pairs.itertuples(index=False, name=None)))
+    described.append(("pfs_os_pairs", "which OS analysis bounds each PFS analysis, and how many "
+                                      "samples needed PFS capped at OS"))
     grids = {f"{c.times[1] - c.times[0]:g}-month cycles from 0 to {c.times[-1]:g} months"
              for c in curves.values()}
     cycle = ("cycle length and horizon: " + "; ".join(sorted(grids))) if grids else "no curves"
-    readme.append([xlsx_text(h) for h in ("section", "item", "description")])
-    for row in _readme_rows(report, sheets, cycle, seed):
-        readme.append([xlsx_text(v) for v in row])
-    wb.save(path)
-    return path
+    readme = Sheet("README", ["section", "item", "description"],
+                   _readme_rows(report, described, cycle, seed))
+    return write_workbook(path, [readme, *sheets])

@@ -173,24 +173,73 @@ def _assumptions(result: AnalysisResult) -> str:
     if loo is not None and not loo.empty:
         columns = [c for c in ("model", "rank", "elpd_loo", "se", "elpd_diff", "dse",
                                "n_pareto_k_high", "km_area", "status") if c in loo.columns]
-        comparison = ("<p>Candidate parametric families, ranked by PSIS-LOO (elpd; Pareto k"
-                      " &gt; 0.7 flags unreliable estimates; km_area: area between the posterior"
-                      " mean curve and the Kaplan-Meier within follow-up):</p>"
+        caution = ("" if result.reconstruction_members is None else
+                   "<p class='verdict fail'>The data are pseudo-IPD reconstructed from published"
+                   " summaries: this comparison partly tests the reconstruction's own "
+                   "assumptions (hazard shape between published points, tail rule), not only "
+                   "the models.</p>")
+        comparison = (caution + "<p>Candidate parametric families, ranked by PSIS-LOO (elpd; "
+                      "Pareto k &gt; 0.7 flags unreliable estimates; km_area: area between the "
+                      "posterior mean curve and the Kaplan-Meier within follow-up):</p>"
                       + _table(columns, loo[columns].itertuples(index=False),
                                numeric=[i for i, c in enumerate(columns)
                                         if c not in ("model", "status")]))
     return priors + borrowing + comparison
 
 
-def _figures(results: Sequence[AnalysisResult]) -> str:
+RECONSTRUCTION_NOTE = (
+    "These estimates rest on pseudo-IPD reconstructed from published summaries (event counts, "
+    "landmarks, medians, the hazard ratio with its CI, follow-up), not on patient data or a "
+    "digitised curve. What the summaries leave open was enumerated as an ensemble of "
+    "reconstructions, each meeting every published target; the analysis was fitted to every "
+    "member listed and the draws pooled with equal weights.")
+HEADLINE_PREFIXES = ("hazard_ratio", "median_survival", "mean_survival", "rmst_difference")
+
+
+def _reconstruction(result: AnalysisResult) -> str:
+    """What the pseudo-IPD assumes, and how far the members' answers differ."""
+    members = result.reconstruction_members
+    if members is None:
+        return ""
+    columns = [c for c in ("member", "hazard_shape", "tail_rule", "split", "follow_up_reading",
+                           "pfs_early_rule", "cox_hr") if c in members.columns]
+    parts = [f"<p>{escape_html(RECONSTRUCTION_NOTE)}</p>",
+             _table(columns, members[columns].itertuples(index=False),
+                    numeric=[columns.index("cox_hr")] if "cox_hr" in columns else ())]
+    spread = result.reconstruction_spread
+    if spread is None:
+        parts.append("<p>One member only (spec <code>evidence.reconstruction</code>): the "
+                     "intervals carry no allowance for the reconstruction choices.</p>")
+        return "".join(parts)
+    rows = []
+    headline = spread[spread["quantity"].str.startswith(HEADLINE_PREFIXES)]
+    for (quantity, group), one in headline.groupby(["quantity", "group"], sort=False):
+        pooled = one[one["member"] == "pooled"].iloc[0]
+        each = one[one["member"] != "pooled"]
+        within = float(((each["upper"] - each["lower"]) ** 2).mean())
+        total = float((pooled["upper"] - pooled["lower"]) ** 2)
+        share = max(0.0, 1.0 - within / total) if total > 0 else float("nan")
+        rows.append((quantity, group, pooled["median"],
+                     f"{format_number(pooled['lower'])} to {format_number(pooled['upper'])}",
+                     f"{format_number(each['median'].min())} to "
+                     f"{format_number(each['median'].max())}", f"{share:.0%}"))
+    parts += ["<p>Headline quantities: the pooled posterior, the range of the members' "
+              "posterior medians, and the approximate share of the pooled variance that comes "
+              "from the reconstruction (1 - mean squared member interval width / squared pooled"
+              " width; normal approximation). Per-member figures: "
+              "<code>reconstruction_spread.csv</code>.</p>",
+              _table(("quantity", "group", "pooled median", "pooled 95% CrI",
+                      "member medians", "share from reconstruction"), rows, numeric=(2,))]
+    return "".join(parts)
+
+
+def _figures(rendered: Sequence[plots.RenderedFigure]) -> str:
     parts = []
-    for _stem, fig in plots.figures(results):
-        title = fig.get_suptitle() or fig.axes[0].get_title()
-        caption = title.replace("\\$", "$").replace("\n", " ")
-        data = base64.b64encode(plots.png_bytes(fig, dpi=100)).decode("ascii")
-        parts.append(f'<figure><img alt="{escape_html(caption)}" '
-                     f'src="data:image/png;base64,{data}"><figcaption>{escape_html(caption)}'
-                     "</figcaption></figure>")
+    for figure in rendered:
+        caption = escape_html(figure.caption)
+        data = base64.b64encode(figure.png).decode("ascii")
+        parts.append(f'<figure><img alt="{caption}" src="data:image/png;base64,{data}">'
+                     f"<figcaption>{caption}</figcaption></figure>")
     return "".join(parts) or "<p>No figures.</p>"
 
 
@@ -223,6 +272,7 @@ def write_report(
     title: str = "prrt-bayes: Bayesian evidence synthesis for 177Lu-Dotatate",
     psa: PsaReport | None = None,
     date: str | None = None,
+    figures: Sequence[plots.RenderedFigure] | None = None,
 ) -> Path:
     """Write the self-contained HTML report of ``results`` to ``path``.
 
@@ -244,6 +294,10 @@ def write_report(
         life-years are shown.
     date
         Date shown (default: now, UTC).
+    figures
+        The figures of ``results`` already rendered by
+        :func:`prrt_bayes.outputs.plots.render_all` (the runner passes the ones it wrote to
+        ``plots/``); default: rendered here at :data:`prrt_bayes.outputs.plots.FIGURE_DPI`.
 
     Returns
     -------
@@ -254,6 +308,8 @@ def write_report(
     e = escape_html
     nav = ("<nav><a href='#diagnostics'>Diagnostics</a><a href='#summary'>Summary</a>"
            "<a href='#figures'>Figures</a><a href='#assumptions'>Priors and borrowing</a>"
+           + ("<a href='#reconstruction'>Reconstruction</a>"
+              if any(r.reconstruction_members is not None for r in results) else "")
            + ("<a href='#psa'>PSA</a>" if psa is not None else "")
            + "<a href='#provenance'>Data provenance</a></nav>")
     summaries = "".join(
@@ -265,6 +321,8 @@ def write_report(
         for r in results
     )
     assumptions = "".join(f"<h3>{e(r.name)}</h3>{_assumptions(r)}" for r in results)
+    reconstruction = "".join(f"<h3>{e(r.name)}</h3>{_reconstruction(r)}" for r in results
+                             if r.reconstruction_members is not None)
     provenance_table = _table([str(c) for c in provenance.columns],
                               provenance.itertuples(index=False, name=None))
     sections = [
@@ -276,9 +334,13 @@ def write_report(
         "<h2 id='summary'>Posterior summary (median and 95% credible interval)</h2>",
         "<p>Credible intervals are equal-tailed (2.5% and 97.5% posterior quantiles); "
         "times in months.</p>", summaries,
-        "<h2 id='figures'>Figures</h2>", _figures(results),
+        "<h2 id='figures'>Figures</h2>",
+        _figures(plots.render_all(results) if figures is None else figures),
         "<h2 id='assumptions'>Priors and borrowing assumptions</h2>", assumptions,
     ]
+    if reconstruction:
+        sections += ["<h2 id='reconstruction'>What the reconstruction assumes</h2>",
+                     reconstruction]
     if psa is not None:
         sections += ["<h2 id='psa'>Probabilistic sensitivity analysis</h2>", _psa(psa)]
     sections += [

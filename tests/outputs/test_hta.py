@@ -1,4 +1,5 @@
-"""PSA exports: even thinning, PFS <= OS enforcement and its count, partitioned survival, escaping.
+"""PSA exports: even thinning, PFS <= OS enforcement and its count, partitioned survival, escaping,
+the Parquet long table and the wide workbook sheets (values, precision, size).
 
 Synthetic analyses with exponential survival draws of known rates (no MCMC): the expected
 values are computed independently in the tests (closed forms, explicit index arithmetic).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ from openpyxl import load_workbook
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.outputs.hta import (
     SURVIVAL_COLUMNS,
+    WORKBOOK_FORMAT,
     even_positions,
     pair_pfs_with_os,
     partitioned_survival,
@@ -45,6 +48,18 @@ def exp_result(name, endpoint, log_rates, *, grid=None, shuffle_parameters=False
 
 def noisy(rate, shape, seed, sd=0.05):
     return np.log(rate) + sd * np.random.default_rng(seed).standard_normal(shape)
+
+
+def read_long(folder):
+    """The long survival table of a PSA folder (``psa/survival.parquet``)."""
+    return pd.read_parquet(folder / "psa" / "survival.parquet")
+
+
+def wide_sheet(workbook, title):
+    """A survival sheet as (header, cycle column, time column, values (cycle, sample))."""
+    rows = list(workbook[title].iter_rows(values_only=True))
+    body = np.array(rows[1:], dtype=float)
+    return rows[0], body[:, 0], body[:, 1], body[:, 2:]
 
 
 # ----------------------------------------------------------------------------- thinning
@@ -75,12 +90,54 @@ def test_psa_has_n_draws_samples_thinned_evenly_from_the_same_draws(tmp_path):
     assert pooled_index.tolist() == list(range(0, 1600, 4))
     np.testing.assert_array_equal(report.positions["pfs_primary"], np.arange(0, 1600, 4))
     # the curves of sample k come from the same posterior draw as its parameters
-    surv = pd.read_csv(tmp_path / "psa" / "survival.csv")
+    surv = read_long(tmp_path)
     assert tuple(surv.columns) == SURVIVAL_COLUMNS
+    assert surv["survival"].dtype == np.float32
     at = surv[(surv.analysis == "pfs_primary") & (surv.arm == "control") & (surv.cycle == 10)]
     assert len(at) == 400
     expected = np.exp(-np.exp(params["log_rate_control"].to_numpy()) * 10.0)
-    np.testing.assert_allclose(at.sort_values("sample")["survival"], expected, rtol=1e-9)
+    np.testing.assert_allclose(at.sort_values("sample")["survival"], expected, rtol=2**-23)
+
+
+def test_parquet_round_trip_equals_the_thinned_curves_as_float32(tmp_path):
+    shape = (3, 250)  # 750 pooled draws -> 300 samples at floor(k * 750 / 300)
+    os = exp_result("os_final", "os", {"lu177": noisy(0.01, shape, 3),
+                                       "control": noisy(0.02, shape, 4)},
+                    grid=np.arange(0.0, 37.0, 3.0))
+    write_psa([os], tmp_path, n_draws=300)
+    surv = read_long(tmp_path)
+    kept = (np.arange(300) * 750) // 300
+    assert len(surv) == 2 * 300 * 13
+    for arm in ("lu177", "control"):
+        pooled = os.survival[arm].values.reshape(750, 13)[kept]
+        got = surv[surv.arm == arm].sort_values(["sample", "cycle"])
+        assert (got["endpoint"] == "os").all() and (got["analysis"] == "os_final").all()
+        np.testing.assert_array_equal(got["time_months"].to_numpy().reshape(300, 13),
+                                      np.tile(np.arange(0.0, 37.0, 3.0), (300, 1)))
+        np.testing.assert_array_equal(got["cycle"].to_numpy().reshape(300, 13),
+                                      np.tile(np.arange(13), (300, 1)))
+        # exactly the float32 cast of the thinned float64 draws, nothing else lost
+        np.testing.assert_array_equal(got["survival"].to_numpy().reshape(300, 13),
+                                      pooled.astype(np.float32))
+
+
+def test_wide_sheets_equal_the_long_table_at_seven_digits(tmp_path):
+    pfs, os_interim, os_final, _ = crossing_example(n_draw=60)
+    write_psa([pfs, os_interim, os_final], tmp_path, n_draws=90)
+    surv = read_long(tmp_path)
+    wb = load_workbook(tmp_path / "psa" / "psa.xlsx")
+    for analysis in ("pfs_primary", "os_interim", "os_final"):
+        for arm in ("lu177", "control"):
+            header, cycle, time, values = wide_sheet(wb, f"S_{analysis}_{arm}")
+            assert header == ("cycle", "time_months", *(f"sample_{k}" for k in range(90)))
+            long = surv[(surv.analysis == analysis) & (surv.arm == arm)]
+            table = long.pivot(index="cycle", columns="sample", values="survival")
+            np.testing.assert_array_equal(cycle, table.index.to_numpy())
+            np.testing.assert_array_equal(time, np.arange(25.0))
+            expected = np.vectorize(lambda v: float(WORKBOOK_FORMAT % v))(
+                table.to_numpy().astype(float))
+            np.testing.assert_array_equal(values, expected)
+            np.testing.assert_allclose(values, table.to_numpy(), rtol=5e-7)
 
 
 def test_fewer_posterior_draws_than_requested_uses_all_and_says_so(tmp_path):
@@ -125,27 +182,41 @@ def test_pfs_capped_at_os_and_count_matches_independent_count(tmp_path):
     per_arm = report.enforcement.set_index("arm")["n_samples_adjusted"].to_dict()
     assert per_arm == expected
 
-    surv = pd.read_csv(tmp_path / "psa" / "survival.csv")
+    surv = read_long(tmp_path)
     wide = surv.pivot_table(index=["sample", "arm", "cycle"], columns="analysis",
                             values="survival")
     assert len(wide) == n * 2 * 25
+    # the cap survives the float32 cast (compared in float32, as written)
     assert (wide["pfs_primary"] <= wide["os_final"]).all()
-    # samples that did not need it are untouched
+    capped = wide[bad_cells(wide, bad, kept)]
+    np.testing.assert_array_equal(capped["pfs_primary"], capped["os_final"])
+    # samples that did not need it are untouched (up to the float32 cast)
     cyc = surv[(surv.analysis == "pfs_primary") & (surv.arm == "lu177") & (surv.cycle == 12)]
     untouched = ~bad["lu177"][kept]
-    np.testing.assert_allclose(cyc.sort_values("sample")["survival"].to_numpy()[untouched],
-                               np.exp(-0.12 * 12), rtol=1e-9)
+    np.testing.assert_array_equal(cyc.sort_values("sample")["survival"].to_numpy()[untouched],
+                                  np.float32(np.exp(-0.12 * 12)))
 
     wb = load_workbook(tmp_path / "psa" / "psa.xlsx")
     readme = "\n".join(str(r[2]) for r in wb["README"].iter_rows(values_only=True))
     assert f"in {expected_any} of {n} samples" in readme
     assert "os_final" in readme
     for arm in ("lu177", "control"):
-        pfs_rows = list(wb[f"S_pfs_primary_{arm}"].iter_rows(min_row=2, values_only=True))
-        os_rows = list(wb[f"S_os_final_{arm}"].iter_rows(min_row=2, values_only=True))
-        assert len(pfs_rows) == n
-        assert all(p <= o for pr, orow in zip(pfs_rows, os_rows, strict=True)
-                   for p, o in zip(pr[1:], orow[1:], strict=True))
+        _, _, _, pfs_values = wide_sheet(wb, f"S_pfs_primary_{arm}")
+        _, _, _, os_values = wide_sheet(wb, f"S_os_final_{arm}")
+        assert pfs_values.shape == (25, n)
+        # the cap survives the 7-digit rounding too
+        assert (pfs_values <= os_values).all()
+
+
+def bad_cells(wide, bad, kept):
+    """Rows (sample, arm, cycle) of ``wide`` whose PFS draw was above OS (cycle > 0)."""
+    sample = wide.index.get_level_values("sample").to_numpy()
+    arm = wide.index.get_level_values("arm")
+    cycle = wide.index.get_level_values("cycle").to_numpy()
+    flagged = np.zeros(len(wide), dtype=bool)
+    for name, b in bad.items():
+        flagged |= (arm == name) & b[kept][sample]
+    return flagged & (cycle > 0)
 
 
 def test_workbook_has_readme_and_one_sheet_per_table(tmp_path):
@@ -164,7 +235,32 @@ def test_workbook_has_readme_and_one_sheet_per_table(tmp_path):
         assert column in readme_items
     assert {p.name for p in report.files} == {
         "parameters_pfs_primary.csv", "parameters_os_interim.csv", "parameters_os_final.csv",
-        "survival.csv", "life_years.csv", "pfs_os_pairs.csv", "psa.xlsx"}
+        "survival.parquet", "life_years.csv", "pfs_os_pairs.csv", "psa.xlsx"}
+
+
+def test_psa_folder_size_is_bounded(tmp_path):
+    """Bytes per exported value: the long table and the workbook stay compressed (not timed).
+
+    2 analyses x 2 arms x 500 samples x 121 cycles = 242,000 survival values; uncompressed
+    text would take about 10 bytes per value in each of the two files.
+    """
+    shape = (2, 500)
+    grid = np.arange(0.0, 121.0)
+    pfs = exp_result("pfs_primary", "pfs", {"lu177": noisy(0.03, shape, 1),
+                                            "control": noisy(0.1, shape, 2)}, grid=grid,
+                     psa_pair="os_final")
+    os = exp_result("os_final", "os", {"lu177": noisy(0.01, shape, 3),
+                                       "control": noisy(0.02, shape, 4)}, grid=grid)
+    report = write_psa([pfs, os], tmp_path, n_draws=500)
+    n_values = 2 * 2 * 500 * 121
+    sizes = {p.name: os_size(p) for p in report.files}
+    assert sizes["survival.parquet"] < 4.5 * n_values  # float32 plus compression headroom
+    assert sizes["psa.xlsx"] < 6 * n_values
+    assert sum(sizes.values()) < 12 * n_values
+
+
+def os_size(path):
+    return os.stat(path).st_size
 
 
 def test_pairing_rules():
@@ -280,9 +376,7 @@ def test_hostile_names_are_inert_in_csv_and_workbook(tmp_path):
     pfs.parameters = pfs.parameters.rename(columns={"log_rate_+1": "@SUM(A1)"})
     write_psa([pfs, os], tmp_path, n_draws=8)
 
-    with open(tmp_path / "psa" / "survival.csv", newline="") as f:
-        arms = {row["arm"] for row in csv.DictReader(f)}
-    assert arms == {"'" + a for a in HOSTILE}
+    assert set(read_long(tmp_path)["arm"]) == {"'" + a for a in HOSTILE}
     with open(tmp_path / "psa" / "life_years.csv", newline="") as f:
         assert {row["arm"] for row in csv.DictReader(f)} == {"'" + a for a in HOSTILE}
     with open(tmp_path / "psa" / "parameters_pfs_primary.csv", newline="") as f:

@@ -215,3 +215,53 @@ def test_report_renders_in_headless_chromium_without_console_errors(report_path,
     assert console == []
     data = png.read_bytes()
     assert data.startswith(b"\x89PNG") and len(data) > 20_000
+
+
+def test_prerendered_figures_are_embedded_as_they_are(tmp_path, monkeypatch):
+    """The runner draws each figure once: the report embeds the PNG files' bytes unchanged."""
+    from prrt_bayes.outputs import plots
+
+    rendered = plots.render_all(RESULTS)
+    paths = plots.write_pngs(rendered, tmp_path / "plots")
+    assert [p.read_bytes() for p in paths] == [f.png for f in rendered]
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("the report drew a figure again")
+
+    monkeypatch.setattr(plots, "figures", no_drawing)
+    html = write_report(RESULTS, tmp_path / "report.html", provenance=PROVENANCE,
+                        version="0.1.0", date="2026-11-23", figures=rendered).read_text()
+    images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
+    assert [base64.b64decode(i) for i in images] == [f.png for f in rendered]
+    for figure in rendered:
+        assert f"<figcaption>{escape_html(figure.caption)}</figcaption>" in html
+
+
+def test_pseudo_ipd_analyses_say_so_and_show_the_reconstruction_spread(tmp_path):
+    from dataclasses import replace
+
+    base = survival("pfs_pseudo", "pfs", PASSED, {"lu177": 0.03, "control": 0.09},
+                    (0.21, 0.13, 0.33))
+    members = pd.DataFrame({"member": [0, 1], "hazard_shape": ["piecewise", "log-linear"],
+                            "tail_rule": ["last", "mean"], "cox_hr": [0.21, 0.22]})
+    rows = [("pfs_pseudo", "hazard_ratio", LU177_VS_CONTROL, m, med, lo, hi)
+            for m, med, lo, hi in (("0", 0.20, 0.14, 0.29), ("1", 0.24, 0.17, 0.34),
+                                   ("pooled", 0.22, 0.14, 0.33))]
+    spread = pd.DataFrame(rows, columns=["analysis", "quantity", "group", "member", "median",
+                                         "lower", "upper"])
+    plain = write_report([base], tmp_path / "plain.html", provenance=PROVENANCE,
+                         version="0.1.0").read_text()
+    assert "What the reconstruction assumes" not in plain
+    result = replace(base, reconstruction_members=members, reconstruction_spread=spread)
+    page = write_report([result], tmp_path / "pseudo.html", provenance=PROVENANCE,
+                        version="0.1.0").read_text()
+    assert "What the reconstruction assumes" in page
+    assert "pseudo-IPD reconstructed from published summaries" in page
+    assert "log-linear" in page
+    assert "0.2 to 0.24" in page  # the range of the members' medians
+    # share from the reconstruction: 1 - mean(0.15^2, 0.17^2) / 0.19^2 = 0.288
+    assert "29%" in page
+    one_member = replace(result, reconstruction_spread=None)
+    page = write_report([one_member], tmp_path / "one.html", provenance=PROVENANCE,
+                        version="0.1.0").read_text()
+    assert "no allowance for the reconstruction choices" in page
