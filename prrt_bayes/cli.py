@@ -277,6 +277,11 @@ def _print_assumptions(results) -> None:
             line += f" | borrowing: {result.borrowing.method}"
             if math.isfinite(result.borrowing.conflict_p_box):
                 line += f", prior-data conflict p = {result.borrowing.conflict_p_box:.3g}"
+        members = result.reconstruction_members
+        if members is not None:
+            line += (f" | data: NETTER-1 pseudo-IPD reconstructed from published summaries, "
+                     f"{len(members)} reconstruction member(s) pooled (report: 'What the "
+                     "reconstruction assumes')")
         console.print(line, markup=False, highlight=False)
 
 

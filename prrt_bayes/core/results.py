@@ -46,6 +46,14 @@ AE_FOREST_COLUMNS = ("group", "model", "median", "lower", "upper")
 """Columns of :attr:`AnalysisResult.ae_forest`: one risk difference per event and model."""
 
 
+RECONSTRUCTION_SPREAD_COLUMNS: tuple[str, ...] = (
+    "analysis", "quantity", "group", "member", "median", "lower", "upper",
+)
+"""Columns of ``reconstruction_spread.csv``: posterior median and 95% interval of each summary
+quantity fitted to one reconstruction ensemble member (``member`` 0, 1, ...) and pooled over
+the members with equal weights (``member`` ``pooled``)."""
+
+
 @dataclass
 class AnalysisResult:
     """One fitted analysis.
@@ -90,6 +98,14 @@ class AnalysisResult:
     psa_pair
         For a PFS analysis, the name of the OS analysis its PSA curves are paired with (the
         spec's ``export.pair_with``), or ``None``.
+    reconstruction_spread
+        For an analysis pooled over the members of a reconstruction ensemble: each summary
+        quantity per member and pooled (:data:`RECONSTRUCTION_SPREAD_COLUMNS`), or ``None``.
+    reconstruction_members
+        For an analysis of bundled pseudo-IPD (reconstructed from published summaries, not
+        patient data): one row per member fitted, with the assumptions that shaped it
+        (``member, hazard_shape, tail_rule, split, follow_up_reading, ...``); ``None`` for a
+        user's own IPD.
     """
 
     name: str
@@ -107,3 +123,5 @@ class AnalysisResult:
     prior_posterior: pd.DataFrame | None = None
     ae_forest: pd.DataFrame | None = None
     psa_pair: str | None = None
+    reconstruction_spread: pd.DataFrame | None = None
+    reconstruction_members: pd.DataFrame | None = None

@@ -11,9 +11,16 @@ leaves a half-written results folder, and an existing folder is replaced only wi
   then the partitioned-survival life-years of the PSA, endpoint ``partitioned_survival``);
 - ``diagnostics.csv``: per analysis ``max_rhat, min_ess_bulk, min_ess_tail, divergences,
   min_bfmi, passed`` (and ``problems``);
-- ``<analysis>/posterior.nc``: the posterior DataTree with the spec and package version (and
-  ``<analysis>/loo.csv``, the PSIS-LOO table, when the spec lists candidate families);
-- ``psa/``, ``plots/``, ``report.html``: HTA exports, figures and the report.
+- ``<analysis>/posterior.nc``: the posterior DataTree with the spec and package version,
+  compressed, reported quantities exact and stored once (see
+  :func:`prrt_bayes.core.posterior.save_posterior`), and ``<analysis>/loo.csv``, the PSIS-LOO
+  table, when the spec lists candidate families;
+- ``psa/``: ``parameters_<analysis>.csv``, ``survival.parquet`` (long table, float32),
+  ``life_years.csv``, ``pfs_os_pairs.csv`` and ``psa.xlsx`` (one wide sheet per curve); see
+  :mod:`prrt_bayes.outputs.hta`;
+- ``plots/``, ``report.html``: figures and the report.
+
+About 30 MB for the bundled analyses (1,000 PSA samples).
 """
 
 from __future__ import annotations
@@ -150,7 +157,7 @@ def write_results(outcome: RunOutcome, specs: dict[str, AnalysisSpec], *, force:
 def _write_all(outcome: RunOutcome, specs: dict[str, AnalysisSpec], folder: Path) -> None:
     from prrt_bayes.evidence import list_sources
     from prrt_bayes.outputs.hta import write_psa
-    from prrt_bayes.outputs.plots import save_all
+    from prrt_bayes.outputs.plots import render_all, write_pngs
     from prrt_bayes.outputs.report import write_report
     from prrt_bayes.outputs.safe_text import escape_cell
 
@@ -164,6 +171,11 @@ def _write_all(outcome: RunOutcome, specs: dict[str, AnalysisSpec], folder: Path
         + "\n")
     outcome.diagnostics.map(escape_cell).to_csv(folder / "diagnostics.csv", index=False,
                                                 float_format="%.10g")
+    spread = [r.reconstruction_spread for r in outcome.results
+              if r.reconstruction_spread is not None]
+    if spread:
+        pd.concat(spread, ignore_index=True).map(escape_cell).to_csv(
+            folder / "reconstruction_spread.csv", index=False, float_format="%.10g")
     for result in outcome.results:
         (folder / result.name).mkdir()
         if result.loo is not None:
@@ -172,7 +184,7 @@ def _write_all(outcome: RunOutcome, specs: dict[str, AnalysisSpec], folder: Path
         if result.tree is not None:
             save_posterior(result.tree, folder / result.name / "posterior.nc",
                            spec=specs[result.name].model_dump(mode="json"), version=__version__)
-    (folder / "plots").mkdir()
-    save_all(outcome.results, folder / "plots")
+    figures = render_all(outcome.results)  # drawn once: the PNG files and the report
+    write_pngs(figures, folder / "plots")
     write_report(outcome.results, folder / "report.html", provenance=list_sources(),
-                 version=__version__, psa=psa)
+                 version=__version__, psa=psa, figures=figures)
