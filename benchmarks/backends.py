@@ -9,9 +9,9 @@ prints one JSON line per run: import time and the wall time of each fit through
 :func:`prrt_bayes.core.sampling.sample` (compile included in the first; ``nutpie-jax`` needs
 ``pip install jax``). ``kind``: ``ph`` (PFS primary
 piecewise-exponential PH model, target_accept 0.9), ``response`` (two-arm binomial, 0.99),
-``ae`` (hierarchical AE model on NEJM Table 4 any grade, 0.99); 1,000 tuning steps and 1,000
-draws per chain, 2 chains (a fourth argument changes the chains). The table in README.md
-("Sampler backends") comes from it and sets
+``ae`` (hierarchical AE model on NEJM Table 4, both grades in one model, 0.99); 1,000
+tuning steps and 1,000 draws per chain, 2 chains (a fourth argument changes the chains).
+The table in README.md ("Sampler backends") comes from it and sets
 :attr:`prrt_bayes.core.fit.BayesianModel.preferred_backend`.
 """
 
@@ -34,9 +34,10 @@ def _model(kind: str):
         cuts = default_breakpoints(ipd.time.to_numpy(), ipd.event.to_numpy(), 6)
         return PHModel(aggregate(ipd, cuts, treatment="lu177", control="control")), 0.9
     if kind == "ae":
-        from prrt_bayes.toxicity.adverse_events import AE_MODELS, netter1_ae_table
+        from prrt_bayes.toxicity.adverse_events import HierarchicalAEModel, netter1_ae_table
 
-        return AE_MODELS["hierarchical"](netter1_ae_table("any"), None), 0.99
+        tables = {grade: netter1_ae_table(grade) for grade in ("any", "grade34")}
+        return HierarchicalAEModel(tables, None), 0.99
     from prrt_bayes.response.model import (
         DEFAULT_RATE_PRIOR,
         TwoArmResponseModel,

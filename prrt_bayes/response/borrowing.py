@@ -227,6 +227,9 @@ class SeriesMapModel(BayesianModel):
 
     what = "series MAP fit"
     gate_vars = ("alpha", "beta", "tau", "theta", "p_new")
+    # fitted once per analysis: PyTensor's disk-cached C compile (about 0.5 s) beats numba's
+    # per-process compile (5-10 s) although it samples slower (benchmarks/README.md)
+    preferred_backend = "nutpie-c"
 
     def __init__(self, included: pd.DataFrame, target_level: str,
                  priors: Mapping[str, Prior] | None) -> None:

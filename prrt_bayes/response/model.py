@@ -219,6 +219,9 @@ class TwoArmResponseModel(BayesianModel):
 
     what = "response model"
     gate_vars = ("p",)
+    # fitted once per analysis: PyTensor's disk-cached C compile (about 0.5 s) beats numba's
+    # per-process compile (5-10 s) although it samples slower (benchmarks/README.md)
+    preferred_backend = "nutpie-c"
 
     def __init__(self, counts: ResponseCounts, prior: Beta) -> None:
         self.counts = counts

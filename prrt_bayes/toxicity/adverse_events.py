@@ -6,34 +6,56 @@ organ class), ``lu177_events``, ``lu177_total``, ``control_events``, ``control_t
 grade or grade 3/4; :func:`netter1_overview_table` from Table 3). The models label events by
 the table's ``key`` column if present, else by :func:`event_key` of ``event`` (any grade).
 
+**Several tables, one model** (:func:`fit_ae_tables`): a stack of AE tables ``{label: table}``
+(the toxicity analysis: Table 4 at any grade and at grade 3/4) is fitted as one model, so one
+compile of the hierarchical graph serves every table; :func:`fit_ae` fits one table as a stack
+of one. Event keys must be unique across the stack (``nausea_any_grade``, ``nausea_grade34``).
+
 **Independent-binomial model** (unshrunk; event ``j``, arm ``a``)::
 
-    r_aj ~ Binomial(n_aj, p_aj),   p_aj ~ Beta(1, 1)
+    r_aj ~ Binomial(n_aj, p_aj),   p_aj ~ Beta(alpha, beta)      (default Beta(1, 1))
 
-so the posterior of every ``p_aj`` is exactly ``Beta(1 + r_aj, 1 + n_aj - r_aj)``.
+It is conjugate: the posterior of every ``p_aj`` is ``Beta(alpha + r_aj, beta + n_aj - r_aj)``,
+independent across events and arms. It is therefore drawn exactly, without MCMC (nothing to
+compile, nothing to converge): ``chains x draws`` independent draws per probability (the
+sampler settings' shape), from a numpy Generator seeded with the settings' seed (one stream
+over the stack, table after table).
 
-**Hierarchical model** (Berry & Berry 2004, Biometrics 60:418; non-centred). Event ``j`` lies in
-organ class ``b(j)``::
+**Hierarchical model** (Berry & Berry 2004, Biometrics 60:418; non-centred). Table ``t`` is the
+leading dimension of every hyperparameter; event ``j`` lies in table ``t(j)`` and organ class
+``b(j)``::
 
     r_cj ~ Binomial(n_cj, logit^-1(gamma_j))                  control arm
     r_tj ~ Binomial(n_tj, logit^-1(gamma_j + theta_j))        177Lu arm
-    gamma_j  = mu_gamma + sigma_gamma zg_j                    control log-odds per event
-    theta_j  = mu_theta[b(j)] + sigma_theta zt_j              log OR, shrunk to its class mean
-    mu_theta[b] = mu_theta0 + tau_theta zb_b                  class means, shrunk to overall
-    zg_j, zt_j, zb_b ~ Normal(0, 1)
-    mu_gamma ~ Normal(0, 2),  sigma_gamma ~ HalfNormal(2)
-    mu_theta0 ~ Normal(0, 2), tau_theta ~ HalfNormal(1),  sigma_theta ~ HalfNormal(1)
+    gamma_j  = mu_gamma[t] + sigma_gamma[t] zg_j              control log-odds per event
+    theta_j  = mu_theta[t, b(j)] + sigma_theta[t] zt_j        log OR, shrunk to its class mean
+    mu_theta[t, b] = mu_theta0[t] + tau_theta[t] zb_tb        class means, shrunk to overall
+    zg_j, zt_j, zb_tb ~ Normal(0, 1)
+    mu_gamma[t] ~ Normal(0, 2),  sigma_gamma[t] ~ HalfNormal(2)
+    mu_theta0[t] ~ Normal(0, 2), tau_theta[t] ~ HalfNormal(1),  sigma_theta[t] ~ HalfNormal(1)
 
-(defaults :data:`HIERARCHICAL_PRIORS`; the independent model's :data:`INDEPENDENT_PRIORS`).
+(the same priors for every table; defaults :data:`HIERARCHICAL_PRIORS`, the independent
+model's :data:`INDEPENDENT_PRIORS`). The tables share priors and nothing else: the joint log
+density is the sum of the tables' own, so each table's posterior is that of a separate fit and
+the stack saves compiles, not information. The grades are deliberately not pooled with each
+other: grade 3/4 events are a subset of the any-grade events of the same patients (pooling
+would count those patients twice), and the log odds ratio of an event need not be the same at
+every severity. Class means of a class with no event in some table are prior draws, dropped
+from that table's posterior.
 
 Departures from Berry & Berry, stated: half-normal rather than inverse-gamma variance priors
 (with one or two events in most organ classes, inverse-gamma priors dominate), one within-class
-SD ``sigma_theta`` shared by all classes (a per-class SD is not identified from one event), and
-one level (not per organ class) for the control log-odds. The control hierarchy matters for
-events with no case in either arm (common at grade 3/4): with independent control priors the
-177Lu arm's log-odds (control prior plus theta) has the wider prior, so 0/111 vs 0/110 pulled
-theta below 0 (P(RD > 0) about 0.15 for such events); the hierarchy learns that such events are
-rare and removes most of that asymmetry.
+SD ``sigma_theta`` shared by all classes of a table (a per-class SD is not identified from one
+event), and one level (not per organ class) for the control log-odds. The control hierarchy
+matters for events with no case in either arm (common at grade 3/4): with independent control
+priors the 177Lu arm's log-odds (control prior plus theta) has the wider prior, so 0/111 vs
+0/110 pulled theta below 0 (P(RD > 0) about 0.15 for such events); the hierarchy learns that
+such events are rare and removes most of that asymmetry.
+
+**Per-table fits**: :func:`fit_ae_tables` returns one :class:`AEFit` per table whose posterior
+holds that table's events and classes only (dims ``event``, ``arm``, ``organ_class``; the
+hyperparameters without the ``table`` dim), as a fit of that table alone would; its
+``sample_stats`` and diagnostics are those of the joint fit.
 
 **Summary rows** (:func:`ae_quantities`, summarised by :mod:`prrt_bayes.core.posterior`):
 ``endpoint`` is the event key ``<event>_<grade>`` (e.g. ``nausea_any_grade``,
@@ -45,6 +67,7 @@ The long-term MDS risk is in :mod:`prrt_bayes.toxicity.long_term`.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +83,14 @@ from prrt_bayes.core.diagnostics import Diagnostics
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.fit import BayesianModel, QuantityDraws
 from prrt_bayes.core.posterior import attach_quantities, summary_from_tree
-from prrt_bayes.core.priors import Beta, HalfNormal, Normal, Prior, describe_priors
+from prrt_bayes.core.priors import (
+    Beta,
+    HalfNormal,
+    Normal,
+    Prior,
+    attach_priors,
+    describe_priors,
+)
 from prrt_bayes.core.sampling import DEFAULT_SEED, SamplerSettings
 from prrt_bayes.core.vocabulary import ARMS, LU177_VS_CONTROL, Endpoint, Quantity
 from prrt_bayes.evidence import load_netter1
@@ -85,6 +115,11 @@ INDEPENDENT_PRIORS: dict[str, Prior] = {"p": Beta(1.0, 1.0)}
 _DEFAULT_PRIORS = {"hierarchical": HIERARCHICAL_PRIORS, "independent": INDEPENDENT_PRIORS}
 
 
+def _check_kind(kind: str) -> None:
+    if kind not in _DEFAULT_PRIORS:
+        raise InputError(f"AE model kind must be 'hierarchical' or 'independent', got {kind!r}")
+
+
 def ae_priors(kind: str, priors: Mapping[str, Prior] | None = None) -> dict[str, Prior]:
     """An AE model's priors: ``priors`` over the defaults of ``kind``.
 
@@ -107,8 +142,7 @@ def ae_priors(kind: str, priors: Mapping[str, Prior] | None = None) -> dict[str,
         When ``kind`` is unknown, ``priors`` names a parameter the model does not have, or the
         independent model's ``p`` prior is not a :class:`~prrt_bayes.core.priors.Beta`.
     """
-    if kind not in _DEFAULT_PRIORS:
-        raise InputError(f"AE model kind must be 'hierarchical' or 'independent', got {kind!r}")
+    _check_kind(kind)
     defaults, priors = _DEFAULT_PRIORS[kind], dict(priors or {})
     unknown = sorted(set(priors) - set(defaults))
     if unknown:
@@ -291,115 +325,165 @@ def _keys(table: pd.DataFrame) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------ models
-def independent_ae_model(
-    table: pd.DataFrame, priors: Mapping[str, Prior] | None = None
-) -> pm.Model:
-    """Unshrunk model: a Beta prior on every probability, per event and arm (module docstring).
+def ae_stack(
+    tables: Mapping[str, pd.DataFrame], *, need_organ_class: bool = True
+) -> dict[str, pd.DataFrame]:
+    """Validate a stack of AE tables ``{label: table}`` fitted together (module docstring).
 
     Parameters
     ----------
-    table
-        AE table (validated; ``organ_class`` not needed).
-    priors
-        ``{"p": Beta prior}`` of every event probability (default :data:`INDEPENDENT_PRIORS`,
-        Beta(1, 1)).
+    tables
+        Non-empty mapping of table labels (e.g. ``"any"``, ``"grade34"``) to AE tables.
+    need_organ_class
+        Require ``organ_class`` in every table (the hierarchical model).
 
     Returns
     -------
-    pymc.Model
-        A new model with coords ``event`` and ``arm`` (``ARMS``):
-        free ``p`` (dims ``event, arm``), observed ``cases``, deterministics
-        ``risk_difference`` and ``odds_ratio`` (dim ``event``, lu177 vs control).
+    dict[str, pandas.DataFrame]
+        A new dict, same labels and order, of validated copies (:func:`validate_ae_table`).
 
     Raises
     ------
     InputError
-        When the table is invalid (:func:`validate_ae_table`) or ``priors`` are not those of
-        the model (:func:`ae_priors`).
+        When there is no table, a label is not a non-empty string, a table is invalid, or an
+        event key occurs twice in the stack.
     """
-    table = validate_ae_table(table, need_organ_class=False)
-    prior = ae_priors("independent", priors)["p"]
-    keys = _keys(table)
-    with pm.Model(coords={"event": keys, "arm": list(ARMS)}) as model:
-        r, n = _count_data(table)
-        p = prior.to_pymc("p", dims=("event", "arm"))
-        pm.Binomial("cases", n=n, p=p, observed=r, dims=("event", "arm"))
-        _contrasts(p[:, 0], p[:, 1])
-    return model
+    if not tables:
+        raise InputError("no AE table to fit", field="tables")
+    out: dict[str, pd.DataFrame] = {}
+    seen: set[str] = set()
+    for label, table in tables.items():
+        if not isinstance(label, str) or not label.strip():
+            raise InputError(f"AE table labels must be non-empty strings, got {label!r}",
+                             field="tables")
+        out[label] = validate_ae_table(table, need_organ_class=need_organ_class)
+        for key in _keys(out[label]):
+            if key in seen:
+                raise InputError(f"event key {key!r} occurs twice in the AE tables (table "
+                                 f"{label!r}); keys must be unique across the tables",
+                                 field="key")
+            seen.add(key)
+    return out
 
 
-def _count_data(table: pd.DataFrame) -> tuple:
+def _count_data(counts: pd.DataFrame) -> tuple:
     """Add the ``events`` and ``totals`` containers (dims ``event, arm``) to the current model."""
-    r = pm.Data("events", table[["lu177_events", "control_events"]].to_numpy(),
+    r = pm.Data("events", counts[["lu177_events", "control_events"]].to_numpy(),
                 dims=("event", "arm"))
-    n = pm.Data("totals", table[["lu177_total", "control_total"]].to_numpy(),
+    n = pm.Data("totals", counts[["lu177_total", "control_total"]].to_numpy(),
                 dims=("event", "arm"))
     return r, n
 
 
-def _contrasts(p_lu177, p_control) -> None:
-    """Add risk difference and odds ratio per event (dims ``event``) to the current model."""
-    pm.Deterministic("risk_difference", p_lu177 - p_control, dims="event")
-    log_or = pm.math.logit(p_lu177) - pm.math.logit(p_control)
-    pm.Deterministic("odds_ratio", pm.math.exp(log_or), dims="event")
-
-
-def _class_index(table: pd.DataFrame) -> tuple[list[str], np.ndarray]:
-    classes = list(dict.fromkeys(table["organ_class"]))
-    return classes, np.array([classes.index(c) for c in table["organ_class"]])
-
-
 def hierarchical_ae_model(
-    table: pd.DataFrame, priors: Mapping[str, Prior] | None = None
+    tables: Mapping[str, pd.DataFrame], priors: Mapping[str, Prior] | None = None
 ) -> pm.Model:
-    """Berry & Berry three-level model (module docstring), non-centred.
+    """Berry & Berry three-level model of a stack of AE tables (module docstring), non-centred.
 
     Parameters
     ----------
-    table
-        AE table with ``organ_class`` (validated).
+    tables
+        ``{label: AE table with organ_class}`` (:func:`ae_stack`); one table is a stack of one.
     priors
-        Hyperpriors over the defaults :data:`HIERARCHICAL_PRIORS`.
+        Hyperpriors over the defaults :data:`HIERARCHICAL_PRIORS`, the same for every table.
 
     Returns
     -------
     pymc.Model
-        A new model with coords ``event``, ``arm`` and ``organ_class``: free hyperparameters
-        and ``z_gamma``, ``z_theta``, ``z_class``; deterministics ``gamma``, ``mu_theta``,
-        ``theta``, ``p`` (dims ``event, arm``), ``risk_difference`` and ``odds_ratio``;
-        observed ``cases``.
+        A new model with coords ``table`` (the labels), ``event`` (the keys of every table, in
+        stack order), ``arm`` and ``organ_class`` (the classes of every table, in order of
+        first appearance): free hyperparameters (dim ``table``), ``z_gamma``, ``z_theta``
+        (dim ``event``) and ``z_class`` (dims ``table, organ_class``); deterministics
+        ``gamma``, ``theta``, ``risk_difference``, ``odds_ratio`` (dim ``event``),
+        ``mu_theta`` (dims ``table, organ_class``) and ``p`` (dims ``event, arm``); observed
+        ``cases``.
 
     Raises
     ------
     InputError
-        When the table is invalid (:func:`validate_ae_table`) or ``priors`` names an unknown
-        parameter.
+        When the stack is invalid (:func:`ae_stack`) or ``priors`` names an unknown parameter.
     """
-    table = validate_ae_table(table)
+    stack = ae_stack(tables)
     priors = ae_priors("hierarchical", priors)
-    keys = _keys(table)
-    classes, index = _class_index(table)
-    coords = {"event": keys, "arm": list(ARMS), "organ_class": classes}
+    classes = list(dict.fromkeys(c for table in stack.values() for c in table["organ_class"]))
+    table_index = np.concatenate([np.full(len(table), i) for i, table in enumerate(stack.values())])
+    class_index = np.array([classes.index(c) for t in stack.values() for c in t["organ_class"]])
+    coords = {"table": list(stack), "event": [k for t in stack.values() for k in _keys(t)],
+              "arm": list(ARMS), "organ_class": classes}
     with pm.Model(coords=coords) as model:
-        r, n = _count_data(table)
-        hyper = {name: prior.to_pymc(name) for name, prior in priors.items()}
+        r, n = _count_data(pd.concat(stack.values(), ignore_index=True))
+        hyper = {name: prior.to_pymc(name, dims="table") for name, prior in priors.items()}
         zg = pm.Normal("z_gamma", 0.0, 1.0, dims="event")
         zt = pm.Normal("z_theta", 0.0, 1.0, dims="event")
-        zb = pm.Normal("z_class", 0.0, 1.0, dims="organ_class")
-        gamma = pm.Deterministic("gamma", hyper["mu_gamma"] + hyper["sigma_gamma"] * zg,
-                                 dims="event")
-        mu_theta = pm.Deterministic("mu_theta", hyper["mu_theta0"] + hyper["tau_theta"] * zb,
-                                    dims="organ_class")
-        theta = pm.Deterministic("theta", mu_theta[index] + hyper["sigma_theta"] * zt,
-                                 dims="event")
-        p_lu177 = pm.math.invlogit(gamma + theta)
-        p_control = pm.math.invlogit(gamma)
-        p = pm.Deterministic("p", pm.math.stack([p_lu177, p_control], axis=1),
+        zb = pm.Normal("z_class", 0.0, 1.0, dims=("table", "organ_class"))
+        gamma = pm.Deterministic(
+            "gamma", hyper["mu_gamma"][table_index] + hyper["sigma_gamma"][table_index] * zg,
+            dims="event")
+        mu_theta = pm.Deterministic(
+            "mu_theta", hyper["mu_theta0"][:, None] + hyper["tau_theta"][:, None] * zb,
+            dims=("table", "organ_class"))
+        theta = pm.Deterministic(
+            "theta",
+            mu_theta[table_index, class_index] + hyper["sigma_theta"][table_index] * zt,
+            dims="event")
+        p = pm.Deterministic("p", pm.math.stack([pm.math.invlogit(gamma + theta),
+                                                 pm.math.invlogit(gamma)], axis=1),
                              dims=("event", "arm"))
         pm.Binomial("cases", n=n, logit_p=pm.math.stack([gamma + theta, gamma], axis=1),
                     observed=r, dims=("event", "arm"))
-        _contrasts(p[:, 0], p[:, 1])
+        pm.Deterministic("risk_difference", p[:, 0] - p[:, 1], dims="event")
+        pm.Deterministic("odds_ratio", pm.math.exp(theta), dims="event")
     return model
+
+
+class HierarchicalAEModel(BayesianModel):
+    """The Berry & Berry model (:func:`hierarchical_ae_model`) of a stack of AE tables.
+
+    The structure is the table labels, event keys, organ classes and priors; the graph is built
+    on placeholder counts and the data fill ``events`` and ``totals`` (shape ``(events, 2)``,
+    every table's events in stack order, ``ARMS`` order).
+
+    Parameters
+    ----------
+    tables
+        ``{label: AE table with organ_class}`` (:func:`ae_stack`).
+    priors
+        Hyperpriors over the defaults :data:`HIERARCHICAL_PRIORS`, the same for every table.
+
+    Raises
+    ------
+    InputError
+        When the stack is invalid or ``priors`` names an unknown parameter.
+    """
+
+    what = "hierarchical AE model"
+    gate_vars = (*HIERARCHICAL_PRIORS, "gamma", "theta")
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame],
+                 priors: Mapping[str, Prior] | None) -> None:
+        self.tables = ae_stack(tables)
+        self.prior_map = ae_priors("hierarchical", priors)
+
+    def structure(self) -> Hashable:
+        layout = tuple((label, tuple(_keys(table)), tuple(table["organ_class"]))
+                       for label, table in self.tables.items())
+        return (layout, tuple(self.prior_map.items()))
+
+    def build(self) -> pm.Model:
+        layout, _ = self.structure()
+        placeholder = {label: pd.DataFrame({
+            "key": list(keys), "event": list(keys), "organ_class": list(classes),
+            "lu177_events": 0, "lu177_total": 1, "control_events": 0, "control_total": 1,
+        }) for label, keys, classes in layout}
+        return hierarchical_ae_model(placeholder, self.prior_map)
+
+    def data(self) -> Mapping[str, np.ndarray]:
+        counts = pd.concat(self.tables.values(), ignore_index=True)
+        return {"events": counts[["lu177_events", "control_events"]].to_numpy(),
+                "totals": counts[["lu177_total", "control_total"]].to_numpy()}
+
+    def priors(self) -> Mapping[str, Prior]:
+        return dict(self.prior_map)
 
 
 # ------------------------------------------------------------------------------------ fitting
@@ -437,101 +521,14 @@ def ae_quantities(post: xr.Dataset, keys: Sequence[str]) -> list[QuantityDraws]:
     return items
 
 
-class _AEModel(BayesianModel):
-    """An AE model of a validated table, as :func:`~prrt_bayes.core.fit.fit` needs it.
-
-    The structure is the event keys, organ classes (hierarchical model) and priors; the graph
-    is built on placeholder counts and the data fill ``events`` and ``totals`` (shape
-    ``(events, 2)`` in ``ARMS`` order); the quantities are those of :func:`ae_quantities`.
-    """
-
-    kind: str = ""
-
-    def __init__(self, table: pd.DataFrame, priors: Mapping[str, Prior] | None) -> None:
-        self.table = validate_ae_table(table, need_organ_class=self.kind == "hierarchical")
-        self.prior_map = ae_priors(self.kind, priors)
-        self.keys = _keys(self.table)
-
-    def structure(self) -> Hashable:
-        classes = (tuple(self.table["organ_class"]) if self.kind == "hierarchical"
-                   else ("",) * len(self.keys))
-        return (tuple(self.keys), classes, tuple(self.prior_map.items()))
-
-    def _placeholder(self) -> pd.DataFrame:
-        """A table of the same events and classes with counts 0/1 (the graph's first data)."""
-        keys, classes, _ = self.structure()
-        return pd.DataFrame({
-            "key": list(keys), "event": list(keys), "organ_class": list(classes),
-            "lu177_events": 0, "lu177_total": 1, "control_events": 0, "control_total": 1,
-        })
-
-    def data(self) -> Mapping[str, np.ndarray]:
-        return {"events": self.table[["lu177_events", "control_events"]].to_numpy(),
-                "totals": self.table[["lu177_total", "control_total"]].to_numpy()}
-
-    def priors(self) -> Mapping[str, Prior]:
-        return dict(self.prior_map)
-
-    def quantities(self, tree: xr.DataTree) -> list[QuantityDraws]:
-        return ae_quantities(tree.posterior.dataset, self.keys)
-
-
-class HierarchicalAEModel(_AEModel):
-    """The Berry & Berry model (:func:`hierarchical_ae_model`) of an AE table.
-
-    Parameters
-    ----------
-    table
-        AE table with ``organ_class``.
-    priors
-        Hyperpriors over the defaults :data:`HIERARCHICAL_PRIORS`.
-
-    Raises
-    ------
-    InputError
-        When the table is invalid or ``priors`` names an unknown parameter.
-    """
-
-    kind = "hierarchical"
-    what = "hierarchical AE model"
-    gate_vars = (*HIERARCHICAL_PRIORS, "gamma", "theta")
-
-    def build(self) -> pm.Model:
-        return hierarchical_ae_model(self._placeholder(), self.prior_map)
-
-
-class IndependentAEModel(_AEModel):
-    """The independent-binomial model (:func:`independent_ae_model`) of an AE table.
-
-    Parameters
-    ----------
-    table
-        AE table (``organ_class`` not needed).
-    priors
-        ``{"p": Beta prior}`` over the default :data:`INDEPENDENT_PRIORS`.
-
-    Raises
-    ------
-    InputError
-        When the table is invalid or ``priors`` are not those of the model.
-    """
-
-    kind = "independent"
-    what = "independent AE model"
-    gate_vars = ("p",)
-
-    def build(self) -> pm.Model:
-        return independent_ae_model(self._placeholder(), self.prior_map)
-
-
-AE_MODELS: dict[str, type[_AEModel]] = {"hierarchical": HierarchicalAEModel,
-                                        "independent": IndependentAEModel}
-"""AE model kind -> its model class."""
-
-
 @dataclass
 class AEFit:
-    """A fitted AE model: posterior, diagnostics, summary rows, priors and its input table."""
+    """A fitted AE model of one table: posterior, diagnostics, summary rows, priors, table.
+
+    ``diagnostics`` are those of the joint fit of the table's stack (hierarchical), or of
+    exact draws (independent: R-hat 1, ESS the number of draws, no divergences, E-BFMI
+    ``inf`` as there is no Hamiltonian dynamics to check).
+    """
 
     kind: str
     table: pd.DataFrame
@@ -552,6 +549,116 @@ class AEFit:
         return (rd > 0).mean(("chain", "draw")).to_series()
 
 
+def _table_tree(tree: xr.DataTree, label: str, table: pd.DataFrame) -> xr.DataTree:
+    """The joint fit's groups restricted to one table: its events, classes and hyperparameters."""
+    index = {"table": label, "event": _keys(table),
+             "organ_class": list(dict.fromkeys(table["organ_class"]))}
+    groups = {}
+    for name, node in tree.children.items():
+        ds = node.to_dataset()
+        ds = ds.sel({dim: value for dim, value in index.items() if dim in ds.dims})
+        groups[name] = ds.drop_vars("table", errors="ignore")
+    return xr.DataTree.from_dict(groups)
+
+
+def _exact_tree(table: pd.DataFrame, prior: Beta, settings: SamplerSettings,
+                rng: np.random.Generator) -> xr.DataTree:
+    """Exact conjugate posterior draws of the independent model (module docstring)."""
+    keys = _keys(table)
+    r = table[["lu177_events", "control_events"]].to_numpy()
+    n = table[["lu177_total", "control_total"]].to_numpy()
+    draws = stats.beta(prior.alpha + r, prior.beta + n - r).rvs(
+        size=(settings.chains, settings.draws, *r.shape), random_state=rng)
+    coords = {"chain": np.arange(settings.chains), "draw": np.arange(settings.draws),
+              "event": keys, "arm": list(ARMS)}
+    p = xr.DataArray(draws, dims=("chain", "draw", "event", "arm"), coords=coords)
+    p_lu177, p_control = (p.sel(arm=arm, drop=True) for arm in ARMS)
+    odds = (p_lu177 / (1 - p_lu177)) / (p_control / (1 - p_control))
+    posterior = xr.Dataset({"p": p, "risk_difference": p_lu177 - p_control, "odds_ratio": odds},
+                           attrs={"seed": int(settings.seed),
+                                  "sampler_backend": "exact (conjugate beta draws)"})
+    data_coords = {"event": keys, "arm": list(ARMS)}
+    tree = xr.DataTree.from_dict({
+        "posterior": posterior,
+        "observed_data": xr.Dataset({"cases": (("event", "arm"), r)}, coords=data_coords),
+        "constant_data": xr.Dataset({"events": (("event", "arm"), r),
+                                     "totals": (("event", "arm"), n)}, coords=data_coords),
+    })
+    attach_priors(tree, {"p": prior})
+    return tree
+
+
+def _exact_diagnostics(n_draws: int) -> Diagnostics:
+    """The record of exact independent draws: nothing to converge (see :class:`AEFit`)."""
+    return Diagnostics(max_rhat=1.0, min_ess_bulk=float(n_draws), min_ess_tail=float(n_draws),
+                       divergences=0, min_bfmi=math.inf, passed=True, problems=())
+
+
+def fit_ae_tables(
+    tables: Mapping[str, pd.DataFrame],
+    settings: SamplerSettings,
+    *,
+    kind: str = "hierarchical",
+    priors: Mapping[str, Prior] | None = None,
+    analysis: str | None = None,
+) -> dict[str, AEFit]:
+    """Fit the AE model to a stack of tables: one joint NUTS fit, or exact draws (independent).
+
+    Parameters
+    ----------
+    tables
+        ``{label: AE table}`` (:func:`ae_stack`; e.g. ``{"any": netter1_ae_table("any"),
+        "grade34": netter1_ae_table("grade34")}``); event keys unique across the tables.
+    settings
+        Sampler settings: the hierarchical model's NUTS run (a high ``target_accept``, e.g.
+        0.99, avoids the occasional divergence of the grade 3/4 table: many 0/0 events, little
+        information on the SDs); the independent model's exact draws take their shape
+        (``chains x draws``) and ``seed``.
+    kind
+        ``"hierarchical"`` (one joint NUTS fit through :func:`prrt_bayes.core.fit.fit`, one
+        compile per stack structure) or ``"independent"`` (exact conjugate draws, no MCMC).
+    priors
+        Priors over the kind's defaults (:func:`ae_priors`), the same for every table.
+    analysis
+        Label of the summary rows (default ``"<kind>"``).
+
+    Returns
+    -------
+    dict[str, AEFit]
+        One fit per label, in stack order: summary rows per event (:func:`ae_quantities`,
+        also in the tree's ``quantities`` group; priors in ``summary.attrs["priors"]``) and
+        diagnostics (hierarchical: the joint fit's convergence checks of the hyperparameters,
+        ``gamma`` and ``theta`` of every table, recorded, not enforced).
+
+    Raises
+    ------
+    InputError
+        When ``kind`` is unknown, the stack is invalid or ``priors`` are not those of the
+        model.
+    """
+    _check_kind(kind)
+    stack = ae_stack(tables, need_organ_class=kind == "hierarchical")
+    prior_map = ae_priors(kind, priors)
+    if kind == "hierarchical":
+        result = core_fit.fit(HierarchicalAEModel(stack, prior_map), settings)
+        trees = {label: _table_tree(result.tree, label, table) for label, table in stack.items()}
+        diagnostics = result.diagnostics
+    else:
+        rng = np.random.default_rng(settings.seed)
+        trees = {label: _exact_tree(table, prior_map["p"], settings, rng)
+                 for label, table in stack.items()}
+        diagnostics = _exact_diagnostics(settings.chains * settings.draws)
+    fits = {}
+    for label, table in stack.items():
+        tree = trees[label]
+        attach_quantities(tree, ae_quantities(tree.posterior.dataset, _keys(table)),
+                          analysis=analysis or kind, endpoint=Endpoint.ADVERSE_EVENTS)
+        summary = summary_from_tree(tree)
+        summary.attrs["priors"] = describe_priors(prior_map)
+        fits[label] = AEFit(kind, table, tree, diagnostics, summary, dict(prior_map))
+    return fits
+
+
 def fit_ae(
     table: pd.DataFrame,
     settings: SamplerSettings,
@@ -560,7 +667,9 @@ def fit_ae(
     priors: Mapping[str, Prior] | None = None,
     analysis: str | None = None,
 ) -> AEFit:
-    """Fit the hierarchical (Berry & Berry) or independent-binomial AE model to ``table``.
+    """Fit the hierarchical (Berry & Berry) or independent-binomial AE model to one table.
+
+    The table is fitted as a stack of one (:func:`fit_ae_tables`).
 
     Parameters
     ----------
@@ -568,10 +677,9 @@ def fit_ae(
         AE table (:func:`netter1_ae_table`, or your own with :data:`AE_COLUMNS`; the independent
         model does not need ``organ_class``).
     settings
-        Sampler settings of the fit (a high ``target_accept``, e.g. 0.99, avoids the occasional
-        divergence of the grade 3/4 fit: many 0/0 events, little information on the SDs).
+        Sampler settings (see :func:`fit_ae_tables`).
     kind
-        ``"hierarchical"`` or ``"independent"``.
+        ``"hierarchical"`` (NUTS) or ``"independent"`` (exact conjugate draws).
     priors
         Priors over the kind's defaults (:func:`ae_priors`).
     analysis
@@ -580,10 +688,7 @@ def fit_ae(
     Returns
     -------
     AEFit
-        Summary rows per event (:func:`ae_quantities`, also in the tree's ``quantities``
-        group; priors in ``summary.attrs["priors"]``) and the convergence checks of the free
-        parameters (hierarchical: hyperparameters, ``gamma`` and ``theta``; independent:
-        ``p``), recorded, not enforced.
+        The table's fit (see :func:`fit_ae_tables`).
 
     Raises
     ------
@@ -591,15 +696,8 @@ def fit_ae(
         When ``kind`` is unknown, the table is invalid or ``priors`` are not those of the
         model.
     """
-    if kind not in AE_MODELS:
-        raise InputError(f"AE model kind must be 'hierarchical' or 'independent', got {kind!r}")
-    result = core_fit.fit(AE_MODELS[kind](table, priors), settings)
-    prior_map = dict(result.model.priors())
-    attach_quantities(result.tree, result.quantities(), analysis=analysis or kind,
-                      endpoint=Endpoint.ADVERSE_EVENTS)
-    summary = summary_from_tree(result.tree)
-    summary.attrs["priors"] = describe_priors(prior_map)
-    return AEFit(kind, result.model.table, result.tree, result.diagnostics, summary, prior_map)
+    return fit_ae_tables({"table": table}, settings, kind=kind, priors=priors,
+                         analysis=analysis)["table"]
 
 
 def prior_predictive_check(
@@ -613,11 +711,12 @@ def prior_predictive_check(
     table
         AE table; gives the events and arm sizes (the observed counts are not used).
     kind
-        ``"hierarchical"`` or ``"independent"``.
+        ``"hierarchical"`` (:func:`pymc.sample_prior_predictive` of the model of a stack of
+        one) or ``"independent"`` (Beta and binomial draws with numpy).
     priors
         Priors over the kind's defaults (:func:`ae_priors`); ``None``: the defaults.
     draws, seed
-        Number of draws and random seed of :func:`pymc.sample_prior_predictive`.
+        Number of draws and random seed.
 
     Returns
     -------
@@ -633,24 +732,29 @@ def prior_predictive_check(
         When ``kind`` is unknown, the table is invalid or ``priors`` are not those of the
         model (:func:`ae_priors`).
     """
-    if kind not in AE_MODELS:
-        raise InputError(f"AE model kind must be 'hierarchical' or 'independent', got {kind!r}")
-    build = hierarchical_ae_model if kind == "hierarchical" else independent_ae_model
-    model = build(table, priors)
-    prior_tree = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed)
-    p = prior_tree.prior["p"]
-    cases = prior_tree.prior_predictive["cases"]
-    totals = validate_ae_table(table, need_organ_class=False)[["lu177_total", "control_total"]]
+    _check_kind(kind)
+    n = validate_ae_table(table, need_organ_class=False)[["lu177_total", "control_total"]]
+    n = n.to_numpy()
+    if kind == "hierarchical":
+        model = hierarchical_ae_model({"table": table}, priors)
+        prior_tree = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed)
+        p = prior_tree.prior["p"].stack(sample=("chain", "draw")).transpose("sample", ...).values
+        y = prior_tree.prior_predictive["cases"].stack(sample=("chain", "draw")).transpose(
+            "sample", ...).values
+    else:
+        prior = ae_priors(kind, priors)["p"]
+        rng = np.random.default_rng(seed)
+        p = rng.beta(prior.alpha, prior.beta, size=(draws, *n.shape))
+        y = rng.binomial(n, p)
     rows = []
     for j, arm in enumerate(ARMS):
-        probs = np.asarray(p.sel(arm=arm)).ravel()
-        y = np.asarray(cases.sel(arm=arm))
-        n = totals.iloc[:, j].to_numpy()
+        probs = p[..., j].ravel()
         rows.append({
             "arm": arm, "p_mean": float(probs.mean()),
             "p_lower": float(np.quantile(probs, 0.025)),
             "p_upper": float(np.quantile(probs, 0.975)),
-            "share_zero": float((y == 0).mean()), "share_all": float((y == n).mean()),
+            "share_zero": float((y[..., j] == 0).mean()),
+            "share_all": float((y[..., j] == n[:, j]).mean()),
         })
     return pd.DataFrame(rows)
 

@@ -1,18 +1,21 @@
 """Adverse-event analysis: spec -> Berry & Berry hierarchical fits of NEJM Table 4, plus MDS risk.
 
-Fits the hierarchical model (:func:`prrt_bayes.toxicity.adverse_events.fit_ae`) to every Table 4
-event type at any grade and at grade 3/4, the independent-binomial model to the same tables
-(unshrunk comparison for the forest plot, ``result.ae_forest``), and the long-term risk of
-myelodysplastic syndrome with 177Lu-Dotatate pooled from the series and NETTER-1 final by the
-binomial MAP model (:func:`prrt_bayes.toxicity.long_term.fit_long_term_risk`).
+Fits the hierarchical model to every Table 4 event type at any grade and at grade 3/4 in one
+joint model (:func:`prrt_bayes.toxicity.adverse_events.fit_ae_tables`: one compile, separate
+hyperparameters per grade), draws the independent-binomial model of the same tables exactly
+(conjugate beta posteriors, no MCMC; the unshrunk comparison for the forest plot,
+``result.ae_forest``), and fits the long-term risk of myelodysplastic syndrome with
+177Lu-Dotatate pooled from the series and NETTER-1 final by the binomial MAP model
+(:func:`prrt_bayes.toxicity.long_term.fit_long_term_risk`). Two model structures are compiled
+per process: the hierarchical AE model of the two tables and the MDS model.
 
 Rows (from the hierarchical fits, :func:`~prrt_bayes.toxicity.adverse_events.ae_quantities`):
 ``ae_probability`` per arm, ``risk_difference``, ``odds_ratio`` and
 ``probability_risk_difference_positive`` per event, with ``endpoint`` the event key
 (``nausea_any_grade``, ``nausea_grade34``, ...); and ``ae_probability`` for ``lu177`` with
 endpoints ``mds_long_term_pooled`` (pooled per-patient risk) and ``mds_long_term_new_cohort``
-(predictive risk in a new cohort). The posterior file holds the any-grade fit at its root and
-the grade 3/4 and MDS fits as child groups.
+(predictive risk in a new cohort). The posterior file holds the any-grade table's part of the
+joint fit at its root and the grade 3/4 part and the MDS fit as child groups.
 """
 
 from __future__ import annotations
@@ -28,7 +31,12 @@ from prrt_bayes.core.posterior import attach_quantities, parameter_frame, summar
 from prrt_bayes.core.priors import describe_priors
 from prrt_bayes.core.results import AnalysisResult, BorrowingReport
 from prrt_bayes.core.vocabulary import Arm, Endpoint, Kind, Quantity
-from prrt_bayes.toxicity.adverse_events import AEFit, ae_quantities, fit_ae, netter1_ae_table
+from prrt_bayes.toxicity.adverse_events import (
+    AEFit,
+    ae_quantities,
+    fit_ae_tables,
+    netter1_ae_table,
+)
 from prrt_bayes.toxicity.long_term import LongTermFit, fit_long_term_risk
 
 if TYPE_CHECKING:
@@ -76,36 +84,35 @@ def run(spec: ToxicitySpec) -> AnalysisResult:
     Parameters
     ----------
     spec
-        Toxicity spec. Used: ``name``, :meth:`sampler_settings` (every fit) and ``priors``:
-        names of the hierarchical AE model (``mu_gamma``, ``sigma_gamma``, ``mu_theta0``,
-        ``tau_theta``, ``sigma_theta``) and of the long-term MDS model prefixed ``mds_``
-        (``mds_mu``, ``mds_tau``); the rest keep their defaults. The data are NEJM Table 4 and
-        the series' MDS counts.
+        Toxicity spec. Used: ``name``, :meth:`sampler_settings` (every fit; the seed and shape
+        of the independent model's exact draws) and ``priors``: names of the hierarchical AE
+        model (``mu_gamma``, ``sigma_gamma``, ``mu_theta0``, ``tau_theta``, ``sigma_theta``;
+        the same for both grades) and of the long-term MDS model prefixed ``mds_``
+        (``mds_mu``, ``mds_tau``); the rest keep their defaults. The data are NEJM Table 4
+        and the series' MDS counts.
 
     Returns
     -------
     AnalysisResult
-        Summary rows (vocabulary in the module docstring); diagnostics the worst of the
-        any-grade, grade 3/4 and MDS fits and of the independent (unshrunk) fits behind the AE
-        forest plot (:func:`~prrt_bayes.core.diagnostics.worst_of`); the tree
-        (any-grade fit at the root, ``grade34`` and ``long_term_mds`` children); PSA
-        ``parameters`` (logit AE probabilities); ``priors`` (MDS priors prefixed ``mds_``); the
-        MDS cohorts included and excluded in ``borrowing`` (method ``map``, no conflict
-        p-value); ``ae_forest``.
+        Summary rows (vocabulary in the module docstring); diagnostics the worst of the joint
+        hierarchical fit (both grades) and the MDS fit
+        (:func:`~prrt_bayes.core.diagnostics.worst_of`; the exact independent draws have none
+        to check); the tree (any-grade table at the root, ``grade34`` and ``long_term_mds``
+        children); PSA ``parameters`` (logit AE probabilities); ``priors`` (MDS priors
+        prefixed ``mds_``); the MDS cohorts included and excluded in ``borrowing`` (method
+        ``map``, no conflict p-value); ``ae_forest``.
     """
     settings = spec.sampler_settings()
     given = spec.prior_objects()
     ae_given = {k: v for k, v in given.items() if not k.startswith("mds_")}
     mds_given = {k.removeprefix("mds_"): v for k, v in given.items() if k.startswith("mds_")}
-    fits, forest, unshrunk = {}, [], []
-    for grade in ("any", "grade34"):
-        table = netter1_ae_table(grade)
-        fits[grade] = fit_ae(table, settings, kind="hierarchical", priors=ae_given,
-                             analysis=spec.name)
-        independent = fit_ae(table, settings, kind="independent", analysis=spec.name)
-        forest += [_forest(fits[grade], "hierarchical (shrunk)"),
-                   _forest(independent, "independent (unshrunk)")]
-        unshrunk.append(independent.diagnostics.labelled(f"independent model ({grade})"))
+    tables = {grade: netter1_ae_table(grade) for grade in ("any", "grade34")}
+    fits = fit_ae_tables(tables, settings, kind="hierarchical", priors=ae_given,
+                         analysis=spec.name)
+    unshrunk = fit_ae_tables(tables, settings, kind="independent", analysis=spec.name)
+    forest = [frame for grade in tables
+              for frame in (_forest(fits[grade], "hierarchical (shrunk)"),
+                            _forest(unshrunk[grade], "independent (unshrunk)"))]
     mds = fit_long_term_risk("mds", settings, priors=mds_given)
     tree = fits["any"].tree
     tree["grade34"] = xr.DataTree.from_dict(
@@ -125,8 +132,7 @@ def run(spec: ToxicitySpec) -> AnalysisResult:
     return AnalysisResult(
         name=spec.name, kind=Kind.TOXICITY, endpoint=Endpoint.ADVERSE_EVENTS,
         summary=summary_from_tree(tree),
-        diagnostics=worst_of(fits["any"].diagnostics, fits["grade34"].diagnostics,
-                             mds.diagnostics, *unshrunk),
+        diagnostics=worst_of(fits["any"].diagnostics, mds.diagnostics),
         tree=tree,
         parameters=parameter_frame({
             "logit_ae_probability": _logit(tree.posterior.dataset["p"]),

@@ -201,6 +201,9 @@ class LongTermRiskModel(BayesianModel):
 
     what = "long-term MAP model"
     gate_vars = ("mu", "tau", "theta", "p_new")
+    # fitted once per analysis: PyTensor's disk-cached C compile (about 0.5 s) beats numba's
+    # per-process compile (5-10 s) although it samples slower (benchmarks/README.md)
+    preferred_backend = "nutpie-c"
 
     def __init__(self, used: pd.DataFrame, priors: Mapping[str, Prior] | None) -> None:
         self.used = used

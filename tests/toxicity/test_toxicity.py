@@ -1,10 +1,13 @@
-"""Adverse events: conjugate checks, Berry & Berry shrinkage, Fisher comparison, MDS risk."""
+"""Adverse events: exact conjugate draws, Berry & Berry stack of tables, Fisher, MDS risk."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytest
 from helpers import row
@@ -12,17 +15,20 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from prrt_bayes.borrowing import binomial_map_exact
+from prrt_bayes.core import fit as core_fit
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.priors import Beta, HalfCauchy, HalfNormal, Normal, parse_prior, read_priors
-from prrt_bayes.core.sampling import SamplerSettings
+from prrt_bayes.core.sampling import SamplerSettings, compile_count
 from prrt_bayes.core.summary import SUMMARY_COLUMNS
 from prrt_bayes.toxicity.adverse_events import (
     HIERARCHICAL_PRIORS,
     AEFit,
     ae_priors,
+    ae_stack,
     compare_with_fisher,
     event_key,
     fit_ae,
+    fit_ae_tables,
     netter1_ae_table,
     netter1_overview_table,
     plot_ae_forest,
@@ -53,26 +59,44 @@ def table_g34():
     return netter1_ae_table("grade34")
 
 
-@pytest.fixture(scope="module")
-def hier_any(table_any):
-    return fit_ae(table_any, AE_SETTINGS, kind="hierarchical",
-                  analysis="netter1_table4_hierarchical")
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "pre_redesign" / "summary_bundled.csv"
+"""The bundled summary before the redesign (five toxicity fits: one per table and model)."""
 
 
 @pytest.fixture(scope="module")
-def indep_any(table_any):
-    return fit_ae(table_any, AE_SETTINGS, kind="independent",
-                  analysis="netter1_table4_independent")
+def tables(table_any, table_g34):
+    return {"any": table_any, "grade34": table_g34}
 
 
 @pytest.fixture(scope="module")
-def hier_g34(table_g34):
-    return fit_ae(table_g34, AE_SETTINGS, kind="hierarchical")
+def hier(tables):
+    """Both grades in one hierarchical model: the bundled analysis' fit (same settings, seed)."""
+    return fit_ae_tables(tables, AE_SETTINGS, kind="hierarchical", analysis="toxicity")
 
 
 @pytest.fixture(scope="module")
-def indep_g34(table_g34):
-    return fit_ae(table_g34, AE_SETTINGS, kind="independent")
+def indep(tables):
+    return fit_ae_tables(tables, AE_SETTINGS, kind="independent", analysis="toxicity")
+
+
+@pytest.fixture(scope="module")
+def hier_any(hier):
+    return hier["any"]
+
+
+@pytest.fixture(scope="module")
+def hier_g34(hier):
+    return hier["grade34"]
+
+
+@pytest.fixture(scope="module")
+def indep_any(indep):
+    return indep["any"]
+
+
+@pytest.fixture(scope="module")
+def indep_g34(indep):
+    return indep["grade34"]
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +147,16 @@ def test_bad_kind_and_grade():
         netter1_ae_table("grade5")
 
 
+def test_bad_stacks_of_tables_raise_input_error(table_any, table_g34):
+    with pytest.raises(InputError, match="no AE table"):
+        ae_stack({})
+    with pytest.raises(InputError, match="occurs twice in the AE tables"):
+        fit_ae_tables({"a": table_any, "b": table_any}, AE_SETTINGS)
+    with pytest.raises(InputError, match="labels must be non-empty strings"):
+        ae_stack({"": table_any})
+    assert list(ae_stack({"any": table_any, "grade34": table_g34})) == ["any", "grade34"]
+
+
 # ------------------------------------------------------- independent model: conjugate check
 @pytest.mark.parametrize("fixture", ["indep_any", "indep_g34"])
 def test_independent_means_match_conjugate_beta(request, fixture):
@@ -137,6 +171,35 @@ def test_independent_means_match_conjugate_beta(request, fixture):
             exact = stats.beta(1 + r, 1 + n - r)
             mc_error = exact.std() / np.sqrt(ess)
             assert abs(float(mean.sel(event=record.key, arm=arm)) - exact.mean()) < 4 * mc_error
+
+
+def test_independent_draws_are_exact_and_compile_nothing(table_any):
+    """Conjugate: Beta(alpha + r, beta + n - r) drawn directly, seeded, no model compiled."""
+    settings = SamplerSettings(draws=3000, chains=3, seed=11)
+    before = compile_count()
+    fit = fit_ae(table_any, settings, kind="independent", priors={"p": Beta(2.0, 3.0)})
+    again = fit_ae(table_any, settings, kind="independent", priors={"p": Beta(2.0, 3.0)})
+    other = fit_ae(table_any, settings.with_seed(12), kind="independent",
+                   priors={"p": Beta(2.0, 3.0)})
+    assert compile_count() == before
+    p = fit.tree.posterior["p"]
+    assert p.sizes == {"chain": 3, "draw": 3000, "event": 19, "arm": 2}
+    assert np.array_equal(p.values, again.tree.posterior["p"].values)
+    assert not np.array_equal(p.values, other.tree.posterior["p"].values)
+    assert fit.diagnostics.passed and fit.diagnostics.min_ess_bulk == 9000
+    assert read_priors(fit.tree) == {"p": Beta(2.0, 3.0)}
+    n_draws = 9000
+    for record in fit.table.itertuples():
+        for arm in ("lu177", "control"):
+            r, n = getattr(record, f"{arm}_events"), getattr(record, f"{arm}_total")
+            exact = stats.beta(2 + r, 3 + n - r)
+            draws = p.sel(event=record.key, arm=arm).values.ravel()
+            assert abs(draws.mean() - exact.mean()) < 4 * exact.std() / np.sqrt(n_draws)
+            assert abs(draws.std() / exact.std() - 1) < 0.05
+    rd = fit.tree.posterior["risk_difference"]
+    assert np.allclose(rd, p.sel(arm="lu177") - p.sel(arm="control"))
+    assert (fit.tree.observed_data["cases"].sel(arm="lu177").values
+            == table_any["lu177_events"].to_numpy()).all()
 
 
 def test_table3_overview_simple_binomials():
@@ -183,11 +246,64 @@ def test_hierarchical_zero_zero_events_stay_near_even(hier_g34):
     assert ((prob > 0.3) & (prob < 0.75)).all()
 
 
-@pytest.mark.parametrize("fixture", ["hier_any", "indep_any", "hier_g34", "indep_g34"])
-def test_convergence_on_bundled_data(request, fixture):
-    d = request.getfixturevalue(fixture).diagnostics
+def test_convergence_on_bundled_data(hier_any, hier_g34):
+    """One joint fit of both grades: one set of diagnostics, shared by the per-table fits."""
+    d = hier_any.diagnostics
+    assert d is hier_g34.diagnostics
     assert d.max_rhat <= 1.01 and d.min_ess_bulk >= 400 and d.min_ess_tail >= 400
     assert d.divergences == 0 and d.passed, d.problems
+
+
+def test_stack_gives_each_table_its_own_posterior(hier, table_g34):
+    """Each table's part of the joint fit looks like a fit of that table alone."""
+    post = hier["grade34"].tree.posterior
+    assert list(post["p"].event.values) == list(table_g34["key"])
+    assert list(post["mu_theta"].organ_class.values) == list(
+        dict.fromkeys(table_g34["organ_class"]))
+    assert "table" not in post.dims and post["mu_gamma"].dims == ("chain", "draw")
+    assert read_priors(hier["grade34"].tree) == HIERARCHICAL_PRIORS
+    assert (hier["grade34"].tree.observed_data["cases"].sel(arm="control").values
+            == table_g34["control_events"].to_numpy()).all()
+    # separate hyperparameters per table: any grade has many more events than grade 3/4
+    mu_gamma = {label: float(fit.tree.posterior["mu_gamma"].mean()) for label, fit in hier.items()}
+    assert mu_gamma["any"] > mu_gamma["grade34"] + 1.5
+
+
+def _mc_z(a, b, names):
+    """Largest |difference of posterior means| of two fits in Monte Carlo standard errors."""
+    import arviz as az
+
+    z = []
+    for name in names:
+        ess = [az.ess(fit.tree, var_names=[name], method="mean").to_dataset()[name].values
+               for fit in (a, b)]
+        draws = [fit.tree.posterior[name] for fit in (a, b)]
+        means = [d.mean(("chain", "draw")).values for d in draws]
+        var = draws[0].var(("chain", "draw")).values
+        z.append(np.abs(means[0] - means[1]) / np.sqrt(var / ess[0] + var / ess[1]))
+    return float(np.max(np.concatenate([np.ravel(v) for v in z])))
+
+
+def test_stack_agrees_with_a_fit_of_one_table(hier_any, table_any):
+    """The tables share priors only: the any-grade part of the joint fit and a fit of the
+    any-grade table alone (another seed) agree within Monte Carlo error."""
+    alone = fit_ae(table_any, AE_SETTINGS.with_seed(7))
+    assert alone.diagnostics.passed, alone.diagnostics.problems
+    assert _mc_z(hier_any, alone, ["mu_theta0", "mu_gamma", "theta", "gamma"]) < 4.5
+
+
+def test_agrees_with_pre_redesign_rows(hier_any, hier_g34):
+    """Five fits before, one joint fit now: the same rows within Monte Carlo error."""
+    old = pd.read_csv(FIXTURE).query("analysis == 'toxicity'").set_index(
+        ["endpoint", "quantity", "group"])
+    new = pd.concat([hier_any.summary, hier_g34.summary]).set_index(
+        ["endpoint", "quantity", "group"])
+    assert len(new) == 2 * 19 * 5 and new.index.isin(old.index).all()
+    old = old.loc[new.index]
+    varying = old["sd"] > 0
+    assert (new.loc[~varying, "mean"] == old.loc[~varying, "mean"]).all()
+    diff = (new["mean"] - old["mean"]).abs()[varying] / old["sd"][varying]
+    assert diff.max() < 0.2, diff.idxmax()
 
 
 def test_summary_rows_vocabulary(hier_any):
@@ -247,22 +363,35 @@ def _simulated(table, log_or, control_p, n, seed):
     return out
 
 
-def test_hierarchical_recovers_known_log_odds_ratios(table_any):
-    """Same event / organ-class structure as Table 4, counts simulated with known log ORs."""
+def test_hierarchical_recovers_each_tables_log_odds_ratios(table_any, table_g34):
+    """The bundled structure (Table 4 events and organ classes, both grades in one model) with
+    counts simulated from known log ORs at two levels: any grade around class means
+    N(0.5, 0.5), grade 3/4 around -0.6. Each table's log ORs and control log-odds are
+    recovered, and each its own overall mean ``mu_theta0``."""
     rng = np.random.default_rng(21)
     classes = list(dict.fromkeys(table_any["organ_class"]))
     class_mean = dict(zip(classes, rng.normal(0.5, 0.5, len(classes)), strict=True))
     log_or = np.array([class_mean[c] for c in table_any["organ_class"]])
-    log_or = log_or + rng.normal(0, 0.2, len(log_or))
-    control_p = rng.uniform(0.05, 0.3, len(log_or))
-    sim = _simulated(table_any, log_or, control_p, 3000, seed=22)
-    fit = fit_ae(sim, AE_SETTINGS.with_seed(23), kind="hierarchical")
-    assert fit.diagnostics.passed, fit.diagnostics.problems
-    theta = fit.tree.posterior["theta"]
-    lo, hi = theta.quantile([0.025, 0.975], dim=("chain", "draw")).values
-    assert np.sum((lo < log_or) & (log_or < hi)) >= len(log_or) - 2
-    gamma = fit.tree.posterior["gamma"].mean(("chain", "draw")).values
-    assert np.max(np.abs(gamma - np.log(control_p / (1 - control_p)))) < 0.3
+    truth = {"any": log_or + rng.normal(0, 0.2, len(log_or))}
+    control = {"any": rng.uniform(0.05, 0.3, len(log_or))}
+    rng = np.random.default_rng(24)
+    truth["grade34"] = -0.6 + rng.normal(0, 0.2, len(table_g34))
+    control["grade34"] = rng.uniform(0.05, 0.3, len(table_g34))
+    sims = {"any": _simulated(table_any, truth["any"], control["any"], 3000, seed=22),
+            "grade34": _simulated(table_g34, truth["grade34"], control["grade34"], 3000,
+                                  seed=25)}
+    fits = fit_ae_tables(sims, AE_SETTINGS.with_seed(23))
+    assert fits["any"].diagnostics.passed, fits["any"].diagnostics.problems
+    for label, fit in fits.items():
+        theta = fit.tree.posterior["theta"]
+        lo, hi = theta.quantile([0.025, 0.975], dim=("chain", "draw")).values
+        assert np.sum((lo < truth[label]) & (truth[label] < hi)) >= len(truth[label]) - 2, label
+        gamma = fit.tree.posterior["gamma"].mean(("chain", "draw")).values
+        assert np.max(np.abs(gamma - np.log(control[label] / (1 - control[label])))) < 0.3
+    mu = {label: fit.tree.posterior["mu_theta0"] for label, fit in fits.items()}
+    lo, hi = mu["grade34"].quantile([0.025, 0.975]).values
+    assert lo < -0.6 < hi
+    assert float(mu["any"].mean()) > hi
 
 
 def test_shrinkage_moves_rare_event_toward_class_mean(table_any):
@@ -276,7 +405,7 @@ def test_shrinkage_moves_rare_event_toward_class_mean(table_any):
     sim = _simulated(table_any, log_or, control_p, 2000, seed=31)
     rare = table_any["key"][gi].iloc[-1]
     sim.loc[sim["key"] == rare, ["lu177_events", "control_events"]] = 1
-    hier = fit_ae(sim, replace(AE_SETTINGS, draws=4000, seed=32),  # mu_gamma: ESS ~470
+    hier = fit_ae(sim, replace(AE_SETTINGS, draws=6000, seed=32),  # mu_gamma: ESS 400-470 at 4000
                   kind="hierarchical")
     indep = fit_ae(sim, AE_SETTINGS.with_seed(33), kind="independent")
     assert hier.diagnostics.passed and indep.diagnostics.passed
@@ -320,6 +449,29 @@ def test_ae_priors_defaults_and_bad_priors():
 def test_prior_predictive_check_rejects_unknown_kind(table_any):
     with pytest.raises(InputError, match="kind must be 'hierarchical' or 'independent'"):
         prior_predictive_check(table_any, kind="hierachical", draws=10)
+
+
+def test_toxicity_analysis_compiles_two_models(monkeypatch):
+    """The analysis: one hierarchical model of both grades and the MDS model are compiled (the
+    independent model is drawn exactly); rows, tree layout and forest as the readers expect."""
+    from prrt_bayes.pipeline.specs import resolve_spec
+    from prrt_bayes.toxicity.analysis import run
+
+    monkeypatch.setattr(core_fit, "_CACHE", OrderedDict())  # every model structure is new
+    before = compile_count()
+    result = run(resolve_spec("toxicity").with_overrides(draws=200, tune=200))
+    assert compile_count() - before == 2
+    s = result.summary
+    assert len(s) == 2 * 19 * 5 + 2
+    assert {e.rsplit("_", 2)[-1] for e in s["endpoint"] if not e.startswith("mds")} == {
+        "grade", "grade34"}
+    assert set(s.loc[s["endpoint"].str.startswith("mds"), "endpoint"]) == {
+        "mds_long_term_pooled", "mds_long_term_new_cohort"}
+    assert {"grade34", "long_term_mds"} <= set(result.tree.children)
+    assert list(result.tree["grade34"].posterior["p"].event.values)[0] == "nausea_grade34"
+    forest = result.ae_forest
+    assert forest.groupby("model").size().to_dict() == {"hierarchical (shrunk)": 38,
+                                                        "independent (unshrunk)": 38}
 
 
 # ----------------------------------------------------------------- long-term MDS / AML risk
