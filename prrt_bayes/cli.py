@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from prrt_bayes.core.errors import InputError
+from prrt_bayes.core.vocabulary import Quantity
 
 __all__ = ["app", "bad_input_exits_2", "fail"]
 
@@ -285,11 +286,21 @@ def _print_assumptions(results) -> None:
         console.print(line, markup=False, highlight=False)
 
 
+INDICATOR_QUANTITIES = frozenset({Quantity.PROBABILITY_HR_INCREASES,
+                                  Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE})
+"""Summary rows whose draws are 0/1 indicators: the posterior probability is their mean (their
+median and interval, 0 or 1, say nothing)."""
+
+
 def _print_summary(summary, diagnostics) -> None:
     table = Table(title="Posterior summary (median and 95% credible interval)")
     for column in ("analysis", "endpoint", "quantity", "group", "median", "95% CrI"):
         table.add_column(column, overflow="fold")
     for row in summary.itertuples(index=False):
+        if row.quantity in INDICATOR_QUANTITIES:  # a probability: the indicator's mean
+            table.add_row(row.analysis, row.endpoint, row.quantity, row.group,
+                          f"P = {row.mean:.3g}", "")
+            continue
         table.add_row(row.analysis, row.endpoint, row.quantity, row.group, f"{row.median:.4g}",
                       f"{row.lower:.4g} to {row.upper:.4g}")
     console.print(table)

@@ -88,3 +88,23 @@ def test_commands_that_do_not_fit_do_not_import_pymc(tmp_path):
                           cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "False"
+
+
+def test_run_table_prints_an_indicators_probability_not_its_quantiles(capsys):
+    import pandas as pd
+
+    from prrt_bayes import cli
+
+    summary = pd.DataFrame([
+        {"analysis": "toxicity", "endpoint": "nausea_any_grade",
+         "quantity": "probability_risk_difference_positive", "group": "lu177_vs_control",
+         "mean": 0.7954, "sd": 0.4, "median": 1.0, "lower": 0.0, "upper": 1.0},
+        {"analysis": "toxicity", "endpoint": "nausea_any_grade", "quantity": "risk_difference",
+         "group": "lu177_vs_control", "mean": 0.3, "sd": 0.05, "median": 0.31, "lower": 0.21,
+         "upper": 0.4}])
+    cli.console.width = 200
+    cli._print_summary(summary, pd.DataFrame(columns=["analysis"]))
+    out = capsys.readouterr().out
+    assert "P = 0.795" in out
+    assert "0 to 1" not in out
+    assert "0.21 to 0.4" in out
