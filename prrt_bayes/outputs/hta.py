@@ -404,6 +404,8 @@ class PsaReport:
     life_years : summary rows (vocabulary) of :func:`partitioned_survival` per pair.
     discount_rate : annual discount rate of the life-years (0 = undiscounted).
     files : every file written.
+    excluded : analyses with draws that failed their convergence checks: not exported (an
+        unconverged fit is not a result).
     """
 
     n_samples: int
@@ -414,6 +416,7 @@ class PsaReport:
     life_years: pd.DataFrame
     discount_rate: float = 0.0
     files: list[Path] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -585,6 +588,8 @@ def _readme_rows(report: PsaReport, sheets: list[tuple[str, str]], cycle: str,
          f"{'not given' if seed is None else seed}"),
         ("about", "cycles", cycle),
     ]
+    rows += [("excluded", name, "failed its convergence checks: not exported (an unconverged "
+              "fit is not a result)") for name in report.excluded]
     for row in report.pairs.itertuples(index=False):
         if row.os_analysis:
             text = (f"PFS analysis {row.pfs_analysis} bounded by OS analysis {row.os_analysis} "
@@ -690,14 +695,20 @@ def write_psa(
     ------
     InputError
         ``n_draws`` below 1, more samples than a worksheet has columns for (16,382) when there
-        are survival curves, no analysis with parameter or survival draws, or a problem found
+        are survival curves, no converged analysis with parameter or survival draws (analyses that
+        failed their convergence checks are left out and listed in ``excluded``), or a problem
+        found
         by :func:`pair_pfs_with_os` or :func:`partitioned_survival`.
     """
     if n_draws < 1:
         raise InputError(f"n_draws must be >= 1, got {n_draws}", field="n_draws")
-    used = [r for r in results if r.parameters is not None or r.survival]
+    drawn = [r for r in results if r.parameters is not None or r.survival]
+    used = [r for r in drawn if r.diagnostics.passed]
+    excluded = [r.name for r in drawn if not r.diagnostics.passed]
     if not used:
-        raise InputError("no analysis has parameter or survival draws to export")
+        raise InputError("no converged analysis has parameter or survival draws to export"
+                         + (f" (failed the convergence checks: {', '.join(excluded)})"
+                            if excluded else ""))
     n = min(n_draws, *(_n_total(r) for r in used))
     positions = {r.name: even_positions(_n_total(r), n) for r in used}
     survival = [r for r in used if r.survival and r.endpoint in (Endpoint.PFS, Endpoint.OS)]
@@ -717,6 +728,7 @@ def write_psa(
     report = PsaReport(
         n_samples=n, n_draws_requested=n_draws, positions=positions, pairs=pair_frame,
         enforcement=enforcement_frame, life_years=ly_summary, discount_rate=discount_rate,
+        excluded=excluded,
     )
     psa_dir = Path(out_dir) / "psa"
     psa_dir.mkdir(parents=True, exist_ok=True)

@@ -247,7 +247,11 @@ def _psa(psa: PsaReport) -> str:
     pairs = psa.pairs
     rows = [(p.pfs_analysis, p.os_analysis or "none", p.rule, p.n_samples, p.n_samples_adjusted)
             for p in pairs.itertuples(index=False)]
-    text = (f"<p>{psa.n_samples} PSA samples per analysis, thinned evenly from the pooled chains."
+    left_out = ("" if not psa.excluded else
+                "<p class='verdict fail'>Not exported (failed their convergence checks): "
+                + escape_html(", ".join(psa.excluded)) + ".</p>")
+    text = left_out + (
+            f"<p>{psa.n_samples} PSA samples per analysis, thinned evenly from the pooled chains."
             " PFS is capped at the paired OS curve per sample and cycle (PFS &le; OS); the table"
             " gives how many samples needed it.</p>")
     table = _table(("PFS analysis", "OS analysis", "pairing rule", "samples",

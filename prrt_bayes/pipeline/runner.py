@@ -17,7 +17,11 @@ leaves a half-written results folder, and an existing folder is replaced only wi
   table, when the spec lists candidate families;
 - ``psa/``: ``parameters_<analysis>.csv``, ``survival.parquet`` (long table, float32),
   ``life_years.csv``, ``pfs_os_pairs.csv`` and ``psa.xlsx`` (one wide sheet per curve); see
-  :mod:`prrt_bayes.outputs.hta`;
+  :mod:`prrt_bayes.outputs.hta`. Only converged analyses are exported (an unconverged fit is
+  not a result: the report and the workbook's README name those left out); no ``psa/`` when
+  none converged;
+- ``reconstruction_spread.csv``: for analyses pooled over a reconstruction ensemble, each
+  summary quantity per member and pooled;
 - ``plots/``, ``report.html``: figures and the report.
 
 About 30 MB for the bundled analyses (1,000 PSA samples).
@@ -162,8 +166,11 @@ def _write_all(outcome: RunOutcome, specs: dict[str, AnalysisSpec], folder: Path
     from prrt_bayes.outputs.safe_text import escape_cell
 
     psa_draws = min((specs[r.name].export.psa_draws for r in outcome.results), default=1000)
-    psa = write_psa(outcome.results, folder, n_draws=psa_draws)
-    summary = pd.concat([f for f in (outcome.summary, psa.life_years) if not f.empty],
+    converged = [r for r in outcome.results if r.diagnostics.passed
+                 and (r.parameters is not None or r.survival)]
+    psa = write_psa(outcome.results, folder, n_draws=psa_draws) if converged else None
+    life_years = psa.life_years if psa is not None else pd.DataFrame()
+    summary = pd.concat([f for f in (outcome.summary, life_years) if not f.empty],
                         ignore_index=True)
     summary.map(escape_cell).to_csv(folder / "summary.csv", index=False, float_format="%.10g")
     (folder / "summary.json").write_text(

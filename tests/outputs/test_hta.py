@@ -397,3 +397,24 @@ def test_hostile_names_are_inert_in_csv_and_workbook(tmp_path):
         assert not text.startswith(("=", "+", "-", "@", "\t", "\r")), text
     for name in wb.sheetnames:
         assert safe_name(name, 31) == name
+
+
+def test_unconverged_analyses_are_not_exported(tmp_path):
+    from dataclasses import replace
+
+    from helpers import FAILED
+
+    shape = (2, 200)
+    pfs = exp_result("pfs_primary", "pfs", {"lu177": noisy(0.03, shape, 1),
+                                            "control": noisy(0.1, shape, 2)})
+    os = replace(exp_result("os_final", "os", {"lu177": noisy(0.01, shape, 3),
+                                               "control": noisy(0.02, shape, 4)}),
+                 diagnostics=FAILED)
+    report = write_psa([pfs, os], tmp_path, n_draws=50)
+    assert report.excluded == ["os_final"]
+    assert not (tmp_path / "psa" / "parameters_os_final.csv").exists()
+    assert set(read_long(tmp_path)["analysis"]) == {"pfs_primary"}
+    readme = [row for row in load_workbook(tmp_path / "psa" / "psa.xlsx")["README"].values]
+    assert ("excluded", "os_final") in [row[:2] for row in readme]
+    with pytest.raises(InputError, match="failed the convergence checks: os_final"):
+        write_psa([os], tmp_path / "only_failed", n_draws=50)
