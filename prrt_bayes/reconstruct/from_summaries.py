@@ -109,8 +109,9 @@ Assumptions (what the pseudo-IPD cannot know)
 - Ties: rows sit on the calculation grid (``a_max / grid_cells`` wide), so a few events may share a
   time.
 
-Hazard ratios are **not** calibration targets. They are the check: the Cox hazard ratio of two
-pseudo-IPD arms is compared with the published one (see the NETTER-1 reconstructions).
+This module reconstructs one arm at a time, so a two-arm hazard ratio is not one of its targets.
+The reconstruction ensembles of :mod:`prrt_bayes.reconstruct.ensemble` (used for the bundled
+NETTER-1 data) make the published hazard ratio and its 95% CI a calibration target.
 
 When only the total number of events of a two-arm trial is published,
 :func:`allocate_total_events` chooses the per-arm split; see its docstring for the rule.

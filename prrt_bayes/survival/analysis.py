@@ -23,12 +23,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from prrt_bayes.core.diagnostics import worst_of
+from prrt_bayes.core.diagnostics import Diagnostics, worst_of
 from prrt_bayes.core.errors import InputError
-from prrt_bayes.core.fit import Fit
 from prrt_bayes.core.posterior import attach_quantities, parameter_frame, summary_from_tree
 from prrt_bayes.core.priors import Prior, attach_priors, describe_priors
-from prrt_bayes.core.results import PRIOR_POSTERIOR_COLUMNS, AnalysisResult, BorrowingReport
+from prrt_bayes.core.results import (
+    PRIOR_POSTERIOR_COLUMNS,
+    RECONSTRUCTION_SPREAD_COLUMNS,
+    AnalysisResult,
+)
 from prrt_bayes.core.sampling import SamplerSettings
 from prrt_bayes.core.vocabulary import (
     Kind,
@@ -40,7 +43,7 @@ from prrt_bayes.core.vocabulary import (
 from prrt_bayes.core.vocabulary import rmst as rmst_quantity
 from prrt_bayes.reconstruct.curves import read_rows
 from prrt_bayes.survival import parametric
-from prrt_bayes.survival.intervals import CONTROL, validate_ipd
+from prrt_bayes.survival.intervals import CONTROL, default_breakpoints, validate_ipd
 from prrt_bayes.survival.ph import DEFAULT_PH_PRIORS, fit_ph
 from prrt_bayes.survival.quantities import mean_survival, median_survival, rmst, survival_at
 from prrt_bayes.survival.spec import SurvivalSpec
@@ -103,32 +106,43 @@ def read_ipd_csv(path: Path, *, treatment: str) -> pd.DataFrame:
         raise InputError(err.message, file=path, row=row, field=err.field) from None
 
 
-def load_ipd(spec: SurvivalSpec) -> pd.DataFrame:
-    """The IPD a survival spec names: a bundled NETTER-1 reconstruction or a user's CSV.
+def load_ipd(spec: SurvivalSpec) -> tuple[list[pd.DataFrame], pd.DataFrame | None]:
+    """The IPD a survival spec names: the bundled NETTER-1 reconstruction(s) or a user's CSV.
 
     Parameters
     ----------
     spec
         Survival spec. With ``evidence.ipd`` set, that CSV is read (treatment arm
         ``evidence.treatment_arm``, see :func:`read_ipd_csv`); otherwise the bundled
-        reconstruction for ``evidence.endpoint`` and ``evidence.cut``.
+        reconstruction(s) of ``evidence.endpoint`` and ``evidence.cut`` that
+        ``evidence.reconstruction`` names: every ensemble member (``"ensemble"``), the default
+        member (``"default"``) or member ``k``.
 
     Returns
     -------
-    pandas.DataFrame
-        Columns ``time`` (months), ``event`` (0/1), ``arm``.
+    tuple
+        One data set per fit (one, or one per ensemble member, the default member first), each
+        with columns ``time`` (months), ``event`` (0/1), ``arm``; and for bundled pseudo-IPD
+        the assumptions of the members used (rows of
+        :func:`prrt_bayes.reconstruct.netter1_ipd.netter1_ensemble`'s table), else ``None``.
 
     Raises
     ------
     InputError
-        The user's CSV is missing or invalid.
+        The user's CSV is missing or invalid, or member ``k`` does not exist.
     """
     evidence = spec.evidence
     if evidence.ipd is not None:
-        return read_ipd_csv(evidence.ipd, treatment=evidence.treatment_arm)
-    from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
+        return [read_ipd_csv(evidence.ipd, treatment=evidence.treatment_arm)], None
+    from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd, netter1_ensemble
 
-    return load_netter1_ipd(evidence.endpoint, evidence.cut)
+    choice = evidence.reconstruction
+    if choice == "ensemble":
+        ensemble = netter1_ensemble(evidence.endpoint, evidence.cut)
+        return list(ensemble.members), ensemble.table
+    member = None if choice == "default" else int(choice)
+    ipd = load_netter1_ipd(evidence.endpoint, evidence.cut, member=member)
+    return [ipd], pd.DataFrame([ipd.attrs["assumptions"]])
 
 
 def _ph_priors(priors: dict[str, Prior], *, smoothing: bool) -> dict[str, Prior]:
@@ -145,27 +159,29 @@ def _ph_priors(priors: dict[str, Prior], *, smoothing: bool) -> dict[str, Prior]
 
 @dataclass
 class _Fitted:
-    """One fit of the spec's family and what the analysis reads from it."""
+    """One fit of the spec's family (or several pooled) and what the analysis reads from it."""
 
-    fit: Fit
+    tree: xr.DataTree
+    diagnostics: Diagnostics
     survival: xr.DataArray
     effect: list
     priors: dict[str, Prior]
 
 
 def _fit(spec: SurvivalSpec, ipd: pd.DataFrame, grid: np.ndarray, settings: SamplerSettings,
-         log_median_prior=None) -> _Fitted:
+         breakpoints: list[float] | None, log_median_prior=None) -> _Fitted:
     """Fit the spec's family: the fit, survival draws (arm, time), effect items and priors.
 
-    ``log_median_prior``: optional ``(weights, means, sds)`` of external information on the
-    treatment arm's log median (``ph_piecewise`` only).
+    ``breakpoints``: the PH baseline cut points (``None``: the spec's, or event-time
+    quantiles). ``log_median_prior``: optional ``(weights, means, sds)`` of external information
+    on the treatment arm's log median (``ph_piecewise`` only).
     """
     family = spec.model.family
     treatment = spec.evidence.treatment_arm
     group = contrast(treatment, CONTROL)
     if family == "ph_piecewise":
         priors = _ph_priors(spec.prior_objects(), smoothing=spec.model.smoothing)
-        fit = fit_ph(ipd, settings=settings, breakpoints=spec.model.breakpoints,
+        fit = fit_ph(ipd, settings=settings, breakpoints=breakpoints,
                      n_intervals=spec.model.intervals, treatment=treatment, priors=priors,
                      time_varying=spec.model.time_varying_hr, check="record",
                      log_median_prior=log_median_prior)
@@ -173,7 +189,7 @@ def _fit(spec: SurvivalSpec, ipd: pd.DataFrame, grid: np.ndarray, settings: Samp
         if fit.period_cuts is not None:
             change = (fit.tree.posterior["log_hr_change"] > 0).astype(float)
             effect.append((Quantity.PROBABILITY_HR_INCREASES, group, change))
-        return _Fitted(fit, fit.survival(grid), effect, fit.priors)
+        return _Fitted(fit.tree, fit.diagnostics, fit.survival(grid), effect, fit.priors)
     fit = parametric.fit(family, ipd, settings=settings, treatment=treatment,
                          priors=spec.prior_objects() or None)
     posterior = fit.tree.posterior
@@ -181,7 +197,60 @@ def _fit(spec: SurvivalSpec, ipd: pd.DataFrame, grid: np.ndarray, settings: Samp
         effect = [(Quantity.HAZARD_RATIO, group, np.exp(posterior["log_hr"]))]
     else:
         effect = [(Quantity.TIME_RATIO, group, np.exp(posterior["log_time_ratio"]))]
-    return _Fitted(fit, fit.survival(grid), effect, fit.priors)
+    return _Fitted(fit.tree, fit.diagnostics, fit.survival(grid), effect, fit.priors)
+
+
+def _shared_breakpoints(spec: SurvivalSpec, ipds: list[pd.DataFrame]) -> list[float] | None:
+    """PH cut points every member is fitted with: the spec's, else the first data set's
+    event-time quantiles (one interval definition, so members' baseline hazards and PSA
+    parameters mean the same thing; one model structure, so one compile)."""
+    if spec.model.family != "ph_piecewise" or spec.model.breakpoints is not None:
+        return spec.model.breakpoints
+    first = ipds[0]
+    return list(default_breakpoints(first["time"].to_numpy(), first["event"].to_numpy(),
+                                    spec.model.intervals))
+
+
+def _by_chain(parts: list, dim: str = "chain"):
+    """Concatenate xarray objects along ``chain``, numbering the chains 0, 1, ... afresh."""
+    pooled = xr.concat(parts, dim=dim, join="exact", combine_attrs="override")
+    return pooled.assign_coords({dim: np.arange(pooled.sizes[dim])})
+
+
+def _pool(fits: list[_Fitted]) -> _Fitted:
+    """Pool the fits of the ensemble members with equal weights: their chains side by side.
+
+    Each member keeps its own convergence record (labelled ``member k``; the pooled chains are
+    not compared with each other, since members differ by design). Members must have the same
+    number of chains and draws (one sampler setting), which makes the weights equal.
+    """
+    if len(fits) == 1:
+        return fits[0]
+    chains = fits[0].survival.sizes["chain"]
+    groups = {}
+    for name in ("posterior", "sample_stats"):
+        groups[name] = _by_chain([f.tree[name].dataset for f in fits])
+    tree = xr.DataTree.from_dict(groups)
+    tree.posterior.attrs = dict(fits[0].tree.posterior.attrs) | {
+        "reconstruction_members": len(fits),
+        "reconstruction_pooling": f"members' chains side by side, {chains} chains per member "
+                                  "(member k: chains k*{chains} to k*{chains}+{chains - 1}); "
+                                  "equal weights",
+    }
+    effect = [(quantity, group, _by_chain([f.effect[i][2] for f in fits]))
+              for i, (quantity, group, _) in enumerate(fits[0].effect)]
+    return _Fitted(tree, worst_of(*(f.diagnostics.labelled(f"member {k}")
+                                     for k, f in enumerate(fits))),
+                   _by_chain([f.survival for f in fits]), effect, fits[0].priors)
+
+
+def _fit_members(spec: SurvivalSpec, ipds: list[pd.DataFrame], grid: np.ndarray,
+                 settings: SamplerSettings, log_median_prior=None
+                 ) -> tuple[_Fitted, list[_Fitted]]:
+    """Fit every data set with the same settings and cut points; (pooled fit, member fits)."""
+    breakpoints = _shared_breakpoints(spec, ipds)
+    members = [_fit(spec, ipd, grid, settings, breakpoints, log_median_prior) for ipd in ipds]
+    return _pool(members), members
 
 
 def _arm_quantities(surv: xr.DataArray, arms: list[str], landmarks: list[float], horizon: float,
@@ -221,7 +290,11 @@ def run(spec: SurvivalSpec) -> AnalysisResult:
     """Fit one survival spec and derive everything the summary and exports report.
 
     Every fit (the main one, the one without borrowing, the LOO candidates) runs with
-    ``spec.sampler_settings()``.
+    ``spec.sampler_settings()``. On bundled evidence with ``evidence.reconstruction =
+    "ensemble"`` the model is fitted to every member of the reconstruction ensemble (same
+    settings, same PH cut points: one compiled model) and the members' draws are pooled with
+    equal weights; each member's convergence is gated on its own. The LOO candidates are
+    compared on the first (default) member.
 
     Parameters
     ----------
@@ -235,9 +308,10 @@ def run(spec: SurvivalSpec) -> AnalysisResult:
     AnalysisResult
         Summary rows (vocabulary in the module docstring), diagnostics, the posterior tree
         (priors and quantities attached), ``survival`` per arm on the cycle grid
-        ``0, c, 2c, ...`` up to the horizon (months), PSA ``parameters``, the ``ipd``,
-        ``borrowing`` and ``prior_posterior`` (with borrowing), ``loo`` (with candidates) and
-        ``psa_pair`` (``export.pair_with``). Convergence is recorded in ``diagnostics`` (with
+        ``0, c, 2c, ...`` up to the horizon (months), PSA ``parameters``, the ``ipd`` (the
+        default member's), ``borrowing`` and ``prior_posterior`` (with borrowing), ``loo`` (with
+        candidates), ``psa_pair`` (``export.pair_with``) and, pooled over an ensemble,
+        ``reconstruction_spread``. Convergence is recorded in ``diagnostics`` (with
         borrowing, the worse of the fits with and without it), not enforced.
 
     Raises
@@ -247,9 +321,9 @@ def run(spec: SurvivalSpec) -> AnalysisResult:
         prior name for ``ph_piecewise``, or borrowing with a family other than PH
         ``ph_piecewise``.
     """
-    ipd = load_ipd(spec)
+    ipds, members_table = load_ipd(spec)
     export = spec.export
-    follow_up = float(ipd["time"].max())
+    follow_up = max(float(ipd["time"].max()) for ipd in ipds)
     if export.horizon_months < follow_up:
         raise InputError(
             f"horizon {export.horizon_months:g} months is shorter than the follow-up "
@@ -263,34 +337,58 @@ def run(spec: SurvivalSpec) -> AnalysisResult:
     settings = spec.sampler_settings()
     borrowing = prior_posterior = loo = None
     if spec.borrowing.method == "none":
-        main = _fit(spec, ipd, grid, settings)
+        main, members = _fit_members(spec, ipds, grid, settings)
         priors, supporting = main.priors, []
     else:
-        main, alone, borrowing, prior_posterior, priors = _fit_borrowing(spec, ipd, grid,
-                                                                         settings)
-        supporting = [alone.fit.diagnostics.labelled("fit without borrowing")]
-    diagnostics = worst_of(main.fit.diagnostics, *supporting)
+        main, members, alone, borrowing, prior_posterior, priors = _fit_borrowing(
+            spec, ipds, grid, settings)
+        supporting = [alone.diagnostics.labelled("fit without borrowing")]
+    diagnostics = worst_of(main.diagnostics, *supporting)
     if spec.model.candidates:
-        loo = _compare_candidates(spec, ipd, settings)
+        loo = _compare_candidates(spec, ipds[0], settings)
     landmarks = [t for t in export.landmarks_months if t <= export.horizon_months]
     treatment = spec.evidence.treatment_arm
-    surv, tree = main.survival, main.fit.tree
-    items = main.effect + _arm_quantities(surv, [treatment, CONTROL], landmarks,
-                                          export.horizon_months, follow_up)
-    items += _contrast_quantities(surv, treatment, landmarks, export.horizon_months, follow_up)
+
+    def quantities(fitted: _Fitted) -> list:
+        return (fitted.effect
+                + _arm_quantities(fitted.survival, [treatment, CONTROL], landmarks,
+                                  export.horizon_months, follow_up)
+                + _contrast_quantities(fitted.survival, treatment, landmarks,
+                                       export.horizon_months, follow_up))
+
+    tree, items = main.tree, quantities(main)
     attach_priors(tree, priors)
     attach_quantities(tree, items, analysis=spec.name, endpoint=spec.evidence.endpoint)
+    spread = None
+    if len(members) > 1:
+        spread = _reconstruction_spread(spec.name, items, [quantities(m) for m in members])
     cycle_times = np.arange(0.0, export.horizon_months + export.cycle_months / 2,
                             export.cycle_months)
-    curves = surv.sel(time=cycle_times)
+    curves = main.survival.sel(time=cycle_times)
     return AnalysisResult(
         name=spec.name, kind=Kind.SURVIVAL, endpoint=spec.evidence.endpoint,
         summary=summary_from_tree(tree), diagnostics=diagnostics,
         tree=tree, survival={arm: curves.sel(arm=arm, drop=True) for arm in curves.arm.values},
-        parameters=_parameters(tree), ipd=ipd, priors=describe_priors(priors),
+        parameters=_parameters(tree), ipd=ipds[0], priors=describe_priors(priors),
         borrowing=borrowing, loo=loo, prior_posterior=prior_posterior,
-        psa_pair=export.pair_with,
+        psa_pair=export.pair_with, reconstruction_spread=spread,
+        reconstruction_members=members_table,
     )
+
+
+def _interval(draws: xr.DataArray) -> tuple[float, float, float]:
+    values = np.asarray(draws, dtype=float).ravel()
+    low, mid, high = np.quantile(values, [0.025, 0.5, 0.975])
+    return float(mid), float(low), float(high)
+
+
+def _reconstruction_spread(name: str, pooled: list, members: list[list]) -> pd.DataFrame:
+    """Median and 95% interval of every quantity per ensemble member and pooled."""
+    rows = []
+    for label, items in [*((str(k), m) for k, m in enumerate(members)), ("pooled", pooled)]:
+        for quantity, group, draws in items:
+            rows.append((name, str(quantity), str(group), label, *_interval(draws)))
+    return pd.DataFrame(rows, columns=list(RECONSTRUCTION_SPREAD_COLUMNS))
 
 
 _METHOD_SETTINGS = {"map": (), "robust-map": ("robust_weight",), "power": ("a0",),
@@ -298,15 +396,15 @@ _METHOD_SETTINGS = {"map": (), "robust-map": ("robust_weight",), "power": ("a0",
 """The ``[borrowing]`` settings each method uses (shown in its borrowing report)."""
 
 
-def _fit_borrowing(spec: SurvivalSpec, ipd: pd.DataFrame, grid: np.ndarray,
-                   settings: SamplerSettings
-                   ) -> tuple[_Fitted, _Fitted, BorrowingReport, pd.DataFrame, dict[str, Prior]]:
+def _fit_borrowing(spec: SurvivalSpec, ipds: list[pd.DataFrame], grid: np.ndarray,
+                   settings: SamplerSettings):
     """Fit with and without the series' information on the 177Lu arm's log median.
 
-    Returns the fit with borrowing (the row ``hazard_ratio_without_borrowing`` added to its
-    effects, as a sensitivity analysis), the fit without it (its convergence gates the
-    analysis too; it gives the trial's own estimate of that median for the prior-data
-    conflict check), the borrowing report, the prior-vs-posterior frame and the priors.
+    Returns the pooled fit with borrowing (the row ``hazard_ratio_without_borrowing`` added to
+    its effects, as a sensitivity analysis) and its member fits, the pooled fit without it (its
+    convergence gates the analysis too; it gives the trial's own estimate of that median for the
+    prior-data conflict check), the borrowing report, the prior-vs-posterior frame and the
+    priors.
     """
     from prrt_bayes.borrowing.survival import borrowing_report, external_log_median_prior
 
@@ -316,14 +414,16 @@ def _fit_borrowing(spec: SurvivalSpec, ipd: pd.DataFrame, grid: np.ndarray,
     b = spec.borrowing
     prior, included, excluded = external_log_median_prior(
         spec.evidence.endpoint, b.method, robust_weight=b.robust_weight, a0=b.a0, tau=b.tau)
-    alone = _fit(spec, ipd, grid, settings)
+    alone, alone_members = _fit_members(spec, ipds, grid, settings)
     treatment = spec.evidence.treatment_arm
     log_median_alone = np.log(median_survival(alone.survival.sel(arm=treatment, drop=True)))
-    main = _fit(spec, ipd, grid, settings,
-                log_median_prior=(prior.weights, prior.means, prior.sds))
-    hr_alone = next(draws for quantity, _, draws in alone.effect
-                    if quantity == Quantity.HAZARD_RATIO)
-    main.effect.append((Quantity.HAZARD_RATIO_WITHOUT_BORROWING, main.effect[0][1], hr_alone))
+    main, members = _fit_members(spec, ipds, grid, settings,
+                                 log_median_prior=(prior.weights, prior.means, prior.sds))
+    for fitted, without in [(main, alone), *zip(members, alone_members, strict=True)]:
+        hr_alone = next(draws for quantity, _, draws in without.effect
+                        if quantity == Quantity.HAZARD_RATIO)
+        fitted.effect.append((Quantity.HAZARD_RATIO_WITHOUT_BORROWING, fitted.effect[0][1],
+                              hr_alone))
     # the trial's own estimate: posterior median and a quantile-based SE (robust to the draws
     # whose median lies beyond the horizon, which are +inf)
     low, mid, high = np.quantile(log_median_alone.values.ravel(), [0.159, 0.5, 0.841])
@@ -338,10 +438,10 @@ def _fit_borrowing(spec: SurvivalSpec, ipd: pd.DataFrame, grid: np.ndarray,
         pd.DataFrame({"parameter": parameter, "distribution": f"{b.method} prior",
                       "x": months, "density": prior.pdf(np.log(months)) / months}),
         pd.DataFrame({"parameter": parameter, "distribution": "posterior",
-                      "value": main.fit.tree.posterior["median_treatment"].values.ravel()}),
+                      "value": main.tree.posterior["median_treatment"].values.ravel()}),
     ], ignore_index=True).reindex(columns=list(PRIOR_POSTERIOR_COLUMNS))
     priors = {**main.priors, "log_median_treatment": prior}
-    return main, alone, report, prior_posterior, priors
+    return main, members, alone, report, prior_posterior, priors
 
 
 def _compare_candidates(spec: SurvivalSpec, ipd: pd.DataFrame,

@@ -60,20 +60,30 @@ def survival_families() -> tuple[str, ...]:
 
 
 class SurvivalEvidence(StrictSection):
-    """Where the data come from: a bundled NETTER-1 reconstruction or a user's IPD CSV."""
+    """Where the data come from: a bundled NETTER-1 reconstruction or a user's IPD CSV.
+
+    ``reconstruction`` (bundled data only): ``"ensemble"`` fits every member of the
+    reconstruction ensemble and pools the draws with equal weights (the default: the posterior
+    carries the reconstruction's own uncertainty), ``"default"`` the default member only, an
+    integer ``k`` the k-th member (:func:`prrt_bayes.reconstruct.netter1_ipd.netter1_ensemble`).
+    """
 
     source: Literal["netter1"] | None = "netter1"
     endpoint: Literal["pfs", "os"]
-    cut: Literal["primary", "final"] | None = None
+    cut: Literal["primary", "update_2016", "final"] | None = None
     ipd: Path | None = None
     treatment_arm: str = Arm.LU177.value
+    reconstruction: Literal["ensemble", "default"] | Annotated[int, Field(ge=0)] = "ensemble"
 
     @model_validator(mode="after")
     def _one_source(self) -> SurvivalEvidence:
         if self.ipd is None and self.cut is None:
             raise ValueError("a survival analysis needs 'cut' (bundled data) or 'ipd' (CSV)")
-        if self.ipd is None and self.endpoint == "pfs" and self.cut == "final":
+        if self.ipd is None and self.endpoint == "pfs" and self.cut != "primary":
             raise ValueError("NETTER-1 PFS is bundled for cut 'primary' only")
+        if self.ipd is not None and self.reconstruction != "ensemble":
+            raise SpecFieldError("reconstruction", "chooses among the bundled NETTER-1 "
+                                 "reconstructions; a user's IPD is fitted as it is")
         if self.ipd is None and self.treatment_arm != Arm.LU177:
             raise SpecFieldError("treatment_arm", "applies to a user's IPD only (the bundled "
                                  "NETTER-1 arms are 'lu177' and 'control')")

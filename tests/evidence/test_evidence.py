@@ -129,7 +129,32 @@ def test_final_cut_numbers(netter1):
     assert netter1.get("final_2021", "os_median_months", "lu177").value == 48.0
     assert netter1.get("final_2021", "os_deaths_within_24m", "control").value == 39
     assert netter1.get("final_2021", "os_hazard_ratio").upper == 1.17
-    assert [c for c in netter1.cuts] == ["primary_2015", "label_pi", "update_2016", "final_2021"]
+    assert [c for c in netter1.cuts] == ["snmmi_2016", "primary_2015", "label_pi",
+                                         "update_2016", "final_2021", "qol_2017",
+                                         "hta"]
+
+
+def test_two_year_deaths_credit_the_esmo_2021_abstract(netter1):
+    """Deaths within 2 years come from ESMO 2021 1102P (not the ASCO 2021 abstract)."""
+    for arm, deaths in (("lu177", 26), ("control", 39)):
+        record = netter1.get("final_2021", "os_deaths_within_24m", arm)
+        assert (record.value, record.source) == (deaths, "esmo2021_1102P")
+        assert "26 (22.2) | 39 (34.2)" in record.quote
+
+
+def test_every_number_of_the_shared_evidence_page_is_recorded(netter1):
+    """The 2016 update, the earlier SNMMI interim, quality of life and HTA context."""
+    assert netter1.get("update_2016", "os_deaths", "control").value == 43
+    assert netter1.get("update_2016", "os_median_months", "control").value == 27.4
+    assert netter1.cuts["update_2016"].date == "2016-06-30"
+    assert [netter1.get("snmmi_2016", "os_deaths", arm).value
+            for arm in ("lu177", "control")] == [13, 22]
+    assert netter1.get("qol_2017", "ttd_hr_global_health").value == 0.406
+    assert netter1.get("qol_2017", "ttd_median_global_health", "control").value == 6.1
+    assert netter1.get("hta", "icer_eur_per_qaly_fr").value == 42106
+    life = netter1.get("hta", "life_expectancy_years")
+    assert (life.value, life.lower, life.upper, life.interval) == (None, 5, 6, "range")
+    assert netter1.get("hta", "utility_post_progression").value == 0.74
 
 
 def test_every_record_has_a_known_source(netter1):

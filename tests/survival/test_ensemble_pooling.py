@@ -1,0 +1,72 @@
+"""A survival analysis on bundled evidence fits every reconstruction member and pools them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from prrt_bayes.core.sampling import compile_count
+from prrt_bayes.pipeline.specs import resolve_spec
+from prrt_bayes.reconstruct.netter1_ipd import netter1_ensemble
+from prrt_bayes.survival.analysis import run
+from prrt_bayes.survival.spec import SurvivalSpec
+
+SMALL = {"draws": 400, "tune": 400}
+
+
+def _spec(reconstruction) -> SurvivalSpec:
+    spec = resolve_spec("pfs_primary").with_overrides(**SMALL)
+    evidence = spec.evidence.model_copy(update={"reconstruction": reconstruction})
+    return spec.model_copy(update={"evidence": evidence})
+
+
+@pytest.fixture(scope="module")
+def pooled():
+    run(_spec("default"))  # compiles the structure, if no earlier test did
+    before = compile_count()
+    result = run(_spec("ensemble"))
+    return result, compile_count() - before
+
+
+def test_every_member_is_fitted_with_one_compiled_model(pooled):
+    result, compiles = pooled
+    k = len(netter1_ensemble("pfs", "primary").members)
+    assert k >= 5
+    assert compiles == 0  # members share the structure (and the cut points) of the first fit
+    assert result.tree.posterior.sizes["chain"] == k * 2
+    assert result.survival["lu177"].sizes["chain"] == k * 2
+    assert len(result.reconstruction_members) == k
+
+
+def test_spread_has_every_member_and_the_pool(pooled):
+    result, _ = pooled
+    spread = result.reconstruction_spread
+    hr = spread[spread["quantity"] == "hazard_ratio"]
+    members = hr[hr["member"] != "pooled"]
+    assert len(members) == len(result.reconstruction_members)
+    pooled_row = hr[hr["member"] == "pooled"].iloc[0]
+    # the pooled posterior is the summary's, and it spans every member's median
+    summary = result.summary.set_index("quantity").loc["hazard_ratio"]
+    assert pooled_row["median"] == pytest.approx(summary["median"], rel=1e-12)
+    assert pooled_row["lower"] < members["median"].min()
+    assert pooled_row["upper"] > members["median"].max()
+    # the members differ where the summaries are silent: their tails are not all the same
+    mean_gain = spread[(spread["quantity"] == "mean_survival_difference_months")
+                       & (spread["member"] != "pooled")]
+    assert np.ptp(mean_gain["median"].to_numpy()) > 0
+
+
+def test_one_member_on_request():
+    result = run(_spec(1))
+    assert result.reconstruction_spread is None
+    assert list(result.reconstruction_members["member"]) == [1]
+    assert result.tree.posterior.sizes["chain"] == 2
+
+
+def test_reconstruction_choice_needs_bundled_data(tmp_path):
+    ipd = tmp_path / "ipd.csv"
+    ipd.write_text("time,event,arm\n1,1,lu177\n2,0,control\n")
+    with pytest.raises(ValueError, match="reconstruction"):
+        SurvivalSpec.model_validate({
+            "name": "x", "kind": "survival",
+            "evidence": {"endpoint": "pfs", "ipd": str(ipd), "reconstruction": "default"}})
