@@ -16,9 +16,12 @@ others from the existing JSON):
   and sampling summed over its fits (``posterior.attrs`` ``compile_time`` and
   ``sampling_time`` of every call of :func:`prrt_bayes.core.sampling.sample`).
 - ``stan``: the PFS hazard-ratio job, borrowing off, end to end (``prrt-bayes run
-  pfs_primary``, warm) against the Cox model brms fits, run by Stan (``benchmarks/stan_cox.py``,
-  4 chains) on the same pseudo-IPD; needs ``--stan-python``, an interpreter with ``pystan``.
-- ``psa``: :func:`prrt_bayes.outputs.hta.write_psa` of all bundled analyses, 1,000 draws.
+  pfs_primary``, warm: all reconstruction members) against the Cox model brms fits, run by Stan
+  (``benchmarks/stan_cox.py``, 4 chains) on the default member, with an empty Stan build cache
+  (as brms compiles) and again with the program cached; needs ``--stan-python``, an
+  interpreter with ``pystan``.
+- ``psa``: :func:`prrt_bayes.outputs.hta.write_psa` of all bundled analyses, 1,000 draws: the
+  workbook alone and all PSA files.
 - ``likelihood``: aggregated-interval vs per-patient PH likelihood at 230 to 23,000 patients.
 - ``suites``: ``pytest`` (what ``make test`` runs) and ``pytest -m notebooks``.
 """
@@ -86,17 +89,30 @@ def child_analysis(name: str) -> dict:
 
 def child_psa(_: str) -> dict:
     """Fit every bundled analysis, then time ``write_psa`` (1,000 draws) alone."""
+    import prrt_bayes.outputs.hta as hta
     from prrt_bayes.outputs.hta import write_psa
     from prrt_bayes.pipeline.registry import run_analysis
     from prrt_bayes.pipeline.specs import bundled_names, resolve_spec
 
     results = [run_analysis(resolve_spec(name)) for name in bundled_names()]
+    workbook = {"s": 0.0}
+    original = hta._write_workbook
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            workbook["s"] += time.perf_counter() - start
+
+    hta._write_workbook = timed
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         report = write_psa(results, Path(tmp), n_draws=1000, seed=SEED)
         wall = time.perf_counter() - start
         sizes = {p.name: p.stat().st_size for p in report.files}
-    return {"write_psa_s": wall, "n_samples": report.n_samples, "file_bytes": sizes}
+    return {"write_psa_s": wall, "workbook_s": workbook["s"], "n_samples": report.n_samples,
+            "file_bytes": sizes}
 
 
 def _ph_setup(endpoint: str = "pfs", cut: str = "primary"):
@@ -261,15 +277,21 @@ def stan(tmp: Path, stan_python: str | None) -> dict:
     from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
 
     load_netter1_ipd("pfs", "primary").to_csv(ipd_csv, index=False)
-    proc = subprocess.run([stan_python, str(ROOT / "benchmarks" / "stan_cox.py"), str(ipd_csv),
-                           "4"], capture_output=True, text=True, cwd=tmp)
-    if proc.returncode != 0:
-        raise RuntimeError(f"Stan reference failed:\n{proc.stderr[-3000:]}")
-    reference = json.loads(proc.stdout.strip().splitlines()[-1])
+    runs = {}
+    stan_cache = tmp / "stan-cache"  # httpstan caches built programs in the user cache folder
+    for label in ("cold_build", "cached_build"):
+        env = dict(os.environ, XDG_CACHE_HOME=str(stan_cache))
+        proc = subprocess.run([stan_python, str(ROOT / "benchmarks" / "stan_cox.py"),
+                               str(ipd_csv), "4"], capture_output=True, text=True, cwd=tmp,
+                              env=env)
+        if proc.returncode != 0:
+            raise RuntimeError(f"Stan reference failed:\n{proc.stderr[-3000:]}")
+        runs[label] = json.loads(proc.stdout.strip().splitlines()[-1])
+    reference = runs["cold_build"]
     return {"prrt_bayes_pfs_primary": ours | {"hr_median": float(hr["median"].iloc[0])},
-            "stan_brms_cox": reference,
-            "speedup_vs_stan_build_and_sample": reference["total_s"] / ours["wall_s"],
-            "speedup_vs_stan_sampling_only": reference["sampling_s"] / ours["wall_s"],
+            "stan_brms_cox": runs,
+            "speedup_vs_stan_cold_build": reference["total_s"] / ours["wall_s"],
+            "speedup_vs_stan_cached_build": runs["cached_build"]["total_s"] / ours["wall_s"],
             "hr_median_relative_difference":
                 float(hr["median"].iloc[0]) / reference["hr_median"] - 1}
 
@@ -317,14 +339,17 @@ def targets(r: dict) -> dict:
             ratio = row["compile_plus_sampling_over_sampling"]
             out[f"{row['analysis']}_compile_plus_sampling_le_3x_sampling"] = (ratio, ratio <= 3)
     s = r.get("stan") or {}
-    if "speedup_vs_stan_build_and_sample" in s:
-        out["pfs_job_ge_10x_faster_than_stan"] = (s["speedup_vs_stan_build_and_sample"],
-                                                  s["speedup_vs_stan_build_and_sample"] >= 10)
+    if "speedup_vs_stan_cold_build" in s:
+        out["pfs_job_ge_10x_faster_than_stan_cold_build"] = (
+            s["speedup_vs_stan_cold_build"], s["speedup_vs_stan_cold_build"] >= 10)
+        out["pfs_job_ge_10x_faster_than_stan_cached_build"] = (
+            s["speedup_vs_stan_cached_build"], s["speedup_vs_stan_cached_build"] >= 10)
         diff = abs(s["hr_median_relative_difference"])
         out["pfs_hr_median_within_5pct_of_stan"] = (diff, diff <= 0.05)
     p = r.get("psa")
     if p:
-        out["psa_workbook_le_3s"] = (p["write_psa_s"], p["write_psa_s"] <= 3)
+        out["psa_workbook_le_3s"] = (p["workbook_s"], p["workbook_s"] <= 3)
+        out["psa_all_files_le_3s"] = (p["write_psa_s"], p["write_psa_s"] <= 3)
     u = r.get("suites")
     if u:
         out["make_test_le_8min"] = (u["make_test"]["wall_s"], u["make_test"]["wall_s"] <= 480)

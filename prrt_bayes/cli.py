@@ -345,7 +345,7 @@ def run_command(
         bool, typer.Option("--quick", help="200 PSA draws instead of the specs' 1,000.")
     ] = False,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", help="Parallel worker processes (default: cores).")
+        int | None, typer.Option("--jobs", help="Worker processes (default: one per 4 cores).")
     ] = None,
     list_: Annotated[bool, typer.Option(
         "--list", help="List the bundled analyses with one-line descriptions and exit.")] = False,
@@ -430,7 +430,7 @@ def sweep_command(
         str | None, typer.Option("--scheduler", help="Dask distributed scheduler address.")
     ] = None,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", help="Local worker processes (default: cores).")
+        int | None, typer.Option("--jobs", help="Local workers (default: one per 4 cores).")
     ] = None,
     force: Annotated[
         bool, typer.Option("--force",

@@ -11,7 +11,8 @@ Bad input (:class:`~prrt_bayes.core.errors.InputError`) is re-raised in the call
 sequential
 runner does; any other failure of one fit is recorded by analysis name and the others go on.
 Each worker compiles its own models (compiled models live in the process that built them), so
-``jobs > 1`` pays the compile cost once per worker; it wins when analyses outnumber one.
+``jobs > 1`` pays the compile cost once per worker and competes with the chains' threads; the
+default (:func:`default_jobs`) is one worker per four cores.
 """
 
 from __future__ import annotations
@@ -32,18 +33,24 @@ Outcome = tuple[str, Any]
 
 
 def default_jobs() -> int:
-    """Number of cores this process may use (the default for ``jobs``).
+    """Worker processes a run uses unless told otherwise: one per four cores (at least 1).
+
+    Measured (``benchmarks/README.md``): on 2 cores all bundled analyses took 39.7 s in one
+    process and 54.0 s in 2 workers. Each fit already runs its chains in parallel threads, and
+    one process compiles a model structure once for every analysis that shares it, where each
+    worker compiles it again; a worker pays off only with cores to spare beyond the chains.
 
     Returns
     -------
     int
-        Size of the process's CPU affinity set (``os.cpu_count()`` where that is unavailable);
-        at least 1.
+        ``cores // 4`` (cores: the process's CPU affinity set, or ``os.cpu_count()`` where that
+        is unavailable), at least 1.
     """
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return max(1, cores // 4)
 
 
 def fit_one(spec: AnalysisSpec) -> Outcome:

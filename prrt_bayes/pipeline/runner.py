@@ -104,8 +104,9 @@ def run(
         Replace an existing ``out_dir``; without it an existing folder is an error, checked
         before any fit.
     jobs
-        Analyses fitted in parallel worker processes (default: the number of cores, capped at
-        the number of specs; ``1``: in this process). Results do not depend on ``jobs`` (fits
+        Analyses fitted in parallel worker processes (default:
+        :func:`prrt_bayes.pipeline.parallel.default_jobs`, one per four cores, capped at the
+        number of specs; ``1``: in this process). Results do not depend on ``jobs`` (fits
         are seeded).
     on_start, on_done
         Progress callbacks, called with the analysis name (see
