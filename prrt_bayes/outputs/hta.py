@@ -281,7 +281,10 @@ def partitioned_survival(
     ----------
     pfs, os
         Arm -> survival draws (any sample dims, e.g. ``chain, draw``, plus ``time`` in months);
-        the ``k``-th PFS draw is paired with the ``k``-th OS draw (same sample dims and sizes).
+        the ``k``-th PFS draw is paired with the ``k``-th OS draw (an independence assumption
+        between the two fits). With different numbers of draws (e.g. posteriors pooled over
+        different numbers of reconstruction members) the larger set is thinned evenly to the
+        smaller (:func:`even_positions`, as in the PSA).
     cycle_months, horizon
         Cycle length and horizon (months); every cycle time must be on the curves' grid.
     discount_rate
@@ -309,8 +312,10 @@ def partitioned_survival(
     discount = (1.0 + discount_rate) ** (-(times[:-1] + cycle_months / 2) / 12.0)
     frames, rows, n_adjusted, per_arm = [], [], {}, {}
     for arm in pfs:
-        s_os = _cycle_values(os[arm], times)
-        s_pfs, adjusted = enforce_pfs_le_os(_cycle_values(pfs[arm], times), s_os)
+        s_os, s_pfs = _cycle_values(os[arm], times), _cycle_values(pfs[arm], times)
+        n = min(len(s_os), len(s_pfs))  # e.g. pooled over different numbers of members
+        s_os, s_pfs = (s[even_positions(len(s), n)] for s in (s_os, s_pfs))
+        s_pfs, adjusted = enforce_pfs_le_os(s_pfs, s_os)
         n_adjusted[arm] = int(adjusted.sum())
         values = {"life_years": _life_years(s_os, cycle_months, discount),
                   "progression_free_life_years": _life_years(s_pfs, cycle_months, discount)}

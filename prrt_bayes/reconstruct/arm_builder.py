@@ -11,7 +11,10 @@ by the same quantile construction (``from_summaries._counts``): no random number
 Steps: (1) each published point, in time order, gets the model survival (a multiple of the
 published value, searched on a fixed grid of factors) whose rows reproduce it best: KM within the
 landmark, KM median at the published median, or the exact count; (2) the tail level is set by
-bisection so the arm's events equal the target exactly; (3) if even a zero tail leaves too many
+bisection so the arm's events equal the target exactly (when the target is the most the rows
+can hold, e.g. every patient has an event, every level above a threshold reproduces it and the
+count does not pin the tail: it continues at the hazard just before the last point, or at the
+threshold when that gives too few events); (3) if even a zero tail leaves too many
 events and extra dropout is allowed, an arm-specific dropout hazard is solved instead with the
 tail continuing at the last hazard.
 """
@@ -164,6 +167,29 @@ def _solve_dropout(t, events, shape, points, censoring, base_rate, counts_with):
     return hazard, cens, counts
 
 
+def _tail_not_pinned(at_level, log_under: float, log_level: float, events: int, points,
+                     shape: ArmShape):
+    """Tail level (log scale) when ``events`` is the most the rows can hold (module doc).
+
+    Every level above a threshold then reproduces the count (e.g. every patient has an event),
+    up to death within one grid cell, so the count does not pin the tail: it continues at the
+    hazard just before the last published point, or at the threshold when that is too low to
+    give ``events``. The threshold is bisected on ``[log_under, log_level]`` (count monotone).
+    """
+    for _ in range(60):
+        mid = (log_under + log_level) / 2
+        if int(at_level(mid)[0].sum()) >= events:
+            log_level = mid
+        else:
+            log_under = mid
+    if points:
+        before = float(ShapedHazard(points, shape.slope, 0.0, 0.0, shape.early).hazard(
+            np.asarray(points[-1][0] - 1e-9)))
+        if before > 0 and math.log(before) > log_level:
+            log_level = math.log(before)
+    return log_level, at_level(log_level)
+
+
 def build_arm(t: ArmTargets, events: int, shape: ArmShape, censoring: CensoringModel,
               cells: int, first_assessment: float | None = None) -> BuiltArm:
     """Pseudo-IPD of one arm with exactly ``events`` events (module doc).
@@ -212,6 +238,9 @@ def build_arm(t: ArmTargets, events: int, shape: ArmShape, censoring: CensoringM
         raise Infeasible(f"{events} events is more than the rows can hold ({high})")
     if low <= events:
         log_level, (ev, ce) = _bisect(at_level, *bounds, events)
+        if low < events == high:
+            log_level, (ev, ce) = _tail_not_pinned(at_level, bounds[0], log_level, events,
+                                                   points, shape)
         hazard = ShapedHazard(points, shape.slope, shape.tail_slope, math.exp(log_level),
                               shape.early)
         if points:

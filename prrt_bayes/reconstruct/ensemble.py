@@ -26,9 +26,18 @@ them. The enumerated assumptions (columns of :meth:`Ensemble.table`):
     observed times); patients randomised after the cut-off (when accrual ran past it) as
     ``zero_follow_up`` (counted in the published n, censored at 0) or ``excluded`` (not in n).
     ``administrative`` when no median follow-up is published (uniform accrual, no dropout).
-    When the accrual window is unknown (only the maximum follow-up), the shortest follow-up is
-    ``2 m - maximum`` without dropout (``late entrants none``) or 0 with dropout
-    (:data:`UNKNOWN_FROM_ZERO`).
+    When the accrual window is unknown (only the maximum follow-up ``M`` is given), it is
+    inferred: uniform accrual ending at shortest follow-up ``a`` plus exponential dropout can
+    only reproduce a median follow-up ``m`` when ``a >= 2 m - M``, so ``a`` runs from
+    ``a_0 = max(0, 2 m - M)`` (largest over the published medians; no dropout needed when
+    ``a_0 > 0``) to ``M`` (no staggered entry: censoring by dropout, then at ``M``). The
+    readings ``late entrants none; accrual inferred q=...`` take ``a = a_0 + q (M - a_0)``
+    for each ``q`` in :data:`ACCRUAL_FRACTIONS`; the window is common to both arms and each
+    arm's dropout is solved to its own median follow-up (or the pooled one). An arm without a
+    published median follow-up has the window alone (no dropout). When the Cox hazard ratio
+    misses under the fixed ``q`` values, ``q`` is solved to the hazard ratio (label
+    ``q=0.xxxx (solved to the HR)``): the window is unknown and the HR is information about it.
+    Windows known from the targets (as for NETTER-1) are never inferred.
 ``censoring_by_arm``
     ``common``, or ``differential(w=...)`` when the common censoring misses the hazard ratio and
     the follow-up target is pooled: dropout ``delta (1 - w)`` in the treatment arm and
@@ -38,6 +47,11 @@ them. The enumerated assumptions (columns of :meth:`Ensemble.table`):
     With a first scheduled tumour assessment: ``extra_dropout`` (an arm with fewer events than a
     zero tail allows gets extra dropout) or ``low_hazard_before_first_scan`` (hazard before the
     first assessment a tenth of the first interval's average, no extra dropout); else ``none``.
+
+Every root finder of the censoring calibration is guarded: a non-finite figure (a median
+follow-up that was "not reached", a NaN) or an arm without events makes that combination
+infeasible with a message naming it, never a NaN handed to a solver; when no combination is
+left, :func:`build_ensemble` raises an InputError naming the targets in conflict.
 
 Every member is deterministic (no random numbers). When more members meet the targets than
 ``max_members``, the kept ones are spread evenly over the ordered RMST difference at the end of
@@ -75,9 +89,13 @@ EARLY_FACTOR = 0.1
 """Hazard before the first assessment, as a fraction of the first interval's average."""
 SPLIT_SPAN = 8
 """Splits tried either side of the even share of a published total."""
-UNKNOWN_FROM_ZERO = "none; accrual window unknown, shortest follow-up 0 with dropout"
-"""Reading of an unknown accrual window: follow-up from 0 with dropout (the other reading,
-``none``, takes the shortest follow-up ``2 m - maximum`` without dropout when possible)."""
+ACCRUAL_FRACTIONS = (0.0, 0.5, 1.0)
+"""Unknown accrual window: where the shortest follow-up lies between its lowest value
+``max(0, 2 m - M)`` (0) and the maximum follow-up ``M`` (1); module doc."""
+ACCRUAL_SCAN = (0.0, 0.125, 0.25, 0.5, 0.75, 1.0)
+"""Values of ``q`` scanned when an inferred accrual window is solved to the hazard ratio."""
+INFERRED = "none; accrual inferred q="
+"""Prefix of the late-entrant reading of an inferred accrual window (followed by ``q``)."""
 DEFAULT_CELLS = 1000
 """Equal cells of the calculation grid up to the maximum follow-up."""
 TIME_DECIMALS = 4
@@ -171,12 +189,26 @@ class Ensemble:
 
 
 # ------------------------------------------------------------------------------ censoring
+def _published_follow_ups(targets: SurvivalTargets) -> list[float]:
+    """The finite median follow-up figures of ``targets`` (pooled and per arm)."""
+    values = [targets.follow_up_median, *(a.follow_up_median for a in targets.arms.values())]
+    return [v for v in values if v is not None and math.isfinite(v)]
+
+
+def _inferred_minimum(targets: SurvivalTargets, fraction: float) -> float:
+    """Shortest follow-up of an inferred accrual window (module doc, ``follow_up_reading``)."""
+    maximum = targets.maximum_follow_up
+    lowest = max([0.0, *(2 * m - maximum for m in _published_follow_ups(targets))])
+    lowest = min(lowest, maximum)
+    return lowest + fraction * (maximum - lowest)
+
+
 def _window(targets: SurvivalTargets, late: str) -> tuple[float | None, float]:
     minimum = targets.minimum_follow_up
     if minimum is not None and late == "excluded":
         minimum = max(minimum, 0.0)
-    if minimum is None and late == UNKNOWN_FROM_ZERO:
-        minimum = 0.0
+    if minimum is None and late.startswith(INFERRED):
+        minimum = _inferred_minimum(targets, float(late.removeprefix(INFERRED).split(" ")[0]))
     return minimum, targets.maximum_follow_up
 
 
@@ -186,11 +218,18 @@ def _readings(targets: SurvivalTargets) -> list[str]:
     lates = (["zero_follow_up", "excluded"] if (targets.minimum_follow_up or 0) < 0
              else ["none"])
     if targets.minimum_follow_up is None:
-        lates = ["none", UNKNOWN_FROM_ZERO]
+        minima, lates = set(), []
+        for q in ACCRUAL_FRACTIONS:  # one reading per distinct window
+            key = round(_inferred_minimum(targets, q), 9)
+            if key not in minima:
+                minima.add(key)
+                lates.append(f"{INFERRED}{q:g}")
     if not has_median:
-        return ["administrative; late entrants none"] + [
-            f"administrative + dropout {rate:.6f}/month; late entrants none"
-            for rate in targets.dropout_rates]
+        if targets.minimum_follow_up is not None:
+            lates = ["none"]
+        return [f"administrative; late entrants {late}" for late in lates] + [
+            f"administrative + dropout {rate:.6f}/month; late entrants {late}"
+            for rate in targets.dropout_rates for late in lates]
     definitions = ["reverse_km", "observation_time"]
     return [f"{d}; late entrants {late}" for d in definitions for late in lates]
 
@@ -200,6 +239,18 @@ def _reading_parts(reading: str) -> tuple[str, str]:
     return definition, late
 
 
+def _require_finite(what: str, *values) -> None:
+    """Raise :class:`Infeasible` naming ``what`` unless every value is a finite number.
+
+    Guards every root finder of the censoring calibration: a NaN or infinite input (e.g. a
+    median follow-up that was "not reached") is reported as a target that cannot be met, never
+    passed to a solver.
+    """
+    for value in values:
+        if value is None or not math.isfinite(float(value)):
+            raise Infeasible(f"{what} is not a finite number; the censoring cannot be solved")
+
+
 def _pooled_dropout(targets: SurvivalTargets, minimum, maximum, median, weights: dict,
                     survival_at_median: dict | None) -> float:
     """Common dropout ``delta`` so the pooled follow-up statistic equals ``median``.
@@ -207,6 +258,10 @@ def _pooled_dropout(targets: SurvivalTargets, minimum, maximum, median, weights:
     ``weights`` are the arm dropout multipliers; ``survival_at_median`` (observation-time
     reading) the arms' event-free probability at the median, else None (reverse KM).
     """
+    _require_finite(f"median follow-up {median}", median)
+    if survival_at_median is not None:
+        for arm, s in survival_at_median.items():
+            _require_finite(f"{arm}: event-free probability at the median follow-up", s)
     admin = CensoringModel(minimum, maximum, 0.0)
     n = {arm: t.n for arm, t in targets.arms.items()}
     total = sum(n.values())
@@ -240,7 +295,9 @@ def _censoring(targets: SurvivalTargets, reading: str, w: float,
     if targets.follow_up_median is None:  # per-arm medians
         out = {}
         for arm, t in arms.items():
-            if definition == "observation_time":
+            if t.follow_up_median is None:  # this arm publishes none: administrative only
+                out[arm] = CensoringModel(0.0 if minimum is None else minimum, maximum, 0.0)
+            elif definition == "observation_time":
                 s = 1.0 if survival_at is None else survival_at[arm]
                 fake = SurvivalTargets(targets.endpoint, targets.cut, {arm: t}, maximum, minimum)
                 low = 0.0 if minimum is None else minimum
@@ -321,7 +378,15 @@ def _build_member(targets: SurvivalTargets, plan: _Plan, cells: int) -> dict[str
     return built
 
 
+def _events_in_both_arms(events: dict[str, int]) -> None:
+    """Raise :class:`Infeasible` when an arm has no events (its Cox HR is 0 or infinite)."""
+    for arm, count in events.items():
+        if count == 0:
+            raise Infeasible(f"arm {arm!r} has no events: the Cox hazard ratio is undefined")
+
+
 def _hr(built: dict[str, BuiltArm], treatment: str) -> float:
+    _events_in_both_arms({arm: int(b.events.sum()) for arm, b in built.items()})
     times = np.concatenate([b.times for b in built.values()])
     events = np.concatenate([b.events for b in built.values()])
     treated = np.concatenate([np.full(len(b.times), arm == treatment, dtype=int)
@@ -425,6 +490,8 @@ def _label_shape(shape: str, slope: float, solved: bool) -> str:
 def _evaluate(targets, plan: _Plan, built, ipd, stat):
     """Target checks; for PFS arms with extra dropout the follow-up is the study follow-up."""
     unfollowed = {arm: b.unfollowed for arm, b in built.items()}
+    if targets.hazard_ratio is not None:
+        _events_in_both_arms({arm: int(b.events.sum()) for arm, b in built.items()})
     checks = check_targets(ipd, targets, unfollowed=unfollowed, reading=stat)
     extra = plan.assumptions.pfs_early_rule == "extra_dropout"
     if not extra or targets.follow_up_median is None:
@@ -449,6 +516,7 @@ def _mixture_median(targets, censoring: dict[str, CensoringModel], unfollowed) -
             / total - 0.5
 
     top = max(c.maximum for c in censoring.values())
+    _require_finite("pooled study follow-up", pooled(0.0), pooled(top - 1e-9))
     if pooled(0.0) <= 0:
         return 0.0
     return float(brentq(pooled, 0.0, top - 1e-9))
@@ -459,7 +527,8 @@ def _try(targets, shape, tail, split, reading, early, cells):
 
     Built with the shape's fixed slope and common censoring; when the Cox HR misses, a
     log-linear shape's slope is solved to the HR, else (pooled follow-up) the differential
-    censoring ``w``.
+    censoring ``w``. When the HR is still missed and the accrual window is inferred (reading
+    ``q=0``), the window's ``q`` is solved to the HR with the shape's fixed slope.
     """
     label = "published" if targets.total_events is None else "/".join(
         str(split[a]) for a in targets.arms)
@@ -501,6 +570,21 @@ def _try(targets, shape, tail, split, reading, early, cells):
             _, plan, built = solved
             ipd = _stack(built)
             checks, extra = _evaluate(targets, plan, built, ipd, stat)
+        hr_met = built is not None and all(c.met for c in checks
+                                           if c.name.startswith("cox_hr"))
+        if not hr_met and _reading_parts(reading)[1] == f"{INFERRED}0":
+
+            def by_q(value: float) -> _Plan:
+                solved_reading = (f"{reading_def}; late entrants {INFERRED}{value:.4f} "
+                                  "(solved to the HR)")
+                a = Assumptions(base.hazard_shape, tail, label, solved_reading, "common", early)
+                return _Plan(a, split, SHAPES[shape])
+
+            solved = _solve_hr(targets, by_q, ACCRUAL_SCAN, cells)
+            if solved is not None:
+                _, plan, built = solved
+                ipd = _stack(built)
+                checks, extra = _evaluate(targets, plan, built, ipd, stat)
     if built is None:
         return plan.assumptions, None, reason
     missed = [c for c in checks if not c.met]

@@ -3,8 +3,10 @@
 :class:`SurvivalTargets` holds the numbers a trial report gives for one endpoint and data cut
 (per arm: patients, events, Kaplan-Meier landmarks, median or "not reached", events before a
 time; overall: hazard ratio with 95% CI, median follow-up, accrual window).
-:func:`published_style_targets` computes such a set from any two-arm IPD (for round-trip tests),
-and :func:`check_targets` measures how a pseudo-IPD meets every target:
+:func:`published_style_targets` computes such a set from any two-arm IPD (for round-trip tests;
+the accrual window is left unknown, and an arm whose reverse Kaplan-Meier never reaches 1/2
+publishes no median follow-up), and :func:`check_targets` measures how a pseudo-IPD meets every
+target:
 
 - events exact (per arm, or the total when only the total is published); events before a time
   exact;
@@ -310,6 +312,8 @@ def published_style_targets(
     Per arm: N, events, Kaplan-Meier survival at ``landmark``, the median (or "not reached")
     and the reverse-Kaplan-Meier median follow-up; overall: the Cox hazard ratio (Efron ties)
     with its 95% CI. The accrual window is unknown: the maximum follow-up is the largest time.
+    An arm whose reverse Kaplan-Meier stays above 1/2 (almost every patient had an event before
+    being censored) has no median follow-up to publish: its ``follow_up_median`` is None.
 
     Parameters
     ----------
@@ -330,11 +334,18 @@ def published_style_targets(
     Raises
     ------
     InputError
-        Missing columns, an arm label absent from ``ipd``, or a landmark beyond an arm's data.
+        Missing columns, times that are not positive, events other than 0/1, an arm label
+        absent from ``ipd``, or a landmark beyond an arm's data.
     """
     missing = {"time", "event", "arm"} - set(ipd.columns)
     if missing:
         raise InputError(f"IPD lacks columns {sorted(missing)}", field="ipd")
+    times = pd.to_numeric(ipd["time"], errors="coerce").to_numpy(float)
+    if not (np.isfinite(times) & (times > 0)).all():
+        raise InputError("IPD times must be finite and positive", field="time")
+    if not ipd["event"].isin([0, 1]).all():
+        raise InputError(f"IPD events must be 0 or 1, found {sorted(set(ipd['event']))[:5]}",
+                         field="event")
     arms = {}
     for arm in (treatment, control):
         rows = ipd[ipd["arm"] == arm]
@@ -346,12 +357,13 @@ def published_style_targets(
                              field="landmark")
         km = _km(times, events)
         median = float(km.median_survival_time_)
+        follow_up = follow_up_statistic(times, events, 0, "reverse_km")
         arms[arm] = ArmTargets(
             n=len(rows), events=int(events.sum()),
             landmarks={float(landmark): float(km.survival_function_at_times(landmark).iloc[0])},
             median=median if math.isfinite(median) else None,
             median_not_reached=not math.isfinite(median),
-            follow_up_median=follow_up_statistic(times, events, 0, "reverse_km"),
+            follow_up_median=follow_up if math.isfinite(follow_up) else None,
         )
     hr = cox_hazard_ratio_efron(ipd["time"], ipd["event"], (ipd["arm"] == treatment).astype(int))
     return SurvivalTargets(

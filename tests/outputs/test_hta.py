@@ -418,3 +418,21 @@ def test_unconverged_analyses_are_not_exported(tmp_path):
     assert ("excluded", "os_final") in [row[:2] for row in readme]
     with pytest.raises(InputError, match="failed the convergence checks: os_final"):
         write_psa([os], tmp_path / "only_failed", n_draws=50)
+
+
+def test_partitioned_survival_pairs_unequal_draws_by_even_thinning():
+    """PFS pooled over 8 members and OS over 12 have different draw counts: the larger set is
+    thinned evenly to the smaller, as in the PSA."""
+    grid = np.arange(0.0, 61.0)
+    rates_os = np.linspace(0.01, 0.03, 12)
+    os = {"a": xr.DataArray(np.exp(-rates_os[:, None] * grid), dims=("sample", "time"),
+                            coords={"time": grid})}
+    pfs = {"a": exp_curves(0.05, grid, n=4)}
+    result = partitioned_survival(pfs, os, 1.0, 60.0)
+    ly = result.draws["life_years"].to_numpy()
+    kept = rates_os[even_positions(12, 4)]  # positions 0, 3, 6, 9
+    np.testing.assert_allclose(ly, [partitioned_survival(
+        {"a": exp_curves(0.05, grid, n=1)},
+        {"a": xr.DataArray(np.exp(-r * grid)[None], dims=("sample", "time"),
+                           coords={"time": grid})}, 1.0, 60.0).draws["life_years"].iloc[0]
+        for r in kept])

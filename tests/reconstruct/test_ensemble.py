@@ -112,3 +112,122 @@ def test_unknown_shape_or_tail_is_an_input_error():
         build_ensemble(targets, shapes=("spline",))
     with pytest.raises(InputError, match="unknown tail rule"):
         build_ensemble(targets, tails=("cure",))
+
+
+# ------------------------------------------------------------------ real two-arm data sets
+DAYS, WEEKS = 1 / 30.4375, 7 / 30.4375
+
+
+def _two_arm(frame, time, event, arm, treated, scale) -> pd.DataFrame:
+    return pd.DataFrame({"time": frame[time].to_numpy(float) * scale,
+                         "event": frame[event].to_numpy().astype(int),
+                         "arm": np.where(frame[arm] == treated, "lu177", "control")})
+
+
+def _real(name: str) -> pd.DataFrame:
+    """The round trip's five data sets in months (lifelines ships lung's status as 0/1)."""
+    from lifelines import datasets
+
+    loaders = {
+        "rossi": lambda: _two_arm(datasets.load_rossi(), "week", "arrest", "fin", 1, WEEKS),
+        "gbsg2": lambda: _two_arm(datasets.load_gbsg2(), "time", "cens", "horTh", "yes", DAYS),
+        "waltons": lambda: _two_arm(datasets.load_waltons(), "T", "E", "group", "miR-137",
+                                    DAYS),
+        "leukemia": lambda: _two_arm(datasets.load_leukemia(), "t", "status", "Rx", 1, WEEKS),
+        "lung": lambda: _two_arm(datasets.load_lung(), "time", "status", "sex", 2, DAYS),
+    }
+    return loaders[name]()
+
+
+def _published(ipd: pd.DataFrame):
+    tau = 0.75 * min(ipd.loc[ipd["arm"] == arm, "time"].max() for arm in ("lu177", "control"))
+    return published_style_targets(ipd, treatment="lu177", control="control",
+                                   landmark=tau / 1.5, endpoint="os", cut="round_trip")
+
+
+def _assert_members_meet_targets(ensemble, targets) -> None:
+    """Every member re-checked with lifelines: events, landmark, median, follow-up, HR."""
+    hr = targets.hazard_ratio
+    for member in ensemble.members:
+        rows = member.ipd
+        assert all(c.met for c in member.checks)
+        for arm, t in targets.arms.items():
+            mine = rows[rows["arm"] == arm]
+            km = KaplanMeierFitter().fit(mine["time"], mine["event"])
+            assert mine["event"].sum() == t.events
+            for time, surv in t.landmarks.items():
+                assert abs(float(km.survival_function_at_times(time).iloc[0]) - surv) <= 0.01
+            if t.median is not None:
+                assert abs(km.median_survival_time_ - t.median) <= 0.3
+            else:
+                assert math.isinf(km.median_survival_time_)
+            if t.follow_up_median is not None:
+                reverse = KaplanMeierFitter().fit(mine["time"], 1 - mine["event"])
+                assert abs(reverse.median_survival_time_ - t.follow_up_median) <= 1.0
+        got = _lifelines_hr(rows, "lu177")
+        assert abs(got[0] / hr.value - 1) <= 0.05
+        assert abs(got[1] / hr.lower - 1) <= 0.10 and abs(got[2] / hr.upper - 1) <= 0.10
+
+
+@pytest.mark.parametrize("name", [
+    "rossi",
+    pytest.param("gbsg2", marks=pytest.mark.slow),
+    pytest.param("lung", marks=pytest.mark.slow),
+])
+def test_real_data_summaries_give_members_meeting_every_target(name):
+    """Rossi (everyone followed 52 weeks), GBSG2 (median follow-up beyond half the longest:
+    staggered entry with a late end of accrual) and NCCTG lung (per-arm follow-up 17 vs 28
+    months: the inferred window solved to the HR) all give members."""
+    targets = _published(_real(name))
+    ensemble = build_ensemble(targets)
+    assert len(ensemble.members) >= 2 and ensemble.tried >= ensemble.met >= len(
+        ensemble.members)
+    assert ensemble.table()["follow_up_reading"].str.contains("accrual inferred").all()
+    _assert_members_meet_targets(ensemble, targets)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, conflict", [
+    ("waltons", "cox_hr"),          # 156 of 163 die within 2.5 months: shapes are per month
+    ("leukemia", "control:S("),     # 21 per arm: KM steps of 5% around the 1-point landmark
+])
+def test_real_data_without_members_is_an_input_error_naming_the_targets(name, conflict):
+    """Where no member meets every target the builder says which targets conflict (no crash)."""
+    with pytest.raises(InputError, match=r"endpoint 'os' at cut 'round_trip'") as err:
+        build_ensemble(_published(_real(name)))
+    assert conflict in err.value.message
+
+
+def test_no_nan_reaches_a_solver(monkeypatch):
+    """An infinite median follow-up (reverse KM never at 1/2) is a target that cannot be met,
+    reported as an InputError, never handed to brentq as NaN."""
+    from scipy.optimize import brentq
+
+    from prrt_bayes.reconstruct import ensemble as module
+
+    def finite_brentq(f, a, b, **kwargs):
+        for x in (a, b):
+            assert math.isfinite(f(x)), f"non-finite value at {x}"
+        return brentq(f, a, b, **kwargs)
+
+    monkeypatch.setattr(module, "brentq", finite_brentq)
+    targets = _published(_real("rossi"))
+    arms = {arm: replace(t, follow_up_median=math.inf) for arm, t in targets.arms.items()}
+    with pytest.raises(InputError, match="median follow-up inf is not a finite number"):
+        build_ensemble(replace(targets, arms=arms), shapes=("piecewise_constant",),
+                       tails=("constant",))
+    pooled = replace(targets, follow_up_median=math.nan,
+                     arms={a: replace(t, follow_up_median=None) for a, t in arms.items()})
+    with pytest.raises(InputError, match="not a finite number"):
+        build_ensemble(pooled, shapes=("piecewise_constant",), tails=("constant",))
+
+
+def test_published_style_targets_check_events_and_unreached_follow_up():
+    ipd = _real("leukemia")  # the treated arm: 21 of 21 relapse, its reverse KM stays at 1
+    targets = _published(ipd)
+    assert targets.arms["lu177"].follow_up_median is None
+    assert targets.arms["control"].follow_up_median == pytest.approx(5.749, abs=1e-3)
+    with pytest.raises(InputError, match="events must be 0 or 1"):
+        _published(ipd.assign(event=ipd["event"] - 1))
+    with pytest.raises(InputError, match="finite and positive"):
+        _published(ipd.assign(time=ipd["time"] - 1.0))
