@@ -170,22 +170,53 @@ def reconstruct(
         bool | None,
         typer.Option("--percent/--probability", help="Survival column scale (default: detect)."),
     ] = None,
+    arm: Annotated[
+        str | None,
+        typer.Option("--arm", help="Arm label: writes time,event,arm and adds this arm's rows "
+                                   "to an --out file of other arms (a spec's evidence.ipd)."),
+    ] = None,
 ) -> None:
-    """Reconstruct individual patient data from a digitised Kaplan-Meier curve (Guyot 2012)."""
+    """Reconstruct individual patient data from a digitised Kaplan-Meier curve (Guyot 2012).
+
+    With ``--arm``, run it once per arm with the same ``--out``: the file collects the arms
+    (columns ``time,event,arm``), ready for a survival spec's ``[evidence] ipd``.
+    """
     from prrt_bayes.reconstruct.guyot import reconstruct_from_files
 
     result = reconstruct_from_files(
         curve, at_risk, at_risk_column=at_risk_column, total_events=total_events,
         n_patients=n_patients, percent=percent,
     )
+    rows = result.ipd[["time", "event"]]
+    if arm is not None:
+        rows = _with_arm(rows, arm, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(out.name + ".tmp")
-    result.ipd[["time", "event"]].to_csv(temporary, index=False)
+    rows.to_csv(temporary, index=False)
     temporary.replace(out)
     for note in result.cleaning_notes:
         console.print(f"cleaning: {note}", markup=False)
     console.print(result.accuracy.to_text(), markup=False)
     console.print(f"wrote {len(result.ipd)} patients to {out}", markup=False)
+
+
+def _with_arm(rows, arm: str, out: Path):
+    """``rows`` labelled ``arm``, after the rows of other arms already in ``out`` (if any)."""
+    import pandas as pd
+
+    if not arm.strip() or "," in arm:
+        raise InputError(f"arm label {arm!r} must be non-empty without commas", field="arm")
+    labelled = rows.assign(arm=arm)
+    if not out.exists():
+        return labelled
+    earlier = pd.read_csv(out, dtype={"arm": str})
+    if list(earlier.columns) != ["time", "event", "arm"]:
+        raise InputError("has no time,event,arm header (written without --arm?): choose "
+                         "another --out", file=out, row=1)
+    if arm in set(earlier["arm"]):
+        raise InputError(f"already holds arm {arm!r}: choose another label or --out",
+                         file=out, field="arm")
+    return pd.concat([earlier, labelled], ignore_index=True)
 
 
 @app.command("map-prior")

@@ -63,3 +63,24 @@ def test_missing_curve_file_exits_2(tmp_path, cli_runner):
     result = cli_runner.invoke(app, ["reconstruct", "--curve", str(tmp_path / "nope.csv"),
                                  "--n-patients", "50", "--out", str(tmp_path / "ipd.csv")])
     assert_one_line_exit_2(result, "nope.csv")
+
+
+@needs_fixtures
+def test_arms_collect_in_one_file_a_spec_can_read(tmp_path, cli_runner):
+    from prrt_bayes.survival.analysis import read_ipd_csv
+
+    out = tmp_path / "keynote189_ipd.csv"
+    for arm, label in (("pembrolizumab", "pembro"), ("placebo", "control")):
+        result = cli_runner.invoke(app, [
+            "reconstruct", "--curve", str(FIXTURES / f"keynote189_{arm}_curve.csv"),
+            "--at-risk", str(FIXTURES / "keynote189_numbers_at_risk.csv"),
+            "--at-risk-column", f"at_risk_{arm}", "--arm", label, "--out", str(out)])
+        assert result.exit_code == 0, result.stderr
+    ipd = read_ipd_csv(out, treatment="pembro")  # what [evidence] ipd = ... reads
+    assert ipd["arm"].value_counts().to_dict() == {"pembro": 410, "control": 206}
+    again = cli_runner.invoke(app, [
+        "reconstruct", "--curve", str(FIXTURES / "keynote189_placebo_curve.csv"),
+        "--at-risk", str(FIXTURES / "keynote189_numbers_at_risk.csv"),
+        "--at-risk-column", "at_risk_placebo", "--arm", "control", "--out", str(out)])
+    assert_one_line_exit_2(again, "keynote189_ipd.csv", "already holds arm 'control'")
+    assert len(pd.read_csv(out)) == 616  # unchanged
