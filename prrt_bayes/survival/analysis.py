@@ -169,11 +169,12 @@ class _Fitted:
 
 
 def _fit(spec: SurvivalSpec, ipd: pd.DataFrame, grid: np.ndarray, settings: SamplerSettings,
-         breakpoints: list[float] | None, log_median_prior=None) -> _Fitted:
+         cuts: tuple[list[float] | None, list[float] | None], log_median_prior=None
+         ) -> _Fitted:
     """Fit the spec's family: the fit, survival draws (arm, time), effect items and priors.
 
-    ``breakpoints``: the PH baseline cut points (``None``: the spec's, or event-time
-    quantiles). ``log_median_prior``: optional ``(weights, means, sds)`` of external information
+    ``cuts``: the PH baseline and HR period cut points (``None``: event-time quantiles of
+    ``ipd``). ``log_median_prior``: optional ``(weights, means, sds)`` of external information
     on the treatment arm's log median (``ph_piecewise`` only).
     """
     family = spec.model.family
@@ -181,7 +182,7 @@ def _fit(spec: SurvivalSpec, ipd: pd.DataFrame, grid: np.ndarray, settings: Samp
     group = contrast(treatment, CONTROL)
     if family == "ph_piecewise":
         priors = _ph_priors(spec.prior_objects(), smoothing=spec.model.smoothing)
-        fit = fit_ph(ipd, settings=settings, breakpoints=breakpoints,
+        fit = fit_ph(ipd, settings=settings, breakpoints=cuts[0], hr_breakpoints=cuts[1],
                      n_intervals=spec.model.intervals, treatment=treatment, priors=priors,
                      time_varying=spec.model.time_varying_hr, check="record",
                      log_median_prior=log_median_prior)
@@ -200,15 +201,20 @@ def _fit(spec: SurvivalSpec, ipd: pd.DataFrame, grid: np.ndarray, settings: Samp
     return _Fitted(fit.tree, fit.diagnostics, fit.survival(grid), effect, fit.priors)
 
 
-def _shared_breakpoints(spec: SurvivalSpec, ipds: list[pd.DataFrame]) -> list[float] | None:
-    """PH cut points every member is fitted with: the spec's, else the first data set's
-    event-time quantiles (one interval definition, so members' baseline hazards and PSA
-    parameters mean the same thing; one model structure, so one compile)."""
-    if spec.model.family != "ph_piecewise" or spec.model.breakpoints is not None:
-        return spec.model.breakpoints
-    first = ipds[0]
-    return list(default_breakpoints(first["time"].to_numpy(), first["event"].to_numpy(),
-                                    spec.model.intervals))
+def _shared_cuts(spec: SurvivalSpec, ipds: list[pd.DataFrame]
+                 ) -> tuple[list[float] | None, list[float] | None]:
+    """PH baseline cut points and (non-PH) HR period cut points every member is fitted with:
+    the spec's, else those :func:`~prrt_bayes.survival.ph.fit_ph` would choose for the first
+    data set (event-time quantiles). One interval definition, so the members' baseline hazards,
+    period HRs and PSA parameters mean the same thing; one model structure, so one compile."""
+    if spec.model.family != "ph_piecewise" or len(ipds) == 1:
+        return spec.model.breakpoints, None
+    time, event = ipds[0]["time"].to_numpy(), ipds[0]["event"].to_numpy()
+    breakpoints = spec.model.breakpoints
+    if breakpoints is None:
+        breakpoints = list(default_breakpoints(time, event, spec.model.intervals))
+    periods = list(default_breakpoints(time, event, 2)) if spec.model.time_varying_hr else None
+    return breakpoints, periods
 
 
 def _by_chain(parts: list, dim: str = "chain"):
@@ -248,8 +254,8 @@ def _fit_members(spec: SurvivalSpec, ipds: list[pd.DataFrame], grid: np.ndarray,
                  settings: SamplerSettings, log_median_prior=None
                  ) -> tuple[_Fitted, list[_Fitted]]:
     """Fit every data set with the same settings and cut points; (pooled fit, member fits)."""
-    breakpoints = _shared_breakpoints(spec, ipds)
-    members = [_fit(spec, ipd, grid, settings, breakpoints, log_median_prior) for ipd in ipds]
+    cuts = _shared_cuts(spec, ipds)
+    members = [_fit(spec, ipd, grid, settings, cuts, log_median_prior) for ipd in ipds]
     return _pool(members), members
 
 

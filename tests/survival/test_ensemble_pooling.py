@@ -70,3 +70,16 @@ def test_reconstruction_choice_needs_bundled_data(tmp_path):
         SurvivalSpec.model_validate({
             "name": "x", "kind": "survival",
             "evidence": {"endpoint": "pfs", "ipd": str(ipd), "reconstruction": "default"}})
+
+
+def test_non_ph_members_share_the_hr_periods():
+    """The period HR model: every member gets the first member's HR period cut, so the pooled
+    period HRs are the same quantity (and the members share one structure)."""
+    spec = _spec("ensemble")
+    spec = spec.model_copy(update={"model": spec.model.model_copy(
+        update={"time_varying_hr": True})})
+    result = run(spec)
+    k = len(result.reconstruction_members)
+    assert result.tree.posterior.sizes["chain"] == 2 * k
+    periods = [q for q in result.summary["quantity"] if q.startswith("hazard_ratio_")]
+    assert len(periods) == 2
