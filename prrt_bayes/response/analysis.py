@@ -12,7 +12,9 @@ responders under the prior) is reported in ``result.borrowing``.
 
 Quantities (:func:`prrt_bayes.response.model.response_quantities`): ``response_rate`` per arm,
 ``risk_difference``, ``odds_ratio`` and ``probability_risk_difference_positive`` (P(rate 177Lu >
-rate control), in ``mean``) for ``lu177_vs_control``; endpoint ``response``.
+rate control), in ``mean``) for ``lu177_vs_control``; endpoint ``response``. With borrowing
+also ``response_rate_without_borrowing`` for ``lu177`` (the trial alone, Beta prior ``p``), so
+that every output shows how far the series moved the answer.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.posterior import attach_quantities, parameter_frame, summary_from_tree
 from prrt_bayes.core.priors import describe_priors
 from prrt_bayes.core.results import AnalysisResult, BorrowingReport
-from prrt_bayes.core.vocabulary import Arm, Endpoint, Kind
+from prrt_bayes.core.vocabulary import Arm, Endpoint, Kind, Quantity
 from prrt_bayes.response.borrowing import BorrowingComparison, borrowing_comparison
 from prrt_bayes.response.model import (
     DEFAULT_RATE_PRIOR,
@@ -119,14 +121,17 @@ def run(spec: ResponseSpec) -> AnalysisResult:
             diagnostics = worst_of(diagnostics,
                                    comparison.map_fit.diagnostics.labelled("series MAP fit"))
         rng = np.random.default_rng(settings.seed)
+        without = lu177  # the trial alone: the two-arm fit's 177Lu-Dotatate rate
         draws = comparison.posteriors[METHODS[method]].sample(control.size, rng)
         lu177 = xr.DataArray(draws.reshape(control.shape), dims=control.dims,
                              coords=control.coords)
         report = _report(spec, comparison)
         prior_posterior = _prior_posterior(method, comparison)
         priors[f"p[{Arm.LU177}]"] = f"{method} prior from the single-arm series"
-    attach_quantities(fit.tree, response_quantities(lu177, control), analysis=spec.name,
-                      endpoint=Endpoint.RESPONSE)
+    items = response_quantities(lu177, control)
+    if method != "none":
+        items.append((Quantity.RESPONSE_RATE_WITHOUT_BORROWING, Arm.LU177, without))
+    attach_quantities(fit.tree, items, analysis=spec.name, endpoint=Endpoint.RESPONSE)
     return AnalysisResult(
         name=spec.name, kind=Kind.RESPONSE, endpoint=Endpoint.RESPONSE,
         summary=summary_from_tree(fit.tree), diagnostics=diagnostics, tree=fit.tree,

@@ -11,7 +11,12 @@ extrapolates exponentially); the parametric families are those of
   bundled data);
 - per arm: ``median_survival_months``, ``survival_probability_<t>m`` and ``rmst_<t>m`` at the
   spec's landmarks, ``mean_survival_months`` (restricted to the spec's horizon);
-- ``rmst_difference_<t>m`` and ``mean_survival_difference_months`` for the contrast.
+- ``rmst_difference_<t>m`` and ``mean_survival_difference_months`` for the contrast;
+- with borrowing, ``hazard_ratio_without_borrowing`` and the treatment arm's
+  ``median_survival_months_without_borrowing`` (the trial alone).
+
+On bundled evidence every member of the reconstruction ensemble is fitted and the draws pooled
+(:func:`run`).
 """
 
 from __future__ import annotations
@@ -406,11 +411,12 @@ def _fit_borrowing(spec: SurvivalSpec, ipds: list[pd.DataFrame], grid: np.ndarra
                    settings: SamplerSettings):
     """Fit with and without the series' information on the 177Lu arm's log median.
 
-    Returns the pooled fit with borrowing (the row ``hazard_ratio_without_borrowing`` added to
-    its effects, as a sensitivity analysis) and its member fits, the pooled fit without it (its
-    convergence gates the analysis too; it gives the trial's own estimate of that median for the
-    prior-data conflict check), the borrowing report, the prior-vs-posterior frame and the
-    priors.
+    Returns the pooled fit with borrowing (the rows ``hazard_ratio_without_borrowing`` and the
+    treatment arm's ``median_survival_months_without_borrowing`` added to its effects, so the
+    outputs show how far the series moved the answer) and its member fits, the pooled fit
+    without it (its convergence gates the analysis too; it gives the trial's own estimate of
+    that median for the prior-data conflict check), the borrowing report, the
+    prior-vs-posterior frame and the priors.
     """
     from prrt_bayes.borrowing.survival import borrowing_report, external_log_median_prior
 
@@ -428,8 +434,10 @@ def _fit_borrowing(spec: SurvivalSpec, ipds: list[pd.DataFrame], grid: np.ndarra
     for fitted, without in [(main, alone), *zip(members, alone_members, strict=True)]:
         hr_alone = next(draws for quantity, _, draws in without.effect
                         if quantity == Quantity.HAZARD_RATIO)
-        fitted.effect.append((Quantity.HAZARD_RATIO_WITHOUT_BORROWING, fitted.effect[0][1],
-                              hr_alone))
+        fitted.effect += [
+            (Quantity.HAZARD_RATIO_WITHOUT_BORROWING, fitted.effect[0][1], hr_alone),
+            (Quantity.MEDIAN_SURVIVAL_WITHOUT_BORROWING, treatment,
+             median_survival(without.survival.sel(arm=treatment, drop=True)))]
     # the trial's own estimate: posterior median and a quantile-based SE (robust to the draws
     # whose median lies beyond the horizon, which are +inf)
     low, mid, high = np.quantile(log_median_alone.values.ravel(), [0.159, 0.5, 0.841])

@@ -20,6 +20,7 @@ from prrt_bayes.pipeline.bundled import bundled_names, bundled_text
 from prrt_bayes.pipeline.registry import run_analysis
 from prrt_bayes.pipeline.specs import resolve_spec
 from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
+from prrt_bayes.response.model import netter1_response
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +165,14 @@ def test_borrowing_override_reports_conflict_and_prior_posterior_plot(tmp_path, 
                                      "--out", str(out)])
     assert result.exit_code == 0, result.stderr
     summary = pd.read_csv(out / "summary.csv")
-    row(summary, Quantity.RESPONSE_RATE, Arm.LU177)  # exactly one row
+    borrowed = row(summary, Quantity.RESPONSE_RATE, Arm.LU177)  # exactly one row
+    alone = row(summary, Quantity.RESPONSE_RATE_WITHOUT_BORROWING, Arm.LU177)
+    # the trial alone: Beta(1, 1) prior and NETTER-1's evaluable responders, posterior mean
+    # (r + 1) / (n + 2); the robust MAP prior moves the borrowed estimate away from it
+    counts = netter1_response("evaluable")
+    exact = (counts.lu177_events + 1) / (counts.lu177_total + 2)
+    assert alone["mean"] == pytest.approx(exact, abs=0.01)
+    assert borrowed["mean"] != pytest.approx(alone["mean"], abs=1e-3)
     assert list((out / "plots").glob("prior_posterior*.png"))
     html = (out / "report.html").read_text()
     assert "prior-data conflict (Box p)" in html and "<td>robust-map</td>" in html
@@ -238,6 +246,9 @@ def test_unconverged_fit_without_borrowing_fails_the_borrowed_survival_analysis(
                                                       tune=300, psa_draws=100)
     result = run_analysis(spec)
     assert not result.diagnostics.passed
+    # the answer without borrowing is reported beside the borrowed one
+    row(result.summary, Quantity.HAZARD_RATIO_WITHOUT_BORROWING, "lu177_vs_control")
+    row(result.summary, Quantity.MEDIAN_SURVIVAL_WITHOUT_BORROWING, Arm.LU177)
     # named per reconstruction member: "fit without borrowing: member 0: max R-hat 1.200 > 1.01"
     members = len(result.reconstruction_members)
     assert {f"fit without borrowing: member {k}: max R-hat 1.200 > 1.01"
