@@ -315,6 +315,34 @@ def _print_assumptions(results) -> None:
                      f"{len(members)} reconstruction member(s) pooled (report: 'What the "
                      "reconstruction assumes')")
         console.print(line, markup=False, highlight=False)
+        if result.extrapolation is not None:
+            _print_tail(result)
+
+
+def _print_tail(result) -> None:
+    """What drives a survival analysis's tail, and its restricted means within follow-up
+    beside its lifetime means."""
+    from prrt_bayes.survival.quantities import rmst
+
+    extrapolation = result.extrapolation
+    for text in extrapolation.drivers:
+        console.print(f"  {result.name} tail: {text}", markup=False, highlight=False)
+    follow_up = extrapolation.follow_up
+    means = result.summary[result.summary["quantity"] == Quantity.MEAN_SURVIVAL]
+    parts = []
+    for arm, survival in result.survival.items():
+        within = float(rmst(survival, follow_up).median())
+        lifetime = means.loc[means["group"] == arm, "median"]
+        horizon = float(survival["time"].max())
+        parts.append(f"{arm} {within:.1f} within follow-up (observed, to {follow_up:.1f} "
+                     f"months) vs {float(lifetime.iloc[0]):.1f} to {horizon:g} months "
+                     "(extrapolated)" if len(lifetime) else f"{arm} {within:.1f}")
+    console.print(f"  {result.name} mean survival (months, posterior median): "
+                  + "; ".join(parts), markup=False, highlight=False)
+    if not extrapolation.scenarios.empty:
+        console.print(f"  {result.name}: every extrapolation scenario in "
+                      "extrapolation_scenarios.csv (report: 'What drives the extrapolation')",
+                      markup=False, highlight=False)
 
 
 INDICATOR_QUANTITIES = frozenset({Quantity.PROBABILITY_HR_INCREASES,
@@ -409,8 +437,15 @@ def run_command(
         for key, value in QUICK.items():
             if overrides.get(key) is None:
                 overrides[key] = value
-    specs = [resolve_spec(name).with_overrides(**overrides)
-             for name in (analyses or bundled_names())]
+    specs = [resolve_spec(name) for name in (analyses or bundled_names())]
+    if borrowing is not None:
+        ignored = [spec.name for spec in specs if not spec.accepts_borrowing()
+                   and spec.kind == "survival"]
+        if ignored:
+            console.print(f"note: --borrowing does not apply to {', '.join(ignored)} (family "
+                          "'auto' uses the single-arm series as survivor counts)",
+                          markup=False, highlight=False)
+    specs = [spec.with_overrides(**overrides) for spec in specs]
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("fitting", total=len(specs))

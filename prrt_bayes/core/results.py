@@ -54,6 +54,42 @@ quantity fitted to one reconstruction ensemble member (``member`` 0, 1, ...) and
 the members with equal weights (``member`` ``pooled``)."""
 
 
+EXTRAPOLATION_SCENARIO_COLUMNS: tuple[str, ...] = (
+    "analysis", "scenario", "group", "quantity", "median", "lower", "upper",
+)
+"""Columns of ``extrapolation_scenarios.csv``: posterior median and 95% interval of each
+extrapolated quantity (median, mean to the horizon, RMST at the end of follow-up, at 5 and 10
+years) under each extrapolation scenario."""
+
+EXTRAPOLATION_CURVE_COLUMNS: tuple[str, ...] = ("scenario", "arm", "time", "survival", "hazard")
+"""Columns of :attr:`Extrapolation.curves`: posterior-median survival and hazard (per month) per
+scenario, arm and time (months); scenario ``background`` is the general-population cohort."""
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """How a survival analysis extrapolates, and what the alternatives give.
+
+    Parameters
+    ----------
+    drivers
+        Lines saying what drives the tail (which hazard after which time, from which
+        evidence), for the report and the CLI.
+    scenarios
+        One row per scenario, group and quantity (:data:`EXTRAPOLATION_SCENARIO_COLUMNS`).
+    curves
+        Posterior-median curves per scenario (:data:`EXTRAPOLATION_CURVE_COLUMNS`).
+    follow_up
+        End of the trial's follow-up (months): restricted means within it are observed, beyond
+        it extrapolated.
+    """
+
+    drivers: tuple[str, ...]
+    scenarios: pd.DataFrame
+    curves: pd.DataFrame
+    follow_up: float
+
+
 @dataclass
 class AnalysisResult:
     """One fitted analysis.
@@ -125,3 +161,4 @@ class AnalysisResult:
     psa_pair: str | None = None
     reconstruction_spread: pd.DataFrame | None = None
     reconstruction_members: pd.DataFrame | None = None
+    extrapolation: Extrapolation | None = None

@@ -151,6 +151,16 @@ class SpecBase(StrictSection):
         """
         return {name: prior_from_dict(d) for name, d in self.priors.items()}
 
+    def accepts_borrowing(self) -> bool:
+        """Whether a ``[borrowing]`` method applies to this spec (default: when it has one).
+
+        Returns
+        -------
+        bool
+            ``True`` when the spec has a ``borrowing`` section that its model uses.
+        """
+        return "borrowing" in type(self).model_fields
+
     def sampler_settings(self) -> SamplerSettings:
         """The ``[sampler]`` section and the seed, as every fit of this analysis receives them.
 
@@ -184,9 +194,9 @@ class SpecBase(StrictSection):
         seed
             New ``seed``.
         borrowing
-            New ``borrowing.method`` (one of :data:`BORROWING_METHODS`) of a kind that borrows;
-            a kind without borrowing (toxicity) ignores it, so one ``--borrowing`` flag can
-            apply to a whole run.
+            New ``borrowing.method`` (one of :data:`BORROWING_METHODS`) of a spec that
+            :meth:`accepts_borrowing`; the others (toxicity, a survival spec of family
+            ``auto``) ignore it, so one ``--borrowing`` flag can apply to a whole run.
         psa_draws
             New ``export.psa_draws``.
         backend
@@ -210,7 +220,7 @@ class SpecBase(StrictSection):
                 data["sampler"][key] = value
         if seed is not None:
             data["seed"] = seed
-        if borrowing is not None and "borrowing" in data:
+        if borrowing is not None and "borrowing" in data and self.accepts_borrowing():
             data["borrowing"]["method"] = borrowing
         if psa_draws is not None and "export" in data:
             data["export"]["psa_draws"] = psa_draws

@@ -40,6 +40,29 @@ def _flat_draws(draws: xr.DataArray | np.ndarray) -> np.ndarray:
     return values
 
 
+def equal_tailed(draws) -> tuple[float, float, float]:
+    """Posterior median and equal-tailed 95% interval of draws: ``(median, lower, upper)``.
+
+    Interpolating between two infinite draws (e.g. medians not reached on the grid) gives NaN,
+    so with any non-finite draw the quantiles are order statistics (no interpolation).
+
+    Parameters
+    ----------
+    draws
+        Array-like of draws (any shape; flattened).
+
+    Returns
+    -------
+    tuple[float, float, float]
+        The 50%, 2.5% and 97.5% quantiles.
+    """
+    values = np.asarray(draws, dtype=float).ravel()
+    method = "linear" if np.all(np.isfinite(values)) else "inverted_cdf"
+    with np.errstate(invalid="ignore"):
+        lower, median, upper = np.quantile(values, [0.025, 0.5, 0.975], method=method)
+    return float(median), float(lower), float(upper)
+
+
 def summarize_draws(
     draws: xr.DataArray | np.ndarray,
     *,
@@ -65,10 +88,8 @@ def summarize_draws(
         order statistics (no interpolation), finite while fewer than 2.5% of draws are infinite.
     """
     values = _flat_draws(draws)
-    # interpolating between two infinite draws gives NaN: use order statistics then
-    method = "linear" if np.all(np.isfinite(values)) else "inverted_cdf"
+    median, lower, upper = equal_tailed(values)
     with np.errstate(invalid="ignore"):
-        lower, median, upper = np.quantile(values, [0.025, 0.5, 0.975], method=method)
         mean = float(values.mean())
         sd = float(values.std(ddof=1)) if values.size > 1 else float("nan")
     return {  # labels may be vocabulary enums (str subclasses): plain strings in the table

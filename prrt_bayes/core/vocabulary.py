@@ -74,6 +74,9 @@ class Quantity(StrEnum):
     """Reported quantities without a time in their name."""
 
     HAZARD_RATIO = "hazard_ratio"
+    EXCESS_HAZARD_RATIO = "excess_hazard_ratio"
+    """Ratio of the excess (over general-population) hazards, 177Lu-Dotatate vs control, in a
+    relative-survival model (:mod:`prrt_bayes.survival.flexible` with a life table)."""
     HAZARD_RATIO_WITHOUT_BORROWING = "hazard_ratio_without_borrowing"
     TIME_RATIO = "time_ratio"
     PROBABILITY_HR_INCREASES = "probability_hr_increases"

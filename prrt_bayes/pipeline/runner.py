@@ -22,6 +22,13 @@ leaves a half-written results folder, and an existing folder is replaced only wi
   none converged;
 - ``reconstruction_spread.csv``: for analyses pooled over a reconstruction ensemble, each
   summary quantity per member and pooled;
+- ``extrapolation_scenarios.csv``: per survival analysis and extrapolation scenario (the
+  recommended model, constant-tail piecewise PH, the six parametric families, waning, without
+  external evidence, without background mortality, ...) the median, mean to the horizon, RMST at
+  the end of follow-up and at 5 and 10 years (columns ``analysis, scenario, group, quantity,
+  median, lower, upper``); the same rows per analysis in ``<analysis>/extrapolation_scenarios.csv``
+  with the posterior-median curves in ``<analysis>/extrapolation_curves.csv`` (``scenario, arm,
+  time, survival, hazard``; scenario ``background`` is the general population);
 - ``plots/``, ``report.html``: figures and the report.
 
 About 30 MB for the bundled analyses (1,000 PSA samples).
@@ -184,8 +191,21 @@ def _write_all(outcome: RunOutcome, specs: dict[str, AnalysisSpec], folder: Path
     if spread:
         pd.concat(spread, ignore_index=True).map(escape_cell).to_csv(
             folder / "reconstruction_spread.csv", index=False, float_format="%.10g")
+    scenarios = [r.extrapolation.scenarios for r in outcome.results
+                 if r.extrapolation is not None and not r.extrapolation.scenarios.empty]
+    if scenarios:
+        pd.concat(scenarios, ignore_index=True).map(escape_cell).to_csv(
+            folder / "extrapolation_scenarios.csv", index=False, float_format="%.10g")
     for result in outcome.results:
         (folder / result.name).mkdir()
+        extrapolation = result.extrapolation
+        if extrapolation is not None and not extrapolation.scenarios.empty:
+            extrapolation.scenarios.map(escape_cell).to_csv(
+                folder / result.name / "extrapolation_scenarios.csv", index=False,
+                float_format="%.10g")
+            extrapolation.curves.map(escape_cell).to_csv(
+                folder / result.name / "extrapolation_curves.csv", index=False,
+                float_format="%.7g")
         if result.loo is not None:
             result.loo.map(escape_cell).to_csv(folder / result.name / "loo.csv",
                                                          index=False, float_format="%.10g")

@@ -91,8 +91,12 @@ def validate_spec(data: dict, *, file: str | Path) -> AnalysisSpec:
         raise error from None
 
 
+EVIDENCE_FILES = ("ipd", "external", "life_table")
+"""``[evidence]`` keys naming files; a relative path is resolved against the spec's folder."""
+
+
 def load_spec(path: str | Path) -> AnalysisSpec:
-    """Read and validate one spec file; a relative ``evidence.ipd`` is resolved against it.
+    """Read and validate one spec file; relative evidence files are resolved against it.
 
     Parameters
     ----------
@@ -102,14 +106,15 @@ def load_spec(path: str | Path) -> AnalysisSpec:
     Returns
     -------
     AnalysisSpec
-        The validated spec of its kind; a relative ``evidence.ipd`` is replaced by the path
-        joined to the spec file's folder.
+        The validated spec of its kind; a relative ``evidence.ipd``, ``evidence.external`` or
+        ``evidence.life_table`` (:data:`EVIDENCE_FILES`) is replaced by the path joined to the
+        spec file's folder.
 
     Raises
     ------
     InputError
         The file is missing, is a folder, is malformed TOML, or fails validation (unknown key,
-        bad value), or ``evidence.ipd`` names a file that does not exist.
+        bad value), or an evidence file named in the spec does not exist.
     """
     path = Path(path)
     try:
@@ -122,12 +127,16 @@ def load_spec(path: str | Path) -> AnalysisSpec:
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"malformed TOML: {err}", file=path) from None
     spec = validate_spec(data, file=path)
-    ipd = getattr(spec.evidence, "ipd", None)
-    if ipd is not None:
-        ipd = ipd if ipd.is_absolute() else path.parent / ipd
-        if not ipd.exists():
-            raise InputError(f"evidence file not found: {ipd}", file=path, field="evidence.ipd")
-        data["evidence"]["ipd"] = ipd
+    named = {key: getattr(spec.evidence, key, None) for key in EVIDENCE_FILES}
+    for key, value in named.items():
+        if value is None:
+            continue
+        value = value if value.is_absolute() else path.parent / value
+        if not value.exists():
+            raise InputError(f"evidence file not found: {value}", file=path,
+                             field=f"evidence.{key}")
+        data["evidence"][key] = value
+    if any(value is not None for value in named.values()):
         spec = validate_spec(data, file=path)
     return spec
 

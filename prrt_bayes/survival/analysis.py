@@ -1,14 +1,20 @@
 """Survival analyses (PFS, OS): spec -> fitted model -> HR, curves, medians, RMST, mean survival.
 
-The family ``ph_piecewise`` is the proportional-hazards piecewise-exponential model of
-:mod:`prrt_bayes.survival.ph` (beyond the last breakpoint its hazard stays constant, i.e. it
-extrapolates exponentially); the parametric families are those of
-:mod:`prrt_bayes.survival.parametric`. Reported quantities (fixed vocabulary):
+The family ``auto`` is the recommended extrapolation of
+:mod:`prrt_bayes.survival.extrapolation` (flexible M-spline excess hazard, general-population
+mortality, the series as survivor counts); ``ph_piecewise`` is the proportional-hazards
+piecewise-exponential model of :mod:`prrt_bayes.survival.ph` (beyond the last breakpoint its
+hazard stays constant, i.e. it extrapolates exponentially); the parametric families are those
+of :mod:`prrt_bayes.survival.parametric`. Every analysis also states what drives its tail and,
+unless ``export.scenarios = false``, tabulates the extrapolation scenarios
+(:attr:`~prrt_bayes.core.results.AnalysisResult.extrapolation`). Reported quantities (fixed
+vocabulary):
 
 - ``hazard_ratio`` (PH families; ``hazard_ratio_<a>-<b>m`` per period for the non-PH variant,
-  plus ``probability_hr_increases``), or ``time_ratio`` (AFT families: acceleration factor of
-  177Lu-Dotatate vs control) — group ``<treatment>_vs_control`` (``lu177_vs_control`` for the
-  bundled data);
+  plus ``probability_hr_increases``), ``excess_hazard_ratio`` (``auto`` with a
+  general-population floor: the ratio of the hazards above the population's), or
+  ``time_ratio`` (AFT families: acceleration factor of 177Lu-Dotatate vs control) — group
+  ``<treatment>_vs_control`` (``lu177_vs_control`` for the bundled data);
 - per arm: ``median_survival_months``, ``survival_probability_<t>m`` and ``rmst_<t>m`` at the
   spec's landmarks, ``mean_survival_months`` (restricted to the spec's horizon);
 - ``rmst_difference_<t>m`` and ``mean_survival_difference_months`` for the contrast;
@@ -21,7 +27,7 @@ On bundled evidence every member of the reconstruction ensemble is fitted and th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +44,7 @@ from prrt_bayes.core.results import (
     AnalysisResult,
 )
 from prrt_bayes.core.sampling import SamplerSettings
+from prrt_bayes.core.summary import equal_tailed
 from prrt_bayes.core.vocabulary import (
     Kind,
     Quantity,
@@ -48,10 +55,16 @@ from prrt_bayes.core.vocabulary import (
 from prrt_bayes.core.vocabulary import rmst as rmst_quantity
 from prrt_bayes.reconstruct.curves import read_rows
 from prrt_bayes.survival import parametric
+from prrt_bayes.survival.extrapolation import (
+    build_extrapolation,
+    fit_recommended,
+    spec_waning,
+    tail_evidence,
+)
 from prrt_bayes.survival.intervals import CONTROL, default_breakpoints, validate_ipd
 from prrt_bayes.survival.ph import DEFAULT_PH_PRIORS, fit_ph
 from prrt_bayes.survival.quantities import mean_survival, median_survival, rmst, survival_at
-from prrt_bayes.survival.spec import SurvivalSpec
+from prrt_bayes.survival.spec import RECOMMENDED_FAMILY, SurvivalSpec
 
 
 def read_ipd_csv(path: Path, *, treatment: str) -> pd.DataFrame:
@@ -171,12 +184,15 @@ class _Fitted:
     survival: xr.DataArray
     effect: list
     priors: dict[str, Prior]
+    flexible: list = field(default_factory=list)
+    """The flexible fits behind it (family ``auto``), for the scenarios and hazard plots."""
 
 
 def _fit(spec: SurvivalSpec, ipd: pd.DataFrame, grid: np.ndarray, settings: SamplerSettings,
          cuts: tuple[list[float] | None, list[float] | None], log_median_prior=None
          ) -> _Fitted:
-    """Fit the spec's family: the fit, survival draws (arm, time), effect items and priors.
+    """Fit the spec's family (not ``auto``: see :func:`_fit_members`): the fit, survival draws
+    (arm, time), effect items and priors.
 
     ``cuts``: the PH baseline and HR period cut points (``None``: event-time quantiles of
     ``ipd``). ``log_median_prior``: optional ``(weights, means, sds)`` of external information
@@ -252,16 +268,36 @@ def _pool(fits: list[_Fitted]) -> _Fitted:
               for i, (quantity, group, _) in enumerate(fits[0].effect)]
     return _Fitted(tree, worst_of(*(f.diagnostics.labelled(f"member {k}")
                                      for k, f in enumerate(fits))),
-                   _by_chain([f.survival for f in fits]), effect, fits[0].priors)
+                   _by_chain([f.survival for f in fits]), effect, fits[0].priors,
+                   [flex for f in fits for flex in f.flexible])
 
 
 def _fit_members(spec: SurvivalSpec, ipds: list[pd.DataFrame], grid: np.ndarray,
-                 settings: SamplerSettings, log_median_prior=None
+                 settings: SamplerSettings, log_median_prior=None, evidence=None
                  ) -> tuple[_Fitted, list[_Fitted]]:
-    """Fit every data set with the same settings and cut points; (pooled fit, member fits)."""
+    """Fit every data set with the same settings and cut points; (pooled fit, member fits).
+
+    ``evidence``: the tail evidence of family ``auto``
+    (:func:`prrt_bayes.survival.extrapolation.tail_evidence`)."""
+    if spec.model.family == RECOMMENDED_FAMILY:
+        members = [_flexible_fitted(spec, f, grid)
+                   for f in fit_recommended(spec, ipds, evidence, settings)]
+        return _pool(members), members
     cuts = _shared_cuts(spec, ipds)
     members = [_fit(spec, ipd, grid, settings, cuts, log_median_prior) for ipd in ipds]
     return _pool(members), members
+
+
+def _flexible_fitted(spec: SurvivalSpec, fit, grid: np.ndarray) -> _Fitted:
+    """A flexible fit as the analysis reads it (survival with the spec's waning, effects)."""
+    group = contrast(spec.evidence.treatment_arm, CONTROL)
+    waning = spec_waning(spec, fit.data.follow_up)
+    effect = [(quantity, group, draws) for quantity, draws in fit.effect_draws()]
+    if fit.data.n_periods > 1:
+        change = (fit.posterior["log_hr_change"] > 0).astype(float)
+        effect.append((Quantity.PROBABILITY_HR_INCREASES, group, change))
+    return _Fitted(fit.tree, fit.diagnostics, fit.survival(grid, waning), effect,
+                   fit.model.priors(), [fit])
 
 
 def _arm_quantities(surv: xr.DataArray, arms: list[str], landmarks: list[float], horizon: float,
@@ -292,7 +328,8 @@ def _contrast_quantities(surv: xr.DataArray, treatment: str, landmarks: list[flo
 def _parameters(tree: xr.DataTree) -> pd.DataFrame:
     """Real-line parameters per draw (log scale for positive ones), for PSA."""
     posterior = tree.posterior.dataset
-    names = ("log_baseline_hazard", "log_hr", "log_time_ratio", "log_rate", "log_shape",
+    names = ("log_baseline_hazard", "log_hazard_scale", "weights", "log_hr",
+             "log_time_ratio", "log_rate", "log_shape",
              "log_scale", "meanlog", "log_sdlog", "mu", "log_sigma", "Q", "shape")
     return parameter_frame({name: posterior[name] for name in names if name in posterior})
 
@@ -300,10 +337,11 @@ def _parameters(tree: xr.DataTree) -> pd.DataFrame:
 def run(spec: SurvivalSpec) -> AnalysisResult:
     """Fit one survival spec and derive everything the summary and exports report.
 
-    Every fit (the main one, the one without borrowing, the LOO candidates) runs with
-    ``spec.sampler_settings()``. On bundled evidence with ``evidence.reconstruction =
-    "ensemble"`` the model is fitted to every member of the reconstruction ensemble (same
-    settings, same PH cut points: one compiled model) and the members' draws are pooled with
+    Every fit (the main one, the one without borrowing, the LOO candidates, the extrapolation
+    scenarios) runs with ``spec.sampler_settings()``. On bundled evidence with
+    ``evidence.reconstruction = "ensemble"`` the model is fitted to every member of the
+    reconstruction ensemble (same settings, same PH cut points or spline basis: one compiled
+    model) and the members' draws are pooled with
     equal weights; each member's convergence is gated on its own. The LOO candidates are
     compared on the first (default) member.
 
@@ -328,9 +366,9 @@ def run(spec: SurvivalSpec) -> AnalysisResult:
     Raises
     ------
     InputError
-        Bad evidence (see :func:`load_ipd`), a horizon shorter than the follow-up, an unknown
-        prior name for ``ph_piecewise``, or borrowing with a family other than PH
-        ``ph_piecewise``.
+        Bad evidence (see :func:`load_ipd`; a bad life table, cohort or external-counts file),
+        a horizon shorter than the follow-up, waning that starts inside follow-up, an unknown
+        prior name, or borrowing with a family other than PH ``ph_piecewise``.
     """
     ipds, members_table = load_ipd(spec)
     export = spec.export
@@ -347,8 +385,12 @@ def run(spec: SurvivalSpec) -> AnalysisResult:
     grid = grid[grid <= export.horizon_months]
     settings = spec.sampler_settings()
     borrowing = prior_posterior = loo = None
+    auto = spec.model.family == RECOMMENDED_FAMILY
+    evidence = tail_evidence(spec) if auto or spec.export.scenarios else None
+    if auto:
+        spec_waning(spec, follow_up)  # a waning that starts inside follow-up is bad input
     if spec.borrowing.method == "none":
-        main, members = _fit_members(spec, ipds, grid, settings)
+        main, members = _fit_members(spec, ipds, grid, settings, evidence=evidence)
         priors, supporting = main.priors, []
     else:
         main, members, alone, borrowing, prior_posterior, priors = _fit_borrowing(
@@ -376,6 +418,10 @@ def run(spec: SurvivalSpec) -> AnalysisResult:
     cycle_times = np.arange(0.0, export.horizon_months + export.cycle_months / 2,
                             export.cycle_months)
     curves = main.survival.sel(time=cycle_times)
+    breakpoints = tree.posterior.attrs.get("breakpoints")
+    extrapolation = build_extrapolation(
+        spec, ipds, main.flexible if auto else None, evidence, settings, grid, follow_up,
+        breakpoints) if evidence is not None else None
     return AnalysisResult(
         name=spec.name, kind=Kind.SURVIVAL, endpoint=spec.evidence.endpoint,
         summary=summary_from_tree(tree), diagnostics=diagnostics,
@@ -383,14 +429,8 @@ def run(spec: SurvivalSpec) -> AnalysisResult:
         parameters=_parameters(tree), ipd=ipds[0], priors=describe_priors(priors),
         borrowing=borrowing, loo=loo, prior_posterior=prior_posterior,
         psa_pair=export.pair_with, reconstruction_spread=spread,
-        reconstruction_members=members_table,
+        reconstruction_members=members_table, extrapolation=extrapolation,
     )
-
-
-def _interval(draws: xr.DataArray) -> tuple[float, float, float]:
-    values = np.asarray(draws, dtype=float).ravel()
-    low, mid, high = np.quantile(values, [0.025, 0.5, 0.975])
-    return float(mid), float(low), float(high)
 
 
 def _reconstruction_spread(name: str, pooled: list, members: list[list]) -> pd.DataFrame:
@@ -398,7 +438,7 @@ def _reconstruction_spread(name: str, pooled: list, members: list[list]) -> pd.D
     rows = []
     for label, items in [*((str(k), m) for k, m in enumerate(members)), ("pooled", pooled)]:
         for quantity, group, draws in items:
-            rows.append((name, str(quantity), str(group), label, *_interval(draws)))
+            rows.append((name, str(quantity), str(group), label, *equal_tailed(draws)))
     return pd.DataFrame(rows, columns=list(RECONSTRUCTION_SPREAD_COLUMNS))
 
 

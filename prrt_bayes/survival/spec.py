@@ -11,13 +11,7 @@ Example (abridged from ``prrt_bayes/specs/pfs_primary.toml``)::
     cut = "primary"          # a bundled NETTER-1 reconstruction, or ipd = "my_ipd.csv"
 
     [model]
-    family = "ph_piecewise"
-    intervals = 6
-
-    [priors.log_hr]
-    dist = "Normal"
-    mu = 0.0
-    sigma = 2.0
+    family = "auto"          # the recommended extrapolation (docs/extrapolation.md)
 
     [export]
     horizon_months = 360
@@ -47,16 +41,22 @@ DEFAULT_MODELS: tuple[str, ...] = (
 families), named here so that validating a spec needs no model code."""
 
 
+RECOMMENDED_FAMILY = "auto"
+"""The recommended extrapolation: the flexible (M-spline) excess hazard of
+:mod:`prrt_bayes.survival.flexible` with general-population mortality and, where the endpoint
+has them, the single-arm series as survivor counts (``docs/extrapolation.md``)."""
+
+
 def survival_families() -> tuple[str, ...]:
-    """Families a survival spec may name: ``ph_piecewise`` and the two-arm parametric models.
+    """Families a survival spec may name: ``auto``, ``ph_piecewise`` and the parametric models.
 
     Returns
     -------
     tuple[str, ...]
-        ``"ph_piecewise"`` followed by :data:`DEFAULT_MODELS` (e.g. ``"weibull_ph"``,
-        ``"lognormal_aft"``).
+        ``"auto"`` (:data:`RECOMMENDED_FAMILY`), ``"ph_piecewise"``, then :data:`DEFAULT_MODELS`
+        (e.g. ``"weibull_ph"``, ``"lognormal_aft"``).
     """
-    return ("ph_piecewise", *DEFAULT_MODELS)
+    return (RECOMMENDED_FAMILY, "ph_piecewise", *DEFAULT_MODELS)
 
 
 class SurvivalEvidence(StrictSection):
@@ -66,6 +66,15 @@ class SurvivalEvidence(StrictSection):
     reconstruction ensemble and pools the draws with equal weights (the default: the posterior
     carries the reconstruction's own uncertainty), ``"default"`` the default member only, an
     integer ``k`` the k-th member (:func:`prrt_bayes.reconstruct.netter1_ipd.netter1_ensemble`).
+
+    Long-term evidence for the recommended model (``family = "auto"``): ``external`` names a CSV
+    of survivor counts (``start, stop, n, r[, arm]``, months: r of n alive at ``start`` alive
+    at ``stop``; :func:`prrt_bayes.survival.external.read_external_counts`). The cohort's
+    ``age_mean``, ``age_sd`` (years) and ``male_fraction`` set the general-population mortality
+    floor, from ``life_table`` (a CSV with ``age, sex, qx`` or ``age, sex, mx``) or, by default,
+    the bundled US period life table; on the bundled NETTER-1 data the cohort defaults to each
+    arm's NEJM 2017 Table 1 figures. A user's IPD without a cohort runs without a floor and
+    says so.
     """
 
     source: Literal["netter1"] | None = "netter1"
@@ -74,6 +83,11 @@ class SurvivalEvidence(StrictSection):
     ipd: Path | None = None
     treatment_arm: str = Arm.LU177.value
     reconstruction: Literal["ensemble", "default"] | Annotated[int, Field(ge=0)] = "ensemble"
+    external: Path | None = None
+    age_mean: Annotated[float, Field(gt=0)] | None = None
+    age_sd: Annotated[float, Field(ge=0)] | None = None
+    male_fraction: Annotated[float, Field(ge=0, le=1)] | None = None
+    life_table: Path | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> SurvivalEvidence:
@@ -87,16 +101,49 @@ class SurvivalEvidence(StrictSection):
         if self.ipd is None and self.treatment_arm != Arm.LU177:
             raise SpecFieldError("treatment_arm", "applies to a user's IPD only (the bundled "
                                  "NETTER-1 arms are 'lu177' and 'control')")
+        cohort = {"age_mean": self.age_mean, "age_sd": self.age_sd,
+                  "male_fraction": self.male_fraction}
+        given = [key for key, value in cohort.items() if value is not None]
+        if given and len(given) < 3:
+            missing = sorted(set(cohort) - set(given))
+            raise SpecFieldError(missing[0], "the cohort needs age_mean, age_sd and "
+                                 "male_fraction together")
+        if self.life_table is not None and not given and self.ipd is not None:
+            raise SpecFieldError("life_table", "needs the cohort's age_mean, age_sd and "
+                                 "male_fraction")
+        return self
+
+
+class WaningSpec(StrictSection):
+    """Treatment-effect waning (``[model.waning]``): the (excess-)hazard ratio wanes to 1,
+    ``linear``-ly or ``exponential``-ly, between ``start`` and ``end`` months (both after the
+    end of follow-up; :class:`prrt_bayes.survival.flexible.Waning`)."""
+
+    kind: Literal["linear", "exponential"]
+    start: Annotated[float, Field(ge=0)]
+    end: Annotated[float, Field(gt=0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WaningSpec:
+        if self.end <= self.start:
+            raise SpecFieldError("end", f"waning must end after it starts ({self.start:g} "
+                                 "months)")
         return self
 
 
 class SurvivalModel(StrictSection):
     """Model family and options.
 
+    ``family = "auto"`` is the recommended extrapolation (:data:`RECOMMENDED_FAMILY`):
+    ``knots`` interior spline knots at event-time quantiles (default 5); ``series`` uses the
+    single-arm series as survivor counts on the 177Lu-Dotatate arm (default: on for the bundled
+    NETTER-1 data, off for a user's IPD); ``background = false`` drops the general-population
+    floor; ``waning`` (``[model.waning]``) makes the excess-hazard ratio wane to 1.
     ``intervals`` / ``breakpoints``: baseline intervals of ``ph_piecewise`` (default: 6 at
     event-time quantiles); ``smoothing = false`` drops its random-walk prior (independent
-    interval hazards); ``time_varying_hr``: one log HR per period (non-PH variant);
-    ``candidates``: extra parametric families fitted for the PSIS-LOO comparison table.
+    interval hazards); ``time_varying_hr``: one log HR per period (non-PH variant; ``auto`` and
+    ``ph_piecewise``); ``candidates``: extra parametric families fitted for the PSIS-LOO
+    comparison table.
     """
 
     family: str
@@ -105,6 +152,10 @@ class SurvivalModel(StrictSection):
     time_varying_hr: bool = False
     smoothing: bool = True
     candidates: list[str] = Field(default_factory=list)
+    knots: Annotated[int, Field(ge=1, le=20)] = 5
+    series: bool | None = None
+    background: bool = True
+    waning: WaningSpec | None = None
 
     @field_validator("breakpoints")
     @classmethod
@@ -120,8 +171,12 @@ class SurvivalModel(StrictSection):
             raise SpecFieldError("family", f"unknown survival family {self.family!r}; known: "
                                  f"{', '.join(families)}")
         for candidate in self.candidates:
-            if candidate not in families:
+            if candidate not in families[1:]:
                 raise SpecFieldError("candidates", f"unknown candidate family {candidate!r}")
+        if self.family != RECOMMENDED_FAMILY:
+            for key in ("series", "waning"):
+                if getattr(self, key) is not None:
+                    raise SpecFieldError(key, f"applies to family '{RECOMMENDED_FAMILY}' only")
         return self
 
 
@@ -129,7 +184,8 @@ class SurvivalExport(StrictSection):
     """Horizon and cycle of the exported curves, PSA draws, landmarks and the PSA pairing.
 
     ``pair_with``: for a PFS analysis, the name of the OS analysis whose curves bound it in the
-    PSA (PFS <= OS per draw); ``None`` leaves it unpaired.
+    PSA (PFS <= OS per draw); ``None`` leaves it unpaired. ``scenarios``: fit the extrapolation
+    scenarios (``extrapolation_scenarios.csv``; default on).
     """
 
     horizon_months: Annotated[float, Field(gt=0)] = 360.0
@@ -138,6 +194,7 @@ class SurvivalExport(StrictSection):
     landmarks_months: list[Annotated[float, Field(gt=0)]] = Field(
         default_factory=lambda: [12.0, 24.0, 60.0])
     pair_with: str | None = None
+    scenarios: bool = True
 
     @model_validator(mode="after")
     def _whole_cycles(self) -> SurvivalExport:
@@ -157,6 +214,24 @@ class SurvivalSpec(SpecBase):
     model: SurvivalModel
     borrowing: BorrowingSpec = BorrowingSpec()
     export: SurvivalExport = SurvivalExport()
+
+    def accepts_borrowing(self) -> bool:
+        """Family ``auto`` uses the series as survivor counts; ``[borrowing]`` is for the others.
+
+        Returns
+        -------
+        bool
+            ``False`` for family ``auto``.
+        """
+        return self.model.family != RECOMMENDED_FAMILY
+
+    @model_validator(mode="after")
+    def _auto_borrows_by_counts(self) -> SurvivalSpec:
+        if self.model.family == RECOMMENDED_FAMILY and self.borrowing.method != "none":
+            raise SpecFieldError("borrowing.method", "family 'auto' already uses the single-arm "
+                                 "series, as survivor counts (model.series); [borrowing] "
+                                 "applies to family 'ph_piecewise'")
+        return self
 
     @model_validator(mode="after")
     def _pairing(self) -> SurvivalSpec:
