@@ -296,9 +296,10 @@ class BackendChoice(StrEnum):
     PYMC = "pymc"
 
 
-QUICK = {"psa_draws": 200}
-"""``--quick`` settings: 200 PSA draws (the workbook dominates the run time); the sampler keeps
-each spec's draws, which the bundled models need to pass the convergence gate."""
+QUICK = {"psa_draws": 200, "scenarios": False}
+"""``--quick`` settings: 200 PSA draws (the workbook dominates the run time) and no
+extrapolation scenarios (the tail drivers are still stated); the sampler keeps each spec's
+draws, which the bundled models need to pass the convergence gate."""
 
 
 def _print_assumptions(results) -> None:
@@ -401,7 +402,8 @@ def run_command(
                      "[sampler] backend, 'auto' = each model's measured fastest)."),
     ] = None,
     quick: Annotated[
-        bool, typer.Option("--quick", help="200 PSA draws instead of the specs' 1,000.")
+        bool, typer.Option("--quick", help="200 PSA draws instead of the specs' 1,000, and no "
+                           "extrapolation scenarios.")
     ] = False,
     jobs: Annotated[
         int | None, typer.Option("--jobs", help="Worker processes (default: one per 4 cores).")

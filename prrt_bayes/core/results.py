@@ -66,6 +66,18 @@ EXTRAPOLATION_CURVE_COLUMNS: tuple[str, ...] = ("scenario", "arm", "time", "surv
 scenario, arm and time (months); scenario ``background`` is the general-population cohort."""
 
 
+RECOMMENDED_SCENARIO = "recommended"
+"""The scenario label of the recommended extrapolation (family ``auto``, or the spec's own)."""
+
+BACKGROUND_SCENARIO = "background"
+"""The ``scenario`` of the general-population cohort's rows in :attr:`Extrapolation.curves`."""
+
+POOLED_SCENARIOS = (RECOMMENDED_SCENARIO, "recommended_without_waning", "waning_linear_5y",
+                    "waning_exponential_10y")
+"""Scenarios derived from the recommended fits of every reconstruction member (pooled); the
+others are refitted to the first (default) member."""
+
+
 @dataclass(frozen=True)
 class Extrapolation:
     """How a survival analysis extrapolates, and what the alternatives give.

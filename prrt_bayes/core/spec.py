@@ -183,6 +183,7 @@ class SpecBase(StrictSection):
         borrowing: str | None = None,
         psa_draws: int | None = None,
         backend: str | None = None,
+        scenarios: bool | None = None,
     ) -> Self:
         """A copy with command-line overrides applied (validated like the file).
 
@@ -201,6 +202,8 @@ class SpecBase(StrictSection):
             New ``export.psa_draws``.
         backend
             New ``sampler.backend``.
+        scenarios
+            New ``export.scenarios`` of a survival spec (others ignore it).
 
         Returns
         -------
@@ -224,6 +227,8 @@ class SpecBase(StrictSection):
             data["borrowing"]["method"] = borrowing
         if psa_draws is not None and "export" in data:
             data["export"]["psa_draws"] = psa_draws
+        if scenarios is not None and "scenarios" in data.get("export", {}):
+            data["export"]["scenarios"] = scenarios
         try:
             return type(self).model_validate(data)
         except ValidationError as err:

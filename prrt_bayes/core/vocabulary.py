@@ -84,6 +84,8 @@ class Quantity(StrEnum):
     MEDIAN_SURVIVAL_WITHOUT_BORROWING = "median_survival_months_without_borrowing"
     MEAN_SURVIVAL = "mean_survival_months"
     MEAN_SURVIVAL_DIFFERENCE = "mean_survival_difference_months"
+    RMST_FOLLOW_UP = "rmst_follow_up_months"
+    """RMST at the end of the trial's follow-up (observed, not extrapolated)."""
     RESPONSE_RATE = "response_rate"
     RESPONSE_RATE_WITHOUT_BORROWING = "response_rate_without_borrowing"
     RISK_DIFFERENCE = "risk_difference"

@@ -15,6 +15,9 @@ Typed sections of the result read here (contracts for the model authors):
 - ``prior_posterior``: long format, columns ``parameter``, ``distribution`` (e.g.
   ``"prior"``, ``"posterior"``) and either ``value`` (draws; a Gaussian KDE is drawn) or ``x``
   and ``density`` (a density already evaluated on a grid).
+- ``extrapolation``: its ``curves`` (posterior-median S(t) and h(t) per scenario, arm and month;
+  scenario ``background`` is the general population) and ``follow_up`` are drawn by
+  :func:`scenario_survival_plot` and :func:`scenario_hazard_plot`.
 """
 
 from __future__ import annotations
@@ -27,14 +30,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
-from matplotlib import rcParams
+from matplotlib import colormaps, rcParams
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from scipy.stats import gaussian_kde
 
-from prrt_bayes.core.results import AE_FOREST_COLUMNS, AnalysisResult
-from prrt_bayes.core.vocabulary import ARM_LABELS, ENDPOINT_LABELS, Kind, Quantity
+from prrt_bayes.core.results import (
+    AE_FOREST_COLUMNS,
+    BACKGROUND_SCENARIO,
+    EXTRAPOLATION_CURVE_COLUMNS,
+    RECOMMENDED_SCENARIO,
+    AnalysisResult,
+)
+from prrt_bayes.core.vocabulary import ARM_LABELS, ENDPOINT_LABELS, Arm, Kind, Quantity
 from prrt_bayes.outputs.safe_text import escape_mpl, safe_name
 
 CRI = "posterior median and 95% CrI"
@@ -199,8 +208,162 @@ def extrapolation_plot(result: AnalysisResult) -> Figure:
     return fig
 
 
+def _scenario_curves(result: AnalysisResult) -> pd.DataFrame:
+    """The extrapolation curves of ``result`` (background included), or an empty frame."""
+    extrapolation = result.extrapolation
+    if extrapolation is None or extrapolation.curves.empty:
+        return pd.DataFrame(columns=list(EXTRAPOLATION_CURVE_COLUMNS))
+    return extrapolation.curves
+
+
+def _has_scenario_curves(result: AnalysisResult) -> bool:
+    """True when ``result`` has the curves of at least one extrapolation scenario."""
+    curves = _scenario_curves(result)
+    return bool((curves["scenario"].astype(str) != BACKGROUND_SCENARIO).any())
+
+
+def _scenario_figure(result: AnalysisResult, column: str, what: str) -> Figure:
+    """One panel per arm: every scenario's ``column`` (``survival`` or ``hazard``) over time,
+    the recommended one bold and labelled, the background dashed, the end of follow-up marked;
+    one legend for the figure, below the panels."""
+    if not _has_scenario_curves(result):
+        raise ValueError(f"analysis {result.name!r} has no extrapolation scenario curves")
+    curves = _scenario_curves(result)
+    label = curves["scenario"].astype(str)
+    scenarios = [s for s in dict.fromkeys(label) if s != BACKGROUND_SCENARIO]
+    arms = list(dict.fromkeys(curves.loc[label != BACKGROUND_SCENARIO, "arm"].astype(str)))
+    arms = [a for a in arms if a != Arm.CONTROL] + [a for a in arms if a == Arm.CONTROL]
+    others = [s for s in scenarios if s != RECOMMENDED_SCENARIO]
+    palette = colormaps["tab20"]
+    colour = {s: palette(i % palette.N) for i, s in enumerate(others)}
+    follow_up = float(result.extrapolation.follow_up)
+    horizon = float(curves["time"].max())
+    fig = _new_figure(11.0, 6.0, 1, len(arms))
+    handles: dict[str, object] = {}
+    order = [*others, *([RECOMMENDED_SCENARIO] if RECOMMENDED_SCENARIO in scenarios else []),
+             *([BACKGROUND_SCENARIO] if BACKGROUND_SCENARIO in set(label) else [])]
+    for ax, arm in zip(fig.axes, arms, strict=True):
+        for scenario in order:
+            one = curves[(label == scenario) & (curves["arm"].astype(str) == arm)]
+            if one.empty:
+                continue
+            one = one.sort_values("time")
+            t, y = one["time"].to_numpy(float), one[column].to_numpy(float)
+            if column == "hazard":
+                y = np.where(np.isfinite(y) & (y > 0), y, np.nan)
+            if scenario == RECOMMENDED_SCENARIO:
+                style = {"color": "black", "lw": 2.6, "zorder": 4,
+                         "label": "recommended (bold)"}
+            elif scenario == BACKGROUND_SCENARIO:
+                style = {"color": "dimgrey", "lw": 1.6, "ls": "--", "zorder": 3,
+                         "label": "general population (life table, dashed)"}
+            else:
+                style = {"color": colour[scenario], "lw": 1.0, "alpha": 0.9,
+                         "label": escape_mpl(scenario)}
+            (line,) = ax.plot(t, y, **style)
+            handles.setdefault(str(style["label"]), line)
+            if scenario == RECOMMENDED_SCENARIO:
+                last = np.flatnonzero(np.isfinite(y))
+                if last.size:
+                    ax.annotate("recommended", (t[last[-1]], y[last[-1]]), xytext=(-4, 4),
+                                textcoords="offset points", ha="right", va="bottom",
+                                fontsize="small", fontweight="bold")
+        ax.axvline(follow_up, color="grey", ls=":", lw=1)
+        ax.annotate(f"end of follow-up ({follow_up:.0f} months)", (follow_up, 0.98),
+                    xycoords=ax.get_xaxis_transform(), xytext=(3, 0), textcoords="offset points",
+                    fontsize="x-small", color="grey", ha="left", va="top")
+        ax.set_xlim(0, horizon)
+        ax.set_xlabel(MONTHS)
+        ax.set_title(arm_label(arm), fontsize="medium")
+    fig.legend(list(handles.values()), list(handles.keys()), loc="outside lower center",
+               ncols=4, fontsize="x-small", title="scenario", title_fontsize="x-small")
+    fig.suptitle(f"{_endpoint_label(result)} {what} under each extrapolation scenario to "
+                 f"{horizon:g} months ({horizon / 12:g} years), {escape_mpl(result.name)}:\n"
+                 "posterior medians; recommended bold, other scenarios thin, general "
+                 "population dashed", fontsize="medium")
+    return fig
+
+
+def scenario_survival_plot(result: AnalysisResult) -> Figure:
+    """Every extrapolation scenario's posterior-median S(t) to the horizon, one panel per arm.
+
+    Parameters
+    ----------
+    result
+        A survival analysis whose ``extrapolation`` has curves (scenario, arm, time, survival,
+        hazard); scenario ``recommended`` is drawn bold and labelled, ``background`` (the
+        general population) dashed.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axis per arm (treatment first, control last); per axis one line per scenario, one
+        for the general population when present and one vertical line at the end of follow-up;
+        one legend for the figure.
+
+    Raises
+    ------
+    ValueError
+        When ``result`` has no extrapolation scenario curves.
+    """
+    fig = _scenario_figure(result, "survival", "probability S(t)")
+    for ax in fig.axes:
+        ax.set_ylim(0, 1.02)
+        ax.set_ylabel("S(t), posterior median")
+    return fig
+
+
+def scenario_hazard_plot(result: AnalysisResult) -> Figure:
+    """Every extrapolation scenario's posterior-median hazard h(t) per month (log scale).
+
+    Parameters
+    ----------
+    result
+        A survival analysis whose ``extrapolation`` has curves (see
+        :func:`scenario_survival_plot`); the general population's hazard is drawn dashed.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axis per arm with a log y axis, lines as in :func:`scenario_survival_plot`; hazards
+        that are not positive are left out. The y range covers the curves from month 1 on,
+        at most four decades below their largest value.
+
+    Raises
+    ------
+    ValueError
+        When ``result`` has no extrapolation scenario curves.
+    """
+    fig = _scenario_figure(result, "hazard", "hazard h(t) per month (log scale)")
+    curves = _scenario_curves(result)
+    values = curves.loc[curves["time"].astype(float) >= 1.0, "hazard"].to_numpy(float)
+    values = values[np.isfinite(values) & (values > 0)]
+    for ax in fig.axes:
+        ax.set_yscale("log")
+        ax.set_ylabel("h(t) per month, posterior median (log scale)")
+        if values.size:
+            top = float(values.max())
+            ax.set_ylim(max(float(values.min()), top * 1e-4) / 1.5, top * 1.5)
+    return fig
+
+
+HAZARD_RATIO_KINDS: dict[str, str] = {Quantity.HAZARD_RATIO: "hazard ratio",
+                                       Quantity.EXCESS_HAZARD_RATIO: "excess hazard ratio"}
+"""Quantities drawn in the hazard-ratio forest (each also with a ``_<period>`` suffix) -> label."""
+
+
+def _hazard_ratio_kind(quantity: str) -> tuple[str, str] | None:
+    """``(kind, period)`` of a hazard-ratio quantity (kind a key of :data:`HAZARD_RATIO_KINDS`,
+    period the suffix after ``<kind>_``, or ``""``), or ``None`` for any other quantity."""
+    for kind in HAZARD_RATIO_KINDS:
+        if quantity == kind or quantity.startswith(f"{kind}_"):
+            return kind, quantity.removeprefix(kind).lstrip("_")
+    return None
+
+
 def hazard_ratio_rows(results: Sequence[AnalysisResult]) -> pd.DataFrame:
-    """Summary rows of every hazard ratio (``hazard_ratio`` and per-period ``hazard_ratio_*``).
+    """Summary rows of every hazard ratio: ``hazard_ratio``, ``excess_hazard_ratio`` and their
+    per-period (``hazard_ratio_*``, ``excess_hazard_ratio_*``) variants.
 
     Parameters
     ----------
@@ -218,8 +381,8 @@ def hazard_ratio_rows(results: Sequence[AnalysisResult]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["analysis", "endpoint", "quantity", "group"])
     rows = pd.concat(frames, ignore_index=True)
-    quantity = rows["quantity"].astype(str)
-    return rows[(quantity == "hazard_ratio") | quantity.str.startswith("hazard_ratio_")]
+    keep = [_hazard_ratio_kind(str(q)) is not None for q in rows["quantity"]]
+    return rows[keep]
 
 
 def _fmt(x: float) -> str:
@@ -227,7 +390,7 @@ def _fmt(x: float) -> str:
 
 
 def forest_hazard_ratios(results: Sequence[AnalysisResult]) -> Figure:
-    """Forest plot of all hazard ratios: median and 95% CrI on a log axis, HR = 1 marked.
+    """Forest plot of all (excess) hazard ratios: median and 95% CrI on a log axis, 1 marked.
 
     Parameters
     ----------
@@ -238,7 +401,9 @@ def forest_hazard_ratios(results: Sequence[AnalysisResult]) -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        One axis; one errorbar line per hazard-ratio row plus the vertical line at 1.
+        One axis; one errorbar line per hazard-ratio row plus the vertical line at 1. An excess
+        hazard ratio (relative-survival model: the hazards above the general population's) is
+        labelled as such.
 
     Raises
     ------
@@ -252,13 +417,15 @@ def forest_hazard_ratios(results: Sequence[AnalysisResult]) -> Figure:
     ax = fig.axes[0]
     y = np.arange(len(rows))[::-1]
     labels = []
-    for yi, row in zip(y, rows.itertuples(index=False), strict=True):
+    kinds = [_hazard_ratio_kind(str(q)) for q in rows["quantity"]]
+    for yi, row, (kind, period) in zip(y, rows.itertuples(index=False), kinds, strict=True):
         ax.errorbar(row.median, yi, xerr=[[row.median - row.lower], [row.upper - row.median]],
                     fmt="o", color="black", capsize=3)
-        period = str(row.quantity).removeprefix("hazard_ratio").lstrip("_")
+        what = f", {HAZARD_RATIO_KINDS[kind]}" if kind == Quantity.EXCESS_HAZARD_RATIO else ""
         where = f", {escape_mpl(period)}" if period else ""
         labels.append(f"{escape_mpl(row.analysis)} ({escape_mpl(str(row.endpoint).upper())}"
-                      f"{where}): {_fmt(row.median)} ({_fmt(row.lower)} to {_fmt(row.upper)})")
+                      f"{what}{where}): {_fmt(row.median)} ({_fmt(row.lower)} to "
+                      f"{_fmt(row.upper)})")
     ax.axvline(1.0, color="grey", ls="--", lw=1)
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
@@ -267,8 +434,10 @@ def forest_hazard_ratios(results: Sequence[AnalysisResult]) -> Figure:
     ax.set_yticks(y, labels)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     contrasts = "; ".join(dict.fromkeys(contrast_label(g) for g in rows["group"]))
-    ax.set_xlabel("Hazard ratio (log scale; < 1 favours the first-named arm)")
-    ax.set_title(f"Hazard ratio, {contrasts}\n({CRI})", fontsize="medium")
+    shown = " or ".join(HAZARD_RATIO_KINDS[k] for k in HAZARD_RATIO_KINDS
+                        if k in {kind for kind, _ in kinds})
+    ax.set_xlabel(f"{shown.capitalize()} (log scale; < 1 favours the first-named arm)")
+    ax.set_title(f"{shown.capitalize()}, {contrasts}\n({CRI})", fontsize="medium")
     return fig
 
 
@@ -427,13 +596,16 @@ def figures(results: Sequence[AnalysisResult]) -> list[tuple[str, Figure]]:
     ----------
     results
         Fitted analyses. One hazard-ratio forest plot for all of them, then per analysis its
-        KM, extrapolation, AE forest and prior-posterior plots where the data allow.
+        KM, extrapolation, extrapolation-scenario (survival and hazard), AE forest and
+        prior-posterior plots where the data allow.
 
     Returns
     -------
     list[tuple[str, matplotlib.figure.Figure]]
         File stems (``forest_hazard_ratios``, ``km_<name>``, ``extrapolation_<name>``,
-        ``forest_ae_<name>``, ``prior_posterior_<name>``; names made file-safe) with new
+        ``scenario_survival_<name>`` and ``scenario_hazard_<name>`` (when the analysis'
+        ``extrapolation`` has scenario curves), ``forest_ae_<name>``,
+        ``prior_posterior_<name>``; names made file-safe) with new
         figures. Stems are distinct, also ignoring case (for case-insensitive file systems):
         a repeat gets the first free suffix ``_2``, ``_3``, ... not used by any other stem.
     """
@@ -446,6 +618,9 @@ def figures(results: Sequence[AnalysisResult]) -> list[tuple[str, Figure]]:
             out.append((f"km_{stem}", km_plot(r)))
         if r.survival:
             out.append((f"extrapolation_{stem}", extrapolation_plot(r)))
+        if _has_scenario_curves(r):
+            out.append((f"scenario_survival_{stem}", scenario_survival_plot(r)))
+            out.append((f"scenario_hazard_{stem}", scenario_hazard_plot(r)))
         if not risk_difference_rows(r).empty:
             out.append((f"forest_ae_{stem}", forest_risk_differences(r)))
         table = r.prior_posterior

@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.core.results import POOLED_SCENARIOS, AnalysisResult, Extrapolation
+from prrt_bayes.core.vocabulary import ARM_LABELS, Quantity, rmst
 from prrt_bayes.outputs import plots
 from prrt_bayes.outputs.hta import PsaReport
 from prrt_bayes.outputs.safe_text import escape_html
@@ -233,6 +234,77 @@ def _reconstruction(result: AnalysisResult) -> str:
     return "".join(parts)
 
 
+
+
+def _interval(one: pd.DataFrame, quantity: str) -> str:
+    """``"median (lower to upper)"`` of the one row of ``quantity`` in ``one``, else ``"n/a"``."""
+    match = one[one["quantity"] == quantity]
+    if match.empty:
+        return "n/a"
+    r = match.iloc[0]
+    return (f"{format_number(r['median'])} ({format_number(r['lower'])} to "
+            f"{format_number(r['upper'])})")
+
+
+def _horizon(result: AnalysisResult, extrapolation: Extrapolation) -> float | None:
+    """The analysis horizon (months): the end of the curves' time grid, if known."""
+    if not extrapolation.curves.empty:
+        return float(extrapolation.curves["time"].max())
+    if result.survival:
+        return max(float(s["time"].max()) for s in result.survival.values())
+    return None
+
+
+def _extrapolation(result: AnalysisResult) -> str:
+    """What drives the extrapolation, and the scenario table: lifetime means beside the
+    restricted means within the observed follow-up and at 5 and 10 years."""
+    extrapolation = result.extrapolation
+    if extrapolation is None:
+        return ""
+    drivers = "".join(f"<li>{escape_html(line)}</li>" for line in extrapolation.drivers)
+    parts = [f"<ul>{drivers}</ul>" if drivers else "<p>No drivers recorded.</p>"]
+    table = extrapolation.scenarios
+    if table.empty:
+        parts.append("<p>Scenarios not computed (spec <code>export.scenarios = false</code>)."
+                     "</p>")
+        return "".join(parts)
+    follow_up = extrapolation.follow_up
+    horizon = _horizon(result, extrapolation)
+    to_horizon = "" if horizon is None else f" ({format_number(horizon)} months)"
+    difference = table["quantity"] == Quantity.MEAN_SURVIVAL_DIFFERENCE
+    contrasts = list(dict.fromkeys(table.loc[difference, "group"].astype(str)))
+    arms = list(dict.fromkeys(table.loc[~difference, "group"].astype(str)))
+    rows = []
+    for scenario, one in table.groupby(table["scenario"].astype(str), sort=False):
+        mean_difference = _interval(one, Quantity.MEAN_SURVIVAL_DIFFERENCE)
+        for i, arm in enumerate(a for a in arms if (one["group"] == a).any()):
+            arm_rows = one[one["group"] == arm]
+            rows.append((scenario, ARM_LABELS.get(arm, arm),
+                         _interval(arm_rows, Quantity.MEDIAN_SURVIVAL),
+                         _interval(arm_rows, Quantity.MEAN_SURVIVAL),
+                         _interval(arm_rows, Quantity.RMST_FOLLOW_UP),
+                         _interval(arm_rows, rmst(60)), _interval(arm_rows, rmst(120)),
+                         mean_difference if i == 0 else ""))
+    header = ("scenario", "arm", "median survival", f"mean to the horizon{to_horizon}",
+              f"RMST to the end of follow-up ({format_number(follow_up)} months; observed, "
+              "within follow-up)", "RMST to 5 years (60 months)",
+              "RMST to 10 years (120 months)",
+              f"mean difference to the horizon ({', '.join(contrasts) or 'contrast'})")
+    members = ("" if result.reconstruction_members is None else
+               f" Scenarios {', '.join(POOLED_SCENARIOS)} are derived from the recommended "
+               "fits pooled over every member of the reconstruction ensemble; the others are "
+               "refitted to a single reconstruction (the first, default member; the control "
+               "arm of control_from_pre_crossover_2016_cut to the 2016 cut), so their "
+               "intervals carry no allowance for the reconstruction choices.")
+    note = ("Posterior median (95% CrI) in months under each extrapolation scenario. The "
+            "restricted mean to the end of follow-up lies within the observed follow-up (the "
+            "trial data cover it), so the scenarios should differ little there; the means to 5 "
+            "and 10 years and to the horizon are extrapolated. The mean difference (treatment "
+            "minus control) is given once per scenario." + members)
+    parts += [f"<p>{escape_html(note)}</p>", _table(header, rows)]
+    return "".join(parts)
+
+
 def _figures(rendered: Sequence[plots.RenderedFigure]) -> str:
     parts = []
     for figure in rendered:
@@ -312,6 +384,8 @@ def write_report(
     e = escape_html
     nav = ("<nav><a href='#diagnostics'>Diagnostics</a><a href='#summary'>Summary</a>"
            "<a href='#figures'>Figures</a><a href='#assumptions'>Priors and borrowing</a>"
+           + ("<a href='#extrapolation'>Extrapolation</a>"
+              if any(r.extrapolation is not None for r in results) else "")
            + ("<a href='#reconstruction'>Reconstruction</a>"
               if any(r.reconstruction_members is not None for r in results) else "")
            + ("<a href='#psa'>PSA</a>" if psa is not None else "")
@@ -325,6 +399,8 @@ def write_report(
         for r in results
     )
     assumptions = "".join(f"<h3>{e(r.name)}</h3>{_assumptions(r)}" for r in results)
+    extrapolation = "".join(f"<h3>{e(r.name)}</h3>{_extrapolation(r)}" for r in results
+                            if r.extrapolation is not None)
     reconstruction = "".join(f"<h3>{e(r.name)}</h3>{_reconstruction(r)}" for r in results
                              if r.reconstruction_members is not None)
     provenance_table = _table([str(c) for c in provenance.columns],
@@ -342,6 +418,8 @@ def write_report(
         _figures(plots.render_all(results) if figures is None else figures),
         "<h2 id='assumptions'>Priors and borrowing assumptions</h2>", assumptions,
     ]
+    if extrapolation:
+        sections += ["<h2 id='extrapolation'>What drives the extrapolation</h2>", extrapolation]
     if reconstruction:
         sections += ["<h2 id='reconstruction'>What the reconstruction assumes</h2>",
                      reconstruction]

@@ -22,6 +22,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from prrt_bayes.core.diagnostics import Diagnostics
+from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.results import AnalysisResult, BorrowingReport
 from prrt_bayes.outputs import plots
 from prrt_bayes.pipeline.registry import run_analysis
@@ -189,6 +190,7 @@ def analyse(
     seed: int | None = None,
     borrowing: str | None = None,
     backend: str | None = None,
+    scenarios: bool | None = None,
 ) -> Analysis:
     """Fit one analysis: a bundled name, a spec file or a spec object, with overrides.
 
@@ -205,6 +207,9 @@ def analyse(
     backend
         Sampler backend override (``auto``, ``nutpie-c``, ``nutpie-numba``, ``nutpie-jax``,
         ``pymc``).
+    scenarios
+        Survival analyses: fit the extrapolation scenarios (``False`` is faster; the tail
+        drivers are still stated). ``None`` keeps the spec's ``export.scenarios``.
 
     Returns
     -------
@@ -214,9 +219,14 @@ def analyse(
     Raises
     ------
     InputError
-        An unknown analysis, a bad spec or a bad override.
+        An unknown analysis, a bad spec or a bad override (e.g. ``borrowing`` for a survival
+        analysis of family ``auto``, which uses the series as survivor counts).
     """
     spec = analysis if not isinstance(analysis, str | Path) else resolve_spec(analysis)
+    if borrowing is not None and spec.kind == "survival" and not spec.accepts_borrowing():
+        raise InputError(f"{spec.name} uses family 'auto', which already uses the single-arm "
+                         "series as survivor counts; borrowing through a prior on the median "
+                         "needs model.family = 'ph_piecewise'", field="borrowing")
     spec = spec.with_overrides(draws=draws, tune=tune, chains=chains, seed=seed,
-                               borrowing=borrowing, backend=backend)
+                               borrowing=borrowing, backend=backend, scenarios=scenarios)
     return Analysis(spec, run_analysis(spec))

@@ -348,11 +348,6 @@ def _external_arrays(external, basis, edges, arms, background_of) -> dict[str, A
             "external_arm": arm, "external_group": group, "series_groups": groups}
 
 
-_DATA_NAMES = ("event_basis", "event_count", "event_arm", "event_period", "event_background",
-               "cumulative", "external_pieces", "external_background", "external_n",
-               "external_r", "external_arm", "external_group")
-
-
 class FlexibleModel(BayesianModel):
     """The flexible excess-hazard model of the module docstring, as :func:`fit` needs it.
 
@@ -381,16 +376,25 @@ class FlexibleModel(BayesianModel):
                 len(d.series_groups), tuple(self.model_priors.items()))
 
     def data(self) -> dict[str, np.ndarray]:
+        # float design matrices instead of integer indexing: the graph compiles much faster
         d = self.flexible
-        names = [n for n in _DATA_NAMES if d.external_n.size or not n.startswith("external")]
-        values = {name: np.asarray(getattr(d, name)) for name in names}
-        values["log_boundary"] = np.asarray(np.log(d.basis.boundary))
-        values["log_constant_weights"] = np.log(d.basis.constant_weights)
-        if d.external_n.size:  # index -1 (no offset) points at the appended zero offset
-            values["external_group"] = np.where(d.external_group < 0, len(d.series_groups),
-                                                d.external_group)
-        return {name: (v.astype(int) if v.dtype.kind in "iub" else v.astype(float))
-                for name, v in values.items()}
+        period = np.eye(d.n_periods)[d.event_period]
+        values = {"event_basis": d.event_basis, "event_count": d.event_count,
+                  "event_effect": d.event_arm[:, None] * period,
+                  "event_background": d.event_background, "cumulative": d.cumulative,
+                  "log_boundary": np.asarray(np.log(d.basis.boundary)),
+                  "log_constant_weights": np.log(d.basis.constant_weights)}
+        if d.external_n.size:
+            values |= {"external_pieces": d.external_pieces,
+                       "external_background": d.external_background,
+                       "external_n": d.external_n, "external_r": d.external_r,
+                       "external_arm": d.external_arm}
+            if d.series_groups:
+                groups = np.zeros((d.external_n.size, len(d.series_groups)))
+                rows = np.flatnonzero(d.external_group >= 0)
+                groups[rows, d.external_group[rows]] = 1.0
+                values["external_groups"] = groups
+        return {name: np.asarray(v, dtype=float) for name, v in values.items()}
 
     def priors(self) -> dict[str, Prior]:
         return dict(self.model_priors) if self.flexible.series_groups else {
@@ -424,9 +428,6 @@ class FlexibleModel(BayesianModel):
                 v = pm.Normal("series_z", 0.0, 1.0, dims="series")
                 v_trial = pm.Normal("trial_z", 0.0, 1.0)
                 offset = pm.Deterministic("series_offset", tau * (v - v_trial), dims="series")
-                offsets = pt.concatenate([offset, pt.zeros(1)])
-            else:
-                offsets = pt.zeros(1)
             level = alpha + data["log_boundary"]
             if d.n_periods > 1:
                 pm.Deterministic("hazard_ratio", pt.exp(beta), dims="period")
@@ -435,15 +436,16 @@ class FlexibleModel(BayesianModel):
                 pm.Deterministic("hazard_ratio", pt.exp(beta))
             # log excess scale per arm and period: (2, P)
             log_scale = level + pt.stack([pt.zeros(d.n_periods), beta_p])
-            ev_log_scale = log_scale[data["event_arm"], data["event_period"]]
+            ev_log_scale = level + pt.dot(data["event_effect"], beta_p)
             excess = pt.exp(ev_log_scale) * pt.dot(data["event_basis"], weights)
             loglik = pt.sum(data["event_count"] * pt.log(data["event_background"] + excess))
             loglik -= pt.sum(pt.exp(log_scale) * pt.dot(data["cumulative"], weights))
             if d.external_n.size:
-                ext_scale = pt.exp(log_scale[data["external_arm"]]
-                                   + offsets[data["external_group"]][:, None])
-                ext_excess = pt.sum(ext_scale * pt.dot(data["external_pieces"], weights),
-                                    axis=-1)
+                ext_log_scale = level + pt.outer(data["external_arm"], beta_p)   # (X, P)
+                if d.series_groups:
+                    ext_log_scale += pt.dot(data["external_groups"], offset)[:, None]
+                ext_excess = pt.sum(pt.exp(ext_log_scale)
+                                    * pt.dot(data["external_pieces"], weights), axis=-1)
                 total = data["external_background"] + ext_excess
                 loglik += pt.sum(-data["external_r"] * total
                                  + (data["external_n"] - data["external_r"])
@@ -603,8 +605,28 @@ class FlexibleFit(Fit):
         return xr.DataArray(np.stack(rows), dims=("arm", "time"),
                             coords={"arm": list(self.data.arms), "time": t})
 
+    def draws(self, per_chain: int | None = None) -> xr.Dataset:
+        """The posterior, or ``per_chain`` evenly spaced draws of each chain.
+
+        Parameters
+        ----------
+        per_chain
+            Draws kept per chain (positions ``round(linspace(0, D - 1, per_chain))``);
+            ``None`` or at least the chain length: all.
+
+        Returns
+        -------
+        xarray.Dataset
+            The (thinned) posterior.
+        """
+        n = self.posterior.sizes["draw"]
+        if per_chain is None or per_chain >= n:
+            return self.posterior
+        keep = np.unique(np.round(np.linspace(0, n - 1, per_chain)).astype(int))
+        return self.posterior.isel(draw=keep)
+
     def survival(self, times: Sequence[float] | np.ndarray,
-                 waning: Waning | None = None) -> xr.DataArray:
+                 waning: Waning | None = None, per_chain: int | None = None) -> xr.DataArray:
         """Posterior all-cause S(t) per arm: dims (chain, draw, arm, time).
 
         Parameters
@@ -613,6 +635,8 @@ class FlexibleFit(Fit):
             Months, increasing from 0.
         waning
             Optional :class:`Waning` of the excess-hazard ratio.
+        per_chain
+            Evenly spaced draws kept per chain (:meth:`draws`); ``None``: all.
 
         Returns
         -------
@@ -620,12 +644,12 @@ class FlexibleFit(Fit):
             :math:`S^*_a(t) \\exp(-H^E_a(t))`, named ``survival``.
         """
         t = np.asarray(times, dtype=float)
-        cumulative = (excess_cumulative_hazard(self.posterior, self.data, t, waning)
+        cumulative = (excess_cumulative_hazard(self.draws(per_chain), self.data, t, waning)
                       + self.background_cumulative(t))
         return np.exp(-cumulative).rename("survival")
 
     def hazard(self, times: Sequence[float] | np.ndarray,
-               waning: Waning | None = None) -> xr.DataArray:
+               waning: Waning | None = None, per_chain: int | None = None) -> xr.DataArray:
         """Posterior all-cause h(t) per arm (per month): dims (chain, draw, arm, time).
 
         Parameters
@@ -634,6 +658,8 @@ class FlexibleFit(Fit):
             Months.
         waning
             Optional :class:`Waning` of the excess-hazard ratio.
+        per_chain
+            Evenly spaced draws kept per chain (:meth:`draws`); ``None``: all.
 
         Returns
         -------
@@ -641,7 +667,7 @@ class FlexibleFit(Fit):
             Background plus excess hazard, named ``hazard``.
         """
         t = np.asarray(times, dtype=float)
-        return (excess_hazard(self.posterior, self.data, t, waning)
+        return (excess_hazard(self.draws(per_chain), self.data, t, waning)
                 + self.background_hazard(t)).rename("hazard")
 
     def effect_draws(self) -> list[tuple[str, xr.DataArray]]:
