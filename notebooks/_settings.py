@@ -65,3 +65,37 @@ def mode() -> str:
     """
     label = "FULL" if FULL else "FAST (set PRRT_FULL=1 for full settings)"
     return f"settings: {label}; {CHAINS} chains x {DRAWS} draws after {TUNE} tuning steps"
+
+
+PIECEWISE_PRIORS = {"log_hr": {"dist": "Normal", "mu": 0.0, "sigma": 2.0},
+                    "log_hazard_first": {"dist": "Normal", "mu": -3.0, "sigma": 2.0},
+                    "rw_step": {"dist": "Normal", "mu": 0.0, "sigma": 0.5}}
+"""The priors of the piecewise-exponential PH model (its documented defaults)."""
+
+
+def piecewise(name: str):
+    """A bundled survival analysis switched to the piecewise-exponential PH model.
+
+    The bundled survival specs use the recommended extrapolation (``family = "auto"``); the
+    notebooks that study hazard ratios and borrowing through a prior on the 177Lu median use
+    this variant: ``ph_piecewise`` with 6 intervals, one HR, the model's default priors, the
+    series moved to ``[borrowing]`` (``pb.analyse(..., borrowing="map")``).
+
+    Parameters
+    ----------
+    name
+        A bundled survival analysis (``pfs_primary``, ``os_interim``, ``os_final``).
+
+    Returns
+    -------
+    SurvivalSpec
+        The validated variant (same evidence, seed and exports; 2 chains).
+    """
+    from prrt_bayes.pipeline.specs import resolve_spec
+
+    spec = resolve_spec(name)
+    data = spec.model_dump()
+    data["model"] = {"family": "ph_piecewise", "intervals": 6}
+    data["priors"] = PIECEWISE_PRIORS
+    data["sampler"].update(chains=2, target_accept=0.9)
+    return type(spec).model_validate(data)

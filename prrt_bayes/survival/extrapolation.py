@@ -39,7 +39,13 @@ from prrt_bayes.core.summary import equal_tailed
 from prrt_bayes.core.vocabulary import Quantity, contrast
 from prrt_bayes.core.vocabulary import rmst as rmst_quantity
 from prrt_bayes.survival import parametric
-from prrt_bayes.survival.flexible import FlexibleFit, Waning, fit_flexible, flexible_basis
+from prrt_bayes.survival.flexible import (
+    DEFAULT_FLEXIBLE_PRIORS,
+    FlexibleFit,
+    Waning,
+    fit_flexible,
+    flexible_basis,
+)
 from prrt_bayes.survival.intervals import CONTROL, default_breakpoints
 from prrt_bayes.survival.mspline import MSplineBasis
 from prrt_bayes.survival.quantities import hazard_from_survival, median_survival, rmst
@@ -228,7 +234,8 @@ def fit_recommended(spec: SurvivalSpec, ipds: list[pd.DataFrame], evidence: Tail
     Parameters
     ----------
     spec
-        The survival spec (priors, knots, arms, non-PH option).
+        The survival spec (priors — for a spec of another family only those the flexible
+        model takes —, knots, arms, non-PH option).
     ipds
         The data sets (reconstruction members, or one user IPD).
     evidence
@@ -246,7 +253,9 @@ def fit_recommended(spec: SurvivalSpec, ipds: list[pd.DataFrame], evidence: Tail
     """
     basis = basis or flexible_basis(ipds, evidence.external, n_interior=spec.model.knots)
     cuts = period_cuts(spec, ipds[0])
-    priors = {k: v for k, v in spec.prior_objects().items()}
+    priors = spec.prior_objects()
+    if spec.model.family != "auto":  # the scenario of another family's spec: default priors
+        priors = {k: v for k, v in priors.items() if k in DEFAULT_FLEXIBLE_PRIORS}
     return [fit_flexible(ipd, settings=settings, basis=basis, priors=priors,
                          treatment=spec.evidence.treatment_arm, period_cuts=cuts,
                          background=evidence.background, external=evidence.external)
@@ -369,11 +378,23 @@ def _median_curves(scenario: str, survival: xr.DataArray, hazard: xr.DataArray) 
 
 @dataclass
 class Scenario:
-    """One extrapolation scenario's survival and hazard draws on the analysis grid."""
+    """One extrapolation scenario's survival and hazard draws on the analysis grid.
+
+    ``problem``: why the scenario is not a result (its refit failed the convergence gate or
+    could not be fitted), or ``""``; such scenarios are left out of the table and named.
+    """
 
     label: str
-    survival: xr.DataArray
-    hazard: xr.DataArray
+    survival: xr.DataArray | None
+    hazard: xr.DataArray | None
+    problem: str = ""
+
+
+def _refitted(label: str, fits: list[FlexibleFit], grid: np.ndarray,
+              waning: Waning | None) -> Scenario:
+    problems = [p for f in fits for p in f.diagnostics.problems]
+    return Scenario(label, pooled_survival(fits, grid, waning), pooled_hazard(fits, grid, waning),
+                    "; ".join(problems))
 
 
 def extrapolation_scenarios(spec: SurvivalSpec, ipds: list[pd.DataFrame],
@@ -425,22 +446,25 @@ def extrapolation_scenarios(spec: SurvivalSpec, ipds: list[pd.DataFrame],
                             pooled_hazard(recommended, grid, w)))
     if evidence.external is not None:
         fits = fit_recommended(spec, first, evidence.without_external(), settings)
-        out.append(Scenario("without_external_evidence", pooled_survival(fits, grid, waning),
-                            pooled_hazard(fits, grid, waning)))
+        out.append(_refitted("without_external_evidence", fits, grid, waning))
     if evidence.background is not None:
         fits = fit_recommended(spec, first, evidence.without_background(), settings)
-        out.append(Scenario("without_background_mortality",
-                            pooled_survival(fits, grid, waning), pooled_hazard(fits, grid, waning)))
+        out.append(_refitted("without_background_mortality", fits, grid, waning))
     crossover = _pre_crossover(spec, evidence, settings, grid, recommended, waning)
     if crossover is not None:
         out.append(crossover)
     ph = fit_ph(first[0], settings=settings, treatment=treatment,
                 n_intervals=spec.model.intervals)
-    out.append(Scenario("piecewise_ph_constant_tail", ph.survival(grid), ph.hazard(grid)))
-    for family in DEFAULT_MODELS:
-        fit = parametric.fit(family, first[0], settings=settings, treatment=treatment)
+    out.append(Scenario("piecewise_ph_constant_tail", ph.survival(grid), ph.hazard(grid),
+                        "; ".join(ph.diagnostics.problems)))
+    fits = parametric.fit_all(first[0], DEFAULT_MODELS, settings=settings, treatment=treatment)
+    for family, fit in fits.items():
+        if isinstance(fit, parametric.FitFailure):
+            out.append(Scenario(family, None, None, f"not fitted: {fit.error}"))
+            continue
         surv = fit.survival(grid)
-        out.append(Scenario(family, surv, hazard_from_survival(surv)))
+        out.append(Scenario(family, surv, hazard_from_survival(surv),
+                            "; ".join(fit.diagnostics.problems)))
     return out
 
 
@@ -468,7 +492,8 @@ def _pre_crossover(spec, evidence, settings, grid, recommended, waning) -> Scena
 
     return Scenario("control_from_pre_crossover_2016_cut",
                     xr.concat([flat(lu_s), flat(control_s)], dim="arm"),
-                    xr.concat([flat(lu_h), flat(control_h)], dim="arm"))
+                    xr.concat([flat(lu_h), flat(control_h)], dim="arm"),
+                    "; ".join(p for f in fits for p in f.diagnostics.problems))
 
 
 def summarise_scenarios(name: str, scenarios: list[Scenario], treatment: str, follow_up: float,
@@ -481,7 +506,7 @@ def summarise_scenarios(name: str, scenarios: list[Scenario], treatment: str, fo
     name
         Analysis name.
     scenarios
-        From :func:`extrapolation_scenarios`.
+        From :func:`extrapolation_scenarios`; those with a ``problem`` are left out.
     treatment
         Treatment arm label.
     follow_up
@@ -499,6 +524,8 @@ def summarise_scenarios(name: str, scenarios: list[Scenario], treatment: str, fo
     """
     rows, curves = [], []
     for s in scenarios:
+        if s.problem:
+            continue
         rows += scenario_rows(name, s.label, s.survival, treatment, follow_up, horizon)
         curves.append(_median_curves(s.label, s.survival, s.hazard))
     if background_survival is not None:
@@ -722,7 +749,8 @@ def build_extrapolation(spec: SurvivalSpec, ipds: list[pd.DataFrame],
     ess = None
     labels = [s.label for s in scenarios]
     if (evidence.series is not None and len(evidence.series)
-            and "without_external_evidence" in labels and spec.evidence.external is None):
+            and "without_external_evidence" in labels and spec.evidence.external is None
+            and not scenarios[labels.index("without_external_evidence")].problem):
         ess = series_ess_events(scenarios[0].survival,
                                 scenarios[labels.index("without_external_evidence")].survival,
                                 ipds[0], treatment, float(evidence.series["stop"].max()))
@@ -730,4 +758,8 @@ def build_extrapolation(spec: SurvivalSpec, ipds: list[pd.DataFrame],
                                         background_curves(evidence, grid))
     lines = (drivers(spec, recommended, evidence, follow_up, ess) if auto
              else family_drivers(spec, follow_up, breakpoints))
+    left_out = [f"{s.label} ({s.problem})" for s in scenarios if s.problem]
+    if left_out:
+        lines += (f"Scenarios left out (not converged or not fitted, so not results): "
+                  f"{'; '.join(left_out)}.",)
     return Extrapolation(lines, table, curves, follow_up)

@@ -1,10 +1,12 @@
 """Figures: each function returns a Figure with the expected axes/lines/titles; PNGs are written.
 
 Synthetic analyses (exponential survival draws, simulated IPD, hand-made forest and
-prior/posterior tables) - no MCMC.
+prior/posterior tables, hand-made extrapolation-scenario curves) - no MCMC.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,11 @@ from helpers import (
 )
 from matplotlib.figure import Figure
 
-from prrt_bayes.core.results import AnalysisResult
+from prrt_bayes.core.results import (
+    EXTRAPOLATION_SCENARIO_COLUMNS,
+    AnalysisResult,
+    Extrapolation,
+)
 from prrt_bayes.core.summary import SUMMARY_COLUMNS
 from prrt_bayes.core.vocabulary import LU177_VS_CONTROL
 from prrt_bayes.outputs import plots
@@ -180,3 +186,134 @@ def test_repeated_names_never_collide_with_other_stems(tmp_path):
     paths = plots.save_all(results, tmp_path)
     assert len({p.name.casefold() for p in paths}) == 4
     assert len(list(tmp_path.iterdir())) == 4
+
+
+# ------------------------------------------------------------------- extrapolation scenarios
+SCENARIOS = ("recommended", "waning_linear_5y", "waning_exponential_10y",
+             "without_background_mortality", "piecewise_ph_constant_tail", "exponential_ph",
+             "weibull_ph", "lognormal_aft")
+
+
+def scenario_curves(rates=None, scenarios=SCENARIOS, horizon=240.0, background=True):
+    """Constant-hazard curves per scenario and arm (hazard scaled by 1 + 0.1 k for scenario k;
+    the last scenario's hazard is 0 at t = 0, as finite differences can give), plus the
+    general population's Gompertz hazard."""
+    rates = rates or RATES
+    grid = np.arange(0.0, horizon + 0.5)
+    frames = []
+    for k, scenario in enumerate(scenarios):
+        for arm, rate in rates.items():
+            hazard = np.full(grid.shape, rate * (1 + 0.1 * k))
+            if k == len(scenarios) - 1:
+                hazard[0] = 0.0
+            frames.append(pd.DataFrame({"scenario": scenario, "arm": arm, "time": grid,
+                                        "survival": np.exp(-hazard * grid), "hazard": hazard}))
+    if background:
+        hazard = 0.001 * np.exp(0.007 * grid)
+        for arm in rates:
+            frames.append(pd.DataFrame({
+                "scenario": "background", "arm": arm, "time": grid, "hazard": hazard,
+                "survival": np.exp(-0.001 / 0.007 * np.expm1(0.007 * grid))}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def with_extrapolation(result, curves, follow_up=30.0):
+    empty = pd.DataFrame(columns=list(EXTRAPOLATION_SCENARIO_COLUMNS))
+    return replace(result, extrapolation=Extrapolation(("Hazard: constant.",), empty, curves,
+                                                       follow_up))
+
+
+def test_scenario_figures_follow_the_extrapolation_figure_with_captions():
+    result = with_extrapolation(survival_result("os_final", "os", horizon=240.0),
+                                scenario_curves())
+    plain = survival_result("pfs_primary")
+    drawn = plots.figures([plain, result])
+    stems = [stem for stem, _ in drawn]
+    assert stems == ["forest_hazard_ratios", "km_pfs_primary", "extrapolation_pfs_primary",
+                     "km_os_final", "extrapolation_os_final", "scenario_survival_os_final",
+                     "scenario_hazard_os_final"]
+    captions = {stem: plots.caption(fig) for stem, fig in drawn}
+    assert captions["scenario_survival_os_final"].startswith(
+        "Overall survival probability S(t) under each extrapolation scenario to 240 months "
+        "(20 years), os_final: posterior medians; recommended bold")
+    assert captions["scenario_hazard_os_final"].startswith(
+        "Overall survival hazard h(t) per month (log scale) under each extrapolation scenario")
+    assert "general population dashed" in captions["scenario_hazard_os_final"]
+
+
+@pytest.mark.parametrize("curves", [None, "empty", "background only"])
+def test_no_scenario_figures_without_scenario_curves(curves):
+    result = survival_result("os_final", "os")
+    if curves is not None:
+        frame = scenario_curves()
+        frame = (frame.iloc[:0] if curves == "empty" else frame[frame["scenario"] == "background"])
+        result = with_extrapolation(result, frame)
+    stems = [stem for stem, _ in plots.figures([result])]
+    assert not [s for s in stems if s.startswith("scenario_")]
+    with pytest.raises(ValueError, match="no extrapolation scenario curves"):
+        plots.scenario_survival_plot(result)
+
+
+@pytest.mark.parametrize("plot", ["survival", "hazard"])
+def test_scenario_plot_has_one_line_per_scenario_per_arm(plot):
+    result = with_extrapolation(survival_result("os_final", "os", horizon=240.0),
+                                scenario_curves(), follow_up=70.0)
+    fig = getattr(plots, f"scenario_{plot}_plot")(result)
+    assert [ax.get_title() for ax in fig.axes] == ["177Lu-Dotatate", "control"]
+    for ax in fig.axes:
+        # every scenario, the general population, the end of follow-up
+        assert len(ax.lines) == len(SCENARIOS) + 2
+        assert ax.get_xlim() == (0.0, 240.0)
+        bold = [ln for ln in ax.lines if ln.get_linewidth() > 2]
+        assert [ln.get_label() for ln in bold] == ["recommended (bold)"]
+        dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+        assert [ln.get_label() for ln in dashed] == ["general population (life table, dashed)"]
+        assert any(list(ln.get_xdata()) == [70.0, 70.0] for ln in ax.lines)
+        texts = [t.get_text() for t in ax.texts]
+        assert "recommended" in texts and "end of follow-up (70 months)" in texts
+    legend = fig.legends[0]
+    assert len(legend.get_texts()) == len(SCENARIOS) + 1
+    assert legend.get_texts()[0].get_text() == "waning_linear_5y"
+    if plot == "hazard":
+        assert all(ax.get_yscale() == "log" for ax in fig.axes)
+        last = next(ln for ln in fig.axes[0].lines if ln.get_label() == SCENARIOS[-1])
+        assert np.isnan(last.get_ydata()[0])  # a zero hazard is left out of the log axis
+        bottom, top = fig.axes[0].get_ylim()
+        assert bottom < 0.001 and top > 0.1 * 1.7  # background and the largest hazard shown
+    else:
+        assert fig.axes[0].get_ylim() == (0.0, 1.02)
+        recommended = next(ln for ln in fig.axes[1].lines if ln.get_linewidth() > 2)
+        np.testing.assert_allclose(recommended.get_ydata()[12], np.exp(-0.1 * 12))
+
+
+def test_scenario_plot_puts_a_users_treatment_arm_first_and_draws_its_label_literally():
+    rates = {"control": 0.1, r"$\frac{": 0.03}
+    result = with_extrapolation(survival_result("os_user", "os", rates=rates),
+                                scenario_curves(rates, background=False))
+    fig = plots.scenario_hazard_plot(result)
+    assert [ax.get_title() for ax in fig.axes] == [r"\$\frac{", "control"]
+    assert all(len(ax.lines) == len(SCENARIOS) + 1 for ax in fig.axes)  # no background
+    assert plots.png_bytes(fig).startswith(b"\x89PNG")  # raises on invalid mathtext
+
+
+def test_excess_hazard_ratios_are_in_the_forest_labelled_as_such():
+    relative = survival_result("os_relative", "os")
+    relative.summary = pd.DataFrame(
+        [summary_row("os_relative", "os", q, LU177_VS_CONTROL, *ci)
+         for q, ci in (("excess_hazard_ratio", (0.5, 0.3, 0.8)),
+                       ("excess_hazard_ratio_0-12m", (0.4, 0.2, 0.7)),
+                       ("probability_hr_increases", (0.6, 0.0, 1.0)))],
+        columns=list(SUMMARY_COLUMNS))
+    results = [survival_result("pfs_primary"), relative]
+    rows = plots.hazard_ratio_rows(results)
+    assert list(rows["quantity"]) == ["hazard_ratio", "excess_hazard_ratio",
+                                      "excess_hazard_ratio_0-12m"]
+    ax = plots.forest_hazard_ratios(results).axes[0]
+    assert len(ax.containers) == 3
+    labels = sorted(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels()),
+                        strict=True), reverse=True)
+    assert [label.split(":")[0] for _, label in labels] == [
+        "pfs_primary (PFS)", "os_relative (OS, excess hazard ratio)",
+        "os_relative (OS, excess hazard ratio, 0-12m)"]
+    assert ax.get_title().startswith("Hazard ratio or excess hazard ratio, 177Lu-Dotatate")
+    assert ax.get_xlabel().startswith("Hazard ratio or excess hazard ratio (log scale")

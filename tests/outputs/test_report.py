@@ -1,6 +1,7 @@
 """HTML report: one self-contained, script-free, escaped page; renders in headless chromium.
 
-Synthetic analyses (one passing, one failing its diagnostics, hostile names), no MCMC.
+Synthetic analyses (one passing, one failing its diagnostics, hostile names, hand-made
+extrapolation scenarios), no MCMC.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from helpers import (
     summary_row,
 )
 
-from prrt_bayes.core.results import AnalysisResult, BorrowingReport
+from prrt_bayes.core.results import (
+    EXTRAPOLATION_CURVE_COLUMNS,
+    EXTRAPOLATION_SCENARIO_COLUMNS,
+    AnalysisResult,
+    BorrowingReport,
+    Extrapolation,
+)
 from prrt_bayes.core.vocabulary import LU177_VS_CONTROL
 from prrt_bayes.outputs.hta import write_psa
 from prrt_bayes.outputs.report import format_number, write_report
@@ -265,3 +272,112 @@ def test_pseudo_ipd_analyses_say_so_and_show_the_reconstruction_spread(tmp_path)
     page = write_report([one_member], tmp_path / "one.html", provenance=PROVENANCE,
                         version="0.1.0").read_text()
     assert "no allowance for the reconstruction choices" in page
+
+
+# ------------------------------------------------------------------- extrapolation scenarios
+HOSTILE_ARM = "<img src=x onerror=alert(2)>"
+SCENARIOS = ("recommended", "waning_linear_5y", "exponential_ph")
+
+
+def scenario_table(name, arms, scenarios=SCENARIOS, horizon=240.0):
+    """Hand-made scenario rows: per scenario k and arm j, distinct values (median 20 + 10k + 5j,
+    mean 100 + 10k + 5j, RMST to follow-up 30 + j, to 5 years 40 + j, to 10 years 60 + 10k + j);
+    RMST to 10 years only when the horizon reaches it."""
+    rows = []
+    for k, scenario in enumerate(scenarios):
+        for j, arm in enumerate(arms):
+            values = [("median_survival_months", 20 + 10 * k + 5 * j),
+                      ("mean_survival_months", 100 + 10 * k + 5 * j),
+                      ("rmst_follow_up_months", 30 + j), ("rmst_60m", 40 + j)]
+            if horizon >= 120:
+                values.append(("rmst_120m", 60 + 10 * k + j))
+            rows += [(name, scenario, arm, q, v, v - 3, v + 3) for q, v in values]
+        rows.append((name, scenario, f"{arms[0]}_vs_{arms[1]}", "mean_survival_difference_months",
+                     7.5 + k, 2.0, 13.0))
+    return pd.DataFrame(rows, columns=list(EXTRAPOLATION_SCENARIO_COLUMNS))
+
+
+def scenario_curves(arms, scenarios=SCENARIOS, horizon=240.0):
+    grid = np.arange(0.0, horizon + 1.0)
+    frames = [pd.DataFrame({"scenario": s, "arm": arm, "time": grid,
+                            "survival": np.exp(-0.02 * (k + 1) * grid),
+                            "hazard": np.full(grid.shape, 0.02 * (k + 1))})
+              for k, s in enumerate(scenarios) for arm in arms]
+    return pd.concat(frames, ignore_index=True)
+
+
+DRIVERS = ("Hazard: flexible M-spline excess hazard, held constant after 70.3 months.",
+           f"General-population mortality: {SCRIPT}.")
+
+
+def extrapolated(name, arms, *, scenarios=True, curves=True, horizon=240.0, **fields):
+    from dataclasses import replace
+
+    rates = dict(zip(arms, (0.01, 0.02), strict=True))
+    base = survival(name, "os", PASSED, rates, (0.6, 0.4, 0.9))
+    table = (scenario_table(name, arms, horizon=horizon) if scenarios
+             else pd.DataFrame(columns=list(EXTRAPOLATION_SCENARIO_COLUMNS)))
+    frame = (scenario_curves(arms, horizon=horizon) if curves
+             else pd.DataFrame(columns=list(EXTRAPOLATION_CURVE_COLUMNS)))
+    return replace(base, extrapolation=Extrapolation(DRIVERS, table, frame, 70.3), **fields)
+
+
+def cells(*values):
+    return "".join(f"<td>{escape_html(v)}</td>" for v in values)
+
+
+def test_no_extrapolation_section_without_extrapolation(report_path):
+    html = report_path.read_text(encoding="utf-8")
+    assert "What drives the extrapolation" not in html and "#extrapolation" not in html
+
+
+def test_extrapolation_section_has_drivers_and_scenario_table(tmp_path):
+    result = extrapolated("os_final", ["lu177", "control"])
+    html = write_report([result], tmp_path / "r.html", provenance=PROVENANCE,
+                        version="0.1.0").read_text()
+    assert "<h2 id='extrapolation'>What drives the extrapolation</h2>" in html
+    assert "<a href='#extrapolation'>Extrapolation</a>" in html
+    assert f"<li>{escape_html(DRIVERS[0])}</li>" in html
+    assert "<li>General-population mortality: &lt;script&gt;alert(1)&lt;/script&gt;.</li>" in html
+    header = ("<th>RMST to the end of follow-up (70.3 months; observed, within follow-up)</th>"
+              "<th>RMST to 5 years (60 months)</th><th>RMST to 10 years (120 months)</th>")
+    assert header in html and "<th>mean to the horizon (240 months)</th>" in html
+    assert "<th>mean difference to the horizon (lu177_vs_control)</th>" in html
+    # one row per scenario and arm; the mean difference on the scenario's first row only
+    assert cells("waning_linear_5y", "177Lu-Dotatate", "30 (27 to 33)", "110 (107 to 113)",
+                 "30 (27 to 33)", "40 (37 to 43)", "70 (67 to 73)", "8.5 (2 to 13)") in html
+    assert cells("waning_linear_5y", "control", "35 (32 to 38)", "115 (112 to 118)",
+                 "31 (28 to 34)", "41 (38 to 44)", "71 (68 to 74)", "") in html
+    assert html.count("<tr><td>recommended</td>") == 2
+    assert html.count("<tr><td>exponential_ph</td>") == 2
+    assert "pooled over every member" not in html  # the user's own IPD: one data set
+    # the scenario figures are in the report
+    assert "Overall survival probability S(t) under each extrapolation scenario" in html
+    assert "Overall survival hazard h(t) per month (log scale)" in html
+
+
+def test_extrapolation_section_escapes_a_users_arm_and_notes_pooling(tmp_path):
+    members = pd.DataFrame({"member": [0, 1], "hazard_shape": ["piecewise", "log-linear"]})
+    hostile = extrapolated("os_user", [HOSTILE_ARM, "control"], horizon=96.0,
+                           reconstruction_members=members)
+    html = write_report([hostile], tmp_path / "r.html", provenance=PROVENANCE,
+                        version="0.1.0").read_text()
+    assert "<img src=x" not in html
+    assert cells("recommended", HOSTILE_ARM, "20 (17 to 23)") in html
+    assert escape_html(f"({HOSTILE_ARM}_vs_control)") in html
+    # horizon 96 months: no RMST to 10 years
+    assert cells("40 (37 to 43)", "n/a", "7.5 (2 to 13)") in html
+    assert "<th>mean to the horizon (96 months)</th>" in html
+    assert ("Scenarios recommended, recommended_without_waning, waning_linear_5y, "
+            "waning_exponential_10y are derived from the recommended fits pooled over every "
+            "member of the reconstruction ensemble") in html
+    assert Tags(html).stack == []
+
+
+def test_extrapolation_section_without_scenarios_says_so(tmp_path):
+    result = extrapolated("os_final", ["lu177", "control"], scenarios=False, curves=False)
+    html = write_report([result], tmp_path / "r.html", provenance=PROVENANCE,
+                        version="0.1.0").read_text()
+    assert "What drives the extrapolation" in html and f"<li>{escape_html(DRIVERS[0])}</li>" in html
+    assert "Scenarios not computed" in html
+    assert "under each extrapolation scenario" not in html

@@ -1,4 +1,8 @@
-"""End to end: `prrt-bayes run --quick` on the bundled evidence writes every documented output."""
+"""End to end: `prrt-bayes run --quick` on the bundled evidence writes every documented output.
+
+The tests on the full bundled run are ``slow`` (every survival analysis fits its recommended
+model to every reconstruction member); the others run single analyses with ``--quick``.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ def quick_run(tmp_path_factory, cli_runner):
     return out, result
 
 
+@pytest.mark.slow  # every bundled analysis end to end (about 3 minutes on 2 cores)
 def test_run_exits_0_and_prints_summary(quick_run):
     out, result = quick_run
     assert result.exit_code == 0, (result.stdout[-3000:], result.stderr[-3000:])
@@ -37,6 +42,7 @@ def test_run_exits_0_and_prints_summary(quick_run):
     assert "converged" in result.stdout
 
 
+@pytest.mark.slow  # every bundled analysis end to end (about 3 minutes on 2 cores)
 def test_every_documented_file_exists(quick_run):
     out, _ = quick_run
     for name in ("summary.csv", "summary.json", "diagnostics.csv", "report.html",
@@ -51,18 +57,22 @@ def test_every_documented_file_exists(quick_run):
     assert not list(out.parent.glob(".results.partial-*")), "temporary folder left behind"
 
 
+@pytest.mark.slow  # every bundled analysis end to end (about 3 minutes on 2 cores)
 def test_summary_has_documented_columns_and_hazard_ratios(quick_run):
     out, _ = quick_run
     summary = pd.read_csv(out / "summary.csv")
     assert tuple(summary.columns) == SUMMARY_COLUMNS
-    hr = summary[summary.quantity == "hazard_ratio"].set_index("analysis")
-    for analysis in ("pfs_primary", "os_interim", "os_final"):
-        assert hr.loc[analysis, "group"] == "lu177_vs_control"
-        assert hr.loc[analysis, "lower"] < hr.loc[analysis, "median"] < hr.loc[analysis, "upper"]
+    # the recommended model's effect: the excess-hazard ratio (one per period for os_final)
+    hr = summary[summary.quantity.str.startswith("excess_hazard_ratio")]
+    assert hr.groupby("analysis").size().to_dict() == {"pfs_primary": 1, "os_interim": 1,
+                                                       "os_final": 2}
+    assert (hr["group"] == "lu177_vs_control").all()
+    assert ((hr["lower"] < hr["median"]) & (hr["median"] < hr["upper"])).all()
     records = json.loads((out / "summary.json").read_text())
     assert len(records) == len(summary)
 
 
+@pytest.mark.slow  # every bundled analysis end to end (about 3 minutes on 2 cores)
 def test_diagnostics_file(quick_run):
     out, _ = quick_run
     diagnostics = pd.read_csv(out / "diagnostics.csv")
@@ -73,6 +83,7 @@ def test_diagnostics_file(quick_run):
     assert diagnostics.passed.all()
 
 
+@pytest.mark.slow  # every bundled analysis end to end (about 3 minutes on 2 cores)
 def test_posteriors_reload_and_resummarise_to_the_same_numbers(quick_run):
     out, _ = quick_run
     summary = pd.read_csv(out / "summary.csv")
@@ -89,6 +100,7 @@ def test_posteriors_reload_and_resummarise_to_the_same_numbers(quick_run):
                                    written[numbers].to_numpy(float), rtol=1e-9, equal_nan=True)
 
 
+@pytest.mark.slow  # every bundled analysis end to end (about 3 minutes on 2 cores)
 def test_psa_workbook_opens_and_pfs_never_exceeds_os(quick_run):
     out, _ = quick_run
     workbook = openpyxl.load_workbook(out / "psa" / "psa.xlsx", read_only=True)
@@ -103,6 +115,7 @@ def test_psa_workbook_opens_and_pfs_never_exceeds_os(quick_run):
     assert (merged.survival_pfs <= merged.survival_os).all()
 
 
+@pytest.mark.slow  # every bundled analysis end to end (about 3 minutes on 2 cores)
 def test_report_names_every_analysis(quick_run):
     out, _ = quick_run
     html = (out / "report.html").read_text()
@@ -112,7 +125,7 @@ def test_report_names_every_analysis(quick_run):
 
 def _run(cli_runner, out, *args):
     return cli_runner.invoke(app, ["run", *args, "--out", str(out), "--draws", "400", "--tune",
-                                   "400"])
+                                   "400", "--quick"])
 
 
 def test_same_seed_gives_byte_identical_summary(tmp_path, cli_runner):
@@ -180,9 +193,9 @@ def test_borrowing_override_reports_conflict_and_prior_posterior_plot(tmp_path, 
 
 def test_candidate_families_give_a_loo_table(tmp_path, cli_runner):
     text = bundled_text("os_interim")
-    assert "intervals = 6" in text
-    text = text.replace("intervals = 6",
-                        'intervals = 6\ncandidates = ["exponential_ph", "weibull_ph"]')
+    assert 'family = "auto"' in text
+    text = text.replace('family = "auto"',
+                        'family = "auto"\ncandidates = ["exponential_ph", "weibull_ph"]')
     spec = tmp_path / "loo.toml"
     spec.write_text(text)
     result = cli_runner.invoke(app, ["run", str(spec), "--quick", "--out",
@@ -242,8 +255,11 @@ def test_unconverged_fit_without_borrowing_fails_the_borrowed_survival_analysis(
         return dataclasses.replace(fit, diagnostics=FAILED)
 
     monkeypatch.setattr(survival_analysis, "fit_ph", fit_ph)
-    spec = resolve_spec("pfs_primary").with_overrides(borrowing="robust-map", draws=300,
-                                                      tune=300, psa_draws=100)
+    data = resolve_spec("pfs_primary").model_dump()  # borrowing applies to ph_piecewise
+    data.update(model={"family": "ph_piecewise", "intervals": 6}, priors={})
+    data["sampler"]["chains"] = 2
+    spec = type(resolve_spec("pfs_primary")).model_validate(data).with_overrides(
+        borrowing="robust-map", draws=300, tune=300, psa_draws=100, scenarios=False)
     result = run_analysis(spec)
     assert not result.diagnostics.passed
     # the answer without borrowing is reported beside the borrowed one

@@ -30,13 +30,25 @@ NAMED_CHANGES = {
                     "issue 15: fitted to every member of the reconstruction ensemble (pseudo-IPD "
                     "meeting every published target, the hazard ratio included) and pooled; the "
                     "old single data set missed the published HRs (pfs_primary+os_final: the "
-                    "partitioned-survival life-years built on them)"),
+                    "partitioned-survival life-years built on them); issue 16: the recommended "
+                    "extrapolation (flexible excess hazard, population mortality, the series as "
+                    "survivor counts) replaces the constant-tail piecewise PH model"),
 }
 """Analyses whose numbers changed on purpose, and why."""
+
+EFFECT_ROWS = ("hazard_ratio", "excess_hazard_ratio", "probability_hr_increases")
+"""Issue 16 renamed the survival analyses' treatment-effect rows: with a general-population
+floor the effect is the excess-hazard ratio (``excess_hazard_ratio``), and ``os_final`` has one
+per period (the published PH test failed); the other rows keep the fixture's vocabulary."""
 
 
 def _key(line: str) -> str:
     return ",".join(line.split(",")[:4])
+
+
+def _keys(lines: list[str]) -> list[str]:
+    """Row keys without the treatment-effect rows (renamed by issue 16)."""
+    return [_key(line) for line in lines if not line.split(",")[2].startswith(EFFECT_ROWS)]
 
 
 def _rows(text: str, analysis: str) -> list[str]:
@@ -47,15 +59,17 @@ def test_same_seed_same_bytes(tmp_path):
     from prrt_bayes.pipeline.runner import run
     from prrt_bayes.pipeline.specs import resolve_spec
 
-    spec = resolve_spec("pfs_primary").with_overrides(psa_draws=100)
+    spec = resolve_spec("pfs_primary").with_overrides(psa_draws=100, scenarios=False)
     run([spec], tmp_path / "first", jobs=1)
     run([spec], tmp_path / "second", jobs=1)
     first = (tmp_path / "first" / "summary.csv").read_bytes()
     assert first == (tmp_path / "second" / "summary.csv").read_bytes()
-    # and the rows are the vocabulary of the pre-redesign fixture
+    # and the rows are the vocabulary of the pre-redesign fixture (effect rows renamed)
     expected = FIXTURE.read_text()
-    assert ([_key(line) for line in _rows(first.decode(), "pfs_primary")]
-            == [_key(line) for line in _rows(expected, "pfs_primary")])
+    rows = _rows(first.decode(), "pfs_primary")
+    assert _keys(rows) == _keys(_rows(expected, "pfs_primary"))
+    assert [_key(line) for line in rows if line.split(",")[2].startswith(EFFECT_ROWS)] == [
+        "pfs_primary,pfs,excess_hazard_ratio,lu177_vs_control"]
 
 
 @pytest.mark.slow
@@ -67,7 +81,12 @@ def test_bundled_run_summary_bytes_unchanged(tmp_path):
     run([resolve_spec(n) for n in bundled_names()], tmp_path / "out", jobs=1)
     written = (tmp_path / "out" / "summary.csv").read_text().splitlines()
     expected = FIXTURE.read_text().splitlines()
-    assert [_key(line) for line in written] == [_key(line) for line in expected]
-    changed = [(new, old) for new, old in zip(written, expected, strict=True) if new != old]
+    assert _keys(written) == _keys(expected)
+    kept = [line for line in written if not line.split(",")[2].startswith(EFFECT_ROWS)]
+    before = [line for line in expected if not line.split(",")[2].startswith(EFFECT_ROWS)]
+    changed = [(new, old) for new, old in zip(kept, before, strict=True) if new != old]
     unexplained = [pair for pair in changed if pair[1].split(",")[0] not in NAMED_CHANGES]
     assert not unexplained, unexplained[:5]
+    effect_analyses = {line.split(",")[0] for line in written
+                       if line.split(",")[2].startswith(EFFECT_ROWS)}
+    assert effect_analyses <= set(NAMED_CHANGES), effect_analyses

@@ -85,7 +85,7 @@ def test_negative_draws(tmp_path):
 
 def test_unknown_family(tmp_path):
     path = tmp_path / "fam.toml"
-    path.write_text(_bundled_text(**{'family = "ph_piecewise"': 'family = "cubic"'}))
+    path.write_text(_bundled_text(**{'family = "auto"': 'family = "cubic"'}))
     with pytest.raises(InputError, match="unknown survival family 'cubic'"):
         load_spec(path)
 
@@ -226,7 +226,8 @@ def test_every_kind_accepts_priors(tmp_path, name):
 
 def test_breakpoints_must_increase(tmp_path):
     path = tmp_path / "cuts.toml"
-    path.write_text(_bundled_text(**{"intervals = 6": "breakpoints = [12.0, 6.0]"}))
+    path.write_text(_bundled_text(**{'family = "auto"':
+                                     'family = "auto"\nbreakpoints = [12.0, 6.0]'}))
     with pytest.raises(InputError, match="strictly increasing") as caught:
         load_spec(path)
     assert caught.value.field == "model.breakpoints"
@@ -279,7 +280,7 @@ def test_sampler_backend_is_a_spec_setting(tmp_path):
     assert spec.with_overrides(backend="pymc").sampler_settings().backend == "pymc"
     path = tmp_path / "bad_backend.toml"
     path.write_text(bundled_text("pfs_primary").replace(
-        "target_accept = 0.9", 'target_accept = 0.9\nbackend = "stan"'))
+        "target_accept = 0.98", 'target_accept = 0.98\nbackend = "stan"'))
     with pytest.raises(InputError) as caught:
         load_spec(path)
     assert caught.value.field == "sampler.backend"

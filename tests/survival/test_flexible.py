@@ -29,7 +29,9 @@ from prrt_bayes.survival.flexible import (
 from prrt_bayes.survival.mspline import MSplineBasis
 from prrt_bayes.survival.quantities import median_survival
 
-SETTINGS = SamplerSettings(draws=1000, tune=1000, chains=2, target_accept=0.9, seed=11)
+SETTINGS = SamplerSettings(draws=1000, tune=1000, chains=2, target_accept=0.98, seed=11)
+"""The bundled survival specs' target acceptance (the flexible model diverges now and then at
+0.9)."""
 
 
 # ----------------------------------------------------------------------------------- the basis
