@@ -129,8 +129,11 @@ def _run(cli_runner, out, *args):
 
 
 def test_same_seed_gives_byte_identical_summary(tmp_path, cli_runner):
-    first = _run(cli_runner, tmp_path / "a", "os_interim", "--seed", "7")
-    second = _run(cli_runner, tmp_path / "b", "os_interim", "--seed", "7")
+    spec = tmp_path / "one_member.toml"  # the default reconstruction member: one fit per run
+    spec.write_text(bundled_text("os_interim").replace(
+        'cut = "primary"', 'cut = "primary"\nreconstruction = "default"'))
+    first = _run(cli_runner, tmp_path / "a", str(spec), "--seed", "7")
+    second = _run(cli_runner, tmp_path / "b", str(spec), "--seed", "7")
     assert first.exit_code in (0, 1) and second.exit_code in (0, 1)
     assert (tmp_path / "a" / "summary.csv").read_bytes() == (
         tmp_path / "b" / "summary.csv").read_bytes()
@@ -195,7 +198,8 @@ def test_candidate_families_give_a_loo_table(tmp_path, cli_runner):
     text = bundled_text("os_interim")
     assert 'family = "auto"' in text
     text = text.replace('family = "auto"',
-                        'family = "auto"\ncandidates = ["exponential_ph", "weibull_ph"]')
+                        'family = "auto"\ncandidates = ["exponential_ph", "weibull_ph"]').replace(
+        'cut = "primary"', 'cut = "primary"\nreconstruction = "default"')
     spec = tmp_path / "loo.toml"
     spec.write_text(text)
     result = cli_runner.invoke(app, ["run", str(spec), "--quick", "--out",
@@ -259,7 +263,7 @@ def test_unconverged_fit_without_borrowing_fails_the_borrowed_survival_analysis(
     data.update(model={"family": "ph_piecewise", "intervals": 6}, priors={})
     data["sampler"]["chains"] = 2
     spec = type(resolve_spec("pfs_primary")).model_validate(data).with_overrides(
-        borrowing="robust-map", draws=300, tune=300, psa_draws=100, scenarios=False)
+        borrowing="robust-map", draws=200, tune=200, psa_draws=100, scenarios=False)
     result = run_analysis(spec)
     assert not result.diagnostics.passed
     # the answer without borrowing is reported beside the borrowed one
@@ -288,3 +292,36 @@ def test_unconverged_ae_fit_fails_the_toxicity_analysis(monkeypatch):
     result = run_analysis(resolve_spec("toxicity").with_overrides(draws=200, tune=200))
     assert not result.diagnostics.passed
     assert "max R-hat 1.200 > 1.01" in result.diagnostics.problems
+
+
+@pytest.mark.slow  # the OS final analysis with every extrapolation scenario (about 2 minutes)
+def test_survival_run_writes_the_extrapolation_scenarios(tmp_path, cli_runner):
+    out = tmp_path / "final"
+    result = cli_runner.invoke(app, ["run", "os_final", "--out", str(out)])
+    assert result.exit_code in (0, 1), result.stderr
+    table = pd.read_csv(out / "extrapolation_scenarios.csv")
+    assert list(table.columns) == ["analysis", "scenario", "group", "quantity", "median",
+                                   "lower", "upper"]
+    expected = {"recommended", "waning_linear_5y", "waning_exponential_10y",
+                "without_external_evidence", "without_background_mortality",
+                "control_from_pre_crossover_2016_cut", "piecewise_ph_constant_tail",
+                "exponential_ph", "weibull_ph", "gompertz_ph", "loglogistic_aft",
+                "lognormal_aft", "gengamma_aft"}
+    left_out = " ".join(line for line in result.stdout.splitlines() if "left out" in line)
+    assert {s for s in expected if s not in left_out} <= set(table["scenario"])
+    assert {"median_survival_months", "mean_survival_months", "rmst_follow_up_months",
+            "rmst_60m", "rmst_120m", "mean_survival_difference_months"} == set(table["quantity"])
+    per_analysis = pd.read_csv(out / "os_final" / "extrapolation_scenarios.csv")
+    assert per_analysis.equals(table)
+    curves = pd.read_csv(out / "os_final" / "extrapolation_curves.csv")
+    background = curves[curves["scenario"] == "background"]
+    recommended = curves[curves["scenario"] == "recommended"]
+    merged = recommended.merge(background, on=["arm", "time"], suffixes=("", "_population"))
+    assert (merged["hazard"] >= merged["hazard_population"] * (1 - 1e-6)).all()
+    at_30_years = merged[merged["time"] == 360.0]
+    assert (at_30_years["survival"] < at_30_years["survival_population"]).all()
+    assert {p.name for p in (out / "plots").glob("scenario_*os_final.png")} == {
+        "scenario_survival_os_final.png", "scenario_hazard_os_final.png"}
+    assert "What drives the extrapolation" in (out / "report.html").read_text()
+    assert "os_final tail: Hazard:" in result.stdout
+    assert "within follow-up (observed" in result.stdout
