@@ -4,8 +4,9 @@ The default test fits the PFS analysis (its default reconstruction member) twice
 (the second run reuses the compiled model) and requires identical ``summary.csv`` bytes.
 ``tests/fixtures/pre_redesign/summary_bundled.csv`` was written by ``prrt-bayes run --jobs 1``
 (bundled settings) on the commit before the layered redesign (issue 13); the slow test
-re-runs all five analyses and compares every row byte for byte, except those of :data:`NAMED_CHANGES` (a change an issue names), whose
-rows must still be the same quantities and groups.
+re-runs all five analyses and compares every row byte for byte, except those of
+:data:`NAMED_CHANGES` (a change an issue names), whose rows must still be the same quantities
+and groups.
 """
 
 from pathlib import Path
