@@ -352,7 +352,7 @@ class FlexibleModel(BayesianModel):
     """The flexible excess-hazard model of the module docstring, as :func:`fit` needs it.
 
     The structure is the basis size, periods, distinct-event block, external rows, series
-    groups and priors; refits to other reconstruction members (same structure) do not
+    groups (their names label the ``series`` coordinate) and priors; refits to other reconstruction members (same structure) do not
     recompile.
 
     Parameters
@@ -373,7 +373,7 @@ class FlexibleModel(BayesianModel):
     def structure(self) -> Hashable:
         d = self.flexible
         return (d.basis.size, d.n_periods, d.event_basis.shape[0], d.external_n.size,
-                len(d.series_groups), tuple(self.model_priors.items()))
+                d.series_groups, tuple(self.model_priors.items()))
 
     def data(self) -> dict[str, np.ndarray]:
         # float design matrices instead of integer indexing: the graph compiles much faster
