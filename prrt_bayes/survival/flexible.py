@@ -352,8 +352,8 @@ class FlexibleModel(BayesianModel):
     """The flexible excess-hazard model of the module docstring, as :func:`fit` needs it.
 
     The structure is the basis size, periods, distinct-event block, external rows, series
-    groups (their names label the ``series`` coordinate) and priors; refits to other reconstruction members (same structure) do not
-    recompile.
+    groups (their names label the ``series`` coordinate) and priors; refits to other
+    reconstruction members (same structure) do not recompile.
 
     Parameters
     ----------
