@@ -326,7 +326,8 @@ def _contrast_quantities(surv: xr.DataArray, treatment: str, landmarks: list[flo
 
 
 def _parameters(tree: xr.DataTree) -> pd.DataFrame:
-    """Real-line parameters per draw (log scale for positive ones), for PSA."""
+    """Parameters per draw for PSA: real-line (log scale for positive ones), and the flexible
+    model's spline ``weights`` as they are (a point on the simplex)."""
     posterior = tree.posterior.dataset
     names = ("log_baseline_hazard", "log_hazard_scale", "weights", "log_hr",
              "log_time_ratio", "log_rate", "log_shape",

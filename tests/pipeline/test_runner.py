@@ -194,6 +194,8 @@ def test_borrowing_override_reports_conflict_and_prior_posterior_plot(tmp_path, 
     assert "prior-data conflict (Box p)" in html and "<td>robust-map</td>" in html
 
 
+@pytest.mark.slow  # two parametric candidates besides the analysis (the LOO table itself is
+# tested in tests/survival/test_comparison.py)
 def test_candidate_families_give_a_loo_table(tmp_path, cli_runner):
     text = bundled_text("os_interim")
     assert 'family = "auto"' in text

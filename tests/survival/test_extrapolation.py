@@ -103,7 +103,7 @@ def test_reconstruction_members_share_one_compiled_structure():
     spec = resolve_spec("os_interim")
     ipds = [load_netter1_ipd("os", "primary", member=k) for k in (0, 1, 2)]
     evidence = tail_evidence(spec)
-    settings = SamplerSettings(draws=100, tune=100, chains=2, target_accept=0.9, seed=3)
+    settings = SamplerSettings(draws=50, tune=50, chains=2, target_accept=0.9, seed=3)
     fit_recommended(spec, ipds[:1], evidence, settings)
     before = compile_count()
     fits = fit_recommended(spec, ipds, evidence, settings)

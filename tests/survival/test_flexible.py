@@ -189,6 +189,7 @@ def test_after_waning_the_arms_excess_hazards_are_equal(recovered):
 
 
 # ----------------------------------------------------------------------- external survivor data
+@pytest.mark.slow  # a validation fit of its own (about 20 s)
 def test_external_counts_inform_the_tail_beyond_follow_up():
     """Trial follow-up ends at 24 months; counts from the true survival at 60 and 120 months
     (1000 people each, r = expected survivors) bring the extrapolation to the truth."""
