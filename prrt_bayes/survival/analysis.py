@@ -57,6 +57,7 @@ from prrt_bayes.reconstruct.curves import read_rows
 from prrt_bayes.survival import parametric
 from prrt_bayes.survival.extrapolation import (
     build_extrapolation,
+    by_chain,
     fit_recommended,
     spec_waning,
     tail_evidence,
@@ -238,12 +239,6 @@ def _shared_cuts(spec: SurvivalSpec, ipds: list[pd.DataFrame]
     return breakpoints, periods
 
 
-def _by_chain(parts: list, dim: str = "chain"):
-    """Concatenate xarray objects along ``chain``, numbering the chains 0, 1, ... afresh."""
-    pooled = xr.concat(parts, dim=dim, join="exact", combine_attrs="override")
-    return pooled.assign_coords({dim: np.arange(pooled.sizes[dim])})
-
-
 def _pool(fits: list[_Fitted]) -> _Fitted:
     """Pool the fits of the ensemble members with equal weights: their chains side by side.
 
@@ -256,7 +251,7 @@ def _pool(fits: list[_Fitted]) -> _Fitted:
     chains = fits[0].survival.sizes["chain"]
     groups = {}
     for name in ("posterior", "sample_stats"):
-        groups[name] = _by_chain([f.tree[name].dataset for f in fits])
+        groups[name] = by_chain([f.tree[name].dataset for f in fits])
     tree = xr.DataTree.from_dict(groups)
     tree.posterior.attrs = dict(fits[0].tree.posterior.attrs) | {
         "reconstruction_members": len(fits),
@@ -264,11 +259,11 @@ def _pool(fits: list[_Fitted]) -> _Fitted:
                                   "(member k: chains k*{chains} to k*{chains}+{chains - 1}); "
                                   "equal weights",
     }
-    effect = [(quantity, group, _by_chain([f.effect[i][2] for f in fits]))
+    effect = [(quantity, group, by_chain([f.effect[i][2] for f in fits]))
               for i, (quantity, group, _) in enumerate(fits[0].effect)]
     return _Fitted(tree, worst_of(*(f.diagnostics.labelled(f"member {k}")
                                      for k, f in enumerate(fits))),
-                   _by_chain([f.survival for f in fits]), effect, fits[0].priors,
+                   by_chain([f.survival for f in fits]), effect, fits[0].priors,
                    [flex for f in fits for flex in f.flexible])
 
 

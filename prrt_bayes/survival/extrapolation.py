@@ -293,7 +293,7 @@ def pooled_survival(fits: list[FlexibleFit], times: np.ndarray,
         The pooled survival draws.
     """
     per_chain = _per_chain(fits)
-    return _by_chain([f.survival(times, waning, per_chain) for f in fits])
+    return by_chain([f.survival(times, waning, per_chain) for f in fits])
 
 
 def pooled_hazard(fits: list[FlexibleFit], times: np.ndarray,
@@ -316,10 +316,22 @@ def pooled_hazard(fits: list[FlexibleFit], times: np.ndarray,
         The pooled hazard draws.
     """
     per_chain = _per_chain(fits)
-    return _by_chain([f.hazard(times, waning, per_chain) for f in fits])
+    return by_chain([f.hazard(times, waning, per_chain) for f in fits])
 
 
-def _by_chain(parts: list[xr.DataArray]) -> xr.DataArray:
+def by_chain(parts: list):
+    """Concatenate xarray objects along ``chain``, numbering the chains 0, 1, ... afresh.
+
+    Parameters
+    ----------
+    parts
+        DataArrays or Datasets with the same dims apart from ``chain``.
+
+    Returns
+    -------
+    xarray.DataArray | xarray.Dataset
+        The pooled object (attributes of the first).
+    """
     pooled = xr.concat(parts, dim="chain", join="exact", combine_attrs="override")
     return pooled.assign_coords(chain=np.arange(pooled.sizes["chain"]))
 
@@ -450,7 +462,7 @@ def extrapolation_scenarios(spec: SurvivalSpec, ipds: list[pd.DataFrame],
     if evidence.background is not None:
         fits = fit_recommended(spec, first, evidence.without_background(), settings)
         out.append(_refitted("without_background_mortality", fits, grid, waning))
-    crossover = _pre_crossover(spec, evidence, settings, grid, recommended, waning)
+    crossover = _pre_crossover(spec, evidence, settings, grid, out[0])
     if crossover is not None:
         out.append(crossover)
     ph = fit_ph(first[0], settings=settings, treatment=treatment,
@@ -468,9 +480,9 @@ def extrapolation_scenarios(spec: SurvivalSpec, ipds: list[pd.DataFrame],
     return out
 
 
-def _pre_crossover(spec, evidence, settings, grid, recommended, waning) -> Scenario | None:
+def _pre_crossover(spec, evidence, settings, grid, recommended: Scenario) -> Scenario | None:
     """OS of the bundled final cut: the control arm extrapolated from the 2016 cut (before most
-    crossover to radioligand therapy), the 177Lu arm from the recommended fit."""
+    crossover to radioligand therapy), the 177Lu arm from the recommended scenario."""
     e = spec.evidence
     if e.ipd is not None or e.endpoint != "os" or e.cut != "final":
         return None
@@ -480,8 +492,8 @@ def _pre_crossover(spec, evidence, settings, grid, recommended, waning) -> Scena
     fits = fit_recommended(spec, [early], evidence, settings)
     control_s = pooled_survival(fits, grid).sel(arm=[CONTROL])
     control_h = pooled_hazard(fits, grid).sel(arm=[CONTROL])
-    lu_s = pooled_survival(recommended, grid, waning).sel(arm=[e.treatment_arm])
-    lu_h = pooled_hazard(recommended, grid, waning).sel(arm=[e.treatment_arm])
+    lu_s = recommended.survival.sel(arm=[e.treatment_arm])
+    lu_h = recommended.hazard.sel(arm=[e.treatment_arm])
     draws = min(control_s.sizes["chain"] * control_s.sizes["draw"],
                 lu_s.sizes["chain"] * lu_s.sizes["draw"])
 
