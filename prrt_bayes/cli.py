@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from prrt_bayes.core.errors import InputError
-from prrt_bayes.core.vocabulary import Quantity
+from prrt_bayes.core.vocabulary import Arm, Quantity
 
 __all__ = ["app", "bad_input_exits_2", "fail"]
 
@@ -351,18 +351,76 @@ INDICATOR_QUANTITIES = frozenset({Quantity.PROBABILITY_HR_INCREASES,
 """Summary rows whose draws are 0/1 indicators: the posterior probability is their mean (their
 median and interval, 0 or 1, say nothing)."""
 
+HEADLINE_QUANTITIES = frozenset({
+    Quantity.HAZARD_RATIO, Quantity.EXCESS_HAZARD_RATIO, Quantity.HAZARD_RATIO_WITHOUT_BORROWING,
+    Quantity.TIME_RATIO, Quantity.PROBABILITY_HR_INCREASES, Quantity.MEDIAN_SURVIVAL,
+    Quantity.MEDIAN_SURVIVAL_WITHOUT_BORROWING, Quantity.MEAN_SURVIVAL,
+    Quantity.MEAN_SURVIVAL_DIFFERENCE, Quantity.RESPONSE_RATE,
+    Quantity.RESPONSE_RATE_WITHOUT_BORROWING, Quantity.RISK_DIFFERENCE,
+    Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE,
+})
+"""Quantities of the console's headline table (every row is in ``summary.csv``); period-wise
+hazard ratios (``hazard_ratio_<a>-<b>m``) count as hazard ratios, and the cost-effectiveness
+life years (:data:`prrt_bayes.outputs.hta.LIFE_YEAR_QUANTITIES`) are shown too."""
 
-def _print_summary(summary, diagnostics) -> None:
-    table = Table(title="Posterior summary (median and 95% credible interval)")
+CLEAR_PROBABILITY = 0.95
+"""An adverse event is on the console when P(risk difference > 0) is at least this or at most
+1 minus this (the others are in ``summary.csv`` and the report's forest plot)."""
+
+
+def headline_rows(summary):
+    """The rows of a run's summary that the console shows: key estimates per analysis.
+
+    Every hazard ratio, median and mean survival, response and risk difference; of the adverse
+    events only those whose P(risk difference > 0) is at least :data:`CLEAR_PROBABILITY` or at
+    most 1 minus it, and the long-term risks.
+
+    Parameters
+    ----------
+    summary
+        A run's summary frame (the columns of ``summary.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The headline rows, in the summary's order.
+    """
+    from prrt_bayes.outputs.hta import LIFE_YEAR_QUANTITIES
+
+    quantity = summary["quantity"].astype(str)
+    key = (quantity.isin(HEADLINE_QUANTITIES | set(LIFE_YEAR_QUANTITIES))
+           | quantity.str.match(r"(excess_)?hazard_ratio_"))
+    adverse = summary["endpoint"].astype(str).str.endswith(("_any_grade", "_grade34"))
+    probability = summary.loc[
+        adverse & (quantity == Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE)
+    ].set_index(["analysis", "endpoint"])["mean"]
+    clear = probability[(probability >= CLEAR_PROBABILITY)
+                        | (probability <= 1 - CLEAR_PROBABILITY)].index
+    event = summary.set_index(["analysis", "endpoint"]).index
+    shown_event = adverse & event.isin(clear) & quantity.isin(
+        {Quantity.RISK_DIFFERENCE, Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE})
+    long_term = ~adverse & (summary["endpoint"].astype(str).str.contains("long_term")
+                            | quantity.str.startswith("cumulative_incidence"))
+    return summary[(key & ~adverse) | shown_event | long_term]
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}" if math.isfinite(value) else "not reached"
+
+
+def _print_summary(summary, diagnostics, out: Path) -> None:
+    rows = headline_rows(summary)
+    table = Table(title=f"Headline estimates: posterior median and 95% credible interval "
+                        f"({len(rows)} of {len(summary)} rows; all in {out}/summary.csv)")
     for column in ("analysis", "endpoint", "quantity", "group", "median", "95% CrI"):
         table.add_column(column, overflow="fold")
-    for row in summary.itertuples(index=False):
+    for row in rows.itertuples(index=False):
         if row.quantity in INDICATOR_QUANTITIES:  # a probability: the indicator's mean
             table.add_row(row.analysis, row.endpoint, row.quantity, row.group,
-                          f"P = {row.mean:.3g}", "")
+                          f"probability {row.mean:.3f}", "")
             continue
-        table.add_row(row.analysis, row.endpoint, row.quantity, row.group, f"{row.median:.4g}",
-                      f"{row.lower:.4g} to {row.upper:.4g}")
+        table.add_row(row.analysis, row.endpoint, row.quantity, row.group, _number(row.median),
+                      f"{_number(row.lower)} to {_number(row.upper)}")
     console.print(table)
     verdict = Table(title="Convergence diagnostics")
     for column in ("analysis", "max R-hat", "min ESS bulk", "min ESS tail", "divergences",
@@ -375,6 +433,60 @@ def _print_summary(summary, diagnostics) -> None:
                         f"{row.min_bfmi:.2f}",
                         "[green]converged[/]" if ok else f"[red]FAILED[/] {row.problems}")
     console.print(verdict)
+
+
+MOVED_BY_BORROWING = (
+    (Quantity.RESPONSE_RATE, Quantity.RESPONSE_RATE_WITHOUT_BORROWING, "response rate"),
+    (Quantity.MEDIAN_SURVIVAL, Quantity.MEDIAN_SURVIVAL_WITHOUT_BORROWING, "median (months)"),
+    (Quantity.HAZARD_RATIO, Quantity.HAZARD_RATIO_WITHOUT_BORROWING, "hazard ratio"),
+)
+"""(with borrowing, the trial alone, label): the pairs the closing lines compare."""
+
+
+def _moved(summary, quantity: str, alone: str) -> tuple[float, float] | None:
+    """Posterior medians of a quantity with and without borrowing (177Lu-Dotatate arm or the
+    contrast), or ``None`` when the summary has no such pair."""
+    with_rows = summary[summary["quantity"] == quantity]
+    alone_rows = summary[summary["quantity"] == alone]
+    if alone_rows.empty:
+        return None
+    group = alone_rows["group"].iloc[0]
+    match = with_rows[with_rows["group"] == group]
+    if match.empty:
+        return None
+    return float(match["median"].iloc[0]), float(alone_rows["median"].iloc[0])
+
+
+def _print_borrowing(results) -> None:
+    """Per analysis: what was borrowed from whom, how strongly, and how far it moved the answer."""
+    from prrt_bayes.core.results import RECOMMENDED_SCENARIO, WITHOUT_EXTERNAL_SCENARIO
+
+    for result in results:
+        if result.borrowing is not None:
+            report = result.borrowing
+            parts = [f"{result.name} borrowing ({report.method}) from "
+                     f"{'; '.join(report.sources) or 'the single-arm series'}"]
+            if report.prior_ess:
+                parts.append(f"prior worth {report.prior_ess}")
+            for quantity, alone, label in MOVED_BY_BORROWING:
+                pair = _moved(result.summary, quantity, alone)
+                if pair is not None:
+                    parts.append(f"177Lu-Dotatate {label} {_number(pair[0])} with vs "
+                                 f"{_number(pair[1])} without borrowing")
+            if math.isfinite(report.conflict_p_box):
+                parts.append(f"prior-data conflict p = {report.conflict_p_box:.3g}")
+            console.print(" | ".join(parts), markup=False, highlight=False)
+        elif result.extrapolation is not None and not result.extrapolation.scenarios.empty:
+            scenarios = result.extrapolation.scenarios
+            medians = scenarios[(scenarios["quantity"] == Quantity.MEDIAN_SURVIVAL)
+                                & (scenarios["group"] == Arm.LU177)].set_index("scenario")["median"]
+            if {RECOMMENDED_SCENARIO, WITHOUT_EXTERNAL_SCENARIO} <= set(medians.index):
+                console.print(
+                    f"{result.name} borrowing: the external evidence enters as survivor counts "
+                    f"(see the tail lines); 177Lu-Dotatate median (months) "
+                    f"{_number(medians[RECOMMENDED_SCENARIO])} with vs "
+                    f"{_number(medians[WITHOUT_EXTERNAL_SCENARIO])} without it "
+                    f"(scenario {WITHOUT_EXTERNAL_SCENARIO})", markup=False, highlight=False)
 
 
 @app.command("run")
@@ -456,8 +568,9 @@ def run_command(
             on_start=lambda name: progress.update(task, description=f"fitting {name}"),
             on_done=lambda name: progress.advance(task),
         )
-    _print_summary(outcome.summary, outcome.diagnostics)
+    _print_summary(outcome.summary, outcome.diagnostics, out)
     _print_assumptions(outcome.results)
+    _print_borrowing(outcome.results)
     console.print(f"results written to {out}/", markup=False)
     if not outcome.all_passed:
         failed = outcome.diagnostics.loc[~outcome.diagnostics.passed.astype(bool), "analysis"]

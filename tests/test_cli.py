@@ -90,21 +90,80 @@ def test_commands_that_do_not_fit_do_not_import_pymc(tmp_path):
     assert done.stdout.strip() == "False"
 
 
-def test_run_table_prints_an_indicators_probability_not_its_quantiles(capsys):
+def _summary_rows(*rows):
+    import pandas as pd
+
+    columns = ("analysis", "endpoint", "quantity", "group", "mean", "sd", "median", "lower",
+               "upper")
+    return pd.DataFrame([dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def test_run_table_prints_an_indicators_probability_not_its_quantiles(capsys, tmp_path):
     import pandas as pd
 
     from prrt_bayes import cli
 
-    summary = pd.DataFrame([
-        {"analysis": "toxicity", "endpoint": "nausea_any_grade",
-         "quantity": "probability_risk_difference_positive", "group": "lu177_vs_control",
-         "mean": 0.7954, "sd": 0.4, "median": 1.0, "lower": 0.0, "upper": 1.0},
-        {"analysis": "toxicity", "endpoint": "nausea_any_grade", "quantity": "risk_difference",
-         "group": "lu177_vs_control", "mean": 0.3, "sd": 0.05, "median": 0.31, "lower": 0.21,
-         "upper": 0.4}])
+    summary = _summary_rows(
+        ("toxicity", "nausea_any_grade", "probability_risk_difference_positive",
+         "lu177_vs_control", 0.99954, 0.02, 1.0, 0.0, 1.0),
+        ("toxicity", "nausea_any_grade", "risk_difference", "lu177_vs_control", 0.3, 0.05, 0.31,
+         0.21, 0.4))
     cli.console.width = 200
-    cli._print_summary(summary, pd.DataFrame(columns=["analysis"]))
+    cli._print_summary(summary, pd.DataFrame(columns=["analysis"]), tmp_path)
     out = capsys.readouterr().out
-    assert "P = 0.795" in out
+    assert "probability 1.000" in out
     assert "0 to 1" not in out
     assert "0.21 to 0.4" in out
+
+
+def test_headline_keeps_key_estimates_and_only_clear_adverse_events():
+    """The console shows hazard ratios, medians, means, response and the adverse events whose
+    P(RD > 0) is >= 0.95 or <= 0.05; the rest stays in summary.csv."""
+    from prrt_bayes import cli
+
+    summary = _summary_rows(
+        ("os_final", "os", "excess_hazard_ratio_0-26.0277m", "lu177_vs_control", 0.7, 0.1, 0.7,
+         0.5, 0.9),
+        ("os_final", "os", "rmst_12m", "lu177", 11, 0.1, 11, 10.8, 11.2),
+        ("os_final", "os", "median_survival_months", "lu177", 48, 5, 48, 40, 60),
+        ("toxicity", "nausea_any_grade", "probability_risk_difference_positive",
+         "lu177_vs_control", 0.999, 0.02, 1, 1, 1),
+        ("toxicity", "nausea_any_grade", "risk_difference", "lu177_vs_control", 0.4, 0.05, 0.4,
+         0.3, 0.5),
+        ("toxicity", "nausea_any_grade", "ae_probability", "lu177", 0.5, 0.05, 0.5, 0.4, 0.6),
+        ("toxicity", "cough_any_grade", "probability_risk_difference_positive",
+         "lu177_vs_control", 0.6, 0.5, 1, 0, 1),
+        ("toxicity", "cough_any_grade", "risk_difference", "lu177_vs_control", 0.01, 0.05, 0.01,
+         -0.1, 0.1),
+        ("toxicity", "anemia_grade34", "probability_risk_difference_positive",
+         "lu177_vs_control", 0.02, 0.1, 0, 0, 0),
+    )
+    shown = cli.headline_rows(summary)
+    assert list(zip(shown.endpoint, shown.quantity, strict=True)) == [
+        ("os", "excess_hazard_ratio_0-26.0277m"), ("os", "median_survival_months"),
+        ("nausea_any_grade", "probability_risk_difference_positive"),
+        ("nausea_any_grade", "risk_difference"),
+        ("anemia_grade34", "probability_risk_difference_positive")]
+
+
+def test_closing_line_says_what_was_borrowed_from_whom_and_how_far_it_moved(capsys):
+    from prrt_bayes import cli
+    from prrt_bayes.core.results import AnalysisResult, BorrowingReport
+
+    summary = _summary_rows(
+        ("response", "response", "response_rate", "lu177", 0.19, 0.04, 0.187, 0.12, 0.27),
+        ("response", "response", "response_rate", "control", 0.04, 0.02, 0.036, 0.01, 0.09),
+        ("response", "response", "response_rate_without_borrowing", "lu177", 0.18, 0.04, 0.182,
+         0.12, 0.27))
+    report = BorrowingReport(method="robust-map", conflict_p_box=0.611,
+                             sources=("Study A (5/40)", "Study B (9/50)"),
+                             prior_ess="30.1 patients (ELIR), 25.0 (moment)")
+    result = AnalysisResult(name="response", kind="response", endpoint="response",
+                            summary=summary, diagnostics=None, borrowing=report)
+    cli.console.width = 400
+    cli._print_borrowing([result])
+    out = capsys.readouterr().out
+    assert "from Study A (5/40); Study B (9/50)" in out
+    assert "prior worth 30.1 patients (ELIR)" in out
+    assert "response rate 0.187 with vs 0.182 without borrowing" in out
+    assert "conflict p = 0.611" in out

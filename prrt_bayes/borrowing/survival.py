@@ -227,12 +227,12 @@ def borrowing_report(
     """
     check = conflict(prior, trial_log_median, trial_std_error)
     low, median, high = (math.exp(float(prior.ppf(q))) for q in (0.025, 0.5, 0.975))
+    prior_ess = f"{ess(prior, 'elir'):.1f} events (ELIR), {ess(prior, 'moment'):.1f} (moment)"
     lines = [
         ("prior scale", PRIOR_SCALE),
         ("prior", prior.describe()),
         ("prior median", f"{median:.3g} months (95% interval {low:.3g} to {high:.3g})"),
-        ("prior ESS", f"{ess(prior, 'moment'):.1f} events (moment), "
-                      f"{ess(prior, 'elir'):.1f} events (ELIR)"),
+        ("prior ESS", prior_ess),
         *((name, f"{value:g}") for name, value in settings.items()),
         ("trial median without borrowing", f"{math.exp(trial_log_median):.3g} months"),
         ("prior-data conflict", f"Box p = {check.p_box:.3g}, tail p = {check.p_tail:.3g}"),
@@ -240,4 +240,7 @@ def borrowing_report(
                           f"({r.se_method})") for r in included.itertuples()),
         *(("cohort excluded", f"{r.study}: {r.reason}") for r in excluded.itertuples()),
     ]
-    return BorrowingReport(method=method, conflict_p_box=float(check.p_box), lines=tuple(lines))
+    return BorrowingReport(method=method, conflict_p_box=float(check.p_box), lines=tuple(lines),
+                           sources=tuple(f"{r.study} (median {r.median:g} months)"
+                                         for r in included.itertuples()),
+                           prior_ess=prior_ess)

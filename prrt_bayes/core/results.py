@@ -31,11 +31,18 @@ class BorrowingReport:
     lines
         ``(label, text)`` pairs for the report and the CLI: the prior and its scale, its ESS,
         the settings, the cohorts used and those excluded with their reasons.
+    sources
+        The series borrowed from, one short label each (study and its data).
+    prior_ess
+        The borrowed prior's effective sample size in words, with its unit and method
+        (e.g. ``"12.3 events (ELIR), 10.1 (moment)"``).
     """
 
     method: str
     conflict_p_box: float
     lines: tuple[tuple[str, str], ...] = ()
+    sources: tuple[str, ...] = ()
+    prior_ess: str = ""
 
 
 PRIOR_POSTERIOR_COLUMNS = ("parameter", "distribution", "x", "density", "value")
@@ -68,6 +75,10 @@ scenario, arm and time (months); scenario ``background`` is the general-populati
 
 RECOMMENDED_SCENARIO = "recommended"
 """The scenario label of the recommended extrapolation (family ``auto``, or the spec's own)."""
+
+WITHOUT_EXTERNAL_SCENARIO = "without_external_evidence"
+"""The scenario refitted without the external survivor counts (series, user's CSV): how far the
+external evidence moves the extrapolation."""
 
 BACKGROUND_SCENARIO = "background"
 """The ``scenario`` of the general-population cohort's rows in :attr:`Extrapolation.curves`."""

@@ -55,16 +55,22 @@ def _report(spec: ResponseSpec, comparison: BorrowingComparison) -> BorrowingRep
     """What was borrowed: the spec's settings, the prior, its ESS and conflict, the cohorts."""
     b = spec.borrowing
     row = comparison.table.set_index("method").loc[METHODS[b.method]]
+    sources = tuple(f"{r.study} ({r.events}/{r.total})"
+                    for r in comparison.map_fit.selection.included.itertuples())
     lines = (
         ("robust_weight", f"{b.robust_weight:g}"), ("a0", f"{b.a0:g}"), ("tau", f"{b.tau:g}"),
+        ("sources", "; ".join(sources)),
         ("prior_mean", f"{row.prior_mean:.3g}"),
+        ("prior_ess_elir", f"{row.ess_elir:.3g}"),
         ("prior_ess_moment", f"{row.ess_moment:.3g}"),
         ("conflict_p_box", f"{row.conflict_p_box:.3g}"),
         ("posterior_informative_weight", f"{row.posterior_informative_weight:.3g}"),
         *(("notes", note) for note in comparison.notes),
     )
     return BorrowingReport(method=b.method, conflict_p_box=float(row.conflict_p_box),
-                           lines=lines)
+                           lines=lines, sources=sources,
+                           prior_ess=f"{row.ess_elir:.1f} patients (ELIR), "
+                                     f"{row.ess_moment:.1f} (moment)")
 
 
 def _prior_posterior(method: str, comparison: BorrowingComparison) -> pd.DataFrame:

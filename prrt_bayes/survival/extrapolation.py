@@ -32,6 +32,7 @@ from prrt_bayes.core.results import (
     EXTRAPOLATION_CURVE_COLUMNS,
     EXTRAPOLATION_SCENARIO_COLUMNS,
     RECOMMENDED_SCENARIO,
+    WITHOUT_EXTERNAL_SCENARIO,
     Extrapolation,
 )
 from prrt_bayes.core.sampling import SamplerSettings
@@ -458,7 +459,7 @@ def extrapolation_scenarios(spec: SurvivalSpec, ipds: list[pd.DataFrame],
                             pooled_hazard(recommended, grid, w)))
     if evidence.external is not None:
         fits = fit_recommended(spec, first, evidence.without_external(), settings)
-        out.append(_refitted("without_external_evidence", fits, grid, waning))
+        out.append(_refitted(WITHOUT_EXTERNAL_SCENARIO, fits, grid, waning))
     if evidence.background is not None:
         fits = fit_recommended(spec, first, evidence.without_background(), settings)
         out.append(_refitted("without_background_mortality", fits, grid, waning))
@@ -761,10 +762,10 @@ def build_extrapolation(spec: SurvivalSpec, ipds: list[pd.DataFrame],
     ess = None
     labels = [s.label for s in scenarios]
     if (evidence.series is not None and len(evidence.series)
-            and "without_external_evidence" in labels and spec.evidence.external is None
-            and not scenarios[labels.index("without_external_evidence")].problem):
+            and WITHOUT_EXTERNAL_SCENARIO in labels and spec.evidence.external is None
+            and not scenarios[labels.index(WITHOUT_EXTERNAL_SCENARIO)].problem):
         ess = series_ess_events(scenarios[0].survival,
-                                scenarios[labels.index("without_external_evidence")].survival,
+                                scenarios[labels.index(WITHOUT_EXTERNAL_SCENARIO)].survival,
                                 ipds[0], treatment, float(evidence.series["stop"].max()))
     table, curves = summarise_scenarios(spec.name, scenarios, treatment, follow_up, horizon,
                                         background_curves(evidence, grid))

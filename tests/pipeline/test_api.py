@@ -27,7 +27,8 @@ def test_analyse_a_bundled_name(response):
     pd.testing.assert_series_equal(response.estimate(Quantity.RESPONSE_RATE, Arm.LU177),
                                    row(summary, Quantity.RESPONSE_RATE, Arm.LU177))
     assert response.diagnostics is response.result.diagnostics
-    assert response.borrowing is None and response.tree is not None
+    assert response.tree is not None
+    assert response.borrowing.method == "robust-map" and response.borrowing.sources
     with pytest.raises(KeyError, match="no row 'hazard_ratio'"):
         response.estimate("hazard_ratio")
 

@@ -21,7 +21,10 @@ NAMED_CHANGES = {
                 "0.99 from a default argument); every fit now takes the spec's settings, so the "
                 "bundled response spec carries the settings its MAP fit needs (2000/2000/0.99), "
                 "and its two-arm fit runs with them too; since issue 14 that fit runs on "
-                "nutpie-c (backend 'auto', measured faster for a model fitted once)",
+                "nutpie-c (backend 'auto', measured faster for a model fitted once); issue 17: "
+                "the bundled response spec borrows from the series by robust MAP (the 177Lu "
+                "rate's prior; the trial-alone rate is the new row "
+                "response_rate_without_borrowing)",
     "toxicity": "issue 14: the hierarchical AE model fits both grades in one joint model (one "
                 "compile; separate hyperparameters per grade, same priors), so its draws come "
                 "from a new random stream; the statistics agree with the five-fit version within "
