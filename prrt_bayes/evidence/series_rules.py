@@ -58,7 +58,7 @@ def check_count(events, total, *, what: str) -> tuple[int, int]:
         except (TypeError, ValueError):
             whole = False
         if not whole:
-            raise InputError(f"{what}: {name} must be a whole number, got {value!r}", field=name)
+            raise InputError(f"{what}: {name} must be a whole number, got {value}", field=name)
     events, total = int(events), int(total)
     if events < 0 or total < 0:
         raise InputError(f"{what}: negative count ({events}/{total})", field="events")

@@ -79,14 +79,14 @@ def validate_ipd(
     bad = np.flatnonzero(~np.isfinite(time) | (time < 0))
     if bad.size:
         raise InputError(
-            f"time must be a finite number >= 0, got {ipd['time'].iloc[bad[0]]!r}",
+            f"time must be a finite number >= 0, got {ipd['time'].iloc[bad[0]]}",
             row=int(bad[0]), field="time",
         )
     event_raw = pd.to_numeric(ipd["event"], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isin(event_raw, (0.0, 1.0)))
     if bad.size:
         raise InputError(
-            f"event must be 0 (censored) or 1 (event), got {ipd['event'].iloc[bad[0]]!r}",
+            f"event must be 0 (censored) or 1 (event), got {ipd['event'].iloc[bad[0]]}",
             row=int(bad[0]), field="event",
         )
     clean = pd.DataFrame({"time": time, "event": event_raw.astype(int)}, index=ipd.index)

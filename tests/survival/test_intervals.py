@@ -89,6 +89,15 @@ def test_bad_values_raise_input_error_naming_the_row(change, field):
     with pytest.raises(InputError) as err:
         aggregate(ipd)
     assert err.value.field == field and err.value.row == 4
+    assert "np." not in str(err.value)  # plain numbers, not numpy reprs
+
+
+def test_bad_integer_time_reads_as_a_plain_number():
+    ipd = _ipd(1)
+    ipd["time"] = np.arange(len(ipd), dtype=np.int64)
+    ipd.loc[4, "time"] = -5
+    with pytest.raises(InputError, match=r"got -5$"):
+        aggregate(ipd)
 
 
 def test_arm_without_events_is_an_input_error():
