@@ -424,13 +424,13 @@ def _print_summary(summary, diagnostics, out: Path) -> None:
     console.print(table)
     verdict = Table(title="Convergence diagnostics")
     for column in ("analysis", "max R-hat", "min ESS bulk", "min ESS tail", "divergences",
-                   "min BFMI", "verdict"):
+                   "min BFMI", "max MCSE/SD", "verdict"):
         verdict.add_column(column)
     for row in diagnostics.itertuples(index=False):
         ok = bool(row.passed)
         verdict.add_row(row.analysis, f"{row.max_rhat:.3f}", f"{row.min_ess_bulk:.0f}",
                         f"{row.min_ess_tail:.0f}", f"{row.divergences:.0f}",
-                        f"{row.min_bfmi:.2f}",
+                        f"{row.min_bfmi:.2f}", f"{row.max_mcse_ratio:.3f}",
                         "[green]converged[/]" if ok else f"[red]FAILED[/] {row.problems}")
     console.print(verdict)
 

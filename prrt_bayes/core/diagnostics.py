@@ -6,6 +6,11 @@ fraction of missing information (E-BFMI, ArviZ ``bfmi``), and compares them with
 (defaults from Vehtari et al. 2021: R-hat <= 1.01, ESS >= 400, BFMI >= 0.3).
 :func:`require_convergence` turns a failed check into a :class:`ConvergenceError` (or a loud
 :class:`ConvergenceWarning`), so an unconverged fit is never silently a result.
+
+The parameters converging is not enough for a derived headline number (a 30-year mean, a median
+far in the tail): :func:`check_reported_quantities` checks the Monte Carlo standard error of
+every reported quantity against its posterior spread (at most :data:`MCSE_MAX_RATIO` of it) and
+:func:`with_quantity_check` adds that verdict to an analysis's record.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Literal
 import arviz as az
 import numpy as np
 import xarray as xr
+from arviz_stats.base import array_stats
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,9 @@ class Diagnostics:
     min_bfmi: float
     passed: bool
     problems: tuple[str, ...]
+    max_mcse_ratio: float = math.nan
+    """Largest Monte Carlo standard error of a reported quantity over its posterior SD (NaN:
+    not checked; see :func:`check_reported_quantities`)."""
 
     def labelled(self, label: str) -> Diagnostics:
         """The same record with every problem prefixed by ``label`` (which fit it concerns).
@@ -249,4 +258,127 @@ def worst_of(*diagnostics: Diagnostics) -> Diagnostics:
         min_bfmi=worst([d.min_bfmi for d in diagnostics], "min"),
         passed=all(d.passed for d in diagnostics),
         problems=tuple(p for d in diagnostics for p in d.problems),
+        max_mcse_ratio=float(np.nanmax([d.max_mcse_ratio for d in diagnostics]))
+        if any(not math.isnan(d.max_mcse_ratio) for d in diagnostics) else math.nan,
     )
+
+
+MCSE_MAX_RATIO = 0.1
+"""Largest acceptable Monte Carlo standard error of a reported quantity, as a fraction of its
+posterior SD: the Monte Carlo error then adds at most 1% to the posterior variance, and the
+reported median moves by less than a tenth of its uncertainty between seeds."""
+
+
+def _pooled_standard_error(indicator: np.ndarray) -> np.ndarray:
+    """Standard error of the pooled mean of 0/1 draws (..., chain, draw): each chain's own
+    autocorrelation (ESS of the chain alone), chains independent, equally weighted.
+
+    Chains may come from different fits (reconstruction members pooled as a mixture), so the
+    between-chain spread is posterior spread, not Monte Carlo error; convergence within each fit
+    is the parameters' R-hat check.
+    """
+    n_chains = indicator.shape[-2]
+    ess = array_stats.ess(indicator[..., None, :], method="mean")  # (..., chain)
+    variance = indicator.mean(axis=-1) * (1 - indicator.mean(axis=-1))
+    terms = np.where(variance > 0, variance / np.where(ess > 0, ess, np.nan), 0.0)
+    return np.sqrt(terms.sum(axis=-1)) / n_chains
+
+
+def quantity_mcse_ratio(draws: np.ndarray) -> float:
+    """Monte Carlo standard error of a reported quantity over its posterior spread.
+
+    A 0/1 indicator (a posterior probability) is reported by its mean: the ratio is the MCSE of
+    the mean over the SD ``sqrt(p (1 - p))``. Any other quantity is reported by its median and
+    interval: the ratio is the MCSE of the median (the pooled CDF's standard error at the median,
+    mapped through the draws' quantiles, as ArviZ does for quantiles) over a robust SD
+    (interquartile range / 1.349, which allows infinite draws such as a median not reached in
+    some draws). NaN when it cannot be assessed: constant draws, an infinite median or quartile.
+
+    Parameters
+    ----------
+    draws
+        The quantity's draws, shape ``(chain, draw)``.
+
+    Returns
+    -------
+    float
+        The ratio, or NaN.
+    """
+    x = np.asarray(draws, dtype=float)
+    finite = x[np.isfinite(x)]
+    if finite.size == 0 or (finite.size == x.size and np.ptp(finite) == 0):
+        return math.nan
+    if np.isin(x, (0.0, 1.0)).all():
+        p = float(x.mean())
+        return float(_pooled_standard_error(x) / math.sqrt(p * (1 - p)))
+    low, median, high = np.quantile(x, [0.25, 0.5, 0.75])
+    if not np.isfinite([low, median, high]).all() or high <= low:
+        return math.nan
+    se = float(_pooled_standard_error((x <= median).astype(float)))
+    lower, upper = np.quantile(x, [max(0.5 - se, 0.0), min(0.5 + se, 1.0)])
+    if not np.isfinite([lower, upper]).all():
+        return math.inf
+    return float((upper - lower) / 2 / ((high - low) / 1.349))
+
+
+def check_reported_quantities(
+    tree: xr.DataTree, max_ratio: float = MCSE_MAX_RATIO
+) -> tuple[float, tuple[str, ...]]:
+    """MCSE check of every reported quantity of an analysis (its ``quantities`` group).
+
+    Parameters
+    ----------
+    tree
+        Posterior tree with a ``quantities`` group (variable ``draws``, dims ``chain, draw,
+        row``; coordinates ``quantity``, ``group``, ``endpoint`` along ``row``; see
+        :mod:`prrt_bayes.core.posterior`).
+    max_ratio
+        Largest acceptable ratio (:func:`quantity_mcse_ratio`).
+
+    Returns
+    -------
+    tuple[float, tuple[str, ...]]
+        The largest ratio over the rows that could be assessed (NaN if none) and one problem per
+        row above ``max_ratio``.
+    """
+    draws = tree["quantities"].dataset["draws"].transpose("row", "chain", "draw")
+    ratios, problems = [], []
+    for index in range(draws.sizes["row"]):
+        row = draws.isel(row=index)
+        ratio = quantity_mcse_ratio(row.values)
+        if math.isnan(ratio):
+            continue
+        ratios.append(ratio)
+        if not ratio <= max_ratio:
+            problems.append(f"MCSE of {row.quantity.values} ({row.group.values}, "
+                            f"{row.endpoint.values}) is {ratio:.2f} of its posterior SD "
+                            f"> {max_ratio:g}: draw more")
+    return (max(ratios) if ratios else math.nan), tuple(problems)
+
+
+def with_quantity_check(diagnostics: Diagnostics, tree: xr.DataTree | None,
+                        max_ratio: float = MCSE_MAX_RATIO) -> Diagnostics:
+    """An analysis's record with the MCSE check of its reported quantities added.
+
+    Parameters
+    ----------
+    diagnostics
+        The record of the analysis's fits.
+    tree
+        Its posterior tree; ``None`` or a tree without a ``quantities`` group leaves the record
+        unchanged.
+    max_ratio
+        Largest acceptable ratio (:func:`quantity_mcse_ratio`).
+
+    Returns
+    -------
+    Diagnostics
+        A new record: ``max_mcse_ratio`` set, and failed with the problems when a quantity's
+        MCSE is too large.
+    """
+    if tree is None or "quantities" not in tree.children:
+        return diagnostics
+    ratio, problems = check_reported_quantities(tree, max_ratio)
+    return replace(diagnostics, max_mcse_ratio=ratio,
+                   passed=diagnostics.passed and not problems,
+                   problems=diagnostics.problems + problems)

@@ -124,12 +124,15 @@ def _overall(results: Sequence[AnalysisResult]) -> str:
 def _diagnostics(results: Sequence[AnalysisResult]) -> str:
     rows = [(r.name, r.kind, r.endpoint, _backend(r), _fixed(r.diagnostics.max_rhat, 3),
              _fixed(r.diagnostics.min_ess_bulk, 0), _fixed(r.diagnostics.min_ess_tail, 0),
-             r.diagnostics.divergences, _fixed(r.diagnostics.min_bfmi, 2), verdict(r))
+             r.diagnostics.divergences, _fixed(r.diagnostics.min_bfmi, 2),
+             _fixed(r.diagnostics.max_mcse_ratio, 3), verdict(r))
             for r in results]
     header = ("analysis", "kind", "endpoint", "sampler", "max R-hat", "min bulk ESS",
-              "min tail ESS", "divergences", "min E-BFMI", "verdict")
+              "min tail ESS", "divergences", "min E-BFMI", "max MCSE / SD", "verdict")
     note = ("<p>Thresholds (Vehtari et al. 2021): R-hat &le; 1.01, bulk and tail ESS &ge; 400, "
-            "no divergent transitions, E-BFMI &ge; 0.3.</p>")
+            "no divergent transitions, E-BFMI &ge; 0.3; and for every reported quantity a Monte "
+            "Carlo standard error of at most 0.1 of its posterior SD (of the median, or of the "
+            "mean for a probability).</p>")
     classes = ["pass" if r.diagnostics.passed else "fail" for r in results]
     return note + _table(header, rows, row_classes=classes)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import import_module
 
+from prrt_bayes.core.diagnostics import with_quantity_check
 from prrt_bayes.core.results import AnalysisResult
 from prrt_bayes.core.vocabulary import Arm, Kind, Quantity
 from prrt_bayes.pipeline.specs import SPEC_CLASSES, AnalysisSpec
@@ -69,7 +70,12 @@ REGISTRY: dict[str, KindEntry] = {
 
 
 def run_analysis(spec: AnalysisSpec) -> AnalysisResult:
-    """Fit one analysis spec with its kind's entry.
+    """Fit one analysis spec with its kind's entry, and gate its reported quantities.
+
+    Besides each fit's own convergence checks, every reported quantity's Monte Carlo standard
+    error must be small against its posterior spread
+    (:func:`prrt_bayes.core.diagnostics.with_quantity_check`): a converged fit can still carry
+    a derived number (a lifetime mean, a tail median) that its draws pin down poorly.
 
     Parameters
     ----------
@@ -79,6 +85,8 @@ def run_analysis(spec: AnalysisSpec) -> AnalysisResult:
     Returns
     -------
     AnalysisResult
-        The fitted analysis.
+        The fitted analysis, its diagnostics including the MCSE check.
     """
-    return REGISTRY[spec.kind].run(spec)
+    result = REGISTRY[spec.kind].run(spec)
+    result.diagnostics = with_quantity_check(result.diagnostics, result.tree)
+    return result

@@ -10,7 +10,8 @@ leaves a half-written results folder, and an existing folder is replaced only wi
   ``analysis, endpoint, quantity, group, mean, sd, median, lower, upper`` (the analyses' rows,
   then the partitioned-survival life-years of the PSA, endpoint ``partitioned_survival``);
 - ``diagnostics.csv``: per analysis ``max_rhat, min_ess_bulk, min_ess_tail, divergences,
-  min_bfmi, passed`` (and ``problems``);
+  min_bfmi, max_mcse_ratio, passed`` (and ``problems``); ``max_mcse_ratio`` is the largest
+  Monte Carlo standard error of a reported quantity over its posterior SD (gate: <= 0.1);
 - ``<analysis>/posterior.nc``: the posterior DataTree with the spec and package version,
   compressed, reported quantities exact and stored once (see
   :func:`prrt_bayes.core.posterior.save_posterior`), and ``<analysis>/loo.csv``, the PSIS-LOO
@@ -52,7 +53,7 @@ from prrt_bayes.pipeline.parallel import fit_parallel
 from prrt_bayes.pipeline.specs import AnalysisSpec
 
 DIAGNOSTIC_COLUMNS = ("analysis", "max_rhat", "min_ess_bulk", "min_ess_tail", "divergences",
-                      "min_bfmi", "passed", "problems")
+                      "min_bfmi", "max_mcse_ratio", "passed", "problems")
 
 
 @dataclass
@@ -79,7 +80,7 @@ class RunOutcome:
             rows.append({"analysis": result.name, "max_rhat": d.max_rhat,
                          "min_ess_bulk": d.min_ess_bulk, "min_ess_tail": d.min_ess_tail,
                          "divergences": d.divergences, "min_bfmi": d.min_bfmi,
-                         "passed": d.passed, "problems": "; ".join(d.problems)})
+                         "max_mcse_ratio": d.max_mcse_ratio, "passed": d.passed, "problems": "; ".join(d.problems)})
         for name, error in self.errors.items():
             rows.append({"analysis": name, "passed": False, "problems": f"fit failed: {error}"})
         return pd.DataFrame(rows, columns=list(DIAGNOSTIC_COLUMNS))

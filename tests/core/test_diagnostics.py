@@ -174,3 +174,64 @@ def test_summary_of_draws_with_infinite_values():
     assert np.isfinite(row["lower"]) and np.isfinite(row["median"]) and np.isfinite(row["upper"])
     assert row["lower"] < row["median"] < row["upper"] <= 30.0
     assert row["mean"] == np.inf
+
+
+def _ar1(rng, phi: float, shape: tuple[int, int]) -> np.ndarray:
+    """Stationary AR(1) chains with unit marginal variance."""
+    x = np.empty(shape)
+    x[:, 0] = rng.normal(size=shape[0])
+    noise = rng.normal(scale=np.sqrt(1 - phi**2), size=shape)
+    for t in range(1, shape[1]):
+        x[:, t] = phi * x[:, t - 1] + noise[:, t]
+    return x
+
+
+def test_mcse_of_the_median_matches_its_spread_over_replications():
+    """Known truth: the estimated MCSE of the median of autocorrelated chains agrees with the
+    SD of the median over independent replications (within 20%)."""
+    from prrt_bayes.core.diagnostics import quantity_mcse_ratio
+
+    rng = np.random.default_rng(20261207)
+    replicates = [_ar1(rng, 0.9, (4, 1000)) for _ in range(200)]
+    empirical = np.std([np.median(x) for x in replicates])
+    estimated = np.mean([quantity_mcse_ratio(x) * (np.subtract(*np.quantile(x, [0.75, 0.25]))
+                                                   / 1.349) for x in replicates])
+    assert abs(estimated / empirical - 1) < 0.2, (estimated, empirical)
+
+
+def test_mcse_check_flags_poorly_mixed_draws_and_not_pooled_members():
+    from prrt_bayes.core.diagnostics import quantity_mcse_ratio
+
+    rng = np.random.default_rng(3)
+    assert quantity_mcse_ratio(rng.normal(size=(4, 1000))) < 0.05
+    assert quantity_mcse_ratio(_ar1(rng, 0.999, (4, 1000))) > 0.1
+    # chains of different fits (reconstruction members) pooled as a mixture: their spread is
+    # posterior spread, not Monte Carlo error
+    members = rng.normal(size=(10, 1000)) + np.repeat(np.linspace(-1, 1, 5), 2)[:, None]
+    assert quantity_mcse_ratio(members) < 0.05
+    indicator = (rng.uniform(size=(4, 1000)) < 0.3).astype(float)
+    assert quantity_mcse_ratio(indicator) == pytest.approx(1 / np.sqrt(4000), rel=0.15)
+    with_infinite = rng.normal(size=(4, 1000))
+    with_infinite[with_infinite > 1.5] = np.inf  # e.g. a median not reached in some draws
+    assert np.isfinite(quantity_mcse_ratio(with_infinite))
+    assert np.isnan(quantity_mcse_ratio(np.full((4, 1000), np.inf)))
+    assert np.isnan(quantity_mcse_ratio(np.ones((4, 1000))))
+
+
+def test_quantity_check_fails_an_analysis_with_an_imprecise_headline_number():
+    import xarray as xr
+
+    from prrt_bayes.core.diagnostics import with_quantity_check
+
+    rng = np.random.default_rng(4)
+    draws = xr.DataArray(np.stack([rng.normal(size=(4, 1000)), _ar1(rng, 0.999, (4, 1000))]),
+                         dims=("row", "chain", "draw"),
+                         coords={"quantity": ("row", ["hazard_ratio", "mean_survival_months"]),
+                                 "group": ("row", ["lu177_vs_control", "lu177"]),
+                                 "endpoint": ("row", ["os", "os"])})
+    tree = xr.DataTree.from_dict({"quantities": xr.Dataset({"draws": draws})})
+    ok = Diagnostics(1.0, 1000.0, 1000.0, 0, 1.0, True, ())
+    checked = with_quantity_check(ok, tree)
+    assert not checked.passed and checked.max_mcse_ratio > 0.1
+    assert len(checked.problems) == 1 and "mean_survival_months (lu177, os)" in checked.problems[0]
+    assert with_quantity_check(ok, None) is ok

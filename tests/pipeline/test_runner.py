@@ -77,10 +77,11 @@ def test_diagnostics_file(quick_run):
     out, _ = quick_run
     diagnostics = pd.read_csv(out / "diagnostics.csv")
     for column in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "min_bfmi",
-                   "passed"):
+                   "max_mcse_ratio", "passed"):
         assert column in diagnostics.columns
     assert set(diagnostics.analysis) == set(bundled_names())
     assert diagnostics.passed.all()
+    assert (diagnostics.max_mcse_ratio <= 0.1).all()
 
 
 @pytest.mark.slow  # every bundled analysis end to end (about 3 minutes on 2 cores)
