@@ -522,6 +522,9 @@ def run_command(
     ] = None,
     list_: Annotated[bool, typer.Option(
         "--list", help="List the bundled analyses with one-line descriptions and exit.")] = False,
+    allow_unconverged: Annotated[bool, typer.Option(
+        "--allow-unconverged", help="Also export the PSA draws of analyses that failed their "
+        "convergence checks (every PSA file then says so first); the exit code stays 1.")] = False,
 ) -> None:
     """Fit the analyses, print the posterior summary and write the results folder."""
     from prrt_bayes.pipeline.bundled import bundled_names, describe_bundled
@@ -564,7 +567,7 @@ def run_command(
                   console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("fitting", total=len(specs))
         outcome = run(
-            specs, out, force=force, jobs=jobs,
+            specs, out, force=force, jobs=jobs, allow_unconverged=allow_unconverged,
             on_start=lambda name: progress.update(task, description=f"fitting {name}"),
             on_done=lambda name: progress.advance(task),
         )

@@ -411,6 +411,8 @@ class PsaReport:
     files : every file written.
     excluded : analyses with draws that failed their convergence checks: not exported (an
         unconverged fit is not a result).
+    unconverged : analyses that failed their convergence checks and were exported all the
+        same (``allow_unconverged``); every file then starts with :func:`unconverged_warning`.
     """
 
     n_samples: int
@@ -422,6 +424,7 @@ class PsaReport:
     discount_rate: float = 0.0
     files: list[Path] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
+    unconverged: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -535,9 +538,31 @@ def _survival_long(curves: dict[str, _Curves]) -> pd.DataFrame:
     return long
 
 
-def _write_parquet(long: pd.DataFrame, path: Path) -> Path:
-    """The long table as Parquet: zstd, byte-stream-split floats, dictionary-encoded text."""
+def unconverged_warning(names: Sequence[str]) -> str:
+    """The line every PSA file starts with when unconverged fits were exported on request.
+
+    Parameters
+    ----------
+    names
+        The analyses that failed their convergence checks.
+
+    Returns
+    -------
+    str
+        One line naming them (no line break).
+    """
+    return (f"WARNING: exported although they FAILED the convergence checks "
+            f"(--allow-unconverged): {', '.join(names)}; their draws are not a result "
+            "(diagnostics.csv says why)")
+
+
+def _write_parquet(long: pd.DataFrame, path: Path, warning: str = "") -> Path:
+    """The long table as Parquet: zstd, byte-stream-split floats, dictionary-encoded text; a
+    ``warning`` goes into the file's metadata (key ``prrt_bayes_warning``)."""
     table = pa.Table.from_pandas(long, preserve_index=False)
+    if warning:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               b"prrt_bayes_warning": warning.encode()})
     pq.write_table(table, path, compression="zstd", compression_level=15,
                    use_dictionary=["endpoint", "analysis", "arm"],
                    use_byte_stream_split=["time_months", "survival"])
@@ -554,8 +579,15 @@ def _escaped(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _write_csv(frame: pd.DataFrame, path: Path, float_format: str | None = None) -> Path:
-    _escaped(frame).to_csv(path, index=False, lineterminator="\n", float_format=float_format)
+def _write_csv(frame: pd.DataFrame, path: Path, float_format: str | None = None,
+               warning: str = "") -> Path:
+    """A CSV table; a ``warning`` is its first line, as a ``#`` comment (pandas:
+    ``read_csv(..., comment="#")``; R: ``read.csv(..., comment.char = "#")``)."""
+    with path.open("w", newline="") as handle:
+        if warning:
+            handle.write(f"# {warning}\n")
+        _escaped(frame).to_csv(handle, index=False, lineterminator="\n",
+                               float_format=float_format)
     return path
 
 
@@ -593,6 +625,9 @@ def _readme_rows(report: PsaReport, sheets: list[tuple[str, str]], cycle: str,
          f"{'not given' if seed is None else seed}"),
         ("about", "cycles", cycle),
     ]
+    if report.unconverged:
+        rows.insert(0, ("WARNING", ", ".join(report.unconverged),
+                        unconverged_warning(report.unconverged)))
     rows += [("excluded", name, "failed its convergence checks: not exported (an unconverged "
               "fit is not a result)") for name in report.excluded]
     for row in report.pairs.itertuples(index=False):
@@ -670,6 +705,7 @@ def write_psa(
     seed: int | None = None,
     pairs: Mapping[str, str] | None = None,
     discount_rate: float = 0.0,
+    allow_unconverged: bool = False,
 ) -> PsaReport:
     """Write the PSA tables (CSV, Parquet, one workbook) to ``out_dir/psa/``; see the module doc.
 
@@ -689,6 +725,10 @@ def write_psa(
         :func:`pair_pfs_with_os`.
     discount_rate
         Annual discount rate for the life-years table (default 0: undiscounted).
+    allow_unconverged
+        Export analyses that failed their convergence checks too (default: left out and listed);
+        every file then starts with :func:`unconverged_warning` (CSV: a ``#`` first line;
+        Parquet: metadata ``prrt_bayes_warning``; workbook: the README's first row).
 
     Returns
     -------
@@ -708,8 +748,11 @@ def write_psa(
     if n_draws < 1:
         raise InputError(f"n_draws must be >= 1, got {n_draws}", field="n_draws")
     drawn = [r for r in results if r.parameters is not None or r.survival]
-    used = [r for r in drawn if r.diagnostics.passed]
-    excluded = [r.name for r in drawn if not r.diagnostics.passed]
+    failed = [r.name for r in drawn if not r.diagnostics.passed]
+    used = drawn if allow_unconverged else [r for r in drawn if r.diagnostics.passed]
+    excluded = [] if allow_unconverged else failed
+    unconverged = failed if allow_unconverged else []
+    warning = unconverged_warning(unconverged) if unconverged else ""
     if not used:
         raise InputError("no converged analysis has parameter or survival draws to export"
                          + (f" (failed the convergence checks: {', '.join(excluded)})"
@@ -733,7 +776,7 @@ def write_psa(
     report = PsaReport(
         n_samples=n, n_draws_requested=n_draws, positions=positions, pairs=pair_frame,
         enforcement=enforcement_frame, life_years=ly_summary, discount_rate=discount_rate,
-        excluded=excluded,
+        excluded=excluded, unconverged=unconverged,
     )
     psa_dir = Path(out_dir) / "psa"
     psa_dir.mkdir(parents=True, exist_ok=True)
@@ -742,10 +785,12 @@ def write_psa(
                     for r in used if r.parameters is not None}
     stems = _unique_names([f"parameters_{name}" for name in param_tables], 100)
     for stem, table in zip(stems, param_tables.values(), strict=True):
-        report.files.append(_write_csv(table, psa_dir / f"{stem}.csv", TABLE_FORMAT))
-    report.files.append(_write_parquet(_survival_long(curves), psa_dir / "survival.parquet"))
-    report.files.append(_write_csv(life_years, psa_dir / "life_years.csv", TABLE_FORMAT))
-    report.files.append(_write_csv(pair_frame, psa_dir / "pfs_os_pairs.csv"))
+        report.files.append(_write_csv(table, psa_dir / f"{stem}.csv", TABLE_FORMAT, warning))
+    report.files.append(_write_parquet(_survival_long(curves), psa_dir / "survival.parquet",
+                                       warning))
+    report.files.append(_write_csv(life_years, psa_dir / "life_years.csv", TABLE_FORMAT,
+                                   warning))
+    report.files.append(_write_csv(pair_frame, psa_dir / "pfs_os_pairs.csv", warning=warning))
     report.files.append(_write_workbook(psa_dir / "psa.xlsx", report, param_tables, curves,
                                         life_years, discount_rate, seed))
     return report

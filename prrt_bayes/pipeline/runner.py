@@ -63,6 +63,9 @@ class RunOutcome:
     out_dir: Path
     results: list[AnalysisResult]
     errors: dict[str, str] = field(default_factory=dict)
+    allow_unconverged: bool = False
+    """Export the PSA draws of analyses that failed their convergence checks too (each PSA file
+    then says so first); by default they are left out."""
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -80,7 +83,8 @@ class RunOutcome:
             rows.append({"analysis": result.name, "max_rhat": d.max_rhat,
                          "min_ess_bulk": d.min_ess_bulk, "min_ess_tail": d.min_ess_tail,
                          "divergences": d.divergences, "min_bfmi": d.min_bfmi,
-                         "max_mcse_ratio": d.max_mcse_ratio, "passed": d.passed, "problems": "; ".join(d.problems)})
+                         "max_mcse_ratio": d.max_mcse_ratio, "passed": d.passed,
+                         "problems": "; ".join(d.problems)})
         for name, error in self.errors.items():
             rows.append({"analysis": name, "passed": False, "problems": f"fit failed: {error}"})
         return pd.DataFrame(rows, columns=list(DIAGNOSTIC_COLUMNS))
@@ -99,6 +103,7 @@ def run(
     jobs: int | None = None,
     on_start: Callable[[str], None] | None = None,
     on_done: Callable[[str], None] | None = None,
+    allow_unconverged: bool = False,
 ) -> RunOutcome:
     """Fit every spec and write the results folder.
 
@@ -119,6 +124,9 @@ def run(
     on_start, on_done
         Progress callbacks, called with the analysis name (see
         :func:`prrt_bayes.pipeline.parallel.fit_parallel`); ``None``: no callback.
+    allow_unconverged
+        Export the PSA draws of unconverged analyses too, marked in every PSA file
+        (:func:`prrt_bayes.outputs.hta.write_psa`); default: left out.
 
     Returns
     -------
@@ -135,7 +143,7 @@ def run(
     """
     check_out_dir(out_dir, force=force)
     results, errors = fit_parallel(specs, jobs, on_start=on_start, on_done=on_done)
-    outcome = RunOutcome(out_dir, results, errors)
+    outcome = RunOutcome(out_dir, results, errors, allow_unconverged)
     write_results(outcome, {s.name: s for s in specs}, force=force)
     return outcome
 
@@ -175,9 +183,11 @@ def _write_all(outcome: RunOutcome, specs: dict[str, AnalysisSpec], folder: Path
     from prrt_bayes.outputs.safe_text import escape_cell
 
     psa_draws = min((specs[r.name].export.psa_draws for r in outcome.results), default=1000)
-    converged = [r for r in outcome.results if r.diagnostics.passed
-                 and (r.parameters is not None or r.survival)]
-    psa = write_psa(outcome.results, folder, n_draws=psa_draws) if converged else None
+    exportable = [r for r in outcome.results
+                  if (r.diagnostics.passed or outcome.allow_unconverged)
+                  and (r.parameters is not None or r.survival)]
+    psa = write_psa(outcome.results, folder, n_draws=psa_draws,
+                    allow_unconverged=outcome.allow_unconverged) if exportable else None
     life_years = psa.life_years if psa is not None else pd.DataFrame()
     summary = pd.concat([f for f in (outcome.summary, life_years) if not f.empty],
                         ignore_index=True)

@@ -73,8 +73,9 @@ def test_borrowing_report_lines():
     assert lines["prior"] == prior.describe()
     low, mid, high = (math.exp(float(prior.ppf(q))) for q in (0.025, 0.5, 0.975))
     assert lines["prior median"] == f"{mid:.3g} months (95% interval {low:.3g} to {high:.3g})"
-    assert lines["prior ESS"] == (f"{ess(prior, 'moment'):.1f} events (moment), "
-                                  f"{ess(prior, 'elir'):.1f} events (ELIR)")
+    assert lines["prior ESS"] == (f"{ess(prior, 'elir'):.1f} events (ELIR), "
+                                  f"{ess(prior, 'moment'):.1f} (moment)")
+    assert report.prior_ess == lines["prior ESS"] and report.sources
     assert ess(prior, "moment") < ess(prior, "elir")  # moment ESS is conservative when robust
     assert lines["robust_weight"] == "0.2"
     assert lines["trial median without borrowing"] == "20 months"

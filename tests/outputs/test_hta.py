@@ -420,6 +420,39 @@ def test_unconverged_analyses_are_not_exported(tmp_path):
         write_psa([os], tmp_path / "only_failed", n_draws=50)
 
 
+def test_unconverged_analyses_exported_on_request_say_so_in_every_file(tmp_path):
+    """--allow-unconverged: the failed analysis is exported, and every PSA file starts with the
+    warning (CSV comment line, Parquet metadata, the workbook README's first row)."""
+    from dataclasses import replace
+
+    import pyarrow.parquet as pq
+    from helpers import FAILED
+
+    shape = (2, 200)
+    pfs = exp_result("pfs_primary", "pfs", {"lu177": noisy(0.03, shape, 1),
+                                            "control": noisy(0.1, shape, 2)})
+    os = replace(exp_result("os_final", "os", {"lu177": noisy(0.01, shape, 3),
+                                               "control": noisy(0.02, shape, 4)}),
+                 diagnostics=FAILED)
+    report = write_psa([pfs, os], tmp_path, n_draws=50, allow_unconverged=True)
+    assert report.excluded == [] and report.unconverged == ["os_final"]
+    psa = tmp_path / "psa"
+    for path in psa.glob("*.csv"):
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("# WARNING: exported although they FAILED"), path
+        assert "(--allow-unconverged): os_final;" in first
+        assert pd.read_csv(path, comment="#").columns[0] in ("sample", "pfs_analysis")
+    assert set(read_long(tmp_path)["analysis"]) == {"pfs_primary", "os_final"}
+    metadata = pq.read_schema(psa / "survival.parquet").metadata
+    assert b"FAILED the convergence checks (--allow-unconverged): os_final;" in metadata[
+        b"prrt_bayes_warning"]
+    readme = [row for row in load_workbook(psa / "psa.xlsx")["README"].values]
+    assert readme[1][0] == "WARNING" and "os_final" in readme[1][1]  # first row under the header
+    clean = write_psa([pfs], tmp_path / "clean", n_draws=50, allow_unconverged=True)
+    assert clean.unconverged == []
+    assert not (tmp_path / "clean" / "psa" / "life_years.csv").read_text().startswith("#")
+
+
 def test_partitioned_survival_pairs_unequal_draws_by_even_thinning():
     """PFS pooled over 8 members and OS over 12 have different draw counts: the larger set is
     thinned evenly to the smaller, as in the PSA."""

@@ -82,3 +82,24 @@ def test_existing_folder_needs_force(written):
         write_results(RunOutcome(out, results, {}), specs, force=False)
     assert sorted(p.name for p in out.rglob("*")) == before
     assert not list(out.parent.glob(".results.*")), "staging folder left behind"
+
+
+def test_an_unconverged_analysis_reaches_the_psa_only_on_request(tmp_path):
+    """By default a failed analysis has no PSA file; with allow_unconverged it is exported and
+    every PSA CSV starts with the warning."""
+    from dataclasses import replace
+
+    from helpers import FAILED
+
+    failed = replace(synthetic("os_final", "os", {"lu177": 0.01, "control": 0.02}, 2),
+                     diagnostics=FAILED)
+    converged = synthetic("pfs_primary", "pfs", {"lu177": 0.03, "control": 0.1}, 1)
+    specs = {r.name: resolve_spec(r.name) for r in (failed, converged)}
+    write_results(RunOutcome(tmp_path / "default", [converged, failed], {}), specs, force=False)
+    assert not (tmp_path / "default" / "psa" / "parameters_os_final.csv").exists()
+    write_results(RunOutcome(tmp_path / "allowed", [converged, failed], {},
+                             allow_unconverged=True), specs, force=False)
+    psa = tmp_path / "allowed" / "psa"
+    assert (psa / "parameters_os_final.csv").exists()
+    for path in psa.glob("*.csv"):
+        assert path.read_text().startswith("# WARNING: exported although they FAILED"), path
