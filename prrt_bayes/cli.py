@@ -284,6 +284,7 @@ class BorrowingChoice(StrEnum):
     ROBUST_MAP = "robust-map"
     POWER = "power"
     COMMENSURATE = "commensurate"
+    COMMENSURATE_FIXED = "commensurate-fixed"
 
 
 class BackendChoice(StrEnum):

@@ -2,7 +2,8 @@
 
 Priors are the objects of :mod:`prrt_bayes.core.priors` (mixtures included); each task is one
 verb dispatching on the prior's type (:func:`ess`, :func:`conflict`, :func:`robustify`,
-:func:`no_borrowing`, :func:`power_prior`, :func:`full_pooling`, :func:`commensurate_prior`),
+:func:`no_borrowing`, :func:`power_prior`, :func:`full_pooling`, :func:`commensurate_prior`,
+:func:`commensurate_prior_fixed`, :func:`posterior_informed_prior`),
 and every function taking a prior also accepts its string (``"halfnormal:1"``).
 
 Building blocks, one job per module:
@@ -14,7 +15,8 @@ Building blocks, one job per module:
 * :mod:`.binomial_map` — binomial-logit MAP model as RBesT ``gMAP`` (exact and PyMC);
 * :mod:`.mixtures` — EM fits of normal / beta mixtures to draws, robustification;
 * :mod:`.ess` — effective sample size (ELIR, moment);
-* :mod:`.power` — power and commensurate priors, no-borrowing and full-pooling baselines;
+* :mod:`.power` — power prior and its ESS cap, no-borrowing and full-pooling baselines;
+* :mod:`.commensurate` — commensurate priors: hyperprior on tau (Hobbs), or tau fixed;
 * :mod:`.conflict` — prior-data conflict p-values;
 * :mod:`.checks` — prior predictive sanity check of the hierarchical models;
 * :mod:`.map_prior` — MAP prior end to end and the ``map-prior`` CLI summary;
@@ -28,6 +30,14 @@ from prrt_bayes.borrowing.binomial_map import (
     binomial_map_model,
 )
 from prrt_bayes.borrowing.checks import prior_predictive_check
+from prrt_bayes.borrowing.commensurate import (
+    DEFAULT_TAU_PRIOR,
+    SpikeSlab,
+    commensurability_nodes,
+    commensurate_prior,
+    commensurate_prior_fixed,
+    posterior_informed_prior,
+)
 from prrt_bayes.borrowing.conflict import ConflictCheck, conflict
 from prrt_bayes.borrowing.ess import ess
 from prrt_bayes.borrowing.inputs import (
@@ -60,17 +70,22 @@ from prrt_bayes.borrowing.mixtures import (
 )
 from prrt_bayes.borrowing.operating import operating_characteristics
 from prrt_bayes.borrowing.power import (
+    MAX_PRIOR_ESS_FRACTION,
     UNIFORM_BETA,
     VAGUE_NORMAL,
     VAGUE_SD,
-    commensurate_prior,
+    PowerPriorCap,
+    external_information,
     full_pooling,
     no_borrowing,
     power_prior,
+    power_prior_cap,
 )
 from prrt_bayes.core.priors import BetaMixture, NormalMixture
 
 __all__ = [
+    "DEFAULT_TAU_PRIOR",
+    "MAX_PRIOR_ESS_FRACTION",
     "UNIFORM_BETA",
     "VAGUE_NORMAL",
     "VAGUE_SD",
@@ -79,15 +94,20 @@ __all__ = [
     "ConflictCheck",
     "NormalMixture",
     "NormalNormalPosterior",
+    "PowerPriorCap",
+    "SpikeSlab",
     "StudyEstimate",
     "approximate_events",
     "as_mu_prior",
     "as_tau_prior",
     "binomial_map_exact",
     "binomial_map_model",
+    "commensurability_nodes",
     "commensurate_prior",
+    "commensurate_prior_fixed",
     "conflict",
     "ess",
+    "external_information",
     "fit_beta_mixture",
     "fit_mixture_auto",
     "fit_normal_mixture",
@@ -101,7 +121,9 @@ __all__ = [
     "normal_normal_exact",
     "normal_normal_model",
     "operating_characteristics",
+    "posterior_informed_prior",
     "power_prior",
+    "power_prior_cap",
     "prior_predictive_check",
     "robustify",
     "se_from_ci",

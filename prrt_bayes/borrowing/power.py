@@ -1,4 +1,4 @@
-"""Power and commensurate priors, and the "none" / "full pooling" baselines.
+"""Power prior and its ESS cap, and the "none" / "full pooling" baselines.
 
 All priors here are for the new arm's parameter and are returned as mixtures, so they plug into
 the same conjugate updates, ESS and conflict checks as the MAP prior.
@@ -10,32 +10,36 @@ Estimates (log scale, external studies ``y_j`` with SE ``s_j``, common-effect po
 * **power prior**, fixed ``a0`` in [0, 1]: ``p(theta) prop. to L_ext(theta)^a0 Normal(m0, s0^2)``
   = ``Normal`` with precision ``a0 / V + 1 / s0^2``: the external likelihood with its
   information scaled by ``a0``. ``a0 = 0`` is *none*; ``a0 = 1`` is **full pooling**.
-* **commensurate prior**, fixed ``tau``: ``theta_new ~ Normal(theta_ext, tau^2)`` with
-  ``theta_ext`` given the external data (and the vague prior), so
-  ``theta_new ~ Normal(m_ext, V_ext + tau^2)``; ``tau = 0`` is full pooling, ``tau -> inf`` none.
 
 Counts (``r_j`` of ``n_j``): the power prior is ``Beta(a + a0 sum r_j, b + a0 sum(n_j - r_j))``
-(exact, conjugate). The commensurate prior puts ``tau`` on the logit scale:
-``logit p_new ~ Normal(logit p_ext, tau^2)`` with ``p_ext ~ Beta(a + sum r, b + sum(n - r))``;
-it has no closed form and is represented by a beta mixture fitted by EM to 20 000 draws.
+(exact, conjugate).
+
+**ESS cap of the power prior** (:func:`power_prior_cap`): the borrowed information of the power
+prior is ``a0`` times the pooled external information ``I_ext`` (:func:`external_information`:
+``1 / V`` for estimates, in events for a log hazard or log median whose SE is about
+``1 / sqrt(events)``; ``sum n_j`` patients for counts), exactly: its moment ESS
+(:func:`~prrt_bayes.borrowing.ess.ess`) is that of the initial prior plus ``a0 I_ext``. The cap
+keeps it at most a stated fraction of the trial arm: ``a0 = min(a0, max_prior_ess_fraction *
+trial_size / I_ext)`` (default fraction :data:`MAX_PRIOR_ESS_FRACTION`), so the external series
+never outweigh more than that share of the trial's own information.
 
 Each task is one verb dispatching on the type of the initial prior (the first argument):
-:func:`no_borrowing`, :func:`power_prior`, :func:`full_pooling` and :func:`commensurate_prior`
-take a :class:`~prrt_bayes.core.priors.Normal` (estimates and standard errors follow) or a
-:class:`~prrt_bayes.core.priors.Beta` (events and totals follow), or its string
+:func:`no_borrowing`, :func:`power_prior`, :func:`full_pooling`, :func:`external_information`
+and :func:`power_prior_cap` take a :class:`~prrt_bayes.core.priors.Normal` (estimates and
+standard errors follow) or a :class:`~prrt_bayes.core.priors.Beta` (events and totals follow),
+or its string
 (``"normal:0,10"``, ``"beta:1,1"``). :data:`VAGUE_NORMAL` and :data:`UNIFORM_BETA` are the
-usual initial priors.
+usual initial priors. Commensurate priors: :mod:`prrt_bayes.borrowing.commensurate`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import singledispatch
 
 import numpy as np
-from scipy import special
 
 from prrt_bayes.borrowing.inputs import validate_counts, validate_estimates, validate_weight
-from prrt_bayes.borrowing.mixtures import fit_mixture_auto
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.priors import Beta, BetaMixture, Normal, NormalMixture, parse_prior
 
@@ -48,16 +52,14 @@ VAGUE_NORMAL = Normal(0.0, VAGUE_SD)
 UNIFORM_BETA = Beta(1.0, 1.0)
 """The usual initial prior of a probability, the uniform ``Beta(1, 1)``."""
 
+MAX_PRIOR_ESS_FRACTION = 0.5
+"""Default cap of the power prior's borrowed ESS, as a fraction of the trial arm's size."""
+
 
 def _pooled(estimates, std_errors) -> tuple[float, float]:
     y, s = validate_estimates(estimates, std_errors)
     prec = np.sum(1.0 / s**2)
     return float(np.sum(y / s**2) / prec), float(1.0 / prec)
-
-
-def _check_tau(tau: float) -> None:
-    if not (tau >= 0 and np.isfinite(tau)):
-        raise InputError(f"commensurate tau must be finite and >= 0, got {tau}", field="tau")
 
 
 def _unsupported(verb: str, initial) -> InputError:
@@ -191,59 +193,136 @@ def full_pooling(initial, *data):
 
 
 # ---------------------------------------------------------------------------------------------
-# commensurate prior
+# ESS cap of the power prior
 # ---------------------------------------------------------------------------------------------
 @singledispatch
-def commensurate_prior(initial, *data, **options):
-    """Commensurate prior with fixed between-source SD ``tau`` (see module docstring).
+def external_information(initial, *data) -> float:
+    """Pooled information of the external data: the borrowed ESS of the power prior at a0 = 1.
 
     Parameters
     ----------
     initial
-        Initial prior: :class:`~prrt_bayes.core.priors.Normal`,
-        :class:`~prrt_bayes.core.priors.Beta` or its string.
+        Initial prior (:class:`~prrt_bayes.core.priors.Normal`,
+        :class:`~prrt_bayes.core.priors.Beta` or its string): says which data follow.
     *data
-        Normal: ``estimates, std_errors, tau`` (``tau`` on the estimate's scale). Beta:
-        ``events, totals, tau`` (``tau`` on the logit scale). ``tau`` finite and >= 0 (0: full
-        pooling; larger values borrow less).
-    **options
-        Beta only: ``seed`` (default 20170112) and ``n_draws`` (default 20 000) of the draws of
-        ``p_new`` to which the mixture is fitted.
+        Normal: ``estimates, std_errors``; Beta: ``events, totals`` (as :func:`full_pooling`).
 
     Returns
     -------
-    NormalMixture or BetaMixture
-        Normal: one component, the full-pooling mean with SD ``sqrt(V_ext + tau^2)``. Beta: a
-        mixture of 1 to 3 components (chosen by AIC) fitted by EM to the draws.
+    float
+        Normal: ``1 / V = sum 1 / s_j^2``, observations of unit SD (events for a log hazard or
+        log median). Beta: ``sum n_j`` patients.
 
     Raises
     ------
     InputError
-        ``tau`` negative or not finite, invalid data (as :func:`full_pooling`), or another
-        initial prior type.
+        Invalid data (as :func:`full_pooling`) or another initial prior type.
     """
-    raise _unsupported("commensurate_prior", initial)
+    raise _unsupported("external_information", initial)
 
 
-@commensurate_prior.register(str)
-def _commensurate_text(initial, *data, **options):
-    return commensurate_prior(parse_prior(initial, field="initial"), *data, **options)
+@external_information.register(str)
+def _external_information_text(initial, *data) -> float:
+    return external_information(parse_prior(initial, field="initial"), *data)
 
 
-@commensurate_prior.register(Normal)
-def _commensurate_normal(initial, estimates, std_errors, tau: float) -> NormalMixture:
-    _check_tau(tau)
-    ext = full_pooling(initial, estimates, std_errors)
-    return NormalMixture([1.0], ext.means, np.sqrt(ext.sds**2 + tau**2))
+@external_information.register(Normal)
+def _external_information_normal(initial, estimates, std_errors) -> float:
+    return 1.0 / _pooled(estimates, std_errors)[1]
 
 
-@commensurate_prior.register(Beta)
-def _commensurate_beta(
-    initial, events, totals, tau: float, *, seed: int = 20170112, n_draws: int = 20_000
-) -> BetaMixture:
-    _check_tau(tau)
-    ext = full_pooling(initial, events, totals)
-    rng = np.random.default_rng(seed)
-    p_ext = rng.beta(ext.a[0], ext.b[0], n_draws)
-    draws = special.expit(special.logit(p_ext) + tau * rng.standard_normal(n_draws))
-    return fit_mixture_auto(draws, "beta", 3)
+@external_information.register(Beta)
+def _external_information_beta(initial, events, totals) -> float:
+    return float(validate_counts(events, totals)[1].sum())
+
+
+@dataclass(frozen=True)
+class PowerPriorCap:
+    """The power prior's ``a0`` after the ESS cap, with the uncapped figures for the report.
+
+    Parameters
+    ----------
+    a0
+        The ``a0`` to use: ``min(a0_requested, ess_cap / information)``.
+    a0_requested
+        The ``a0`` asked for.
+    information
+        Pooled external information ``I_ext`` (:func:`external_information`).
+    ess_uncapped
+        Borrowed ESS at the requested ``a0``: ``a0_requested * information``.
+    ess
+        Borrowed ESS at the capped ``a0``: ``a0 * information`` (at most ``ess_cap``).
+    ess_cap
+        ``max_prior_ess_fraction * trial_size``.
+    """
+
+    a0: float
+    a0_requested: float
+    information: float
+    ess_uncapped: float
+    ess: float
+    ess_cap: float
+
+    @property
+    def capped(self) -> bool:
+        """Whether the cap lowered ``a0``."""
+        return self.a0 < self.a0_requested
+
+    def describe(self) -> str:
+        """One line for a report: requested and used ``a0``, uncapped ESS and the cap.
+
+        Returns
+        -------
+        str
+            E.g. ``a0 0.5 capped to 0.27: ESS 93 -> 50 (cap 0.5 x 100)`` or ``a0 0.5: ESS 40
+            (cap 50, not reached)``.
+        """
+        if self.capped:
+            return (f"a0 {self.a0_requested:g} capped to {self.a0:.3g}: ESS "
+                    f"{self.ess_uncapped:.3g} -> {self.ess:.3g} (cap {self.ess_cap:.3g})")
+        return f"a0 {self.a0:g}: ESS {self.ess:.3g} (cap {self.ess_cap:.3g}, not reached)"
+
+
+def power_prior_cap(initial, *data, a0: float, trial_size: float,
+                    max_prior_ess_fraction: float = MAX_PRIOR_ESS_FRACTION) -> PowerPriorCap:
+    """Cap the power prior's ``a0`` so that its borrowed ESS is at most a fraction of the trial.
+
+    See the module docstring. Use the result's ``a0`` in :func:`power_prior`.
+
+    Parameters
+    ----------
+    initial
+        Initial prior (:class:`~prrt_bayes.core.priors.Normal`,
+        :class:`~prrt_bayes.core.priors.Beta` or its string).
+    *data
+        Normal: ``estimates, std_errors``; Beta: ``events, totals``.
+    a0
+        Requested power-prior discount, in [0, 1].
+    trial_size
+        Size of the trial arm in the ESS's unit (> 0): events of the arm for a log hazard or log
+        median, patients for a response rate.
+    max_prior_ess_fraction
+        Largest borrowed ESS as a fraction of ``trial_size`` (> 0).
+
+    Returns
+    -------
+    PowerPriorCap
+        The capped ``a0`` with the requested one, the external information, the uncapped and
+        capped ESS and the cap.
+
+    Raises
+    ------
+    InputError
+        ``a0`` outside [0, 1], ``trial_size`` or ``max_prior_ess_fraction`` not positive and
+        finite, invalid data, or another initial prior type.
+    """
+    a0 = validate_weight(a0, field="a0")
+    for name, value in (("trial_size", trial_size),
+                        ("max_prior_ess_fraction", max_prior_ess_fraction)):
+        if not (isinstance(value, int | float | np.number) and 0 < value < np.inf):
+            raise InputError(f"{name} must be a positive number, got {value!r}", field=name)
+    information = external_information(initial, *data)
+    cap = float(max_prior_ess_fraction * trial_size)
+    used = min(a0, cap / information)
+    return PowerPriorCap(a0=used, a0_requested=a0, information=information,
+                         ess_uncapped=a0 * information, ess=used * information, ess_cap=cap)

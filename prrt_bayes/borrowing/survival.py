@@ -22,8 +22,11 @@ Series rules (every exclusion is returned with its reason):
 
 Methods: ``map`` (meta-analytic-predictive normal mixture, half-normal(0.5) heterogeneity on the
 log scale), ``robust-map`` (MAP mixed with a unit-information Normal(MAP mean, 1) component of
-weight ``robust_weight``), ``power`` (pooled series estimate with precision scaled by ``a0``),
-``commensurate`` (pooled estimate with between-source SD ``tau`` added).
+weight ``robust_weight``), ``power`` (pooled series estimate with precision scaled by ``a0``;
+:func:`power_cap` keeps its ESS at most a stated fraction of the trial arm's events),
+``commensurate`` (Hobbs et al.: pooled estimate with a between-source SD ``tau`` ~ half-Cauchy of
+scale ``tau``, or the spike-and-slab, fitted jointly with the trial as a scale mixture; see
+:mod:`prrt_bayes.borrowing.commensurate`), ``commensurate-fixed`` (``tau`` fixed).
 """
 
 from __future__ import annotations
@@ -32,13 +35,24 @@ import math
 
 import pandas as pd
 
+from prrt_bayes.borrowing.commensurate import (
+    SpikeSlab,
+    commensurate_prior,
+    commensurate_prior_fixed,
+)
 from prrt_bayes.borrowing.conflict import conflict
 from prrt_bayes.borrowing.ess import ess
 from prrt_bayes.borrowing.inputs import log_median_estimate
 from prrt_bayes.borrowing.map_prior import map_prior_estimates
-from prrt_bayes.borrowing.power import VAGUE_NORMAL, commensurate_prior, power_prior
+from prrt_bayes.borrowing.power import (
+    MAX_PRIOR_ESS_FRACTION,
+    VAGUE_NORMAL,
+    PowerPriorCap,
+    power_prior,
+    power_prior_cap,
+)
 from prrt_bayes.core.errors import InputError
-from prrt_bayes.core.priors import NormalMixture
+from prrt_bayes.core.priors import HalfCauchy, NormalMixture
 from prrt_bayes.core.results import BorrowingReport
 from prrt_bayes.evidence import load_series
 
@@ -133,6 +147,7 @@ def external_log_median_prior(
     robust_weight: float = 0.2,
     a0: float = 0.5,
     tau: float = 0.5,
+    tau_hyperprior: str = "halfcauchy",
     series=None,
 ) -> tuple[NormalMixture, pd.DataFrame, pd.DataFrame]:
     """The borrowing prior on the 177Lu arm's log median (months) and the cohorts behind it.
@@ -142,13 +157,18 @@ def external_log_median_prior(
     endpoint
         ``"pfs"`` or ``"os"``.
     method
-        ``"map"``, ``"robust-map"``, ``"power"`` or ``"commensurate"`` (see module docstring).
+        ``"map"``, ``"robust-map"``, ``"power"``, ``"commensurate"`` or
+        ``"commensurate-fixed"`` (see module docstring).
     robust_weight
         Weight of the unit-information ``Normal(MAP mean, 1)`` component (``robust-map`` only).
     a0
-        Power-prior discount in [0, 1] (``power`` only).
+        Power-prior discount in [0, 1] (``power`` only; cap it first with :func:`power_cap`).
     tau
-        Between-source SD on the log scale, >= 0 (``commensurate`` only).
+        Between-source SD on the log scale, > 0: the half-Cauchy scale of ``commensurate``, the
+        fixed value of ``commensurate-fixed``.
+    tau_hyperprior
+        ``"halfcauchy"`` (scale ``tau``) or ``"spike-slab"``
+        (:class:`~prrt_bayes.borrowing.commensurate.SpikeSlab`) for ``commensurate``.
     series
         :class:`~prrt_bayes.evidence.loaders.SeriesEvidence` to use; ``None`` loads the bundled
         ``series.toml``.
@@ -178,10 +198,44 @@ def external_log_median_prior(
     elif method == "power":
         prior = power_prior(VAGUE_NORMAL, y, s, a0)
     elif method == "commensurate":
-        prior = commensurate_prior(VAGUE_NORMAL, y, s, tau)
+        hyperprior = SpikeSlab() if tau_hyperprior == "spike-slab" else HalfCauchy(tau)
+        prior = commensurate_prior(VAGUE_NORMAL, y, s, tau_prior=hyperprior)
+    elif method == "commensurate-fixed":
+        prior = commensurate_prior_fixed(VAGUE_NORMAL, y, s, tau)
     else:
         raise InputError(f"unknown borrowing method {method!r}", field="borrowing.method")
     return prior, included, excluded
+
+
+def power_cap(endpoint: str, a0: float, trial_events: float, *,
+              max_prior_ess_fraction: float = MAX_PRIOR_ESS_FRACTION,
+              series=None) -> PowerPriorCap:
+    """The power prior's ``a0`` capped so that it borrows at most a fraction of the trial arm.
+
+    Parameters
+    ----------
+    endpoint
+        ``"pfs"`` or ``"os"``.
+    a0
+        Requested discount in [0, 1].
+    trial_events
+        Events in the trial's 177Lu-Dotatate arm (the ESS unit of a log median).
+    max_prior_ess_fraction
+        Largest borrowed ESS as a fraction of ``trial_events``.
+    series
+        :class:`~prrt_bayes.evidence.loaders.SeriesEvidence` to use; ``None`` loads the bundled
+        ``series.toml``.
+
+    Returns
+    -------
+    PowerPriorCap
+        The ``a0`` to use and the ESS before and after the cap
+        (:func:`~prrt_bayes.borrowing.power.power_prior_cap`).
+    """
+    included, _ = series_log_medians(endpoint, series)
+    return power_prior_cap(VAGUE_NORMAL, included["log_median"].to_numpy(),
+                           included["std_error"].to_numpy(), a0=a0, trial_size=trial_events,
+                           max_prior_ess_fraction=max_prior_ess_fraction)
 
 
 PRIOR_SCALE = "log median survival (months) of the 177Lu-Dotatate arm"
@@ -194,7 +248,7 @@ def borrowing_report(
     excluded: pd.DataFrame,
     *,
     method: str,
-    settings: dict[str, float],
+    settings: dict[str, float | str],
     trial_log_median: float,
     trial_std_error: float,
 ) -> BorrowingReport:
@@ -230,10 +284,12 @@ def borrowing_report(
     prior_ess = f"{ess(prior, 'elir'):.1f} events (ELIR), {ess(prior, 'moment'):.1f} (moment)"
     lines = [
         ("prior scale", PRIOR_SCALE),
-        ("prior", prior.describe()),
+        ("prior", prior.describe() if len(prior.weights) <= 4
+         else f"{len(prior.weights)}-component normal mixture (mean {prior.mean():.3g})"),
         ("prior median", f"{median:.3g} months (95% interval {low:.3g} to {high:.3g})"),
         ("prior ESS", prior_ess),
-        *((name, f"{value:g}") for name, value in settings.items()),
+        *((name, value if isinstance(value, str) else f"{value:g}")
+          for name, value in settings.items()),
         ("trial median without borrowing", f"{math.exp(trial_log_median):.3g} months"),
         ("prior-data conflict", f"Box p = {check.p_box:.3g}, tail p = {check.p_tail:.3g}"),
         *(("cohort used", f"{r.study}: median {r.median:g} months, SE(log) {r.std_error:.3f} "

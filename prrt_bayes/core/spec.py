@@ -18,7 +18,7 @@ from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.priors import Prior, prior_from_dict
 from prrt_bayes.core.sampling import DEFAULT_SEED, SamplerSettings
 
-BORROWING_METHODS = ("none", "map", "robust-map", "power", "commensurate")
+BORROWING_METHODS = ("none", "map", "robust-map", "power", "commensurate", "commensurate-fixed")
 """Borrowing methods a spec may name (``none``: the trial alone)."""
 
 
@@ -97,12 +97,24 @@ class SamplerSpec(StrictSection):
 
 
 class BorrowingSpec(StrictSection):
-    """How the single-arm series inform the 177Lu-Dotatate arm (``none`` = no borrowing)."""
+    """How the single-arm series inform the 177Lu-Dotatate arm (``none`` = no borrowing).
 
-    method: Literal["none", "map", "robust-map", "power", "commensurate"] = "none"
+    ``robust_weight``: weight of the vague component of ``robust-map``. ``a0``: the power
+    prior's discount, capped so that the borrowed ESS is at most ``max_prior_ess_fraction`` of
+    the trial arm (events for survival, patients for response). ``tau``: the between-source SD
+    (log scale for survival, logit for response): the scale (= median) of the half-Cauchy
+    hyperprior of ``commensurate`` (Hobbs et al. 2011, fitted jointly; with ``tau_hyperprior =
+    "spike-slab"`` the spike-and-slab of Hobbs et al. 2012 on the precision instead, and ``tau``
+    is not used), the fixed value of ``commensurate-fixed``.
+    """
+
+    method: Literal["none", "map", "robust-map", "power", "commensurate",
+                    "commensurate-fixed"] = "none"
     robust_weight: Annotated[float, Field(ge=0, le=1)] = 0.2
     a0: Annotated[float, Field(ge=0, le=1)] = 0.5
+    max_prior_ess_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5
     tau: Annotated[float, Field(gt=0)] = 0.5
+    tau_hyperprior: Literal["halfcauchy", "spike-slab"] = "halfcauchy"
 
 
 class Netter1EvidenceSpec(StrictSection):

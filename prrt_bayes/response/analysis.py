@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from prrt_bayes.response.spec import ResponseSpec
 
 METHODS = {"map": "map", "robust-map": "robust_map", "power": "power_prior",
-           "commensurate": "commensurate"}
+           "commensurate": "commensurate", "commensurate-fixed": "commensurate_fixed"}
 """Spec borrowing method -> row of :func:`prrt_bayes.response.borrowing.borrowing_comparison`."""
 
 
@@ -58,7 +58,9 @@ def _report(spec: ResponseSpec, comparison: BorrowingComparison) -> BorrowingRep
     sources = tuple(f"{r.study} ({r.events}/{r.total})"
                     for r in comparison.map_fit.selection.included.itertuples())
     lines = (
-        ("robust_weight", f"{b.robust_weight:g}"), ("a0", f"{b.a0:g}"), ("tau", f"{b.tau:g}"),
+        ("robust_weight", f"{b.robust_weight:g}"), ("a0", f"{b.a0:g}"),
+        ("power prior ESS cap", f"{comparison.power_cap.describe()} patients"),
+        ("tau", f"{b.tau:g}"), ("tau_hyperprior", b.tau_hyperprior),
         ("sources", "; ".join(sources)),
         ("prior_mean", f"{row.prior_mean:.3g}"),
         ("prior_ess_elir", f"{row.ess_elir:.3g}"),
@@ -121,7 +123,8 @@ def run(spec: ResponseSpec) -> AnalysisResult:
     if method != "none":
         comparison = borrowing_comparison(
             counts, settings, robust_weight=spec.borrowing.robust_weight, a0=spec.borrowing.a0,
-            commensurate_tau=spec.borrowing.tau,
+            max_prior_ess_fraction=spec.borrowing.max_prior_ess_fraction,
+            commensurate_tau=spec.borrowing.tau, tau_hyperprior=spec.borrowing.tau_hyperprior,
         )
         if method in ("map", "robust-map"):  # the prior comes from the series MAP MCMC fit
             diagnostics = worst_of(diagnostics,

@@ -35,14 +35,19 @@ import pymc as pm
 import xarray as xr
 
 from prrt_bayes.borrowing import (
+    MAX_PRIOR_ESS_FRACTION,
     UNIFORM_BETA,
+    PowerPriorCap,
+    SpikeSlab,
     commensurate_prior,
+    commensurate_prior_fixed,
     conflict,
     ess,
     full_pooling,
     map_prior_counts,
     no_borrowing,
     power_prior,
+    power_prior_cap,
     robustify,
 )
 from prrt_bayes.borrowing.mixtures import fit_mixture_auto
@@ -50,7 +55,14 @@ from prrt_bayes.core import fit as core_fit
 from prrt_bayes.core.diagnostics import Diagnostics
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.fit import BayesianModel
-from prrt_bayes.core.priors import BetaMixture, HalfNormal, Normal, Prior, describe_priors
+from prrt_bayes.core.priors import (
+    BetaMixture,
+    HalfCauchy,
+    HalfNormal,
+    Normal,
+    Prior,
+    describe_priors,
+)
 from prrt_bayes.core.sampling import SamplerSettings
 from prrt_bayes.core.summary import summarize_draws, summary_frame
 from prrt_bayes.core.vocabulary import LU177_VS_CONTROL, Arm, Endpoint, Quantity
@@ -339,7 +351,8 @@ class BorrowingComparison:
     risk difference vs control and P(RD > 0). ``summary``: the same posteriors as summary rows
     (analysis ``borrowing_<method>``). ``map_fit``: the covariate MAP fit behind ``map``.
     ``priors`` / ``posteriors``: method -> prior and exact posterior (beta mixtures) of the
-    177Lu response rate.
+    177Lu response rate. ``power_cap``: the power prior's requested and capped ``a0`` with its
+    ESS before and after the cap.
     """
 
     table: pd.DataFrame
@@ -348,6 +361,7 @@ class BorrowingComparison:
     notes: tuple[str, ...]
     posteriors: dict[str, BetaMixture] = field(default_factory=dict)
     priors: dict[str, BetaMixture] = field(default_factory=dict)
+    power_cap: PowerPriorCap | None = None
 
 
 def _ess_or_nan(mix: BetaMixture, method: str) -> float:
@@ -365,7 +379,9 @@ def borrowing_comparison(
     map_fit: SeriesMapFit | None = None,
     robust_weight: float = 0.2,
     a0: float = 0.5,
+    max_prior_ess_fraction: float = MAX_PRIOR_ESS_FRACTION,
     commensurate_tau: float = 0.5,
+    tau_hyperprior: str = "halfcauchy",
     n_draws: int = 20_000,
 ) -> BorrowingComparison:
     """Posterior of the 177Lu-arm response rate under each borrowing method, with conflict.
@@ -377,8 +393,11 @@ def borrowing_comparison(
       same mixed with Beta(1, 1) at weight ``robust_weight``;
     * ``map_exchangeable`` / ``robust_map_exchangeable``: MAP from all included series ignoring
       population (exact quadrature, :func:`prrt_bayes.borrowing.map_prior_counts`);
-    * ``power_prior`` (fixed ``a0``), ``commensurate`` (fixed logit-scale ``commensurate_tau``)
-      and ``full_pooling``: from the series in the target's population level only.
+    * ``power_prior`` (``a0``, capped so that it borrows at most ``max_prior_ess_fraction`` of
+      the trial arm's patients), ``commensurate`` (Hobbs: half-Cauchy hyperprior of scale
+      ``commensurate_tau`` on the logit-scale between-source SD, or the spike-and-slab),
+      ``commensurate_fixed`` (SD fixed at ``commensurate_tau``) and ``full_pooling``: from the
+      series in the target's population level only.
 
     Every prior is a beta mixture, so posteriors are exact conjugate updates; risk differences
     use ``n_draws`` Monte Carlo draws (seeded with ``settings.seed``).
@@ -399,9 +418,14 @@ def borrowing_comparison(
     robust_weight
         Weight of the Beta(1, 1) component in the robust priors, in [0, 1].
     a0
-        Fixed power-prior discount, in [0, 1] (0: no borrowing, 1: full pooling).
+        Requested power-prior discount, in [0, 1] (0: no borrowing, 1: full pooling).
+    max_prior_ess_fraction
+        Largest ESS the power prior may borrow, as a fraction of NETTER-1's 177Lu patients.
     commensurate_tau
-        Fixed between-source SD of the commensurate prior, logit scale (>= 0).
+        Between-source SD, logit scale (> 0): the half-Cauchy scale of ``commensurate``, the
+        fixed value of ``commensurate_fixed``.
+    tau_hyperprior
+        ``"halfcauchy"`` or ``"spike-slab"`` (the ``commensurate`` row).
     n_draws
         Monte Carlo draws per method for the risk differences (the commensurate prior's
         mixture is fitted to its own default number of draws).
@@ -426,15 +450,19 @@ def borrowing_comparison(
     r_all, n_all = included["events"].to_numpy(), included["total"].to_numpy()
     r_lvl, n_lvl = same_level["events"].to_numpy(), same_level["total"].to_numpy()
     exchangeable = map_prior_counts(r_all, n_all, seed=seed)
+    cap = power_prior_cap(UNIFORM_BETA, r_lvl, n_lvl, a0=a0, trial_size=counts.lu177_total,
+                          max_prior_ess_fraction=max_prior_ess_fraction)
+    hyperprior = SpikeSlab() if tau_hyperprior == "spike-slab" else HalfCauchy(commensurate_tau)
     priors = {
         "none": no_borrowing(UNIFORM_BETA),
         "map": map_fit.mixture,
         "robust_map": robustify(map_fit.mixture, robust_weight),
         "map_exchangeable": exchangeable,
         "robust_map_exchangeable": robustify(exchangeable, robust_weight),
-        "power_prior": power_prior(UNIFORM_BETA, r_lvl, n_lvl, a0),
-        "commensurate": commensurate_prior(UNIFORM_BETA, r_lvl, n_lvl, commensurate_tau,
-                                           seed=seed),
+        "power_prior": power_prior(UNIFORM_BETA, r_lvl, n_lvl, cap.a0),
+        "commensurate": commensurate_prior(UNIFORM_BETA, r_lvl, n_lvl, tau_prior=hyperprior),
+        "commensurate_fixed": commensurate_prior_fixed(UNIFORM_BETA, r_lvl, n_lvl,
+                                                       commensurate_tau, seed=seed),
         "full_pooling": full_pooling(UNIFORM_BETA, r_lvl, n_lvl),
     }
     rng = np.random.default_rng(seed)
@@ -477,11 +505,12 @@ def borrowing_comparison(
         f" (177Lu) vs {counts.control_events}/{counts.control_total} (control)",
         f"map / robust_map: population covariate, target level {map_fit.target_level!r}"
         f" (NETTER-1 midgut); robust weight {robust_weight:g}",
-        f"power_prior (a0={a0:g}), commensurate (tau={commensurate_tau:g}) and full_pooling use"
-        f" the {len(same_level)} series in level {map_fit.target_level!r}:"
+        f"power_prior ({cap.describe()}, in patients), commensurate (tau ~ "
+        f"{hyperprior.describe()}), commensurate_fixed (tau={commensurate_tau:g}) and"
+        f" full_pooling use the {len(same_level)} series in level {map_fit.target_level!r}:"
         f" {', '.join(same_level['study'])}",
         *(f"{row.study}: {row.note}" for row in included.itertuples() if row.note),
         *(f"excluded {row.study}: {row.reason}" for row in map_fit.selection.excluded.itertuples()),
     )
     return BorrowingComparison(pd.DataFrame(rows), summary_frame(summary_rows), map_fit, notes,
-                               posteriors, priors)
+                               posteriors, priors, cap)

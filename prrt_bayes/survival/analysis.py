@@ -438,8 +438,9 @@ def _reconstruction_spread(name: str, pooled: list, members: list[list]) -> pd.D
     return pd.DataFrame(rows, columns=list(RECONSTRUCTION_SPREAD_COLUMNS))
 
 
-_METHOD_SETTINGS = {"map": (), "robust-map": ("robust_weight",), "power": ("a0",),
-                    "commensurate": ("tau",)}
+_METHOD_SETTINGS = {"map": (), "robust-map": ("robust_weight",),
+                    "power": ("a0", "max_prior_ess_fraction"),
+                    "commensurate": ("tau", "tau_hyperprior"), "commensurate-fixed": ("tau",)}
 """The ``[borrowing]`` settings each method uses (shown in its borrowing report)."""
 
 
@@ -454,16 +455,26 @@ def _fit_borrowing(spec: SurvivalSpec, ipds: list[pd.DataFrame], grid: np.ndarra
     that median for the prior-data conflict check), the borrowing report, the
     prior-vs-posterior frame and the priors.
     """
-    from prrt_bayes.borrowing.survival import borrowing_report, external_log_median_prior
+    from prrt_bayes.borrowing.survival import (
+        borrowing_report,
+        external_log_median_prior,
+        power_cap,
+    )
 
     if spec.model.family != "ph_piecewise" or spec.model.time_varying_hr:
         raise InputError("borrowing for survival analyses needs family 'ph_piecewise' with "
                          "proportional hazards", field="borrowing.method")
     b = spec.borrowing
-    prior, included, excluded = external_log_median_prior(
-        spec.evidence.endpoint, b.method, robust_weight=b.robust_weight, a0=b.a0, tau=b.tau)
-    alone, alone_members = _fit_members(spec, ipds, grid, settings)
     treatment = spec.evidence.treatment_arm
+    cap = None
+    if b.method == "power":  # ESS unit: the 177Lu arm's events (mean over the members)
+        events = np.mean([ipd.loc[ipd["arm"] == treatment, "event"].sum() for ipd in ipds])
+        cap = power_cap(spec.evidence.endpoint, b.a0, float(events),
+                        max_prior_ess_fraction=b.max_prior_ess_fraction)
+    prior, included, excluded = external_log_median_prior(
+        spec.evidence.endpoint, b.method, robust_weight=b.robust_weight,
+        a0=b.a0 if cap is None else cap.a0, tau=b.tau, tau_hyperprior=b.tau_hyperprior)
+    alone, alone_members = _fit_members(spec, ipds, grid, settings)
     log_median_alone = np.log(median_survival(alone.survival.sel(arm=treatment, drop=True)))
     main, members = _fit_members(spec, ipds, grid, settings,
                                  log_median_prior=(prior.weights, prior.means, prior.sds))
@@ -479,7 +490,8 @@ def _fit_borrowing(spec: SurvivalSpec, ipds: list[pd.DataFrame], grid: np.ndarra
     low, mid, high = np.quantile(log_median_alone.values.ravel(), [0.159, 0.5, 0.841])
     report = borrowing_report(prior, included, excluded, method=b.method,
                               settings={name: getattr(b, name)
-                                        for name in _METHOD_SETTINGS[b.method]},
+                                        for name in _METHOD_SETTINGS[b.method]}
+                              | ({} if cap is None else {"power prior ESS cap": cap.describe()}),
                               trial_log_median=float(mid),
                               trial_std_error=float((high - low) / 2))
     months = np.linspace(1.0, 200.0, 400)

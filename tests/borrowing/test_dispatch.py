@@ -9,7 +9,7 @@ import pytest
 from prrt_bayes.borrowing import (
     UNIFORM_BETA,
     VAGUE_NORMAL,
-    commensurate_prior,
+    commensurate_prior_fixed,
     conflict,
     ess,
     full_pooling,
@@ -82,12 +82,12 @@ def test_normal_verbs_reproduce_the_pre_redesign_twins():
 def test_power_family_reproduces_the_pre_redesign_twins():
     _close(power_prior(VAGUE_NORMAL, EXT_Y, EXT_SE, 0.3),
            [(1.0, 3.4114946630353082, 0.13394681452422283)], 1e-14)
-    _close(commensurate_prior(VAGUE_NORMAL, EXT_Y, EXT_SE, 0.2),
+    _close(commensurate_prior_fixed(VAGUE_NORMAL, EXT_Y, EXT_SE, 0.2),
            [(1.0, 3.411923174122585, 0.21303333266093977)], 1e-14)
     _close(full_pooling(VAGUE_NORMAL, EXT_Y, EXT_SE),
            [(1.0, 3.411923174122585, 0.07337029933581174)], 1e-14)
     _close(power_prior(UNIFORM_BETA, EXT_R, EXT_N, 0.4), [(1.0, 35.8, 62.2)], 1e-14)
-    _close(commensurate_prior(UNIFORM_BETA, EXT_R, EXT_N, 0.3),
+    _close(commensurate_prior_fixed(UNIFORM_BETA, EXT_R, EXT_N, 0.3),
            [(0.5022279287771746, 17.712866321974147, 35.031030453246004),
             (0.49777207122282546, 18.166555776340335, 27.672461604551778)], 1e-10)
 
@@ -117,7 +117,7 @@ def test_prior_strings_are_parsed_at_the_boundary():
                                                                           EXT_SE, 0.3)
     assert full_pooling("beta:1,1", EXT_R, EXT_N) == full_pooling(UNIFORM_BETA, EXT_R, EXT_N)
     assert no_borrowing("beta:2,3") == BetaMixture([1.0], [2.0], [3.0])
-    assert commensurate_prior("normal:0,10", EXT_Y, EXT_SE, 0.2) == commensurate_prior(
+    assert commensurate_prior_fixed("normal:0,10", EXT_Y, EXT_SE, 0.2) == commensurate_prior_fixed(
         VAGUE_NORMAL, EXT_Y, EXT_SE, 0.2)
     with pytest.raises(InputError, match="unknown prior family 'gamma'"):
         ess("gamma:2,1")
@@ -131,7 +131,7 @@ def test_prior_strings_are_parsed_at_the_boundary():
     lambda: no_borrowing(HalfNormal(1.0)),
     lambda: power_prior(NORMAL_MIX, EXT_Y, EXT_SE, 0.3),
     lambda: full_pooling(HalfNormal(1.0), EXT_Y, EXT_SE),
-    lambda: commensurate_prior(Gamma(2.0, 1.0), EXT_R, EXT_N, 0.1),
+    lambda: commensurate_prior_fixed(Gamma(2.0, 1.0), EXT_R, EXT_N, 0.1),
 ])
 def test_priors_a_verb_has_no_method_for_are_input_errors(call):
     with pytest.raises(InputError):

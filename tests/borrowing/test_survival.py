@@ -51,7 +51,8 @@ def test_unknown_endpoint_and_method_are_input_errors():
         external_log_median_prior("os", "guess")
 
 
-@pytest.mark.parametrize("method", ["map", "robust-map", "power", "commensurate"])
+@pytest.mark.parametrize("method", ["map", "robust-map", "power", "commensurate",
+                                    "commensurate-fixed"])
 def test_external_prior_is_a_normal_mixture_prior(method):
     prior, included, _ = external_log_median_prior("pfs", method)
     assert isinstance(prior, NormalMixture)
@@ -197,3 +198,26 @@ def test_cohort_without_ci_and_without_n_is_excluded_not_an_error():
     assert "sundlov2022" not in set(included.study)
     assert "no 95% CI and no number of patients" in reasons["sundlov2022"]
     assert set(included.study) == {"brabander2017", "netter_r2022"}
+
+
+def test_power_prior_for_survival_borrows_at_most_the_capped_share_of_trial_events():
+    """NETTER-1's 177Lu PFS arm has 23 events: at a0 = 0.5 the pooled series would be worth far
+    more; the cap keeps the borrowed ESS at half of 23, and the prior built with the capped a0
+    has exactly that information (moment ESS = initial + a0 x I_ext)."""
+    from prrt_bayes.borrowing.survival import power_cap
+
+    cap = power_cap("pfs", 0.5, 23.0)
+    assert cap.capped and cap.ess_uncapped > 23
+    assert cap.ess == pytest.approx(11.5) and cap.a0 < 0.5
+    prior, _, _ = external_log_median_prior("pfs", "power", a0=cap.a0)
+    assert ess(prior, "moment") == pytest.approx(11.5 + 1 / 10.0**2, rel=1e-9)
+    assert "capped" in cap.describe()
+
+
+def test_commensurate_hyperprior_options():
+    """The spike-and-slab and the half-Cauchy give different priors; both centred on the
+    series."""
+    cauchy, *_ = external_log_median_prior("pfs", "commensurate", tau=0.5)
+    spike, *_ = external_log_median_prior("pfs", "commensurate", tau_hyperprior="spike-slab")
+    assert len(cauchy.weights) > 4 and cauchy != spike
+    assert float(cauchy.ppf(0.5)) == pytest.approx(float(spike.ppf(0.5)), abs=1e-6)

@@ -270,7 +270,7 @@ def test_borrowing_methods_and_conflict(series_map):
     table = comparison.table.set_index("method")
     assert set(table.index) == {"none", "map", "robust_map", "map_exchangeable",
                                 "robust_map_exchangeable", "power_prior", "commensurate",
-                                "full_pooling"}
+                                "commensurate_fixed", "full_pooling"}
     # exact conjugate anchors: no borrowing is Beta(19, 84); full pooling adds the GEP series
     assert table.loc["none", "posterior_mean"] == pytest.approx(19 / 103)
     gep = series_map.selection.included.query("level == 'gep'")
@@ -285,9 +285,13 @@ def test_borrowing_methods_and_conflict(series_map):
     assert table.loc["map", "conflict_p_box"] > 0.05
     assert abs(table.loc["robust_map", "posterior_mean"] - 19 / 103) < 0.02
     assert table.loc["full_pooling", "posterior_mean"] > 0.28
-    # borrowing strength orders the prior ESS
+    # borrowing strength orders the prior ESS; the power prior borrows at most half of
+    # NETTER-1's 101 evaluable 177Lu patients (plus Beta(1, 1)'s 2)
     ess = table["ess_moment"]
-    assert ess["full_pooling"] > ess["power_prior"] > ess["commensurate"] > ess["map"]
+    assert ess["full_pooling"] > ess["power_prior"] > ess["commensurate_fixed"] > ess["map"]
+    assert comparison.power_cap.capped and ess["power_prior"] <= 0.5 * 101 + 2 + 1e-9
+    # Hobbs's commensurate prior (tau ~ half-Cauchy): informative (ELIR), less than pooling
+    assert 1 < table.loc["commensurate", "ess_elir"] < table.loc["full_pooling", "ess_elir"]
     assert 0 < table.loc["robust_map", "posterior_informative_weight"] <= 1
     assert tuple(comparison.summary.columns) == SUMMARY_COLUMNS
     assert any("kwekkeboom2008" in note for note in comparison.notes)
