@@ -14,7 +14,7 @@ Building blocks, one job per module:
 * :mod:`.meta_regression` — the same with study covariates (population type), exact;
 * :mod:`.binomial_map` — binomial-logit MAP model as RBesT ``gMAP`` (exact and PyMC);
 * :mod:`.mixtures` — EM fits of normal / beta mixtures to draws, robustification;
-* :mod:`.ess` — effective sample size (ELIR, moment);
+* :mod:`.ess` — effective sample size (ELIR, moment, Morita);
 * :mod:`.power` — power prior and its ESS cap, no-borrowing and full-pooling baselines;
 * :mod:`.commensurate` — commensurate priors: hyperprior on tau (Hobbs), or tau fixed;
 * :mod:`.conflict` — prior-data conflict p-values;

@@ -4,11 +4,17 @@ Published single-arm series rarely report a standard error. This module holds th
 rules that turn what they do report into an estimate and its standard error on the log scale:
 
 * **95% confidence interval reported** (median, HR, rate): ``SE = (log U - log L) / (2 z)`` with
-  ``z = 1.959964`` — exact for a Wald interval built on the log scale, which is how survival
-  medians (Brookmeyer-Crowley with log-log or log transform) and hazards are usually reported.
-* **Only the median and the number of patients reported**: under an exponential model the
-  median is ``log 2 / lambda`` and the MLE of ``log lambda`` has variance ``1 / d`` (``d`` = number
-  of events), so ``SE(log median) ~ 1 / sqrt(d)``. When ``d`` is not reported it is approximated:
+  ``z = 1.959964`` — the SE of a Wald interval built on the log scale; an approximation for a
+  survival median, whose Brookmeyer-Crowley interval inverts a test on the survival scale
+  (log-log or log transform) and is asymmetric on any scale, and for intervals reported
+  rounded.
+* **Only the median and the number of patients reported**: the series report a Kaplan-Meier
+  median, not an exponential-model estimate. Under exponential event times the KM median's
+  asymptotic variance is ``var(S(m)) / f(m)^2`` with ``var(S(m)) = 1/(4 d)`` at ``S = 1/2``
+  (``d`` = number of events, uncensored) and ``f(m) = lambda / 2``, so on the log scale
+  ``SE(log median) ~ 1 / (log 2 sqrt(d))``: 1.44 times the exponential-model MLE's
+  ``1 / sqrt(d)``, which would credit the series with information a KM median does not carry.
+  When ``d`` is not reported it is approximated:
   with median follow-up ``F`` as ``d ~ N (1 - exp(-log 2 * F / median))`` (exponential event
   times, all patients followed for ``F``); without follow-up as ``d ~ N / 2`` (every patient
   followed at least to the median). Both are approximations and are flagged as such in the
@@ -184,6 +190,11 @@ def approximate_events(n: int, median: float, follow_up: float | None = None) ->
     return n * (1 - math.exp(-math.log(2) * follow_up / median))
 
 
+def _km_median_se(events: float) -> float:
+    """SE of the log of a Kaplan-Meier median from ``events`` (exponential times; module doc)."""
+    return 1 / (math.log(2) * math.sqrt(events))
+
+
 def log_median_estimate(
     median: float,
     *,
@@ -195,8 +206,8 @@ def log_median_estimate(
     """Log median survival and its SE from what a series reports, preferring the best source.
 
     Order of preference: the reported 95% CI; the reported number of events
-    (``1/sqrt(d)``, exponential model); events approximated from ``n`` (and ``follow_up`` if
-    given).
+    (``1 / (log 2 sqrt(d))``, the SE of a Kaplan-Meier median under exponential event times;
+    module docstring); events approximated from ``n`` (and ``follow_up`` if given).
 
     Parameters
     ----------
@@ -230,12 +241,12 @@ def log_median_estimate(
     if events is not None:
         if events <= 0:
             raise InputError(f"number of events must be positive, got {events}", field="events")
-        return StudyEstimate(math.log(median), 1 / math.sqrt(events), "events")
+        return StudyEstimate(math.log(median), _km_median_se(events), "events")
     if n is None:
         raise InputError("log median needs a CI, the number of events, or the number of patients")
     d = approximate_events(n, median, follow_up)
     method = "events_half_n" if follow_up is None else "events_from_follow_up"
-    return StudyEstimate(math.log(median), 1 / math.sqrt(d), method)
+    return StudyEstimate(math.log(median), _km_median_se(d), method)
 
 
 def _per_study(first, second, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:

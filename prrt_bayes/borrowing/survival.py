@@ -9,13 +9,17 @@ Series rules (every exclusion is returned with its reason):
 
 - endpoint: PFS uses ``pfs_median_months`` only (time to progression is a different endpoint:
   TTP cohorts are excluded); OS uses ``os_median_months``;
-- a median that was not reached carries no usable estimate and is excluded;
-- cohorts with mixed radionuclides, chemotherapy or re-treatment are excluded (not
-  177Lu-DOTATATE alone);
+- cohorts are excluded by their regimen, never their outcome
+  (:data:`~prrt_bayes.evidence.series_rules.REGIMEN_FLAGS`: mixed radionuclides,
+  chemotherapy, re-treatment, a non-standard activity);
+- a median that was not reached is a lower bound (censored), not an estimate: it is listed
+  as excluded with that bound (a departure from issue 17's rule, which asks for it to enter
+  as censored information: not built);
 - one cohort per overlap group (the one with more patients; e.g. Brabander 2017 replaces
   Kwekkeboom 2008 in Rotterdam);
 - standard error of the log median: from the reported 95% CI (an interval reported as a
-  range is not used); otherwise 1/sqrt(events) with the events approximated from N (and the
+  range is not used); otherwise the Kaplan-Meier median's 1/(log 2 sqrt(events)) with the
+  events approximated from N (and the
   median follow-up when reported) under an exponential model
   (:func:`prrt_bayes.borrowing.inputs.log_median_estimate`) — flagged ``approximated``; a
   cohort with neither a 95% CI nor N is excluded.
@@ -41,7 +45,7 @@ from prrt_bayes.borrowing.commensurate import (
     commensurate_prior_fixed,
 )
 from prrt_bayes.borrowing.conflict import conflict
-from prrt_bayes.borrowing.ess import ess
+from prrt_bayes.borrowing.ess import describe_ess
 from prrt_bayes.borrowing.inputs import log_median_estimate
 from prrt_bayes.borrowing.map_prior import map_prior_estimates
 from prrt_bayes.borrowing.power import (
@@ -55,6 +59,7 @@ from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.priors import HalfCauchy, NormalMixture
 from prrt_bayes.core.results import BorrowingReport
 from prrt_bayes.evidence import load_series
+from prrt_bayes.evidence.series_rules import regimen_exclusion
 
 QUANTITY = {"pfs": "pfs_median_months", "os": "os_median_months"}
 
@@ -99,13 +104,17 @@ def series_log_medians(endpoint: str, series=None) -> tuple[pd.DataFrame, pd.Dat
             else:
                 excluded.append((study_id, f"no {QUANTITY[endpoint]} reported"))
             continue
-        if record.value is None:
-            excluded.append((study_id, "median not reached"))
+        regimen = regimen_exclusion(study)
+        if regimen:
+            excluded.append((study_id, regimen))
             continue
-        flags = [name for name in ("mixed_radionuclides", "chemotherapy", "retreatment")
-                 if getattr(study, name)]
-        if flags:
-            excluded.append((study_id, f"not 177Lu-DOTATATE alone ({', '.join(flags)})"))
+        if record.value is None:
+            follow_up = records.get("median_follow_up_months")
+            excluded.append((study_id, "median not reached: only a lower bound ("
+                             + (f"median > {follow_up.value:g} months, the median follow-up"
+                                if follow_up else "no follow-up reported")
+                             + "); censored information is not used by the log-median prior "
+                             "or the survivor counts (a known gap)"))
             continue
         n_record = records.get("n_efficacy")
         n = record.denominator or (n_record.value if n_record else None)
@@ -281,7 +290,7 @@ def borrowing_report(
     """
     check = conflict(prior, trial_log_median, trial_std_error)
     low, median, high = (math.exp(float(prior.ppf(q))) for q in (0.025, 0.5, 0.975))
-    prior_ess = f"{ess(prior, 'elir'):.1f} events (ELIR), {ess(prior, 'moment'):.1f} (moment)"
+    prior_ess = describe_ess(prior, "events")
     lines = [
         ("prior scale", PRIOR_SCALE),
         ("prior", prior.describe() if len(prior.weights) <= 4

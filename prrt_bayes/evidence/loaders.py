@@ -409,7 +409,7 @@ class SeriesEvidence:
         pandas.DataFrame
             A new frame, one row per study in file order, one column per :class:`Study` field
             (``id, citation, population, population_detail, overlap_group, ...,
-            mixed_radionuclides, chemotherapy, retreatment, note``).
+            mixed_radionuclides, chemotherapy, retreatment, non_standard_dose, note``).
         """
         return pd.DataFrame([s.model_dump() for s in self.studies.values()])
 
@@ -421,12 +421,13 @@ class SeriesEvidence:
         pandas.DataFrame
             A new frame: the :class:`Record` fields except ``cut`` and ``arm``, plus the study's
             ``population, overlap_group, mixed_radionuclides, chemotherapy, retreatment,
-            progression_endpoint`` (left join on ``study``); alternatives included.
+            non_standard_dose, progression_endpoint`` (left join on ``study``); alternatives
+            included.
         """
         records = pd.DataFrame([r.model_dump(exclude={"cut", "arm"}) for r in self.records])
         studies = self.studies_frame()[
             ["id", "population", "overlap_group", "mixed_radionuclides", "chemotherapy",
-             "retreatment", "progression_endpoint"]
+             "retreatment", "non_standard_dose", "progression_endpoint"]
         ].rename(columns={"id": "study"})
         return records.merge(studies, on="study", how="left")
 

@@ -178,4 +178,5 @@ class Study(_Strict):
     mixed_radionuclides: bool
     chemotherapy: bool
     retreatment: bool
+    non_standard_dose: bool = False
     note: str | None = None

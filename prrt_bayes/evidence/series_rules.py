@@ -81,11 +81,33 @@ class SeriesSelection:
     excluded: pd.DataFrame
 
 
-_FLAG_REASONS = {
+REGIMEN_FLAGS = {
     "mixed_radionuclides": "mixed radionuclides (177Lu and 90Y): not a 177Lu-only cohort",
     "chemotherapy": "combined with chemotherapy: not 177Lu-DOTATATE alone",
     "retreatment": "re-treatment cohort",
+    "non_standard_dose": "non-standard activity (well below NETTER-1's 4 x 7.4 GBq): not the "
+                         "regimen of the trial",
 }
+"""Study flags that exclude a cohort from every borrowing route, with the reason given: the
+regimen decides, never the outcome (a cohort is not left out for its result)."""
+
+
+def regimen_exclusion(study) -> str | None:
+    """Why a cohort's regimen excludes it from borrowing, or ``None`` when it qualifies.
+
+    Parameters
+    ----------
+    study
+        A :class:`~prrt_bayes.evidence.schema.Study` (or a row with its flags).
+
+    Returns
+    -------
+    str or None
+        The reasons of :data:`REGIMEN_FLAGS` that apply, joined by ``"; "``.
+    """
+    get = study.get if hasattr(study, "get") else lambda name: getattr(study, name)
+    reasons = [reason for flag, reason in REGIMEN_FLAGS.items() if bool(get(flag))]
+    return "; ".join(reasons) or None
 
 
 def _study_count(records: pd.DataFrame, names: tuple[str, ...]):
@@ -175,9 +197,9 @@ def select_series_counts(
             excluded.append({"study": study, "reason": f"{names}: count or denominator not"
                              " reported"})
             continue
-        flags = [reason for flag, reason in _FLAG_REASONS.items() if bool(info[flag])]
-        if flags:
-            excluded.append({"study": study, "reason": "; ".join(flags)})
+        reason = regimen_exclusion(info)
+        if reason:
+            excluded.append({"study": study, "reason": reason})
             continue
         level = None
         if levels is not None:

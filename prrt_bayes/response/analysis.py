@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from prrt_bayes.borrowing.ess import describe_ess
 from prrt_bayes.core.diagnostics import worst_of
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.posterior import attach_quantities, parameter_frame, summary_from_tree
@@ -71,8 +72,8 @@ def _report(spec: ResponseSpec, comparison: BorrowingComparison) -> BorrowingRep
     )
     return BorrowingReport(method=b.method, conflict_p_box=float(row.conflict_p_box),
                            lines=lines, sources=sources,
-                           prior_ess=f"{row.ess_elir:.1f} patients (ELIR), "
-                                     f"{row.ess_moment:.1f} (moment)")
+                           prior_ess=describe_ess(comparison.priors[METHODS[b.method]],
+                                                  "patients"))
 
 
 def _prior_posterior(method: str, comparison: BorrowingComparison) -> pd.DataFrame:

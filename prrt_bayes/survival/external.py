@@ -33,11 +33,9 @@ exact when the hazard at ``m`` equals its mean up to ``m``, too large when the h
 (Weibull shape ``k``: ``k^2 N``).
 
 **Cap at N.** ``n`` is at most the cohort's number of patients ``N`` (when reported): a count of
-survivors cannot exceed the cohort. The cap binds for a rising hazard (above) and for an SE from
-``1 / sqrt(d)`` (the exponential-model MLE, ``d`` events): that SE converts to
-``n_eff = d / (log 2)^2 = 2.08 d`` patients, because the exponential model draws on every event
-time, not only on who is alive at ``m``; the survival model receiving the counts is not
-exponential, so that model-based information is not credited beyond ``N``.
+survivors cannot exceed the cohort. The cap binds for a rising hazard (above). An SE derived from
+the number of events ``d`` (the Kaplan-Meier median's ``1 / (log 2 sqrt(d))``,
+:func:`~prrt_bayes.borrowing.inputs.log_median_estimate`) converts to ``n_eff = d``.
 
 **Landmarks** (``os_survival`` / ``pfs_survival``: percent alive at a time ``t``) are used for a
 cohort that reports no usable median, under the same study rules (not 177Lu-DOTATATE alone,
@@ -72,6 +70,7 @@ from prrt_bayes.borrowing.survival import QUANTITY, series_log_medians
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.vocabulary import Arm
 from prrt_bayes.evidence import load_series
+from prrt_bayes.evidence.series_rules import regimen_exclusion
 from prrt_bayes.reconstruct.curves import read_rows
 
 EXTERNAL_COLUMNS: tuple[str, ...] = ("start", "stop", "n", "r", "arm")
@@ -84,9 +83,6 @@ LANDMARK_QUANTITY: dict[str, str] = {"os": "os_survival", "pfs": "pfs_survival"}
 
 COUNT_COLUMNS: tuple[str, ...] = ("study", "start", "stop", "n", "r", "basis")
 """Columns of the survivor counts returned by :func:`series_survivor_counts`."""
-
-_FLAGS = ("mixed_radionuclides", "chemotherapy", "retreatment")
-
 
 def read_external_counts(
     path: Path, *, treatment: str, control: str = Arm.CONTROL.value
@@ -288,9 +284,9 @@ def _landmark_problem(series, record, used_groups: set[str]) -> str | None:
     study = series.studies[record.study]
     if record.value is None or record.time is None or record.unit != "percent":
         return "no percentage at a time point"
-    flags = [name for name in _FLAGS if getattr(study, name)]
-    if flags:
-        return f"not 177Lu-DOTATATE alone ({', '.join(flags)})"
+    regimen = regimen_exclusion(study)
+    if regimen:
+        return regimen
     if not _has_ci(record):
         follow_up = _value(series, record.study, "median_follow_up_months")
         seen = "" if follow_up is None else f"; median follow-up {follow_up:g} months"
