@@ -24,7 +24,8 @@ NAMED_CHANGES = {
                 "nutpie-c (backend 'auto', measured faster for a model fitted once); issue 17: "
                 "the bundled response spec borrows from the series by robust MAP (the 177Lu "
                 "rate's prior; the trial-alone rate is the new row "
-                "response_rate_without_borrowing)",
+                "response_rate_without_borrowing); the series rules exclude the reduced-dose "
+                "Sansovini 2013 cohort by its regimen (non_standard_dose)",
     "toxicity": "issue 14: the hierarchical AE model fits both grades in one joint model (one "
                 "compile; separate hyperparameters per grade, same priors), so its draws come "
                 "from a new random stream; the statistics agree with the five-fit version within "
@@ -36,7 +37,10 @@ NAMED_CHANGES = {
                     "old single data set missed the published HRs (pfs_primary+os_final: the "
                     "partitioned-survival life-years built on them); issue 16: the recommended "
                     "extrapolation (flexible excess hazard, population mortality, the series as "
-                    "survivor counts) replaces the constant-tail piecewise PH model"),
+                    "survivor counts) replaces the constant-tail piecewise PH model; issue 17: "
+                    "the series' survivor counts use the Kaplan-Meier median's SE from events "
+                    "(1/(log 2 sqrt(d))) and leave out the reduced-dose Sansovini 2013 cohort "
+                    "(non-standard activity)"),
 }
 """Analyses whose numbers changed on purpose, and why."""
 
