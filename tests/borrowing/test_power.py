@@ -148,7 +148,9 @@ def _check_oc(oc, commensurate, conflict, n_sim):
     se = np.sqrt(0.95 * 0.05 / n_sim)
     assert abs(agree.loc["none", "coverage"] - 0.95) < 3 * se
     assert abs(clash.loc["none", "coverage"] - 0.95) < 3 * se
-    assert abs(clash.loc["robust_map", "bias"]) < abs(clash.loc["full_pooling", "bias"])
+    # issue 17's figure: under a 2x conflict (median half as long) the robust MAP's bias is
+    # at most half that of full pooling (measured: 0.13 vs 0.62 log units, n_sim 4000, seed 1)
+    assert abs(clash.loc["robust_map", "bias"]) <= abs(clash.loc["full_pooling", "bias"]) / 2
     assert clash.loc["robust_map", "mse"] < clash.loc["full_pooling", "mse"]
     assert clash.loc["robust_map", "coverage"] > clash.loc["full_pooling", "coverage"]
     assert (
