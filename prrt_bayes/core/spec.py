@@ -86,12 +86,13 @@ class SamplerSpec(StrictSection):
 
     ``backend``: ``auto`` (each model's measured fastest, see ``benchmarks/README.md``),
     ``nutpie-c``, ``nutpie-numba``, ``nutpie-jax`` (needs ``jax``) or ``pymc``
-    (:data:`prrt_bayes.core.sampling.BACKENDS`).
+    (:data:`prrt_bayes.core.sampling.BACKENDS`). Four chains by default: the R-hat and ESS
+    thresholds of the gate (Vehtari et al. 2021) are calibrated for four.
     """
 
     draws: Annotated[int, Field(gt=0)] = 1000
     tune: Annotated[int, Field(gt=0)] = 1000
-    chains: Annotated[int, Field(ge=1, le=16)] = 2
+    chains: Annotated[int, Field(ge=1, le=16)] = 4
     target_accept: Annotated[float, Field(gt=0, lt=1)] = 0.9
     backend: Literal["auto", "nutpie-c", "nutpie-numba", "nutpie-jax", "pymc"] = "auto"
 
