@@ -183,7 +183,8 @@ def _assumptions(result: AnalysisResult) -> str:
                    "assumptions (hazard shape between published points, tail rule), not only "
                    "the models.</p>")
         comparison = (caution + "<p>Candidate parametric families, ranked by PSIS-LOO (elpd; "
-                      "Pareto k &gt; 0.7 flags unreliable estimates; km_area: area between the "
+                      "a Pareto k &gt; 0.7 makes an estimate unreliable and withholds the "
+                      "ranking of every model; km_area: area between the "
                       "posterior mean curve and the Kaplan-Meier within follow-up):</p>"
                       + _table(columns, loo[columns].itertuples(index=False),
                                numeric=[i for i, c in enumerate(columns)

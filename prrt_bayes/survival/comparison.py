@@ -6,7 +6,10 @@ Two complementary criteria, as NICE DSU TSD 14 recommends for choosing an extrap
   :math:`\widehat{\mathrm{elpd}}_{loo} = \sum_i \log p(y_i \mid y_{-i})` estimated by
   Pareto-smoothed importance sampling, its standard error, and the Pareto :math:`\hat k`
   diagnostic per patient.
-  Patients with :math:`\hat k > 0.7` make the estimate unreliable; their count is reported.
+  Patients with :math:`\hat k > 0.7` make the estimate unreliable; their count is reported,
+  such a model's status is ``loo_unreliable``, and no model is ranked (ranks, differences and
+  weights withheld): a ranking that rests on an unreliable estimate is not one. K-fold
+  cross-validation would be the remedy; it is not built.
 - **KM area**: :math:`\sum_{a} \int_0^{\tau_a} |\bar S_a(t) - \hat S^{KM}_a(t)|\,dt`, the area
   between the posterior-mean survival curve and the Kaplan-Meier estimate of each arm within that
   arm's follow-up :math:`\tau_a` (in time units, months; 0 = perfect visual fit).
@@ -116,7 +119,8 @@ def compare_fits(fits: Mapping[str, ParametricFit | FitFailure]) -> pd.DataFrame
         (PSIS-LOO, log scale), ``p_loo`` (effective number of parameters), ``elpd_diff`` and
         ``dse`` (difference to the best model and its standard error), ``weight`` (stacking),
         ``pareto_k_max``, ``n_pareto_k_high`` (patients with k > 0.7), ``km_area`` (sum over
-        arms, months), ``status`` (``ok``/``failed``) and ``error`` (failure text). A model
+        arms, months), ``status`` (``ok``, ``loo_unreliable``: some k > 0.7, which withholds
+        every model's rank, or ``failed``) and ``error`` (failure or warning text). A model
         whose sampled parameters fail the convergence checks (error ``not converged: ...``), or
         whose LOO or KM computation fails, is reported as failed too and not ranked; failed
         rows come last, with missing values in the numeric columns.
@@ -164,6 +168,14 @@ def compare_fits(fits: Mapping[str, ParametricFit | FitFailure]) -> pd.DataFrame
     elif len(loos) == 1:
         only = next(iter(loos))
         table.loc[only, ["rank", "elpd_diff", "dse", "weight"]] = [0, 0.0, 0.0, 1.0]
-    table["_order"] = np.where(table["status"] == "ok", -table["elpd_loo"].fillna(0), np.inf)
+    unreliable = (table["status"] == "ok") & (table["n_pareto_k_high"].fillna(0) > 0)
+    if unreliable.any():  # an unreliable PSIS estimate blocks the ranking of every model
+        table.loc[unreliable, "status"] = "loo_unreliable"
+        table.loc[unreliable, "error"] = [
+            f"{n:.0f} patient(s) with Pareto k > {PARETO_K_THRESHOLD}: PSIS-LOO unreliable, "
+            "no model ranked" for n in table.loc[unreliable, "n_pareto_k_high"]]
+        table[["rank", "elpd_diff", "dse", "weight"]] = np.nan
+    fitted = table["status"].isin(["ok", "loo_unreliable"])
+    table["_order"] = np.where(fitted, -table["elpd_loo"].fillna(0), np.inf)
     table = table.sort_values("_order", kind="stable").drop(columns="_order")
     return table.reset_index(drop=True).astype({"n_pareto_k_high": "Int64", "rank": "Int64"})

@@ -86,6 +86,29 @@ def test_unconverged_fit_is_reported_not_ranked(fits, monkeypatch):
     assert table.loc["weibull_ph", "rank"] == 0 and table.loc["weibull_ph", "weight"] == 1.0
 
 
+def test_a_high_pareto_k_withholds_every_rank(fits, monkeypatch):
+    """Issue 17: Pareto k > 0.7 blocks the LOO ranking (the exponential model's estimate is made
+    unreliable by one patient's k; no model is ranked, the elpd values stay for information)."""
+    real = C.loo
+
+    def one_high_k(fit):
+        result = real(fit)
+        if fit.name == "exponential_ph":
+            k = np.asarray(result.pareto_k, dtype=float).copy()
+            k.flat[0] = 0.9
+            result.pareto_k = result.pareto_k.copy(data=k)
+        return result
+
+    monkeypatch.setattr(C, "loo", one_high_k)
+    table = C.compare_fits(fits).set_index("model")
+    assert table.loc["exponential_ph", "status"] == "loo_unreliable"
+    assert "1 patient(s) with Pareto k > 0.7" in table.loc["exponential_ph", "error"]
+    assert table.loc["weibull_ph", "status"] == "ok"
+    assert table["rank"].isna().all() and table["weight"].isna().all()
+    assert np.isfinite(table.loc["weibull_ph", "elpd_loo"])
+    assert table.index[0] == "weibull_ph"  # still listed best first by elpd
+
+
 def test_pareto_k_count_matches_arviz(fits):
     result = C.loo(fits["exponential_ph"])
     table = C.compare_fits({"exponential_ph": fits["exponential_ph"]})
