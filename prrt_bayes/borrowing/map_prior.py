@@ -19,6 +19,7 @@ from prrt_bayes.borrowing.binomial_map import binomial_map_exact
 from prrt_bayes.borrowing.ess import ess
 from prrt_bayes.borrowing.inputs import validate_counts, validate_estimates, validate_weight
 from prrt_bayes.borrowing.meta import normal_normal_exact
+from prrt_bayes.borrowing.meta_regression import meta_regression_exact
 from prrt_bayes.borrowing.mixtures import fit_mixture_auto, robustify
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.priors import BetaMixture, HalfNormal, Normal, NormalMixture, Prior
@@ -93,6 +94,9 @@ def map_prior_estimates(
     robust_sd: float = 1.0,
     seed: int = DEFAULT_SEED,
     max_components: int = 3,
+    covariates=None,
+    new_covariates=None,
+    coef_prior: Normal | str | None = None,
 ) -> NormalMixture:
     """Normal-mixture MAP prior for the parameter of a new study (estimate scale).
 
@@ -101,6 +105,10 @@ def map_prior_estimates(
     estimates, std_errors
         External study estimates (e.g. log medians) and their standard errors (at least 2
         studies).
+    covariates, new_covariates, coef_prior
+        Study-level covariates ``(k, q)``, the new study's ``q`` values and the prior of their
+        coefficients (:func:`~prrt_bayes.borrowing.meta_regression.meta_regression_exact`);
+        ``None``: exchangeable studies (no covariate).
     tau_prior
         Prior of the between-study SD on the estimate's scale, a
         :class:`~prrt_bayes.core.priors.Prior` or its string (default ``HalfNormal(0.5)``).
@@ -128,7 +136,12 @@ def map_prior_estimates(
         For invalid estimates, fewer than 2 studies, unusable priors or an invalid robust weight
         or SD.
     """
-    post = normal_normal_exact(estimates, std_errors, tau_prior=tau_prior, mu_prior=mu_prior)
+    if covariates is None:
+        post = normal_normal_exact(estimates, std_errors, tau_prior=tau_prior, mu_prior=mu_prior)
+    else:
+        post = meta_regression_exact(estimates, std_errors, covariates, new_covariates,
+                                     tau_prior=tau_prior, mu_prior=mu_prior,
+                                     coef_prior=coef_prior)
     draws = post.sample(N_DRAWS, np.random.default_rng(seed), target="theta_new")
     mix = fit_mixture_auto(draws, "normal", max_components)
     if robust_weight is not None:

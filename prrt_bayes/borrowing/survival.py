@@ -25,12 +25,15 @@ Series rules (every exclusion is returned with its reason):
   cohort with neither a 95% CI nor N is excluded.
 
 Methods: ``map`` (meta-analytic-predictive normal mixture, half-normal(0.5) heterogeneity on the
-log scale), ``robust-map`` (MAP mixed with a unit-information Normal(MAP mean, 1) component of
-weight ``robust_weight``), ``power`` (pooled series estimate with precision scaled by ``a0``;
-:func:`power_cap` keeps its ESS at most a stated fraction of the trial arm's events),
-``commensurate`` (Hobbs et al.: pooled estimate with a between-source SD ``tau`` ~ half-Cauchy of
-scale ``tau``, or the spike-and-slab, fitted jointly with the trial as a scale mixture; see
-:mod:`prrt_bayes.borrowing.commensurate`), ``commensurate-fixed`` (``tau`` fixed).
+log scale, with the population covariate of the response MAP: pancreatic cohorts get an offset
+with prior :data:`POPULATION_COEF_PRIOR`, and NETTER-1's midgut population is predicted at the
+GEP level; :func:`population_covariate`), ``robust-map`` (MAP mixed with a unit-information
+Normal(MAP mean, 1) component of weight ``robust_weight``), ``power`` (pooled series estimate
+with precision scaled by ``a0``; :func:`power_cap` keeps its ESS at most a stated fraction of
+the trial arm's events), ``commensurate`` (Hobbs et al.: pooled estimate with a between-source
+SD ``tau`` ~ half-Cauchy of scale ``tau``, or the spike-and-slab, fitted jointly with the trial
+as a scale mixture; see :mod:`prrt_bayes.borrowing.commensurate`), ``commensurate-fixed``
+(``tau`` fixed).
 """
 
 from __future__ import annotations
@@ -56,10 +59,10 @@ from prrt_bayes.borrowing.power import (
     power_prior_cap,
 )
 from prrt_bayes.core.errors import InputError
-from prrt_bayes.core.priors import HalfCauchy, NormalMixture
+from prrt_bayes.core.priors import HalfCauchy, Normal, NormalMixture
 from prrt_bayes.core.results import BorrowingReport
 from prrt_bayes.evidence import load_series
-from prrt_bayes.evidence.series_rules import regimen_exclusion
+from prrt_bayes.evidence.series_rules import POPULATION_LEVELS, regimen_exclusion
 
 QUANTITY = {"pfs": "pfs_median_months", "os": "os_median_months"}
 
@@ -149,6 +152,36 @@ def series_log_medians(endpoint: str, series=None) -> tuple[pd.DataFrame, pd.Dat
     return included, pd.DataFrame(excluded, columns=["study", "reason"])
 
 
+POPULATION_COEF_PRIOR = Normal(0.0, 1.0)
+"""Prior of the population offset of the survival MAP (log median scale): a pancreatic vs GEP
+difference within a factor e (2.7) at one SD, as the response MAP's Normal(0, 1) on the logit
+scale."""
+
+
+def population_covariate(included: pd.DataFrame) -> dict:
+    """The population covariate of the survival MAP, as for response: NETTER-1 (midgut) is
+    predicted at the ``gep`` level of :data:`~prrt_bayes.evidence.series_rules.POPULATION_LEVELS`
+    and pancreatic cohorts get an offset.
+
+    Parameters
+    ----------
+    included
+        The cohorts of :func:`series_log_medians` (column ``population``).
+
+    Returns
+    -------
+    dict
+        ``covariates``, ``new_covariates`` and ``coef_prior`` for
+        :func:`~prrt_bayes.borrowing.map_prior.map_prior_estimates`, or an empty dict when
+        every cohort is at the target level (exchangeable, no covariate).
+    """
+    pancreatic = (included["population"].map(POPULATION_LEVELS) == "pancreatic").to_numpy()
+    if not pancreatic.any():
+        return {}
+    return {"covariates": pancreatic[:, None].astype(float), "new_covariates": [0.0],
+            "coef_prior": POPULATION_COEF_PRIOR}
+
+
 def external_log_median_prior(
     endpoint: str,
     method: str,
@@ -200,10 +233,10 @@ def external_log_median_prior(
         raise InputError(f"{endpoint}: {len(included)} series cohort(s) left after the rules; "
                          "borrowing needs at least 2", field="borrowing")
     y, s = included["log_median"].to_numpy(), included["std_error"].to_numpy()
-    if method == "map":
-        prior = map_prior_estimates(y, s)
-    elif method == "robust-map":
-        prior = map_prior_estimates(y, s, robust_weight=robust_weight, robust_sd=1.0)
+    if method in ("map", "robust-map"):
+        prior = map_prior_estimates(
+            y, s, **population_covariate(included),
+            robust_weight=robust_weight if method == "robust-map" else None, robust_sd=1.0)
     elif method == "power":
         prior = power_prior(VAGUE_NORMAL, y, s, a0)
     elif method == "commensurate":

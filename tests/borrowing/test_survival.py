@@ -224,3 +224,25 @@ def test_commensurate_hyperprior_options():
     spike, *_ = external_log_median_prior("pfs", "commensurate", tau_hyperprior="spike-slab")
     assert len(cauchy.weights) > 4 and cauchy != spike
     assert float(cauchy.ppf(0.5)) == pytest.approx(float(spike.ppf(0.5)), abs=1e-6)
+
+
+def test_survival_map_has_the_population_covariate_of_the_response_map():
+    """Pancreatic cohorts get an offset (NETTER-1 is midgut, predicted at the GEP level): a
+    pancreatic cohort with a much shorter median pulls the covariate MAP less than the
+    exchangeable one."""
+    from prrt_bayes.borrowing.map_prior import map_prior_estimates
+    from prrt_bayes.borrowing.survival import population_covariate
+
+    included, _ = series_log_medians("pfs")
+    covariate = population_covariate(included)
+    pancreatic = included["population"].eq("pancreatic").to_numpy()
+    assert pancreatic.any() and (covariate["covariates"][:, 0] == pancreatic).all()
+    assert covariate["new_covariates"] == [0.0]
+    shifted = included["log_median"].to_numpy() - 1.0 * pancreatic  # pancreatic e times shorter
+    s = included["std_error"].to_numpy()
+    with_covariate = float(map_prior_estimates(shifted, s, **covariate).ppf(0.5))
+    exchangeable = float(map_prior_estimates(shifted, s).ppf(0.5))
+    unshifted = float(map_prior_estimates(included["log_median"].to_numpy(), s,
+                                          **covariate).ppf(0.5))
+    assert abs(with_covariate - unshifted) < abs(exchangeable - unshifted)
+    assert population_covariate(included[~pancreatic]) == {}
