@@ -348,61 +348,10 @@ def _print_tail(result) -> None:
 
 
 INDICATOR_QUANTITIES = frozenset({Quantity.PROBABILITY_HR_INCREASES,
-                                  Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE})
-"""Summary rows whose draws are 0/1 indicators: the posterior probability is their mean (their
-median and interval, 0 or 1, say nothing)."""
-
-HEADLINE_QUANTITIES = frozenset({
-    Quantity.HAZARD_RATIO, Quantity.EXCESS_HAZARD_RATIO, Quantity.HAZARD_RATIO_WITHOUT_BORROWING,
-    Quantity.TIME_RATIO, Quantity.PROBABILITY_HR_INCREASES, Quantity.MEDIAN_SURVIVAL,
-    Quantity.MEDIAN_SURVIVAL_WITHOUT_BORROWING, Quantity.MEAN_SURVIVAL,
-    Quantity.MEAN_SURVIVAL_DIFFERENCE, Quantity.RESPONSE_RATE,
-    Quantity.RESPONSE_RATE_WITHOUT_BORROWING, Quantity.RISK_DIFFERENCE,
-    Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE,
-})
-"""Quantities of the console's headline table (every row is in ``summary.csv``); period-wise
-hazard ratios (``hazard_ratio_<a>-<b>m``) count as hazard ratios, and the cost-effectiveness
-life years (:data:`prrt_bayes.outputs.hta.LIFE_YEAR_QUANTITIES`) are shown too."""
-
-CLEAR_PROBABILITY = 0.95
-"""An adverse event is on the console when P(risk difference > 0) is at least this or at most
-1 minus this (the others are in ``summary.csv`` and the report's forest plot)."""
-
-
-def headline_rows(summary):
-    """The rows of a run's summary that the console shows: key estimates per analysis.
-
-    Every hazard ratio, median and mean survival, response and risk difference; of the adverse
-    events only those whose P(risk difference > 0) is at least :data:`CLEAR_PROBABILITY` or at
-    most 1 minus it, and the long-term risks.
-
-    Parameters
-    ----------
-    summary
-        A run's summary frame (the columns of ``summary.csv``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The headline rows, in the summary's order.
-    """
-    from prrt_bayes.outputs.hta import LIFE_YEAR_QUANTITIES
-
-    quantity = summary["quantity"].astype(str)
-    key = (quantity.isin(HEADLINE_QUANTITIES | set(LIFE_YEAR_QUANTITIES))
-           | quantity.str.match(r"(excess_)?hazard_ratio_"))
-    adverse = summary["endpoint"].astype(str).str.endswith(("_any_grade", "_grade34"))
-    probability = summary.loc[
-        adverse & (quantity == Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE)
-    ].set_index(["analysis", "endpoint"])["mean"]
-    clear = probability[(probability >= CLEAR_PROBABILITY)
-                        | (probability <= 1 - CLEAR_PROBABILITY)].index
-    event = summary.set_index(["analysis", "endpoint"]).index
-    shown_event = adverse & event.isin(clear) & quantity.isin(
-        {Quantity.RISK_DIFFERENCE, Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE})
-    long_term = ~adverse & (summary["endpoint"].astype(str).str.contains("long_term")
-                            | quantity.str.startswith("cumulative_incidence"))
-    return summary[(key & ~adverse) | shown_event | long_term]
+                                  Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE,
+                                  Quantity.PROBABILITY_NO_DIFFERENCE})
+"""Summary rows whose posterior probability is their mean: 0/1 indicators (their median and
+interval, 0 or 1, say nothing) and the per-draw conditional probability of no difference."""
 
 
 def _number(value: float) -> str:
@@ -410,6 +359,8 @@ def _number(value: float) -> str:
 
 
 def _print_summary(summary, diagnostics, out: Path) -> None:
+    from prrt_bayes.core.summary import headline_rows
+
     rows = headline_rows(summary)
     table = Table(title=f"Headline estimates: posterior median and 95% credible interval "
                         f"({len(rows)} of {len(summary)} rows; all in {out}/summary.csv)")

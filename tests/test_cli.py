@@ -119,7 +119,6 @@ def test_run_table_prints_an_indicators_probability_not_its_quantiles(capsys, tm
 def test_headline_keeps_key_estimates_and_only_clear_adverse_events():
     """The console shows hazard ratios, medians, means, response and the adverse events whose
     P(RD > 0) is >= 0.95 or <= 0.05; the rest stays in summary.csv."""
-    from prrt_bayes import cli
 
     summary = _summary_rows(
         ("os_final", "os", "excess_hazard_ratio_0-26.0277m", "lu177_vs_control", 0.7, 0.1, 0.7,
@@ -138,7 +137,9 @@ def test_headline_keeps_key_estimates_and_only_clear_adverse_events():
         ("toxicity", "anemia_grade34", "probability_risk_difference_positive",
          "lu177_vs_control", 0.02, 0.1, 0, 0, 0),
     )
-    shown = cli.headline_rows(summary)
+    from prrt_bayes.core.summary import headline_rows
+
+    shown = headline_rows(summary)
     assert list(zip(shown.endpoint, shown.quantity, strict=True)) == [
         ("os", "excess_hazard_ratio_0-26.0277m"), ("os", "median_survival_months"),
         ("nausea_any_grade", "probability_risk_difference_positive"),

@@ -9,8 +9,9 @@ fraction of missing information (E-BFMI, ArviZ ``bfmi``), and compares them with
 
 The parameters converging is not enough for a derived headline number (a 30-year mean, a median
 far in the tail): :func:`check_reported_quantities` checks the Monte Carlo standard error of
-every reported quantity against its posterior spread (at most :data:`MCSE_MAX_RATIO` of it) and
-:func:`with_quantity_check` adds that verdict to an analysis's record.
+every headline quantity (:func:`~prrt_bayes.core.summary.headline_rows`) against its posterior
+spread (at most :data:`MCSE_MAX_RATIO` of it) and :func:`with_quantity_check` adds that verdict
+to an analysis's record.
 """
 
 from __future__ import annotations
@@ -324,7 +325,14 @@ def quantity_mcse_ratio(draws: np.ndarray) -> float:
 def check_reported_quantities(
     tree: xr.DataTree, max_ratio: float = MCSE_MAX_RATIO
 ) -> tuple[float, tuple[str, ...]]:
-    """MCSE check of every reported quantity of an analysis (its ``quantities`` group).
+    """MCSE check of every headline quantity of an analysis (in its ``quantities`` group).
+
+    Headline rows are those :func:`~prrt_bayes.core.summary.headline_rows` selects (hazard
+    ratios, medians, means, response, adverse events with a clear P(RD > 0), long-term risks):
+    the numbers a reader takes away. The others are reported but not gated: e.g. the median
+    risk difference of an adverse event with about half its posterior mass at exactly no
+    difference (Berry & Berry) flips between 0 and a positive value from seed to seed, which
+    its P(RD > 0) and P(no difference) rows say plainly.
 
     Parameters
     ----------
@@ -341,9 +349,12 @@ def check_reported_quantities(
         The largest ratio over the rows that could be assessed (NaN if none) and one problem per
         row above ``max_ratio``.
     """
+    from prrt_bayes.core.posterior import summary_from_tree
+    from prrt_bayes.core.summary import headline_rows
+
     draws = tree["quantities"].dataset["draws"].transpose("row", "chain", "draw")
     ratios, problems = [], []
-    for index in range(draws.sizes["row"]):
+    for index in headline_rows(summary_from_tree(tree)).index:
         row = draws.isel(row=index)
         ratio = quantity_mcse_ratio(row.values)
         if math.isnan(ratio):

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from prrt_bayes.core.vocabulary import LIFE_YEAR_QUANTITIES, Quantity
+
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "analysis",
     "endpoint",
@@ -138,3 +140,57 @@ def summary_frame(
     if priors is not None:
         frame.attrs["priors"] = dict(priors)
     return frame
+
+
+HEADLINE_QUANTITIES = frozenset({
+    Quantity.HAZARD_RATIO, Quantity.EXCESS_HAZARD_RATIO, Quantity.HAZARD_RATIO_WITHOUT_BORROWING,
+    Quantity.TIME_RATIO, Quantity.PROBABILITY_HR_INCREASES, Quantity.MEDIAN_SURVIVAL,
+    Quantity.MEDIAN_SURVIVAL_WITHOUT_BORROWING, Quantity.MEAN_SURVIVAL,
+    Quantity.MEAN_SURVIVAL_DIFFERENCE, Quantity.RESPONSE_RATE,
+    Quantity.RESPONSE_RATE_WITHOUT_BORROWING, Quantity.RISK_DIFFERENCE,
+    Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE,
+})
+"""Headline quantities: the console's table and the MCSE gate (every row is in
+``summary.csv``); period-wise hazard ratios (``hazard_ratio_<a>-<b>m``) count as hazard ratios,
+and the cost-effectiveness life years (:data:`~prrt_bayes.core.vocabulary.LIFE_YEAR_QUANTITIES`)
+and the cumulative incidences of long-term risks are headline quantities too."""
+
+CLEAR_PROBABILITY = 0.95
+"""An adverse event is a headline when P(risk difference > 0) is at least this or at most
+1 minus this (the others are in ``summary.csv`` and the report's forest plot)."""
+
+
+def headline_rows(summary):
+    """The headline rows of a summary: the key estimates per analysis, which the console shows
+    and whose Monte Carlo error the gate checks
+    (:func:`~prrt_bayes.core.diagnostics.with_quantity_check`).
+
+    Every hazard ratio, median and mean survival, response and risk difference; of the adverse
+    events only those whose P(risk difference > 0) is at least :data:`CLEAR_PROBABILITY` or at
+    most 1 minus it, and the long-term risks.
+
+    Parameters
+    ----------
+    summary
+        A run's summary frame (the columns of ``summary.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The headline rows, in the summary's order.
+    """
+    quantity = summary["quantity"].astype(str)
+    key = (quantity.isin(HEADLINE_QUANTITIES | set(LIFE_YEAR_QUANTITIES))
+           | quantity.str.match(r"(excess_)?hazard_ratio_"))
+    adverse = summary["endpoint"].astype(str).str.endswith(("_any_grade", "_grade34"))
+    probability = summary.loc[
+        adverse & (quantity == Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE)
+    ].set_index(["analysis", "endpoint"])["mean"]
+    clear = probability[(probability >= CLEAR_PROBABILITY)
+                        | (probability <= 1 - CLEAR_PROBABILITY)].index
+    event = summary.set_index(["analysis", "endpoint"]).index
+    shown_event = adverse & event.isin(clear) & quantity.isin(
+        {Quantity.RISK_DIFFERENCE, Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE})
+    long_term = ~adverse & (summary["endpoint"].astype(str).str.contains("long_term")
+                            | quantity.str.startswith("cumulative_incidence"))
+    return summary[(key & ~adverse) | shown_event | long_term]

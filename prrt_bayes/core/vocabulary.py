@@ -91,7 +91,14 @@ class Quantity(StrEnum):
     RISK_DIFFERENCE = "risk_difference"
     ODDS_RATIO = "odds_ratio"
     PROBABILITY_RISK_DIFFERENCE_POSITIVE = "probability_risk_difference_positive"
+    PROBABILITY_NO_DIFFERENCE = "probability_no_difference"
+    """Posterior probability that an adverse event does not differ between the arms (the
+    point mass of the Berry & Berry model, :mod:`prrt_bayes.toxicity.adverse_events`)."""
     AE_PROBABILITY = "ae_probability"
+
+
+LIFE_YEAR_QUANTITIES: tuple[str, ...] = ("life_years", "progression_free_life_years")
+"""Quantities of the partitioned-survival life-years (:mod:`prrt_bayes.outputs.hta`)."""
 
 
 def _months(t: float) -> str:
@@ -162,3 +169,19 @@ def period_hazard_ratio(start: float, end: float) -> str:
     if end == float("inf"):
         return f"hazard_ratio_{start:g}m_plus"
     return f"hazard_ratio_{start:g}-{end:g}m"
+
+
+def cumulative_incidence(t: float) -> str:
+    """``"cumulative_incidence_<t>m"``: probability of the event by ``t`` months.
+
+    Parameters
+    ----------
+    t
+        Horizon in months.
+
+    Returns
+    -------
+    str
+        The quantity name, ``t`` formatted with ``:g``.
+    """
+    return f"cumulative_incidence_{_months(t)}"

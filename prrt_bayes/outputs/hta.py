@@ -69,14 +69,13 @@ import xarray as xr
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.results import AnalysisResult
 from prrt_bayes.core.summary import summarize_draws, summary_frame
-from prrt_bayes.core.vocabulary import Arm, Endpoint
+from prrt_bayes.core.vocabulary import LIFE_YEAR_QUANTITIES, Arm, Endpoint
 from prrt_bayes.outputs.safe_text import escape_cell, safe_name
 from prrt_bayes.outputs.workbook import MAX_COLUMNS, Sheet, write_workbook
 
 SURVIVAL_COLUMNS: tuple[str, ...] = (
     "sample", "endpoint", "analysis", "arm", "cycle", "time_months", "survival",
 )
-LIFE_YEAR_QUANTITIES: tuple[str, ...] = ("life_years", "progression_free_life_years")
 CONTRAST = (Arm.LU177.value, Arm.CONTROL.value)
 SURVIVAL_DTYPE = np.float32
 """Type of the exported survival values (``survival.parquet``; the workbook rounds further)."""

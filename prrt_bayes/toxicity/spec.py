@@ -12,10 +12,14 @@ Example (``prrt_bayes/specs/toxicity.toml``, abridged)::
     family = "berry_berry"
 
     [sampler]
-    draws = 2000
+    draws = 4000
     target_accept = 0.99
 
-There is no ``[borrowing]``: the long-term MDS risk pools the series by design.
+``family`` is the adverse-event model (:mod:`prrt_bayes.toxicity.adverse_events`):
+``"berry_berry"`` (Berry & Berry 2004 with its point mass at no difference, the default),
+``"xia_1a"`` (the same hierarchy without the point mass, Xia 2011 Model 1a) or
+``"independent"`` (unshrunk, exact conjugate draws). There is no ``[borrowing]``: the
+long-term MDS risk pools the series by design.
 """
 
 from __future__ import annotations
@@ -32,9 +36,9 @@ class ToxicityEvidence(Netter1EvidenceSpec):
 
 
 class ToxicityModel(StrictSection):
-    """The adverse-event model family."""
+    """The adverse-event model: ``"berry_berry"`` (default), ``"xia_1a"`` or ``"independent"``."""
 
-    family: Literal["berry_berry"] = "berry_berry"
+    family: Literal["berry_berry", "xia_1a", "independent"] = "berry_berry"
 
 
 class ToxicitySpec(SpecBase):

@@ -224,11 +224,13 @@ def test_quantity_check_fails_an_analysis_with_an_imprecise_headline_number():
     from prrt_bayes.core.diagnostics import with_quantity_check
 
     rng = np.random.default_rng(4)
-    draws = xr.DataArray(np.stack([rng.normal(size=(4, 1000)), _ar1(rng, 0.999, (4, 1000))]),
-                         dims=("row", "chain", "draw"),
-                         coords={"quantity": ("row", ["hazard_ratio", "mean_survival_months"]),
-                                 "group": ("row", ["lu177_vs_control", "lu177"]),
-                                 "endpoint": ("row", ["os", "os"])})
+    rows = [rng.normal(size=(4, 1000)), _ar1(rng, 0.999, (4, 1000)), _ar1(rng, 0.999, (4, 1000))]
+    quantities = ["hazard_ratio", "mean_survival_months", "rmst_12m"]  # the last: not headline
+    draws = xr.DataArray(np.stack(rows), dims=("row", "chain", "draw"),
+                         coords={"quantity": ("row", quantities),
+                                 "group": ("row", ["lu177_vs_control", "lu177", "lu177"]),
+                                 "endpoint": ("row", ["os"] * 3),
+                                 "analysis": ("row", ["os_final"] * 3)})
     tree = xr.DataTree.from_dict({"quantities": xr.Dataset({"draws": draws})})
     ok = Diagnostics(1.0, 1000.0, 1000.0, 0, 1.0, True, ())
     checked = with_quantity_check(ok, tree)

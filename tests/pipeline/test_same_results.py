@@ -30,7 +30,12 @@ NAMED_CHANGES = {
                 "compile; separate hyperparameters per grade, same priors), so its draws come "
                 "from a new random stream; the statistics agree with the five-fit version within "
                 "Monte Carlo error (largest |mean difference| 0.064 posterior SD); the MDS rows "
-                "are unchanged",
+                "are unchanged; issue 17: Berry & Berry 2004 as published (point mass at no "
+                "difference per organ class, pi ~ Beta(1, 1)) replaces Xia 2011 Model 1a, 4 "
+                "chains: every AE row changes (abdominal pain any grade P(RD > 0) 0.80 -> 0.06, "
+                "P(no difference) 0.93) and probability_no_difference rows are added; the "
+                "long-term MDS risk is a Poisson rate per person-year over the cohorts that "
+                "report follow-up (NETTER-1 final), as cumulative incidence by 24 and 60 months",
     **dict.fromkeys(("pfs_primary", "os_interim", "os_final", "pfs_primary+os_final"),
                     "issue 15: fitted to every member of the reconstruction ensemble (pseudo-IPD "
                     "meeting every published target, the hazard ratio included) and pooled; the "
@@ -50,13 +55,29 @@ floor the effect is the excess-hazard ratio (``excess_hazard_ratio``), and ``os_
 per period (the published PH test failed); the other rows keep the fixture's vocabulary."""
 
 
+NEW_QUANTITIES = ("probability_no_difference", "response_rate_without_borrowing")
+"""Rows issue 17 added: Berry & Berry's probability of no difference per adverse event, the
+trial-alone response rate beside the borrowed one."""
+
+MDS_ENDPOINTS = ("mds_long_term_pooled", "mds_long_term_new_cohort")
+"""Issue 17 replaced the long-term MDS rows (a per-patient ``ae_probability``) by cumulative
+incidences by stated horizons (``cumulative_incidence_24m``, ``_60m``)."""
+
+
 def _key(line: str) -> str:
     return ",".join(line.split(",")[:4])
 
 
+def _comparable(line: str) -> bool:
+    """A row whose key the fixture has too (not renamed, added or replaced since)."""
+    fields = line.split(",")
+    return not (fields[2].startswith(EFFECT_ROWS) or fields[2] in NEW_QUANTITIES
+                or fields[1] in MDS_ENDPOINTS)
+
+
 def _keys(lines: list[str]) -> list[str]:
-    """Row keys without the treatment-effect rows (renamed by issue 16)."""
-    return [_key(line) for line in lines if not line.split(",")[2].startswith(EFFECT_ROWS)]
+    """Row keys without the rows renamed, added or replaced by issues 16 and 17."""
+    return [_key(line) for line in lines if _comparable(line)]
 
 
 def _rows(text: str, analysis: str) -> list[str]:
@@ -92,11 +113,14 @@ def test_bundled_run_summary_bytes_unchanged(tmp_path):
     written = (tmp_path / "out" / "summary.csv").read_text().splitlines()
     expected = FIXTURE.read_text().splitlines()
     assert _keys(written) == _keys(expected)
-    kept = [line for line in written if not line.split(",")[2].startswith(EFFECT_ROWS)]
-    before = [line for line in expected if not line.split(",")[2].startswith(EFFECT_ROWS)]
+    kept = [line for line in written if _comparable(line)]
+    before = [line for line in expected if _comparable(line)]
     changed = [(new, old) for new, old in zip(kept, before, strict=True) if new != old]
     unexplained = [pair for pair in changed if pair[1].split(",")[0] not in NAMED_CHANGES]
     assert not unexplained, unexplained[:5]
     effect_analyses = {line.split(",")[0] for line in written
                        if line.split(",")[2].startswith(EFFECT_ROWS)}
     assert effect_analyses <= set(NAMED_CHANGES), effect_analyses
+    mds = {_key(line) for line in written if line.split(",")[1] in MDS_ENDPOINTS}
+    assert mds == {f"toxicity,{endpoint},cumulative_incidence_{h}m,lu177"
+                   for endpoint in MDS_ENDPOINTS for h in (24, 60)}
