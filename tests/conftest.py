@@ -21,7 +21,9 @@ def cli_runner() -> CliRunner:
 
 @pytest.fixture(scope="session")
 def quick_response_spec():
-    """The bundled response analysis with 300 draws and 300 tuning steps (a fit of seconds)."""
+    """The bundled response analysis with 300 draws and 300 tuning steps and no borrowing (a
+    fit of seconds, for tests of the pipeline's machinery; the borrowing path, which adds the
+    series MAP fit, has tests of its own)."""
     from prrt_bayes.pipeline.specs import resolve_spec
 
-    return resolve_spec("response").with_overrides(draws=300, tune=300)
+    return resolve_spec("response").with_overrides(draws=300, tune=300, borrowing="none")
