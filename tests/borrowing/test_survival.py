@@ -109,6 +109,7 @@ def _simulate(seed: int, n: int = 120) -> pd.DataFrame:
     return simulate_exponential_ipd(rates, n, np.random.default_rng(seed), censor=(6, 30))
 
 
+@pytest.mark.slow  # two PH fits (about 12 s)
 def test_commensurate_external_information_narrows_the_177lu_median():
     ipd = _simulate(3)
     settings = SamplerSettings(draws=800, tune=800)

@@ -129,6 +129,8 @@ def _run(cli_runner, out, *args):
                                    "400", "--quick"])
 
 
+@pytest.mark.slow  # the CLI's --seed twice (about 16 s); the runner's determinism is in the
+# default run (tests/pipeline/test_same_results.py::test_same_seed_same_bytes)
 def test_same_seed_gives_byte_identical_summary(tmp_path, cli_runner):
     spec = tmp_path / "one_member.toml"  # the default reconstruction member: one fit per run
     spec.write_text(bundled_text("os_interim").replace(
@@ -176,6 +178,8 @@ def test_markup_arm_name_is_escaped_in_report(tmp_path, cli_runner):
     assert "&lt;script&gt;" in html
 
 
+@pytest.mark.slow  # the CLI's --borrowing path end to end (about 25 s); the bundled response
+# spec borrows by default, which tests/pipeline/test_api.py checks in the default run
 def test_borrowing_override_reports_conflict_and_prior_posterior_plot(tmp_path, cli_runner):
     out = tmp_path / "borrow"
     result = cli_runner.invoke(app, ["run", "response", "--borrowing", "robust-map", "--quick",

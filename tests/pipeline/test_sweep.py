@@ -111,6 +111,7 @@ def test_process_pool_gives_same_summary_as_in_process(response_spec, pool_sweep
     pd.testing.assert_frame_equal(sweep(response_spec, GRID, tmp_path / "out", jobs=2), local)
 
 
+@pytest.mark.slow  # starts a local Dask cluster (about 11 s)
 def test_dask_cluster_gives_same_summary_as_local_pool(response_spec, pool_sweep, tmp_path):
     distributed = pytest.importorskip(
         "dask.distributed", reason="dask[distributed] (optional extra) is not installed")
