@@ -136,6 +136,11 @@ def test_headline_keeps_key_estimates_and_only_clear_adverse_events():
          -0.1, 0.1),
         ("toxicity", "anemia_grade34", "probability_risk_difference_positive",
          "lu177_vs_control", 0.02, 0.1, 0, 0, 0),
+        # Berry & Berry: P(RD > 0) 0.02 but mostly no difference, not a clear decrease
+        ("toxicity", "cough_grade34", "probability_risk_difference_positive",
+         "lu177_vs_control", 0.02, 0.1, 0, 0, 0),
+        ("toxicity", "cough_grade34", "probability_no_difference", "lu177_vs_control", 0.9,
+         0.1, 0.95, 0.6, 1),
     )
     from prrt_bayes.core.summary import headline_rows
 

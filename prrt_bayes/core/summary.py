@@ -156,8 +156,8 @@ and the cost-effectiveness life years (:data:`~prrt_bayes.core.vocabulary.LIFE_Y
 and the cumulative incidences of long-term risks are headline quantities too."""
 
 CLEAR_PROBABILITY = 0.95
-"""An adverse event is a headline when P(risk difference > 0) is at least this or at most
-1 minus this (the others are in ``summary.csv`` and the report's forest plot)."""
+"""An adverse event is a headline when P(risk difference > 0) or P(risk difference < 0) is at
+least this (the others are in ``summary.csv`` and the report's forest plot)."""
 
 
 def headline_rows(summary):
@@ -166,8 +166,10 @@ def headline_rows(summary):
     (:func:`~prrt_bayes.core.diagnostics.with_quantity_check`).
 
     Every hazard ratio, median and mean survival, response and risk difference; of the adverse
-    events only those whose P(risk difference > 0) is at least :data:`CLEAR_PROBABILITY` or at
-    most 1 minus it, and the long-term risks.
+    events only those whose P(risk difference > 0) or P(risk difference < 0) is at least
+    :data:`CLEAR_PROBABILITY` (P(RD < 0) = 1 - P(RD > 0) - P(no difference), the last from the
+    Berry & Berry model's ``probability_no_difference`` row, 0 without one), and the long-term
+    risks.
 
     Parameters
     ----------
@@ -183,11 +185,14 @@ def headline_rows(summary):
     key = (quantity.isin(HEADLINE_QUANTITIES | set(LIFE_YEAR_QUANTITIES))
            | quantity.str.match(r"(excess_)?hazard_ratio_"))
     adverse = summary["endpoint"].astype(str).str.endswith(("_any_grade", "_grade34"))
-    probability = summary.loc[
-        adverse & (quantity == Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE)
-    ].set_index(["analysis", "endpoint"])["mean"]
-    clear = probability[(probability >= CLEAR_PROBABILITY)
-                        | (probability <= 1 - CLEAR_PROBABILITY)].index
+    def by_event(name: str):
+        return summary.loc[adverse & (quantity == name)].set_index(["analysis", "endpoint"])[
+            "mean"]
+
+    positive = by_event(Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE)
+    negative = 1 - positive - by_event(Quantity.PROBABILITY_NO_DIFFERENCE).reindex(
+        positive.index, fill_value=0.0)
+    clear = positive[(positive >= CLEAR_PROBABILITY) | (negative >= CLEAR_PROBABILITY)].index
     event = summary.set_index(["analysis", "endpoint"]).index
     shown_event = adverse & event.isin(clear) & quantity.isin(
         {Quantity.RISK_DIFFERENCE, Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE})
