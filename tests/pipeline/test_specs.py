@@ -279,8 +279,9 @@ def test_sampler_backend_is_a_spec_setting(tmp_path):
     assert spec.sampler_settings().backend == "auto"
     assert spec.with_overrides(backend="pymc").sampler_settings().backend == "pymc"
     path = tmp_path / "bad_backend.toml"
-    path.write_text(bundled_text("pfs_primary").replace(
-        "target_accept = 0.98", 'target_accept = 0.98\nbackend = "stan"'))
+    text = bundled_text("pfs_primary")
+    assert "[sampler]\n" in text
+    path.write_text(text.replace("[sampler]\n", '[sampler]\nbackend = "stan"\n'))
     with pytest.raises(InputError) as caught:
         load_spec(path)
     assert caught.value.field == "sampler.backend"
