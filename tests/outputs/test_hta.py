@@ -399,7 +399,8 @@ def test_hostile_names_are_inert_in_csv_and_workbook(tmp_path):
         assert safe_name(name, 31) == name
 
 
-def test_unconverged_analyses_are_not_exported(tmp_path):
+def _converged_pfs_and_failed_os():
+    """A converged PFS analysis and an OS analysis that failed its convergence checks."""
     from dataclasses import replace
 
     from helpers import FAILED
@@ -410,6 +411,11 @@ def test_unconverged_analyses_are_not_exported(tmp_path):
     os = replace(exp_result("os_final", "os", {"lu177": noisy(0.01, shape, 3),
                                                "control": noisy(0.02, shape, 4)}),
                  diagnostics=FAILED)
+    return pfs, os
+
+
+def test_unconverged_analyses_are_not_exported(tmp_path):
+    pfs, os = _converged_pfs_and_failed_os()
     report = write_psa([pfs, os], tmp_path, n_draws=50)
     assert report.excluded == ["os_final"]
     assert not (tmp_path / "psa" / "parameters_os_final.csv").exists()
@@ -423,17 +429,9 @@ def test_unconverged_analyses_are_not_exported(tmp_path):
 def test_unconverged_analyses_exported_on_request_say_so_in_every_file(tmp_path):
     """--allow-unconverged: the failed analysis is exported, and every PSA file starts with the
     warning (CSV comment line, Parquet metadata, the workbook README's first row)."""
-    from dataclasses import replace
-
     import pyarrow.parquet as pq
-    from helpers import FAILED
 
-    shape = (2, 200)
-    pfs = exp_result("pfs_primary", "pfs", {"lu177": noisy(0.03, shape, 1),
-                                            "control": noisy(0.1, shape, 2)})
-    os = replace(exp_result("os_final", "os", {"lu177": noisy(0.01, shape, 3),
-                                               "control": noisy(0.02, shape, 4)}),
-                 diagnostics=FAILED)
+    pfs, os = _converged_pfs_and_failed_os()
     report = write_psa([pfs, os], tmp_path, n_draws=50, allow_unconverged=True)
     assert report.excluded == [] and report.unconverged == ["os_final"]
     psa = tmp_path / "psa"
