@@ -323,7 +323,7 @@ def quantity_mcse_ratio(draws: np.ndarray) -> float:
 
 
 def check_reported_quantities(
-    tree: xr.DataTree, max_ratio: float = MCSE_MAX_RATIO
+    tree: xr.DataTree, summary, max_ratio: float = MCSE_MAX_RATIO
 ) -> tuple[float, tuple[str, ...]]:
     """MCSE check of every headline quantity of an analysis (in its ``quantities`` group).
 
@@ -340,6 +340,9 @@ def check_reported_quantities(
         Posterior tree with a ``quantities`` group (variable ``draws``, dims ``chain, draw,
         row``; coordinates ``quantity``, ``group``, ``endpoint`` along ``row``; see
         :mod:`prrt_bayes.core.posterior`).
+    summary
+        Its summary, row ``i`` summarising the group's row ``i``
+        (:func:`~prrt_bayes.core.posterior.summary_from_tree`, as every analysis reports it).
     max_ratio
         Largest acceptable ratio (:func:`quantity_mcse_ratio`).
 
@@ -349,12 +352,11 @@ def check_reported_quantities(
         The largest ratio over the rows that could be assessed (NaN if none) and one problem per
         row above ``max_ratio``.
     """
-    from prrt_bayes.core.posterior import summary_from_tree
     from prrt_bayes.core.summary import headline_rows
 
     draws = tree["quantities"].dataset["draws"].transpose("row", "chain", "draw")
     ratios, problems = [], []
-    for index in headline_rows(summary_from_tree(tree)).index:
+    for index in headline_rows(summary.reset_index(drop=True)).index:
         row = draws.isel(row=index)
         ratio = quantity_mcse_ratio(row.values)
         if math.isnan(ratio):
@@ -367,7 +369,7 @@ def check_reported_quantities(
     return (max(ratios) if ratios else math.nan), tuple(problems)
 
 
-def with_quantity_check(diagnostics: Diagnostics, tree: xr.DataTree | None,
+def with_quantity_check(diagnostics: Diagnostics, tree: xr.DataTree | None, summary,
                         max_ratio: float = MCSE_MAX_RATIO) -> Diagnostics:
     """An analysis's record with the MCSE check of its reported quantities added.
 
@@ -378,6 +380,8 @@ def with_quantity_check(diagnostics: Diagnostics, tree: xr.DataTree | None,
     tree
         Its posterior tree; ``None`` or a tree without a ``quantities`` group leaves the record
         unchanged.
+    summary
+        Its summary (:func:`check_reported_quantities`).
     max_ratio
         Largest acceptable ratio (:func:`quantity_mcse_ratio`).
 
@@ -389,7 +393,7 @@ def with_quantity_check(diagnostics: Diagnostics, tree: xr.DataTree | None,
     """
     if tree is None or "quantities" not in tree.children:
         return diagnostics
-    ratio, problems = check_reported_quantities(tree, max_ratio)
+    ratio, problems = check_reported_quantities(tree, summary, max_ratio)
     return replace(diagnostics, max_mcse_ratio=ratio,
                    passed=diagnostics.passed and not problems,
                    problems=diagnostics.problems + problems)

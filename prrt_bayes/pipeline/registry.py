@@ -88,5 +88,6 @@ def run_analysis(spec: AnalysisSpec) -> AnalysisResult:
         The fitted analysis, its diagnostics including the MCSE check.
     """
     result = REGISTRY[spec.kind].run(spec)
-    result.diagnostics = with_quantity_check(result.diagnostics, result.tree)
+    result.diagnostics = with_quantity_check(result.diagnostics, result.tree,
+                                             result.summary)
     return result

@@ -232,8 +232,10 @@ def test_quantity_check_fails_an_analysis_with_an_imprecise_headline_number():
                                  "endpoint": ("row", ["os"] * 3),
                                  "analysis": ("row", ["os_final"] * 3)})
     tree = xr.DataTree.from_dict({"quantities": xr.Dataset({"draws": draws})})
+    from prrt_bayes.core.posterior import summary_from_tree
+
     ok = Diagnostics(1.0, 1000.0, 1000.0, 0, 1.0, True, ())
-    checked = with_quantity_check(ok, tree)
+    checked = with_quantity_check(ok, tree, summary_from_tree(tree))
     assert not checked.passed and checked.max_mcse_ratio > 0.1
     assert len(checked.problems) == 1 and "mean_survival_months (lu177, os)" in checked.problems[0]
-    assert with_quantity_check(ok, None) is ok
+    assert with_quantity_check(ok, None, None) is ok
