@@ -4,10 +4,11 @@
 mixture prior for a new study; :func:`map_prior_summary` is what ``prrt-bayes map-prior``
 prints. Mixtures are fitted by EM to draws from the *exact* predictive distribution (quadrature
 posterior, see :mod:`.binomial_map` and :mod:`.meta`), so the only Monte Carlo error is in the
-20 000 draws fed to EM (drawn with ``seed``); the number of components is chosen by AIC (1 to
-``max_components``, 3 by default), as RBesT's ``automixfit`` does. With ``robust_weight`` (in
-[0, 1]) a vague component of that weight is added last; ``None`` leaves the MAP mixture
-unrobustified.
+20 000 draws fed to EM (drawn with ``seed``; with censored studies, the draws come from
+importance resampling of 200 000 exact-posterior proposals instead); the number of components
+is chosen by AIC (1 to ``max_components``, 3 by default), as RBesT's ``automixfit`` does.
+With ``robust_weight`` (in [0, 1]) a vague component of that weight is added last; ``None``
+leaves the MAP mixture unrobustified.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from prrt_bayes.borrowing.binomial_map import binomial_map_exact
 from prrt_bayes.borrowing.ess import ess
 from prrt_bayes.borrowing.inputs import validate_counts, validate_estimates, validate_weight
 from prrt_bayes.borrowing.meta import normal_normal_exact
-from prrt_bayes.borrowing.meta_regression import meta_regression_exact
+from prrt_bayes.borrowing.meta_regression import (
+    censored_predictive_draws,
+    meta_regression_exact,
+)
 from prrt_bayes.borrowing.mixtures import fit_mixture_auto, robustify
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.priors import BetaMixture, HalfNormal, Normal, NormalMixture, Prior
@@ -97,6 +101,7 @@ def map_prior_estimates(
     covariates=None,
     new_covariates=None,
     coef_prior: Normal | str | None = None,
+    censored=None,
 ) -> NormalMixture:
     """Normal-mixture MAP prior for the parameter of a new study (estimate scale).
 
@@ -109,6 +114,11 @@ def map_prior_estimates(
         Study-level covariates ``(k, q)``, the new study's ``q`` values and the prior of their
         coefficients (:func:`~prrt_bayes.borrowing.meta_regression.meta_regression_exact`);
         ``None``: exchangeable studies (no covariate).
+    censored
+        One flag per study, True where its estimate is only a lower bound (e.g. the log of the
+        follow-up of a median not reached): such studies enter as censored information
+        (:func:`~prrt_bayes.borrowing.meta_regression.censored_predictive_draws`); ``None`` or
+        no flag set: every estimate is a value.
     tau_prior
         Prior of the between-study SD on the estimate's scale, a
         :class:`~prrt_bayes.core.priors.Prior` or its string (default ``HalfNormal(0.5)``).
@@ -136,13 +146,20 @@ def map_prior_estimates(
         For invalid estimates, fewer than 2 studies, unusable priors or an invalid robust weight
         or SD.
     """
-    if covariates is None:
-        post = normal_normal_exact(estimates, std_errors, tau_prior=tau_prior, mu_prior=mu_prior)
+    rng = np.random.default_rng(seed)
+    if censored is not None and np.any(censored):
+        draws = censored_predictive_draws(
+            estimates, std_errors, censored, covariates, new_covariates, tau_prior=tau_prior,
+            mu_prior=mu_prior, coef_prior=coef_prior, n=N_DRAWS, rng=rng)
     else:
-        post = meta_regression_exact(estimates, std_errors, covariates, new_covariates,
-                                     tau_prior=tau_prior, mu_prior=mu_prior,
-                                     coef_prior=coef_prior)
-    draws = post.sample(N_DRAWS, np.random.default_rng(seed), target="theta_new")
+        if covariates is None:
+            post = normal_normal_exact(estimates, std_errors, tau_prior=tau_prior,
+                                       mu_prior=mu_prior)
+        else:
+            post = meta_regression_exact(estimates, std_errors, covariates, new_covariates,
+                                         tau_prior=tau_prior, mu_prior=mu_prior,
+                                         coef_prior=coef_prior)
+        draws = post.sample(N_DRAWS, rng, target="theta_new")
     mix = fit_mixture_auto(draws, "normal", max_components)
     if robust_weight is not None:
         mean = mix.mean() if robust_mean is None else robust_mean

@@ -351,6 +351,27 @@ def posterior_on_grid(
         New posterior whose ``density`` integrates to 1 by the trapezoid rule and whose
         ``mass`` (density times half the neighbouring gaps) sums to 1.
     """
+    dens, mass = grid_mass(tau, logpost)
+    return NormalNormalPosterior(tau, mass, dens, mu_mean, mu_var)
+
+
+def grid_mass(tau: np.ndarray, logpost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised density of tau at the nodes and the probability mass of each node's cell.
+
+    Parameters
+    ----------
+    tau
+        Increasing grid nodes, shape ``(T,)``.
+    logpost
+        Unnormalised log posterior density of tau at the nodes, shape ``(T,)``.
+
+    Returns
+    -------
+    density : numpy.ndarray
+        Density integrating to 1 by the trapezoid rule.
+    mass : numpy.ndarray
+        Density times half the neighbouring gaps, normalised to sum to 1.
+    """
     dens = np.exp(logpost - np.max(logpost))
     dens /= np.sum(np.diff(tau) * _mid(dens))
     cell = np.zeros_like(tau)
@@ -358,8 +379,7 @@ def posterior_on_grid(
     cell[:-1] += half
     cell[1:] += half
     mass = dens * cell
-    mass /= mass.sum()
-    return NormalNormalPosterior(tau, mass, dens, mu_mean, mu_var)
+    return dens, mass / mass.sum()
 
 
 def normal_normal_model(

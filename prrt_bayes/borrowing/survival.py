@@ -12,9 +12,15 @@ Series rules (every exclusion is returned with its reason):
 - cohorts are excluded by their regimen, never their outcome
   (:data:`~prrt_bayes.evidence.series_rules.REGIMEN_FLAGS`: mixed radionuclides,
   chemotherapy, re-treatment, a non-standard activity);
-- a median that was not reached is a lower bound (censored), not an estimate: it is listed
-  as excluded with that bound (a departure from issue 17's rule, which asks for it to enter
-  as censored information: not built);
+- a median that was not reached is a lower bound, not an estimate: with a reported median
+  follow-up ``F`` the cohort is kept as censored information (``censored`` True, ``median`` =
+  ``F``: the Kaplan-Meier curve stayed above 1/2 at least that long), its SE that of a median
+  estimated at the bound (``1/(log 2 sqrt(d))`` with ``d`` from N and ``F``). The MAP routes
+  use it as ``log median > log F`` (:func:`~prrt_bayes.borrowing.meta_regression.
+  censored_predictive_draws`); the power and commensurate priors, which pool point
+  estimates, and the survivor counts leave it out with that reason
+  (:func:`point_estimates_only`). Without a follow-up there is no bound and the cohort is
+  excluded;
 - one cohort per overlap group (the one with more patients; e.g. Brabander 2017 replaces
   Kwekkeboom 2008 in Rotterdam);
 - standard error of the log median: from the reported 95% CI (an interval reported as a
@@ -82,7 +88,8 @@ def series_log_medians(endpoint: str, series=None) -> tuple[pd.DataFrame, pd.Dat
     -------
     included : pandas.DataFrame
         One row per kept cohort, sorted by study: ``study, population, overlap_group, n,
-        median`` (months), ``log_median, std_error`` (log scale), ``se_method, approximated``.
+        median`` (months), ``log_median, std_error`` (log scale), ``se_method, approximated,
+        censored`` (True: a median not reached, ``median`` is the follow-up it exceeds).
         Empty (no columns) when no cohort qualifies.
     excluded : pandas.DataFrame
         Columns ``study, reason``: every cohort left out and why.
@@ -111,17 +118,22 @@ def series_log_medians(endpoint: str, series=None) -> tuple[pd.DataFrame, pd.Dat
         if regimen:
             excluded.append((study_id, regimen))
             continue
-        if record.value is None:
-            follow_up = records.get("median_follow_up_months")
-            excluded.append((study_id, "median not reached: only a lower bound ("
-                             + (f"median > {follow_up.value:g} months, the median follow-up"
-                                if follow_up else "no follow-up reported")
-                             + "); censored information is not used by the log-median prior "
-                             "or the survivor counts (a known gap)"))
-            continue
         n_record = records.get("n_efficacy")
         n = record.denominator or (n_record.value if n_record else None)
         follow_up = records.get("median_follow_up_months")
+        if record.value is None:
+            if follow_up is None or n is None:
+                excluded.append((study_id, "median not reached and no "
+                                 + ("median follow-up" if follow_up is None else "N")
+                                 + " reported: no lower bound to enter as censored information"))
+                continue
+            estimate = log_median_estimate(follow_up.value, n=int(n), follow_up=follow_up.value)
+            rows.append({"study": study_id, "population": study.population,
+                         "overlap_group": study.overlap_group, "n": n,
+                         "median": follow_up.value, "log_median": estimate.estimate,
+                         "std_error": estimate.std_error, "se_method": estimate.method,
+                         "approximated": True, "censored": True})
+            continue
         ci = None
         if (record.interval == "95% CI" and record.lower is not None
                 and record.upper is not None):
@@ -140,7 +152,8 @@ def series_log_medians(endpoint: str, series=None) -> tuple[pd.DataFrame, pd.Dat
         rows.append({"study": study_id, "population": study.population,
                      "overlap_group": study.overlap_group, "n": n, "median": record.value,
                      "log_median": estimate.estimate, "std_error": estimate.std_error,
-                     "se_method": estimate.method, "approximated": estimate.approximated})
+                     "se_method": estimate.method, "approximated": estimate.approximated,
+                     "censored": False})
     included = pd.DataFrame(rows)
     if not included.empty:
         keep = included.sort_values("n", ascending=False).drop_duplicates("overlap_group")
@@ -150,6 +163,34 @@ def series_log_medians(endpoint: str, series=None) -> tuple[pd.DataFrame, pd.Dat
                                         f"'{row.overlap_group}'); the larger cohort is kept"))
         included = keep.sort_values("study").reset_index(drop=True)
     return included, pd.DataFrame(excluded, columns=["study", "reason"])
+
+
+def point_estimates_only(included: pd.DataFrame, excluded: pd.DataFrame,
+                         user: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cohorts of :func:`series_log_medians` a route that needs a point estimate can use.
+
+    Parameters
+    ----------
+    included, excluded
+        The two tables of :func:`series_log_medians`.
+    user
+        The route, for the reason (e.g. ``"the power prior"``).
+
+    Returns
+    -------
+    included, excluded : pandas.DataFrame
+        New tables: the censored cohorts (median not reached) moved from ``included`` to
+        ``excluded``, with the reason that ``user`` needs a reached median.
+    """
+    if included.empty or not included["censored"].any():
+        return included, excluded
+    moved = included[included["censored"]]
+    reasons = [(row.study, f"median not reached (> {row.median:g} months, the median "
+                           f"follow-up): censored information, used by the MAP routes; {user} "
+                           "needs a reached median") for row in moved.itertuples()]
+    return (included[~included["censored"]].reset_index(drop=True),
+            pd.concat([excluded, pd.DataFrame(reasons, columns=list(excluded.columns))],
+                      ignore_index=True))
 
 
 POPULATION_COEF_PRIOR = Normal(0.0, 1.0)
@@ -229,13 +270,16 @@ def external_log_median_prior(
         an invalid ``robust_weight``, ``a0`` or ``tau``.
     """
     included, excluded = series_log_medians(endpoint, series)
-    if len(included) < 2:
-        raise InputError(f"{endpoint}: {len(included)} series cohort(s) left after the rules; "
-                         "borrowing needs at least 2", field="borrowing")
+    if method not in ("map", "robust-map"):
+        included, excluded = point_estimates_only(included, excluded, f"the {method} prior")
+    n_reached = int((~included["censored"]).sum()) if not included.empty else 0
+    if n_reached < 2:
+        raise InputError(f"{endpoint}: {n_reached} series cohort(s) with a reached median left "
+                         "after the rules; borrowing needs at least 2", field="borrowing")
     y, s = included["log_median"].to_numpy(), included["std_error"].to_numpy()
     if method in ("map", "robust-map"):
         prior = map_prior_estimates(
-            y, s, **population_covariate(included),
+            y, s, **population_covariate(included), censored=included["censored"].to_numpy(),
             robust_weight=robust_weight if method == "robust-map" else None, robust_sd=1.0)
     elif method == "power":
         prior = power_prior(VAGUE_NORMAL, y, s, a0)
@@ -274,7 +318,7 @@ def power_cap(endpoint: str, a0: float, trial_events: float, *,
         The ``a0`` to use and the ESS before and after the cap
         (:func:`~prrt_bayes.borrowing.power.power_prior_cap`).
     """
-    included, _ = series_log_medians(endpoint, series)
+    included, _ = point_estimates_only(*series_log_medians(endpoint, series), "the power prior")
     return power_prior_cap(VAGUE_NORMAL, included["log_median"].to_numpy(),
                            included["std_error"].to_numpy(), a0=a0, trial_size=trial_events,
                            max_prior_ess_fraction=max_prior_ess_fraction)

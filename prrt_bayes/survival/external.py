@@ -14,8 +14,9 @@ effective (non-integer) counts. Two sources give such rows:
 **Median -> survivor counts** (the package's own conversion: survextrap takes counts directly,
 series report medians). The cohorts and the standard error ``s`` of each log median come from
 :func:`prrt_bayes.borrowing.survival.series_log_medians` (its rules: endpoint, not-reached
-medians, mixed radionuclide / chemotherapy / re-treatment cohorts, one cohort per overlap group,
-``s`` from the 95% CI or approximated from N). A median ``m`` says ``S(m) = 0.5``. Near ``m`` take
+medians (censored information, which a survivor count cannot carry: left out), mixed
+radionuclide / chemotherapy / re-treatment cohorts, one cohort per overlap group, ``s`` from
+the 95% CI or approximated from N). A median ``m`` says ``S(m) = 0.5``. Near ``m`` take
 the survival as locally exponential, ``S(t) = exp(-lambda t)`` with ``m = log 2 / lambda``, so
 ``log m = log log 2 - log lambda`` and ``SE(log lambda) = s``. The delta method at the fixed time
 ``m`` gives ``dS(m) / d log lambda = -lambda m exp(-lambda m) = -0.5 log 2``, hence
@@ -66,7 +67,7 @@ from pathlib import Path
 import pandas as pd
 
 from prrt_bayes.borrowing.inputs import se_from_ci
-from prrt_bayes.borrowing.survival import QUANTITY, series_log_medians
+from prrt_bayes.borrowing.survival import QUANTITY, point_estimates_only, series_log_medians
 from prrt_bayes.core.errors import InputError
 from prrt_bayes.core.vocabulary import Arm
 from prrt_bayes.evidence import load_series
@@ -210,7 +211,8 @@ def series_survivor_counts(endpoint: str, series=None) -> tuple[pd.DataFrame, pd
         :func:`~prrt_bayes.borrowing.survival.series_log_medians`), naming the study.
     """
     series = series if series is not None else load_series()
-    included, excluded = series_log_medians(endpoint, series)
+    included, excluded = point_estimates_only(*series_log_medians(endpoint, series),
+                                              "a survivor count")
     rows = [_median_row(series, endpoint, rec) for rec in included.itertuples()]
     used_groups = set(included.overlap_group) if not included.empty else set()
     used = {row["study"] for row in rows}
