@@ -12,8 +12,10 @@ flexible excess-hazard model of :mod:`prrt_bayes.survival.flexible` with
 - a user's own survivor counts (``[evidence] external``);
 
 fitted to every member of the reconstruction ensemble. :func:`extrapolation_scenarios` refits
-the alternatives an appraisal committee asks for — the constant-tail piecewise PH model, the six
-parametric families of NICE DSU TSD 14, treatment-effect waning, the model without external
+the alternatives an appraisal committee asks for — the constant-tail piecewise PH model (also
+with the series as a robust MAP prior on the 177Lu arm's median instead of survivor counts: the
+other route for the same series, never both in one fit), the six parametric families of NICE
+DSU TSD 14, treatment-effect waning, the model without external
 evidence and without the population floor, and for OS the control arm from its pre-crossover
 data cut — and tabulates each one's median, mean to the horizon and restricted means.
 """
@@ -470,6 +472,8 @@ def extrapolation_scenarios(spec: SurvivalSpec, ipds: list[pd.DataFrame],
                 n_intervals=spec.model.intervals)
     out.append(Scenario("piecewise_ph_constant_tail", ph.survival(grid), ph.hazard(grid),
                         "; ".join(ph.diagnostics.problems)))
+    if evidence.series is not None and len(evidence.series):
+        out.append(_series_as_median_prior(spec, first[0], settings, grid))
     fits = parametric.fit_all(first[0], DEFAULT_MODELS, settings=settings, treatment=treatment)
     for family, fit in fits.items():
         if isinstance(fit, parametric.FitFailure):
@@ -479,6 +483,32 @@ def extrapolation_scenarios(spec: SurvivalSpec, ipds: list[pd.DataFrame],
         out.append(Scenario(family, surv, hazard_from_survival(surv),
                             "; ".join(fit.diagnostics.problems)))
     return out
+
+
+SERIES_MEDIAN_PRIOR_SCENARIO = "piecewise_ph_series_as_median_prior"
+"""The other route for the series (issue 17: one route per endpoint in a fit, the other a
+scenario): the piecewise PH model with the series' robust MAP prior on the 177Lu arm's log
+median instead of the series as survivor counts."""
+
+
+def _series_as_median_prior(spec: SurvivalSpec, ipd: pd.DataFrame, settings: SamplerSettings,
+                            grid: np.ndarray) -> Scenario:
+    """The piecewise PH model (constant tail) with the series as a robust MAP median prior
+    (:func:`~prrt_bayes.borrowing.survival.external_log_median_prior`, the spec's
+    ``[borrowing] robust_weight``) instead of survivor counts."""
+    from prrt_bayes.borrowing.survival import external_log_median_prior
+    from prrt_bayes.survival.ph import fit_ph
+
+    try:
+        prior, _, _ = external_log_median_prior(spec.evidence.endpoint, "robust-map",
+                                                robust_weight=spec.borrowing.robust_weight)
+    except InputError as err:
+        return Scenario(SERIES_MEDIAN_PRIOR_SCENARIO, None, None, f"not fitted: {err.message}")
+    fit = fit_ph(ipd, settings=settings, treatment=spec.evidence.treatment_arm,
+                 n_intervals=spec.model.intervals,
+                 log_median_prior=(prior.weights, prior.means, prior.sds))
+    return Scenario(SERIES_MEDIAN_PRIOR_SCENARIO, fit.survival(grid), fit.hazard(grid),
+                    "; ".join(fit.diagnostics.problems))
 
 
 def _pre_crossover(spec, evidence, settings, grid, recommended: Scenario) -> Scenario | None:

@@ -312,7 +312,7 @@ def test_survival_run_writes_the_extrapolation_scenarios(tmp_path, cli_runner):
     expected = {"recommended", "waning_linear_5y", "waning_exponential_10y",
                 "without_external_evidence", "without_background_mortality",
                 "control_from_pre_crossover_2016_cut", "piecewise_ph_constant_tail",
-                "exponential_ph", "weibull_ph", "gompertz_ph", "loglogistic_aft",
+                "piecewise_ph_series_as_median_prior", "exponential_ph", "weibull_ph", "gompertz_ph", "loglogistic_aft",
                 "lognormal_aft", "gengamma_aft"}
     left_out = " ".join(line for line in result.stdout.splitlines() if "left out" in line)
     assert {s for s in expected if s not in left_out} <= set(table["scenario"])

@@ -110,3 +110,24 @@ def test_reconstruction_members_share_one_compiled_structure():
     assert compile_count() == before
     assert len({f.data.basis for f in fits}) == 1
     assert pd.Series([f.data.event_basis.shape[0] for f in fits]).nunique() == 1
+
+
+def test_series_as_median_prior_scenario_sits_between_the_trial_and_the_series():
+    # the series' other route (issue 17): the PH model with the robust MAP median prior
+    from prrt_bayes.borrowing.survival import external_log_median_prior
+    from prrt_bayes.survival.extrapolation import _series_as_median_prior
+    from prrt_bayes.survival.ph import fit_ph
+    from prrt_bayes.survival.quantities import median_survival
+
+    spec = resolve_spec("pfs_primary")
+    ipd = load_netter1_ipd("pfs", "primary")
+    settings = SamplerSettings(draws=1000, tune=1000, chains=2, target_accept=0.95, seed=5)
+    grid = np.arange(0.0, 241.0)
+    scenario = _series_as_median_prior(spec, ipd, settings, grid)
+    assert scenario.problem == ""
+    alone = fit_ph(ipd, settings=settings, treatment="lu177", n_intervals=spec.model.intervals)
+    prior, _, _ = external_log_median_prior("pfs", "robust-map")
+    with_series = float(np.median(median_survival(scenario.survival.sel(arm="lu177"))))
+    trial = float(np.median(median_survival(alone.survival(grid).sel(arm="lu177"))))
+    series = float(np.exp(prior.ppf(0.5)))
+    assert min(trial, series) < with_series < max(trial, series)
