@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from prrt_bayes.core.errors import InputError
-from prrt_bayes.core.vocabulary import Arm, Quantity
+from prrt_bayes.core.vocabulary import POSTERIOR_PROBABILITIES, Arm, Quantity
 
 __all__ = ["app", "bad_input_exits_2", "fail"]
 
@@ -347,13 +347,6 @@ def _print_tail(result) -> None:
                       markup=False, highlight=False)
 
 
-INDICATOR_QUANTITIES = frozenset({Quantity.PROBABILITY_HR_INCREASES,
-                                  Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE,
-                                  Quantity.PROBABILITY_NO_DIFFERENCE})
-"""Summary rows whose posterior probability is their mean: 0/1 indicators (their median and
-interval, 0 or 1, say nothing) and the per-draw conditional probability of no difference."""
-
-
 def _number(value: float) -> str:
     return f"{value:.3g}" if math.isfinite(value) else "not reached"
 
@@ -367,7 +360,7 @@ def _print_summary(summary, diagnostics, out: Path) -> None:
     for column in ("analysis", "endpoint", "quantity", "group", "median", "95% CrI"):
         table.add_column(column, overflow="fold")
     for row in rows.itertuples(index=False):
-        if row.quantity in INDICATOR_QUANTITIES:  # a probability: the indicator's mean
+        if row.quantity in POSTERIOR_PROBABILITIES:
             table.add_row(row.analysis, row.endpoint, row.quantity, row.group,
                           f"probability {row.mean:.3f}", "")
             continue

@@ -320,7 +320,7 @@ def power_prior_cap(initial, *data, a0: float, trial_size: float,
     for name, value in (("trial_size", trial_size),
                         ("max_prior_ess_fraction", max_prior_ess_fraction)):
         if not (isinstance(value, int | float | np.number) and 0 < value < np.inf):
-            raise InputError(f"{name} must be a positive number, got {value!r}", field=name)
+            raise InputError(f"{name} must be a positive number, got {value}", field=name)
     information = external_information(initial, *data)
     cap = float(max_prior_ess_fraction * trial_size)
     used = min(a0, cap / information)

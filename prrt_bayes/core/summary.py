@@ -2,8 +2,10 @@
 
 Every reported number is a row ``analysis, endpoint, quantity, group, mean, sd, median, lower,
 upper`` (lower/upper: 2.5% and 97.5% posterior quantiles, an equal-tailed 95% credible
-interval) computed over all chains and draws. :func:`summary_frame` collects rows into a
-DataFrame in that column order and can carry the priors that produced them.
+interval) computed over all chains and draws. A posterior probability
+(:data:`~prrt_bayes.core.vocabulary.POSTERIOR_PROBABILITIES`) is its ``mean``; its other
+columns are empty. :func:`summary_frame` collects rows into a DataFrame in that column order
+and can carry the priors that produced them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from prrt_bayes.core.vocabulary import LIFE_YEAR_QUANTITIES, Quantity
+from prrt_bayes.core.vocabulary import LIFE_YEAR_QUANTITIES, POSTERIOR_PROBABILITIES, Quantity
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "analysis",
@@ -88,12 +90,17 @@ def summarize_draws(
         Keys :data:`SUMMARY_COLUMNS`; ``sd`` uses ``ddof=1``. A non-finite draw (e.g. a median
         survival not reached on the grid, ``inf``) makes mean and sd non-finite; quantiles are then
         order statistics (no interpolation), finite while fewer than 2.5% of draws are infinite.
+        For a posterior probability (``quantity`` in
+        :data:`~prrt_bayes.core.vocabulary.POSTERIOR_PROBABILITIES`) only ``mean`` is filled
+        (the probability); ``sd``, ``median``, ``lower`` and ``upper`` are NaN.
     """
     values = _flat_draws(draws)
     median, lower, upper = equal_tailed(values)
     with np.errstate(invalid="ignore"):
         mean = float(values.mean())
         sd = float(values.std(ddof=1)) if values.size > 1 else float("nan")
+    if quantity in POSTERIOR_PROBABILITIES:
+        sd = median = lower = upper = float("nan")
     return {  # labels may be vocabulary enums (str subclasses): plain strings in the table
         "analysis": str(analysis),
         "endpoint": str(endpoint),

@@ -97,6 +97,13 @@ class Quantity(StrEnum):
     AE_PROBABILITY = "ae_probability"
 
 
+POSTERIOR_PROBABILITIES = frozenset({Quantity.PROBABILITY_HR_INCREASES,
+                                     Quantity.PROBABILITY_RISK_DIFFERENCE_POSITIVE,
+                                     Quantity.PROBABILITY_NO_DIFFERENCE})
+"""Quantities reported as one posterior probability, the mean of their draws (0/1 indicators,
+whose median and interval, 0 or 1, say nothing; and the per-draw conditional probability of no
+difference): their summary rows leave ``sd``, ``median``, ``lower`` and ``upper`` empty."""
+
 LIFE_YEAR_QUANTITIES: tuple[str, ...] = ("life_years", "progression_free_life_years")
 """Quantities of the partitioned-survival life-years (:mod:`prrt_bayes.outputs.hta`)."""
 

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from prrt_bayes.core.results import POOLED_SCENARIOS, AnalysisResult, Extrapolation
-from prrt_bayes.core.vocabulary import ARM_LABELS, Quantity, rmst
+from prrt_bayes.core.vocabulary import ARM_LABELS, POSTERIOR_PROBABILITIES, Quantity, rmst
 from prrt_bayes.outputs import plots
 from prrt_bayes.outputs.hta import PsaReport
 from prrt_bayes.outputs.safe_text import escape_html
@@ -153,7 +153,9 @@ def _summary(result: AnalysisResult) -> str:
     s = result.summary
     if s is None or s.empty:
         return "<p>No summary rows.</p>"
-    rows = [(q, g, m, f"{format_number(lo)} to {format_number(hi)}", mean, sd)
+    rows = [(q, g, f"probability {format_number(mean)}", "", "", "")
+            if q in POSTERIOR_PROBABILITIES
+            else (q, g, m, f"{format_number(lo)} to {format_number(hi)}", mean, sd)
             for q, g, m, lo, hi, mean, sd in zip(s["quantity"], s["group"], s["median"],
                                                  s["lower"], s["upper"], s["mean"], s["sd"],
                                                  strict=True)]

@@ -147,6 +147,17 @@ def test_priors_are_stored_in_the_posterior(normal_model):
     assert read_priors(tree) == {"mu": Normal(0, 10)}
 
 
+def test_a_posterior_probability_is_its_mean_and_nothing_else():
+    # issue 17: an indicator's median and interval (1, 1 to 1) are not the probability
+    draws = np.r_[np.ones(3998), np.zeros(2)].reshape(4, 1000)
+    row = summarize_draws(draws, quantity="probability_risk_difference_positive",
+                          group="lu177_vs_control")
+    assert row["mean"] == pytest.approx(0.9995)
+    assert all(np.isnan(row[c]) for c in ("sd", "median", "lower", "upper"))
+    hr = summarize_draws(draws, quantity="hazard_ratio", group="lu177_vs_control")
+    assert hr["median"] == 1.0
+
+
 def test_summarize_draws_and_frame():
     rng = np.random.default_rng(0)
     import xarray as xr

@@ -25,7 +25,8 @@ NAMED_CHANGES = {
                 "the bundled response spec borrows from the series by robust MAP (the 177Lu "
                 "rate's prior; the trial-alone rate is the new row "
                 "response_rate_without_borrowing); the series rules exclude the reduced-dose "
-                "Sansovini 2013 cohort by its regimen (non_standard_dose)",
+                "Sansovini 2013 cohort by its regimen (non_standard_dose); a posterior "
+                "probability row is its mean alone (sd, median, lower, upper empty)",
     "toxicity": "issue 14: the hierarchical AE model fits both grades in one joint model (one "
                 "compile; separate hyperparameters per grade, same priors), so its draws come "
                 "from a new random stream; the statistics agree with the five-fit version within "
@@ -35,7 +36,9 @@ NAMED_CHANGES = {
                 "chains: every AE row changes (abdominal pain any grade P(RD > 0) 0.80 -> 0.06, "
                 "P(no difference) 0.93) and probability_no_difference rows are added; the "
                 "long-term MDS risk is a Poisson rate per person-year over the cohorts that "
-                "report follow-up (NETTER-1 final), as cumulative incidence by 24 and 60 months",
+                "report follow-up (NETTER-1 final), as cumulative incidence by 24 and 60 months; "
+                "a posterior probability row is its mean alone (sd, median, lower, upper "
+                "empty)",
     **dict.fromkeys(("pfs_primary", "os_interim", "os_final", "pfs_primary+os_final"),
                     "issue 15: fitted to every member of the reconstruction ensemble (pseudo-IPD "
                     "meeting every published target, the hazard ratio included) and pooled; the "
@@ -45,7 +48,8 @@ NAMED_CHANGES = {
                     "survivor counts) replaces the constant-tail piecewise PH model; issue 17: "
                     "the series' survivor counts use the Kaplan-Meier median's SE from events "
                     "(1/(log 2 sqrt(d))) and leave out the reduced-dose Sansovini 2013 cohort "
-                    "(non-standard activity)"),
+                    "(non-standard activity); a posterior probability row is its mean alone "
+                    "(sd, median, lower, upper empty)"),
 }
 """Analyses whose numbers changed on purpose, and why."""
 
