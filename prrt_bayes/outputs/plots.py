@@ -3,15 +3,22 @@
 Every function reads only :class:`~prrt_bayes.core.results.AnalysisResult` records and returns a
 matplotlib :class:`~matplotlib.figure.Figure` drawn on the Agg canvas (no pyplot, no global
 state, no display needed); :func:`save_all` writes every applicable figure as PNG. Each figure
-is titled with the exact quantity shown. Text from user files (arm, event, analysis names) is
-passed through :func:`~prrt_bayes.outputs.safe_text.escape_mpl`, so it is drawn literally.
+is titled with the exact quantity shown, in words (``Hazard ratio, 177Lu-Dotatate vs control``,
+``Probability alive and progression-free, S(t)``), and everything it draws lies inside its
+canvas: the layout is matplotlib's constrained layout, long titles are broken into lines that
+fit the figure's width, and a figure whose text still sticks out (a long name from a user file)
+is widened until it fits (:func:`fit_canvas`). Text from user files (arm, event, analysis names)
+is passed through :func:`~prrt_bayes.outputs.safe_text.escape_mpl`, so it is drawn literally.
 
 Typed sections of the result read here (contracts for the model authors):
 
-- ``ae_forest``: one row per event and model, columns ``group`` (event name), ``model``
-  (e.g. ``"shrunk"``, ``"unshrunk"``), ``median``, ``lower``, ``upper`` (risk difference
-  177Lu-Dotatate minus control, 2.5% and 97.5% quantiles), optional ``grade``. Without it, a
-  toxicity analysis' ``risk_difference`` summary rows are drawn as a single model.
+- ``ae_forest``: one row per event and model, columns ``group`` (event key such as
+  ``nausea_any_grade`` or ``nausea_grade34``, or an event name), ``model`` (e.g. the Berry &
+  Berry and independent models' labels), ``median``, ``lower``, ``upper`` (risk difference
+  177Lu-Dotatate minus control, 2.5% and 97.5% quantiles); optional ``event`` (its name),
+  ``organ_class`` and ``grade`` (``any``, ``any_grade``, ``grade34``, or another grade shown as
+  ``grade <value>``). Without it, a toxicity analysis' ``risk_difference`` summary rows are
+  drawn as a single model. Events without these columns are named by :func:`describe_event`.
 - ``prior_posterior``: long format, columns ``parameter``, ``distribution`` (e.g.
   ``"prior"``, ``"posterior"``) and either ``value`` (draws; a Gaussian KDE is drawn) or ``x``
   and ``density`` (a density already evaluated on a grid).
@@ -23,8 +30,11 @@ Typed sections of the result read here (contracts for the model authors):
 from __future__ import annotations
 
 import io
+import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +43,9 @@ from lifelines import KaplanMeierFitter
 from matplotlib import colormaps, rcParams
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.font_manager import FontProperties
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+from matplotlib.transforms import Bbox
 from scipy.stats import gaussian_kde
 
 from prrt_bayes.core.results import (
@@ -43,7 +55,15 @@ from prrt_bayes.core.results import (
     RECOMMENDED_SCENARIO,
     AnalysisResult,
 )
-from prrt_bayes.core.vocabulary import ARM_LABELS, ENDPOINT_LABELS, Arm, Kind, Quantity
+from prrt_bayes.core.vocabulary import (
+    ARM_LABELS,
+    ENDPOINT_LABELS,
+    Arm,
+    Endpoint,
+    Kind,
+    Quantity,
+)
+from prrt_bayes.evidence import load_netter1
 from prrt_bayes.outputs.safe_text import escape_mpl, safe_name
 
 CRI = "posterior median and 95% CrI"
@@ -91,10 +111,99 @@ def _endpoint_label(result: AnalysisResult) -> str:
     return ENDPOINT_LABELS.get(result.endpoint, escape_mpl(result.endpoint))
 
 
+SURVIVAL_WORDS: dict[str, str] = {Endpoint.PFS: "alive and progression-free",
+                                   Endpoint.OS: "alive"}
+"""Survival endpoint -> what S(t) is the probability of (other endpoints: ``event-free``)."""
+
+
+def _survival_probability_label(result: AnalysisResult) -> str:
+    """The y label of S(t): ``Probability alive and progression-free, S(t)`` for PFS."""
+    return f"Probability {SURVIVAL_WORDS.get(result.endpoint, 'event-free')}, S(t)"
+
+
 def _new_figure(width: float, height: float, nrows: int = 1, ncols: int = 1) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     fig.subplots(nrows, ncols, squeeze=False)
+    return fig
+
+
+def _wrap(fig: Figure, text: str, fontsize: str | float, share: float = 1.0) -> str:
+    """``text`` with each line broken at spaces so that none is wider than ``share`` of the
+    figure's width less 2% (widths measured with the figure's renderer and default font)."""
+    renderer = fig.canvas.get_renderer()
+    prop = FontProperties(size=fontsize)
+    limit = (share - 0.02) * fig.bbox.width
+
+    def width(line: str) -> float:
+        return renderer.get_text_width_height_descent(line.replace("\\$", "$"), prop,
+                                                      ismath=False)[0]
+
+    lines = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            trial = f"{line} {word}" if line else word
+            if line and width(trial) > limit:
+                lines.append(line)
+                trial = word
+            line = trial
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def fit_canvas(fig: Figure, *, rounds: int = 4) -> Figure:
+    """Grow ``fig`` until every axes (with its labels), legend and figure text is inside it.
+
+    Constrained layout keeps titles, labels and legends inside the canvas only while they fit
+    beside the axes: a label centred on an axes pushed aside by long tick labels, or a word
+    longer than its axes, still sticks out. Each round lays the figure out, measures how far
+    the drawn extent passes the canvas edges and widens (heightens) the figure by that times
+    twice the number of axes columns (rows): each axes grows by its share only, so text centred
+    on the last of ``n`` columns moves ``(2n - 1) / 2n`` as far as the edge. When the layout
+    could not be applied at all (the decorations leave the axes no room: matplotlib warns that
+    they collapsed), the figure grows by the overflow only, as the axes stay where they were;
+    that warning is silenced while fitting.
+
+    Parameters
+    ----------
+    fig
+        A figure of this module (constrained layout, Agg canvas).
+    rounds
+        At most this many layouts; a figure that fits costs one.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``fig`` itself, resized if it had to be.
+    """
+    grids = [ax.get_gridspec() for ax in fig.axes if ax.get_gridspec() is not None]
+    columns = max((g.ncols for g in grids), default=1)
+    rows = max((g.nrows for g in grids), default=1)
+    for _ in range(rounds):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig.draw_without_rendering()
+        collapsed = False
+        for warning in caught:
+            if "constrained_layout not applied" in str(warning.message):
+                collapsed = True
+            else:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                       warning.lineno)
+        renderer = fig.canvas.get_renderer()
+        boxes = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()]
+        boxes += [artist.get_window_extent(renderer) for artist in fig.legends]
+        boxes += [text.get_window_extent(renderer) for text in fig.texts
+                  if text.get_visible() and text.get_text()]
+        drawn, canvas = Bbox.union([b for b in boxes if b is not None]), fig.bbox
+        dx = max(0.0, canvas.x0 - drawn.x0) + max(0.0, drawn.x1 - canvas.x1)
+        dy = max(0.0, canvas.y0 - drawn.y0) + max(0.0, drawn.y1 - canvas.y1)
+        if dx < 0.5 and dy < 0.5:
+            break
+        width, height = fig.get_size_inches()
+        grow_x, grow_y = (1, 1) if collapsed else (2 * columns, 2 * rows)
+        fig.set_size_inches(width + grow_x * dx / fig.dpi, height + grow_y * dy / fig.dpi)
     return fig
 
 
@@ -132,7 +241,7 @@ def _survival_axes(result: AnalysisResult, t_max: float, ax) -> None:
     ax.set_xlim(0, t_max)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel(MONTHS)
-    ax.set_ylabel("S(t)")
+    ax.set_ylabel(_survival_probability_label(result))
     ax.legend(loc="best", fontsize="small")
 
 
@@ -168,9 +277,10 @@ def km_plot(result: AnalysisResult) -> Figure:
         raise ValueError(f"analysis {result.name!r} has no survival curves or no IPD")
     follow_up = float(result.ipd["time"].max())
     fig, ax = _survival_figure(result, follow_up)
-    ax.set_title(f"{_endpoint_label(result)} probability S(t), {escape_mpl(result.name)}:\n"
-                 f"Kaplan-Meier of the IPD vs {CRI}", fontsize="medium")
-    return fig
+    title = (f"{_endpoint_label(result)} probability S(t), {escape_mpl(result.name)}:\n"
+             f"Kaplan-Meier of the IPD vs {CRI}")
+    ax.set_title(_wrap(fig, title, "medium"), fontsize="medium")
+    return fit_canvas(fig)
 
 
 def extrapolation_plot(result: AnalysisResult) -> Figure:
@@ -202,10 +312,10 @@ def extrapolation_plot(result: AnalysisResult) -> Figure:
         ax.axvline(follow_up, color="grey", ls=":", lw=1)
         ax.annotate(f"end of follow-up ({follow_up:.0f} months)", (follow_up, 0.98),
                     fontsize="x-small", color="grey", ha="left", va="top")
-    ax.set_title(f"{_endpoint_label(result)} probability S(t) extrapolated to {horizon:g} months "
-                 f"({horizon / 12:g} years), {escape_mpl(result.name)}:\n{CRI}",
-                 fontsize="medium")
-    return fig
+    title = (f"{_endpoint_label(result)} probability S(t) extrapolated to {horizon:g} months "
+             f"({horizon / 12:g} years), {escape_mpl(result.name)}:\n{CRI}")
+    ax.set_title(_wrap(fig, title, "medium"), fontsize="medium")
+    return fit_canvas(fig)
 
 
 def _scenario_curves(result: AnalysisResult) -> pd.DataFrame:
@@ -277,10 +387,11 @@ def _scenario_figure(result: AnalysisResult, column: str, what: str) -> Figure:
         ax.set_title(arm_label(arm), fontsize="medium")
     fig.legend(list(handles.values()), list(handles.keys()), loc="outside lower center",
                ncols=4, fontsize="x-small", title="scenario", title_fontsize="x-small")
-    fig.suptitle(f"{_endpoint_label(result)} {what} under each extrapolation scenario to "
-                 f"{horizon:g} months ({horizon / 12:g} years), {escape_mpl(result.name)}:\n"
-                 "posterior medians; recommended bold, other scenarios thin, general "
-                 "population dashed", fontsize="medium")
+    title = (f"{_endpoint_label(result)} {what} under each extrapolation scenario to "
+             f"{horizon:g} months ({horizon / 12:g} years), {escape_mpl(result.name)}:\n"
+             "posterior medians; recommended bold, other scenarios thin, general population "
+             "dashed")
+    fig.suptitle(_wrap(fig, title, "medium"), fontsize="medium")
     return fig
 
 
@@ -309,8 +420,8 @@ def scenario_survival_plot(result: AnalysisResult) -> Figure:
     fig = _scenario_figure(result, "survival", "probability S(t)")
     for ax in fig.axes:
         ax.set_ylim(0, 1.02)
-        ax.set_ylabel("S(t), posterior median")
-    return fig
+        ax.set_ylabel(f"{_survival_probability_label(result)}, posterior median")
+    return fit_canvas(fig)
 
 
 def scenario_hazard_plot(result: AnalysisResult) -> Figure:
@@ -340,11 +451,21 @@ def scenario_hazard_plot(result: AnalysisResult) -> Figure:
     values = values[np.isfinite(values) & (values > 0)]
     for ax in fig.axes:
         ax.set_yscale("log")
-        ax.set_ylabel("h(t) per month, posterior median (log scale)")
+        _plain_log_ticks(ax.yaxis)
+        ax.set_ylabel("Hazard h(t), events per person-month,\nposterior median (log scale)")
         if values.size:
             top = float(values.max())
             ax.set_ylim(max(float(values.min()), top * 1e-4) / 1.5, top * 1.5)
-    return fig
+    return fit_canvas(fig)
+
+
+def _plain_log_ticks(axis) -> None:
+    """Log-axis ticks at 1, 2 and 5 times the powers of ten, labelled as plain numbers (0.01, not
+    mathtext 10^-2: readable, and much faster to draw); no minor ticks (they cost more to draw
+    than all the rest of a forest plot)."""
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}"))
+    axis.set_minor_locator(NullLocator())
 
 
 HAZARD_RATIO_KINDS: dict[str, str] = {Quantity.HAZARD_RATIO: "hazard ratio",
@@ -389,6 +510,34 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}" if np.isfinite(x) else str(x)
 
 
+_PERIOD = re.compile(r"(?P<start>\d+(?:\.\d+)?)(?:-(?P<end>\d+(?:\.\d+)?)m|m_plus)")
+
+
+def period_words(period: str) -> str:
+    """A hazard-ratio period suffix in words: ``"0-26.0277m"`` -> ``"months 0 to 26"``.
+
+    Parameters
+    ----------
+    period
+        The suffix of a per-period quantity
+        (:func:`~prrt_bayes.core.vocabulary.period_hazard_ratio`): ``"<a>-<b>m"`` or
+        ``"<a>m_plus"``; months are rounded to 0.1.
+
+    Returns
+    -------
+    str
+        ``"months <a> to <b>"`` or ``"after month <a>"``; any other suffix as given, escaped
+        for matplotlib.
+    """
+    match = _PERIOD.fullmatch(str(period))
+    if match is None:
+        return escape_mpl(period)
+    start = f"{round(float(match['start']), 1):g}"
+    if match["end"] is None:
+        return f"after month {start}"
+    return f"months {start} to {round(float(match['end']), 1):g}"
+
+
 def forest_hazard_ratios(results: Sequence[AnalysisResult]) -> Figure:
     """Forest plot of all (excess) hazard ratios: median and 95% CrI on a log axis, 1 marked.
 
@@ -401,9 +550,11 @@ def forest_hazard_ratios(results: Sequence[AnalysisResult]) -> Figure:
     Returns
     -------
     matplotlib.figure.Figure
-        One axis; one errorbar line per hazard-ratio row plus the vertical line at 1. An excess
-        hazard ratio (relative-survival model: the hazards above the general population's) is
-        labelled as such.
+        Two axes sharing x: the first (``fig.axes[0]``) has one errorbar line per hazard-ratio
+        row, labelled on the left by analysis, endpoint and period (:func:`period_words`), plus
+        the vertical line at 1; the second holds the medians and intervals as text on the
+        right. When the rows mix hazard ratios and excess hazard ratios (relative-survival
+        model: the hazards above the general population's), each row says which it is.
 
     Raises
     ------
@@ -413,36 +564,142 @@ def forest_hazard_ratios(results: Sequence[AnalysisResult]) -> Figure:
     rows = hazard_ratio_rows(results).reset_index(drop=True)
     if rows.empty:
         raise ValueError("no hazard_ratio rows to plot")
-    fig = _new_figure(7.5, 1.6 + 0.45 * len(rows))
+    fig = _new_figure(7.5, 2.0 + 0.45 * len(rows))
     ax = fig.axes[0]
     y = np.arange(len(rows))[::-1]
-    labels = []
     kinds = [_hazard_ratio_kind(str(q)) for q in rows["quantity"]]
+    mixed = len({kind for kind, _ in kinds}) > 1
+    labels, estimates = [], []
     for yi, row, (kind, period) in zip(y, rows.itertuples(index=False), kinds, strict=True):
         ax.errorbar(row.median, yi, xerr=[[row.median - row.lower], [row.upper - row.median]],
                     fmt="o", color="black", capsize=3)
-        what = f", {HAZARD_RATIO_KINDS[kind]}" if kind == Quantity.EXCESS_HAZARD_RATIO else ""
-        where = f", {escape_mpl(period)}" if period else ""
-        labels.append(f"{escape_mpl(row.analysis)} ({escape_mpl(str(row.endpoint).upper())}"
-                      f"{what}{where}): {_fmt(row.median)} ({_fmt(row.lower)} to "
-                      f"{_fmt(row.upper)})")
+        what = [escape_mpl(str(row.endpoint).upper())]
+        what += [HAZARD_RATIO_KINDS[kind]] if mixed else []
+        what += [period_words(period)] if period else []
+        labels.append(f"{escape_mpl(row.analysis)} ({', '.join(what)})")
+        estimates.append(f"{_fmt(row.median)} ({_fmt(row.lower)} to {_fmt(row.upper)})")
     ax.axvline(1.0, color="grey", ls="--", lw=1)
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    _plain_log_ticks(ax.xaxis)
     ax.set_yticks(y, labels)
     ax.set_ylim(-0.7, len(rows) - 0.3)
-    contrasts = "; ".join(dict.fromkeys(contrast_label(g) for g in rows["group"]))
-    shown = " or ".join(HAZARD_RATIO_KINDS[k] for k in HAZARD_RATIO_KINDS
-                        if k in {kind for kind, _ in kinds})
-    ax.set_xlabel(f"{shown.capitalize()} (log scale; < 1 favours the first-named arm)")
-    ax.set_title(f"{shown.capitalize()}, {contrasts}\n({CRI})", fontsize="medium")
-    return fig
+    right = ax.twinx()
+    right.set_ylim(ax.get_ylim())
+    right.set_yticks(y, estimates)
+    right.tick_params(axis="y", length=0)
+    right.set_ylabel("posterior median (95% CrI)", fontsize="small")
+    groups = list(dict.fromkeys(str(g) for g in rows["group"]))
+    contrasts = "; ".join(contrast_label(g) for g in groups)
+    arms = groups[0].split("_vs_")
+    favoured = (arm_label(arms[0]) if len(groups) == 1 and len(arms) == 2
+                else "the first-named arm")
+    present = {kind for kind, _ in kinds}
+    shown = " or ".join(HAZARD_RATIO_KINDS[k] for k in HAZARD_RATIO_KINDS if k in present)
+    ax.set_xlabel(f"{shown.capitalize()}, {contrasts}\n(log scale; below 1 favours {favoured})")
+    excess = ("\n(excess hazard: the hazard above the general population's)"
+              if Quantity.EXCESS_HAZARD_RATIO in present else "")
+    fig.suptitle(_wrap(fig, f"{shown.capitalize()}, {contrasts}: {CRI}{excess}", "medium"),
+                 fontsize="medium")
+    return fit_canvas(fig)
+
+
+GRADE_WORDS: dict[str, str] = {"any_grade": "any grade", "grade34": "grade 3 or 4"}
+"""Grade suffixes of AE event keys (``nausea_any_grade``, ``nausea_grade34``) -> words; an
+``ae_forest`` ``grade`` column may also say ``any`` (any grade)."""
+
+UNCLASSIFIED = "Organ class not known"
+"""The group of AE events that are neither classified by their rows nor NEJM Table 4 events."""
+
+
+def _slug(name: str) -> str:
+    """Lower case, each run of characters other than ``a-z0-9`` as ``_`` (the slug of the toxicity
+    analysis' event keys, :func:`prrt_bayes.toxicity.adverse_events.event_key`)."""
+    return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
+
+
+@cache
+def _netter1_events() -> dict[str, tuple[str, str]]:
+    """Slug -> (name as printed, organ class) of each NEJM Table 4 event, in the table's order."""
+    table = load_netter1().tables["table4_ae_by_type"]
+    table = table[table["row_type"] == "event"]
+    return {_slug(event): (str(event), str(organ))
+            for event, organ in zip(table["event"], table["organ_class"], strict=True)}
+
+
+def describe_event(key: str) -> tuple[str, str, str]:
+    """An AE event key in words: its name, grade and organ class.
+
+    ``"nausea_grade34"`` -> ``("Nausea", "grade 3 or 4", "Gastrointestinal disorders")``.
+
+    Parameters
+    ----------
+    key
+        An event key of the toxicity analysis (event slug plus ``_any_grade`` or ``_grade34``,
+        :data:`GRADE_WORDS`) or an event name without a grade.
+
+    Returns
+    -------
+    tuple[str, str, str]
+        The event's name, its grade in words (``""`` without a grade suffix) and its organ
+        class. A NEJM Table 4 event (matched by its slug: lower case, each run of other
+        characters than ``a-z0-9`` as ``_``) has its name as printed there and the organ class
+        the AE models use; any other event is named by its key without the grade suffix,
+        underscores as spaces and the first letter capitalised (``hand_foot_syndrome`` ->
+        ``Hand foot syndrome``), in the class :data:`UNCLASSIFIED`.
+    """
+    event, grade = str(key), ""
+    for suffix, words in GRADE_WORDS.items():
+        if event.endswith(f"_{suffix}"):
+            event, grade = event.removesuffix(f"_{suffix}"), words
+            break
+    known = _netter1_events().get(_slug(event))
+    if known is not None:
+        return known[0], grade, known[1]
+    name = re.sub(r"\s+", " ", event.replace("_", " ")).strip()
+    return name[:1].upper() + name[1:], grade, UNCLASSIFIED
+
+
+def _grade_words(grade) -> str:
+    """A value of the ``grade`` column in words (missing: ``""``)."""
+    if pd.isna(grade) or not str(grade).strip():
+        return ""
+    grade = str(grade).strip()
+    return {"any": GRADE_WORDS["any_grade"], **GRADE_WORDS}.get(grade, f"grade {grade}")
+
+
+def _rank(values: pd.Series, reference: Sequence[str]) -> pd.Series:
+    """Position of each value in ``reference``, then in order of first appearance."""
+    order = list(dict.fromkeys([*reference, *values]))
+    return values.map({v: i for i, v in enumerate(order)})
+
+
+def _in_words(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with ``event``, ``grade``, ``organ_class`` and ``label`` in words, in the order
+    of the forest: organ classes and events as in NEJM Table 4 and the others after them in
+    order of appearance, any grade before grade 3 or 4."""
+    words = pd.DataFrame([describe_event(g) for g in rows["group"].astype(str)],
+                         columns=["event", "grade", "organ_class"], index=rows.index)
+    for column in ("event", "organ_class"):
+        if column in rows:
+            given = rows[column].where(rows[column].notna(), "").astype(str).str.strip()
+            words[column] = given.where(given != "", words[column])
+    if "grade" in rows:
+        words["grade"] = [_grade_words(g) for g in rows["grade"]]
+    out = rows.drop(columns=["event", "grade", "organ_class"], errors="ignore").join(words)
+    out["label"] = [f"{e}, {g}" if g else e for e, g in zip(out["event"], out["grade"],
+                                                              strict=True)]
+    known = _netter1_events()
+    ranks = pd.DataFrame({
+        "organ_class": _rank(out["organ_class"], [c for _, c in known.values()]),
+        "event": _rank(out["event"].map(_slug), list(known)),
+        "grade": _rank(out["grade"], list(GRADE_WORDS.values())),
+    })
+    order = ranks.sort_values(["organ_class", "event", "grade"], kind="stable").index
+    return out.loc[order].reset_index(drop=True)
 
 
 def risk_difference_rows(result: AnalysisResult) -> pd.DataFrame:
-    """AE risk differences to plot: the ``ae_forest`` section, else the summary rows (one model).
+    """AE risk differences to plot, in words and in the forest's order.
 
     Parameters
     ----------
@@ -452,9 +709,14 @@ def risk_difference_rows(result: AnalysisResult) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        A new frame with at least the columns ``group, model, median, lower, upper``: all of
-        ``ae_forest`` if present; else the ``risk_difference`` summary rows of a
-        toxicity analysis, with ``model`` set to the analysis name; else empty.
+        A new frame with the columns ``group, model, median, lower, upper`` of ``ae_forest`` if
+        present (its other columns kept); else of the ``risk_difference`` summary rows of a
+        toxicity analysis (``group`` the event key, i.e. the row's ``endpoint``, or the row's
+        ``group`` when the endpoint is ``adverse_events``), with ``model`` set to the analysis
+        name; else empty. Plus ``event``, ``grade``, ``organ_class`` (the ``ae_forest`` columns
+        where given, else :func:`describe_event` of ``group``) and ``label`` (``"Nausea, any
+        grade"``), sorted by organ class and event as in NEJM Table 4 (others after them, in
+        order of appearance), any grade before grade 3 or 4, the models in their order.
 
     Raises
     ------
@@ -466,26 +728,33 @@ def risk_difference_rows(result: AnalysisResult) -> pd.DataFrame:
         missing = set(AE_FOREST_COLUMNS) - set(forest.columns)
         if missing:
             raise ValueError(f"ae_forest of {result.name!r} lacks {sorted(missing)}")
-        return forest.reset_index(drop=True)
+        return _in_words(forest.reset_index(drop=True))
     if result.kind != Kind.TOXICITY or result.summary is None or result.summary.empty:
-        return pd.DataFrame(columns=list(AE_FOREST_COLUMNS))
+        return pd.DataFrame(columns=[*AE_FOREST_COLUMNS, "event", "grade", "organ_class",
+                                     "label"])
     rows = result.summary[result.summary["quantity"] == Quantity.RISK_DIFFERENCE]
-    return rows.assign(model=result.name)[list(AE_FOREST_COLUMNS)].reset_index(drop=True)
+    event = rows["endpoint"].where(rows["endpoint"] != Endpoint.ADVERSE_EVENTS, rows["group"])
+    rows = rows.assign(group=event.astype(str), model=result.name)
+    return _in_words(rows[list(AE_FOREST_COLUMNS)].reset_index(drop=True))
 
 
 def forest_risk_differences(result: AnalysisResult) -> Figure:
-    """Forest plot of AE risk differences (177Lu-Dotatate minus control), one marker per model.
+    """Forest plot of AE risk differences (177Lu-Dotatate minus control) by organ class.
 
     Parameters
     ----------
     result
-        A fitted analysis with rows from :func:`risk_difference_rows` (one y position per event
-        and grade, models side by side).
+        A fitted analysis with rows from :func:`risk_difference_rows`: one y position per event
+        and grade (labelled ``"Nausea, any grade"``), under a bold header per organ class on a
+        grey band, models side by side.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One axis; one errorbar line per model (e.g. shrunk and unshrunk) plus the line at 0.
+        One axis: one errorbar line per model (e.g. shrunk and unshrunk) plus the line at 0;
+        y tick labels the organ classes (bold) and events in the order of
+        :func:`risk_difference_rows`; x tick labels above and below; the models' legend at the
+        bottom.
 
     Raises
     ------
@@ -495,29 +764,40 @@ def forest_risk_differences(result: AnalysisResult) -> Figure:
     rows = risk_difference_rows(result)
     if rows.empty:
         raise ValueError(f"analysis {result.name!r} has no AE risk differences")
-    label_of = rows["group"].astype(str)
-    if "grade" in rows:
-        label_of = label_of + ", grade " + rows["grade"].astype(str)
-    events = list(dict.fromkeys(label_of))
+    lines: list[tuple[str, str]] = []  # (organ class, event label or "" for its header)
+    for organ_class, group in rows.groupby("organ_class", sort=False):
+        lines += [(organ_class, ""), *((organ_class, label)
+                                       for label in dict.fromkeys(group["label"]))]
     models = list(dict.fromkeys(rows["model"].astype(str)))
-    fig = _new_figure(7.5, 1.8 + 0.32 * len(events) * max(1, len(models) / 2))
+    fig = _new_figure(7.5, 2.2 + 0.23 * len(lines) * max(1.0, len(models) / 2))
     ax = fig.axes[0]
-    y_of = {e: len(events) - 1 - i for i, e in enumerate(events)}
-    width = 0.6 / max(len(models), 1)
+    y = len(lines) - 1 - np.arange(len(lines))
+    y_of = dict(zip(lines, y, strict=True))
+    for (_, label), yi in zip(lines, y, strict=True):
+        if not label:
+            ax.axhspan(yi - 0.5, yi + 0.5, color="0.92", lw=0, zorder=0)
+    width = 0.6 / len(models)
     for j, model in enumerate(models):
-        sel = rows["model"].astype(str) == model
-        y = np.array([y_of[e] for e in label_of[sel]]) + (j - (len(models) - 1) / 2) * width
-        med, lo, hi = (rows.loc[sel, c].to_numpy(float) for c in ("median", "lower", "upper"))
-        ax.errorbar(med, y, xerr=[med - lo, hi - med], fmt="o", ms=4, capsize=2,
+        sel = rows[rows["model"].astype(str) == model]
+        offset = (j - (len(models) - 1) / 2) * width
+        at = np.array([y_of[line] for line in zip(sel["organ_class"], sel["label"],
+                                                  strict=True)]) - offset
+        med, lo, hi = (sel[c].to_numpy(float) for c in ("median", "lower", "upper"))
+        ax.errorbar(med, at, xerr=[med - lo, hi - med], fmt="o", ms=4, capsize=2,
                     label=escape_mpl(model))
     ax.axvline(0.0, color="grey", ls="--", lw=1)
-    ax.set_yticks(list(y_of.values()), [escape_mpl(e) for e in events])
-    ax.set_xlabel("Risk difference (177Lu-Dotatate minus control)")
-    ax.legend(loc="lower right", fontsize="small")
-    by = ", ".join(escape_mpl(m) for m in models)
-    ax.set_title(f"Risk difference in adverse-event probability, 177Lu-Dotatate minus control\n"
-                 f"({CRI}; {by}), {escape_mpl(result.name)}", fontsize="medium")
-    return fig
+    ax.set_yticks(y, [escape_mpl(label or organ_class) for organ_class, label in lines])
+    for tick, (_, label) in zip(ax.get_yticklabels(), lines, strict=True):
+        tick.set_fontweight("normal" if label else "bold")
+    ax.set_ylim(-0.6, len(lines) - 0.4)
+    ax.tick_params(axis="x", labeltop=True)
+    ax.set_xlabel("Risk difference: probability of the event,\n177Lu-Dotatate minus control")
+    fig.legend(loc="outside lower center", fontsize="small", title="model",
+               title_fontsize="small")
+    title = ("Adverse events by organ class: risk difference, 177Lu-Dotatate minus control, "
+             f"{escape_mpl(result.name)}:\n{CRI}")
+    fig.suptitle(_wrap(fig, title, "medium"), fontsize="medium")
+    return fit_canvas(fig)
 
 
 def _density(group: pd.DataFrame, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -569,15 +849,16 @@ def prior_posterior_plot(result: AnalysisResult) -> Figure:
         for name, group in sub.groupby(sub["distribution"].astype(str), sort=False):
             x, dens = _density(group, grid)
             ax.plot(x, dens, label=escape_mpl(name))
-        ax.set_title(f"{escape_mpl(parameter)}: prior vs posterior density", fontsize="small")
-        ax.set_xlabel(escape_mpl(parameter))
-        ax.set_ylabel("density")
+        ax.set_title(_wrap(fig, f"{escape_mpl(parameter)}: prior vs posterior density",
+                           "small", 1 / ncols), fontsize="small")
+        ax.set_xlabel(_wrap(fig, escape_mpl(parameter), "medium", 1 / ncols))
+        ax.set_ylabel("probability density")
         ax.legend(fontsize="x-small")
     for ax in fig.axes[len(parameters):]:
         ax.set_visible(False)
-    fig.suptitle(f"Prior vs posterior density of borrowed parameters, "
-                 f"{escape_mpl(result.name)}", fontsize="medium")
-    return fig
+    title = f"Prior vs posterior density of borrowed parameters, {escape_mpl(result.name)}"
+    fig.suptitle(_wrap(fig, title, "medium"), fontsize="medium")
+    return fit_canvas(fig)
 
 
 def _kde_grid(sub: pd.DataFrame) -> np.ndarray:
@@ -698,7 +979,7 @@ def render_all(results: Sequence[AnalysisResult], *, dpi: int = FIGURE_DPI
     """Draw every applicable figure once (see :func:`figures`) and render it as PNG.
 
     The runner renders once and uses the result twice (``plots/*.png`` and the report), since
-    drawing and rendering are the whole cost of a figure (0.05-0.25 s each).
+    drawing and rendering are the whole cost of a figure (0.1-0.5 s each).
 
     Parameters
     ----------

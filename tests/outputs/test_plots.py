@@ -18,7 +18,9 @@ from helpers import (
     simulate_exponential_ipd,
     summary_row,
 )
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from prrt_bayes.core.results import (
     EXTRAPOLATION_SCENARIO_COLUMNS,
@@ -28,6 +30,7 @@ from prrt_bayes.core.results import (
 from prrt_bayes.core.summary import SUMMARY_COLUMNS
 from prrt_bayes.core.vocabulary import LU177_VS_CONTROL
 from prrt_bayes.outputs import plots
+from prrt_bayes.toxicity.adverse_events import KIND_LABELS, netter1_ae_table
 
 RATES = {"lu177": 0.03, "control": 0.1}
 
@@ -118,28 +121,113 @@ def test_forest_hazard_ratios_log_scale_with_one_marked():
     results = [survival_result("pfs_primary", "pfs", hr=pfs_hr),
                survival_result("os_interim", "os", hr=published_hr("primary_2015", "os")),
                survival_result("os_final", "os", hr=published_hr("final_2021", "os"))]
-    ax = plots.forest_hazard_ratios(results).axes[0]
+    fig = plots.forest_hazard_ratios(results)
+    ax, right = fig.axes
     assert len(ax.containers) == 3  # one errorbar per hazard ratio
     assert ax.get_xscale() == "log"
     assert any(list(ln.get_xdata()) == [1.0, 1.0] for ln in ax.lines)
-    assert ax.get_title().startswith("Hazard ratio, 177Lu-Dotatate vs control")
-    top_down = sorted(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels()),
-                          strict=True), reverse=True)
-    labels = [label for _, label in top_down]  # rows in the order of the analyses
-    assert [lab.split(":")[0] for lab in labels] == ["pfs_primary (PFS)", "os_interim (OS)",
-                                                      "os_final (OS)"]
-    assert any("{:.2f} ({:.2f} to {:.2f})".format(*pfs_hr) in lab for lab in labels)
+    assert fig.get_suptitle() == ("Hazard ratio, 177Lu-Dotatate vs control: posterior median "
+                                  "and 95% CrI")
+    assert ax.get_xlabel() == ("Hazard ratio, 177Lu-Dotatate vs control\n"
+                               "(log scale; below 1 favours 177Lu-Dotatate)")
+    assert top_down(ax) == ["pfs_primary (PFS)", "os_interim (OS)", "os_final (OS)"]
+    assert top_down(right)[0] == "{:.2f} ({:.2f} to {:.2f})".format(*pfs_hr)
+    assert right.get_ylim() == ax.get_ylim()
+
+
+def top_down(ax):
+    """The y tick labels of ``ax`` from top to bottom."""
+    ticks = zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels()), strict=True)
+    return [label for _, label in sorted(ticks, reverse=True)]
+
+
+@pytest.mark.parametrize("period, words", [("0-26.0277m", "months 0 to 26"),
+                                           ("12-24m", "months 12 to 24"),
+                                           ("26.0277m_plus", "after month 26"),
+                                           ("2.26m_plus", "after month 2.3"),
+                                           ("late$", "late\\$")])
+def test_periods_of_hazard_ratios_in_words(period, words):
+    assert plots.period_words(period) == words
 
 
 def test_forest_risk_differences_shrunk_vs_unshrunk_and_fallback():
-    ax = plots.forest_risk_differences(toxicity_result()).axes[0]
+    fig = plots.forest_risk_differences(toxicity_result())
+    ax = fig.axes[0]
     assert len(ax.containers) == 2  # shrunk, unshrunk
-    assert "Risk difference in adverse-event probability" in ax.get_title()
-    assert "shrunk, unshrunk" in ax.get_title()
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["nausea", "vomiting",
-                                                             "abdominal pain"]
+    assert fig.get_suptitle().startswith("Adverse events by organ class: risk difference, "
+                                         "177Lu-Dotatate minus control, toxicity")
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["shrunk", "unshrunk"]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["Gastrointestinal disorders", "Nausea", "Vomiting", "Abdominal pain"]
+    assert [t.get_fontweight() for t in ax.get_yticklabels()] == ["bold", *["normal"] * 3]
+    # the shrunk marker of each event sits just above its unshrunk one, both at the event's tick
+    shrunk, unshrunk = (c.lines[0].get_ydata() for c in ax.containers)
+    assert np.all(shrunk > unshrunk) and np.allclose((shrunk + unshrunk) / 2, [2, 1, 0])
     single = plots.forest_risk_differences(toxicity_result(with_forest=False)).axes[0]
     assert len(single.containers) == 1
+    assert [t.get_text() for t in single.get_yticklabels()] == labels
+
+
+def test_ae_forest_rows_in_words_grouped_by_organ_class():
+    """Event keys of the toxicity analysis (grade-major, as it stacks its tables) come out in
+    the order of NEJM Table 4 by organ class, any grade before grade 3 or 4, unknown events
+    last under their own header, in the order they came."""
+    keys = ["zz_rash_any_grade", "lymphopenia_any_grade", "nausea_any_grade",
+            "lymphopenia_grade34", "nausea_grade34", "aa_itch_grade34"]
+    forest = pd.DataFrame({"group": keys, "model": "m", "median": 0.1, "lower": 0.0,
+                           "upper": 0.2})
+    result = AnalysisResult(name="tox", kind="toxicity", endpoint="adverse_events",
+                            summary=pd.DataFrame(), diagnostics=PASSED, ae_forest=forest)
+    rows = plots.risk_difference_rows(result)
+    assert list(rows["label"]) == ["Nausea, any grade", "Nausea, grade 3 or 4",
+                                   "Lymphopenia, any grade", "Lymphopenia, grade 3 or 4",
+                                   "Zz rash, any grade", "Aa itch, grade 3 or 4"]
+    assert list(rows["organ_class"]) == ["Gastrointestinal disorders"] * 2 + [
+        "Blood disorders"] * 2 + [plots.UNCLASSIFIED] * 2
+    ax = plots.forest_risk_differences(result).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "Gastrointestinal disorders", "Nausea, any grade", "Nausea, grade 3 or 4",
+        "Blood disorders", "Lymphopenia, any grade", "Lymphopenia, grade 3 or 4",
+        plots.UNCLASSIFIED, "Zz rash, any grade", "Aa itch, grade 3 or 4"]
+    assert len(ax.patches) == 3  # one grey band per organ-class header
+
+
+def test_ae_forest_columns_name_classify_and_grade_the_events():
+    forest = pd.DataFrame({"group": ["e1", "e2", "e1"], "model": "m", "median": 0.1,
+                           "lower": 0.0, "upper": 0.2, "event": ["Rash $x$", "Itch", "Rash $x$"],
+                           "organ_class": ["Skin disorders", "Skin disorders", "Skin disorders"],
+                           "grade": ["grade34", "any", "any"]})
+    result = AnalysisResult(name="tox", kind="toxicity", endpoint="adverse_events",
+                            summary=pd.DataFrame(), diagnostics=PASSED, ae_forest=forest)
+    rows = plots.risk_difference_rows(result)
+    assert list(rows["label"]) == ["Rash $x$, any grade", "Rash $x$, grade 3 or 4",
+                                   "Itch, any grade"]
+    ax = plots.forest_risk_differences(result).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "Skin disorders", r"Rash \$x\$, any grade", r"Rash \$x\$, grade 3 or 4",
+        "Itch, any grade"]
+
+
+def test_every_netter1_event_key_is_named_and_classified_as_in_table_4():
+    for grade, words in (("any", "any grade"), ("grade34", "grade 3 or 4")):
+        table = netter1_ae_table(grade)
+        described = [plots.describe_event(key) for key in table["key"]]
+        assert described == [(e, words, c) for e, c in zip(table["event"],
+                                                           table["organ_class"], strict=True)]
+    assert plots.describe_event("hand-foot_syndrome") == ("Hand-foot syndrome", "",
+                                                          plots.UNCLASSIFIED)
+
+
+def test_summary_rows_of_the_toxicity_analysis_are_drawn_by_event_key():
+    """The toxicity summary carries the event key in ``endpoint`` (``group`` is the contrast)."""
+    rows = [summary_row("toxicity", key, q, LU177_VS_CONTROL, 0.3, 0.2, 0.4)
+            for key in ("vomiting_grade34", "vomiting_any_grade")
+            for q in ("risk_difference", "odds_ratio")]
+    result = AnalysisResult(name="toxicity", kind="toxicity", endpoint="adverse_events",
+                            summary=pd.DataFrame(rows), diagnostics=PASSED)
+    drawn = plots.risk_difference_rows(result)
+    assert list(drawn["label"]) == ["Vomiting, any grade", "Vomiting, grade 3 or 4"]
+    assert list(drawn["model"]) == ["toxicity"] * 2
 
 
 @pytest.mark.parametrize("form", ["draws", "densities"])
@@ -308,12 +396,146 @@ def test_excess_hazard_ratios_are_in_the_forest_labelled_as_such():
     rows = plots.hazard_ratio_rows(results)
     assert list(rows["quantity"]) == ["hazard_ratio", "excess_hazard_ratio",
                                       "excess_hazard_ratio_0-12m"]
-    ax = plots.forest_hazard_ratios(results).axes[0]
+    fig = plots.forest_hazard_ratios(results)
+    ax = fig.axes[0]
     assert len(ax.containers) == 3
-    labels = sorted(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels()),
-                        strict=True), reverse=True)
-    assert [label.split(":")[0] for _, label in labels] == [
-        "pfs_primary (PFS)", "os_relative (OS, excess hazard ratio)",
-        "os_relative (OS, excess hazard ratio, 0-12m)"]
-    assert ax.get_title().startswith("Hazard ratio or excess hazard ratio, 177Lu-Dotatate")
-    assert ax.get_xlabel().startswith("Hazard ratio or excess hazard ratio (log scale")
+    assert top_down(ax) == ["pfs_primary (PFS, hazard ratio)",
+                            "os_relative (OS, excess hazard ratio)",
+                            "os_relative (OS, excess hazard ratio, months 0 to 12)"]
+    assert fig.get_suptitle().startswith("Hazard ratio or excess hazard ratio, 177Lu-Dotatate")
+    assert "excess hazard: the hazard above the general population's" in fig.get_suptitle()
+    assert ax.get_xlabel().startswith("Hazard ratio or excess hazard ratio, 177Lu-Dotatate vs "
+                                      "control\n(log scale")
+
+
+# ------------------------------------------------------------------ every text inside the canvas
+def netter1_forest():
+    """An AE forest shaped like the toxicity analysis' (Table 4 event keys at any grade and at
+    grade 3/4, Berry & Berry and independent model labels); observed risk differences with
+    normal-approximation intervals stand in for posterior summaries (no MCMC)."""
+    frames = []
+    for grade in ("any", "grade34"):
+        table = netter1_ae_table(grade)
+        p1 = table["lu177_events"] / table["lu177_total"]
+        p0 = table["control_events"] / table["control_total"]
+        rd = p1 - p0
+        se = np.sqrt(p1 * (1 - p1) / table["lu177_total"] + p0 * (1 - p0) / table["control_total"])
+        for kind, shrink in (("berry_berry", 0.8), ("independent", 1.0)):
+            frames.append(pd.DataFrame({
+                "group": table["key"], "model": KIND_LABELS[kind], "median": shrink * rd,
+                "lower": shrink * rd - 1.96 * se, "upper": shrink * rd + 1.96 * se}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def bundled_like_results():
+    """The figures of a bundled run, without MCMC: relative-survival (excess) hazard ratios, one
+    split at a period boundary with decimals, extrapolation scenarios, the toxicity analysis'
+    AE forest and the response analysis' prior vs posterior."""
+    results = []
+    for name, endpoint, periods in (("pfs_primary", "pfs", [""]), ("os_interim", "os", [""]),
+                                    ("os_final", "os", ["_0-26.0277m", "_26.0277m_plus"])):
+        result = survival_result(name, endpoint, horizon=240.0)
+        result.summary = pd.DataFrame(
+            [summary_row(name, endpoint, f"excess_hazard_ratio{p}", LU177_VS_CONTROL,
+                         0.23 + 0.4 * i, 0.15 + 0.2 * i, 0.33 + 0.8 * i)
+             for i, p in enumerate(periods)], columns=list(SUMMARY_COLUMNS))
+        results.append(with_extrapolation(result, scenario_curves(horizon=240.0)))
+    toxicity = AnalysisResult(name="toxicity", kind="toxicity", endpoint="adverse_events",
+                              summary=pd.DataFrame(columns=list(SUMMARY_COLUMNS)),
+                              diagnostics=PASSED, ae_forest=netter1_forest())
+    return [*results, toxicity, borrowing_result("densities"), borrowing_result("draws")]
+
+
+def long_names_results():
+    """Names from user files as long as they come: analysis names, an event key that is no
+    NEJM Table 4 event, a model label; each longer than its part of a 7.5-inch figure."""
+    long = "sensitivity_analysis_with_the_2021_data_cut_and_a_very_long_descriptive_name"
+    survival = survival_result(long, "os")
+    survival.summary = pd.DataFrame(
+        [summary_row(long, "os", q, LU177_VS_CONTROL, 0.5, 0.3, 0.8)
+         for q in ("hazard_ratio_0-12m", "hazard_ratio_12m_plus")], columns=list(SUMMARY_COLUMNS))
+    forest = pd.DataFrame({
+        "group": ["nausea_any_grade", f"{long}_event_any_grade"] * 2,
+        "model": ["independent (unshrunk)"] * 2 + [f"a shrunk model called {long}"] * 2,
+        "median": 0.1, "lower": -0.05, "upper": 0.3})
+    toxicity = AnalysisResult(name=long.upper(), kind="toxicity", endpoint="adverse_events",
+                              summary=pd.DataFrame(columns=list(SUMMARY_COLUMNS)),
+                              diagnostics=PASSED, ae_forest=forest)
+    borrowed = borrowing_result()
+    borrowed.name = long
+    borrowed.prior_posterior["parameter"] += f" of {long}"
+    return [survival, toxicity, borrowed]
+
+
+def drawn_texts(fig):
+    """Every text artist drawn in ``fig``: titles, suptitle, axis labels, tick labels in the
+    view, legend texts and titles, annotations (visible, non-empty, of visible axes)."""
+    undrawn = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            slack = 1e-9 * max(1.0, abs(high - low))
+            for tick in [*axis.get_major_ticks(), *axis.get_minor_ticks()]:
+                if not low - slack <= tick.get_loc() <= high + slack:
+                    undrawn |= {id(tick.label1), id(tick.label2)}
+    return [t for t in fig.findobj(Text)
+            if t.get_visible() and t.get_text().strip() and id(t) not in undrawn
+            and (t.axes is None or t.axes.get_visible())]
+
+
+def texts_outside(fig):
+    """``(text, its window extent)`` of every drawn text not entirely inside the canvas."""
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    canvas = fig.bbox
+    out = []
+    for text in drawn_texts(fig):
+        box = text.get_window_extent(renderer)
+        if (box.x0 < canvas.x0 - 0.5 or box.y0 < canvas.y0 - 0.5 or box.x1 > canvas.x1 + 0.5
+                or box.y1 > canvas.y1 + 0.5):
+            out.append((text.get_text(), box.bounds))
+    return out
+
+
+@pytest.mark.parametrize("results", [
+    pytest.param(bundled_like_results, id="bundled-like"),
+    pytest.param(lambda: [survival_result(), survival_result("os_final", "os"),
+                          toxicity_result(), borrowing_result()], id="small"),
+    pytest.param(long_names_results, id="long-names"),
+])
+def test_every_text_of_every_figure_is_inside_the_canvas(results):
+    """Also no two texts overlap. Before issue 17 (item 8) the bundled-like case failed: the HR
+    forest's title and x label and the AE forest's title ran past the right edge."""
+    drawn = plots.figures(results())
+    assert len(drawn) >= 5
+    problems = {stem: outside for stem, fig in drawn if (outside := texts_outside(fig))}
+    assert not problems, problems
+    overlaps = {stem: pairs for stem, fig in drawn if (pairs := overlapping_texts(fig))}
+    assert not overlaps, overlaps
+
+
+def overlapping_texts(fig):
+    """Pairs of drawn texts (a legend counts as one) whose boxes overlap by more than a pixel
+    both ways; ``fig`` already drawn."""
+    renderer = fig.canvas.get_renderer()
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    in_legend = {id(t) for legend in legends for t in legend.findobj(Text)}
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in drawn_texts(fig)
+             if id(t) not in in_legend]
+    boxes += [("legend", legend.get_window_extent(renderer)) for legend in legends]
+    return [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1:]
+            if min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0) > 1
+            and min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0) > 1]
+
+
+def test_a_figure_too_narrow_for_its_labels_is_widened():
+    fig = plots.forest_hazard_ratios(long_names_results())
+    assert fig.get_size_inches()[0] > 7.5 and not texts_outside(fig)
+
+
+def test_texts_outside_sees_a_title_cut_off():
+    """The check itself: a title far wider than its figure is reported."""
+    fig = Figure(figsize=(3.0, 2.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    fig.add_subplot().set_title("a title much wider than a figure three inches wide " * 2)
+    assert [text for text, _ in texts_outside(fig)] == [fig.axes[0].get_title()]
