@@ -11,6 +11,7 @@ Quantities that carry a time are built by functions (``survival_probability(12)`
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -192,3 +193,21 @@ def cumulative_incidence(t: float) -> str:
         The quantity name, ``t`` formatted with ``:g``.
     """
     return f"cumulative_incidence_{_months(t)}"
+
+
+def event_slug(name: str) -> str:
+    """An adverse event's name as the stem of its key: lower case, each run of characters other
+    than ``a-z0-9`` as ``_``, no leading or trailing ``_`` (``"Fatigue or asthenia"`` ->
+    ``"fatigue_or_asthenia"``).
+
+    Parameters
+    ----------
+    name
+        The event's name.
+
+    Returns
+    -------
+    str
+        The slug.
+    """
+    return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")

@@ -62,6 +62,7 @@ from prrt_bayes.core.vocabulary import (
     Endpoint,
     Kind,
     Quantity,
+    event_slug,
 )
 from prrt_bayes.evidence import load_netter1
 from prrt_bayes.outputs.safe_text import escape_mpl, safe_name
@@ -611,18 +612,12 @@ UNCLASSIFIED = "Organ class not known"
 """The group of AE events that are neither classified by their rows nor NEJM Table 4 events."""
 
 
-def _slug(name: str) -> str:
-    """Lower case, each run of characters other than ``a-z0-9`` as ``_`` (the slug of the toxicity
-    analysis' event keys, :func:`prrt_bayes.toxicity.adverse_events.event_key`)."""
-    return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
-
-
 @cache
 def _netter1_events() -> dict[str, tuple[str, str]]:
     """Slug -> (name as printed, organ class) of each NEJM Table 4 event, in the table's order."""
     table = load_netter1().tables["table4_ae_by_type"]
     table = table[table["row_type"] == "event"]
-    return {_slug(event): (str(event), str(organ))
+    return {event_slug(event): (str(event), str(organ))
             for event, organ in zip(table["event"], table["organ_class"], strict=True)}
 
 
@@ -652,7 +647,7 @@ def describe_event(key: str) -> tuple[str, str, str]:
         if event.endswith(f"_{suffix}"):
             event, grade = event.removesuffix(f"_{suffix}"), words
             break
-    known = _netter1_events().get(_slug(event))
+    known = _netter1_events().get(event_slug(event))
     if known is not None:
         return known[0], grade, known[1]
     name = re.sub(r"\s+", " ", event.replace("_", " ")).strip()
@@ -691,7 +686,7 @@ def _in_words(rows: pd.DataFrame) -> pd.DataFrame:
     known = _netter1_events()
     ranks = pd.DataFrame({
         "organ_class": _rank(out["organ_class"], [c for _, c in known.values()]),
-        "event": _rank(out["event"].map(_slug), list(known)),
+        "event": _rank(out["event"].map(event_slug), list(known)),
         "grade": _rank(out["grade"], list(GRADE_WORDS.values())),
     })
     order = ranks.sort_values(["organ_class", "event", "grade"], kind="stable").index

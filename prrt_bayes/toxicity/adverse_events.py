@@ -144,7 +144,7 @@ from prrt_bayes.core.priors import (
     describe_priors,
 )
 from prrt_bayes.core.sampling import DEFAULT_SEED, SamplerSettings
-from prrt_bayes.core.vocabulary import ARMS, LU177_VS_CONTROL, Endpoint, Quantity
+from prrt_bayes.core.vocabulary import ARMS, LU177_VS_CONTROL, Endpoint, Quantity, event_slug
 from prrt_bayes.evidence import load_netter1
 from prrt_bayes.evidence.series_rules import check_count
 
@@ -250,8 +250,7 @@ def event_key(event: str, grade: str = "any") -> str:
     """
     if grade not in GRADES:
         raise InputError(f"grade must be one of {sorted(GRADES)}, got {grade!r}", field="grade")
-    slug = re.sub(r"[^a-z0-9]+", "_", str(event).lower()).strip("_")
-    return f"{slug}_{GRADES[grade]}"
+    return f"{event_slug(event)}_{GRADES[grade]}"
 
 
 def validate_ae_table(table: pd.DataFrame, *, need_organ_class: bool = True) -> pd.DataFrame:
