@@ -19,7 +19,8 @@ vocabulary):
   spec's landmarks, ``mean_survival_months`` (restricted to the spec's horizon);
 - ``rmst_difference_<t>m`` and ``mean_survival_difference_months`` for the contrast;
 - with borrowing, ``hazard_ratio_without_borrowing`` and the treatment arm's
-  ``median_survival_months_without_borrowing`` (the trial alone).
+  ``median_survival_months_without_borrowing`` (the trial alone); for ``auto`` with the series
+  or external counts, that median from the same model without them (every member refitted).
 
 On bundled evidence every member of the reconstruction ensemble is fitted and the draws pooled
 (:func:`run`).
@@ -385,9 +386,14 @@ def run(spec: SurvivalSpec) -> AnalysisResult:
     evidence = tail_evidence(spec) if auto or spec.export.scenarios else None
     if auto:
         spec_waning(spec, follow_up)  # a waning that starts inside follow-up is bad input
+    without_external = None
     if spec.borrowing.method == "none":
         main, members = _fit_members(spec, ipds, grid, settings, evidence=evidence)
         priors, supporting = main.priors, []
+        if auto and evidence.external is not None:
+            without_external = _without_external(spec, ipds, grid, settings, evidence, main,
+                                                 members)
+            supporting = [without_external.diagnostics.labelled("fit without external evidence")]
     else:
         main, members, alone, borrowing, prior_posterior, priors = _fit_borrowing(
             spec, ipds, grid, settings)
@@ -417,7 +423,8 @@ def run(spec: SurvivalSpec) -> AnalysisResult:
     breakpoints = tree.posterior.attrs.get("breakpoints")
     extrapolation = build_extrapolation(
         spec, ipds, main.flexible if auto else None, evidence, settings, grid, follow_up,
-        breakpoints) if evidence is not None else None
+        breakpoints, without_external.flexible if without_external else None,
+    ) if evidence is not None else None
     return AnalysisResult(
         name=spec.name, kind=Kind.SURVIVAL, endpoint=spec.evidence.endpoint,
         summary=summary_from_tree(tree), diagnostics=diagnostics,
@@ -427,6 +434,35 @@ def run(spec: SurvivalSpec) -> AnalysisResult:
         psa_pair=export.pair_with, reconstruction_spread=spread,
         reconstruction_members=members_table, extrapolation=extrapolation,
     )
+
+
+def _with_and_without(main: _Fitted, alone: _Fitted, members: list[_Fitted],
+                      alone_members: list[_Fitted]) -> list[tuple[_Fitted, _Fitted]]:
+    """Pairs (fit, the same fit without the external information): the pooled one and, when
+    pooled from several members, each member's (a single member *is* the pooled fit)."""
+    pairs = [(main, alone)]
+    if len(members) > 1:
+        pairs += list(zip(members, alone_members, strict=True))
+    return pairs
+
+
+def _without_external(spec: SurvivalSpec, ipds: list[pd.DataFrame], grid: np.ndarray,
+                      settings: SamplerSettings, evidence, main: _Fitted,
+                      members: list[_Fitted]) -> _Fitted:
+    """The recommended model without the series and external counts, on every member.
+
+    Adds the treatment arm's ``median_survival_months_without_borrowing`` to the effects of
+    ``main`` and of each member (how far the external evidence moved the answer, pooled over
+    the same members), and returns the pooled fit (its convergence gates the analysis; its
+    flexible fits are the scenario ``without_external_evidence``).
+    """
+    treatment = spec.evidence.treatment_arm
+    alone, alone_members = _fit_members(spec, ipds, grid, settings,
+                                        evidence=evidence.without_external())
+    for fitted, without in _with_and_without(main, alone, members, alone_members):
+        fitted.effect.append((Quantity.MEDIAN_SURVIVAL_WITHOUT_BORROWING, treatment,
+                              median_survival(without.survival.sel(arm=treatment, drop=True))))
+    return alone
 
 
 def _reconstruction_spread(name: str, pooled: list, members: list[list]) -> pd.DataFrame:
@@ -478,7 +514,7 @@ def _fit_borrowing(spec: SurvivalSpec, ipds: list[pd.DataFrame], grid: np.ndarra
     log_median_alone = np.log(median_survival(alone.survival.sel(arm=treatment, drop=True)))
     main, members = _fit_members(spec, ipds, grid, settings,
                                  log_median_prior=(prior.weights, prior.means, prior.sds))
-    for fitted, without in [(main, alone), *zip(members, alone_members, strict=True)]:
+    for fitted, without in _with_and_without(main, alone, members, alone_members):
         hr_alone = next(draws for quantity, _, draws in without.effect
                         if quantity == Quantity.HAZARD_RATIO)
         fitted.effect += [

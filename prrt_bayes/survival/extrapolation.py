@@ -415,12 +415,15 @@ def _refitted(label: str, fits: list[FlexibleFit], grid: np.ndarray,
 def extrapolation_scenarios(spec: SurvivalSpec, ipds: list[pd.DataFrame],
                             recommended: list[FlexibleFit], evidence: TailEvidence,
                             settings: SamplerSettings, grid: np.ndarray,
-                            follow_up: float) -> list[Scenario]:
+                            follow_up: float,
+                            without_external: list[FlexibleFit] | None = None
+                            ) -> list[Scenario]:
     """Fit or derive every scenario of the module docstring on the first data set.
 
     Scenarios needing a refit use the first data set (the default reconstruction member) and
     the spec's sampler settings; the recommended model and its waning variants use every
-    member's draws (``recommended``).
+    member's draws (``recommended``), and so does the model without external evidence when its
+    fits are given (``without_external``).
 
     Parameters
     ----------
@@ -439,6 +442,9 @@ def extrapolation_scenarios(spec: SurvivalSpec, ipds: list[pd.DataFrame],
         Times (months) from 0 to the horizon.
     follow_up
         End of follow-up (months).
+    without_external
+        Fits of the recommended model without external evidence (one per data set), or
+        ``None`` to refit the first data set.
 
     Returns
     -------
@@ -460,7 +466,8 @@ def extrapolation_scenarios(spec: SurvivalSpec, ipds: list[pd.DataFrame],
         out.append(Scenario(label, pooled_survival(recommended, grid, w),
                             pooled_hazard(recommended, grid, w)))
     if evidence.external is not None:
-        fits = fit_recommended(spec, first, evidence.without_external(), settings)
+        fits = without_external or fit_recommended(spec, first, evidence.without_external(),
+                                                   settings)
         out.append(_refitted(WITHOUT_EXTERNAL_SCENARIO, fits, grid, waning))
     if evidence.background is not None:
         fits = fit_recommended(spec, first, evidence.without_background(), settings)
@@ -749,7 +756,8 @@ def family_drivers(spec: SurvivalSpec, follow_up: float,
 def build_extrapolation(spec: SurvivalSpec, ipds: list[pd.DataFrame],
                         recommended: list[FlexibleFit] | None, evidence: TailEvidence,
                         settings: SamplerSettings, grid: np.ndarray, follow_up: float,
-                        breakpoints: list[float] | None = None) -> Extrapolation:
+                        breakpoints: list[float] | None = None,
+                        without_external: list[FlexibleFit] | None = None) -> Extrapolation:
     """Drivers, scenario table and curves of one survival analysis.
 
     Parameters
@@ -771,6 +779,10 @@ def build_extrapolation(spec: SurvivalSpec, ipds: list[pd.DataFrame],
         End of follow-up (months).
     breakpoints
         The piecewise model's baseline breakpoints (family ``ph_piecewise``), or ``None``.
+    without_external
+        The recommended model's fits without external evidence, one per data set (the analysis
+        fits them for its ``median_survival_months_without_borrowing``), or ``None``: the
+        scenario then refits the first data set.
 
     Returns
     -------
@@ -788,7 +800,7 @@ def build_extrapolation(spec: SurvivalSpec, ipds: list[pd.DataFrame],
     if recommended is None:
         recommended = fit_recommended(spec, ipds[:1], evidence, settings)
     scenarios = extrapolation_scenarios(spec, ipds, recommended, evidence, settings, grid,
-                                        follow_up)
+                                        follow_up, without_external)
     ess = None
     labels = [s.label for s in scenarios]
     if (evidence.series is not None and len(evidence.series)

@@ -282,6 +282,20 @@ def test_unconverged_fit_without_borrowing_fails_the_borrowed_survival_analysis(
             for k in range(members)} <= set(result.diagnostics.problems)
 
 
+def test_one_data_set_with_borrowing_reports_each_row_once():
+    # a single member *is* the pooled fit: its without-borrowing rows must not be added twice
+    data = resolve_spec("pfs_primary").model_dump()
+    data.update(model={"family": "ph_piecewise", "intervals": 6}, priors={})
+    data["evidence"]["reconstruction"] = "default"
+    data["sampler"]["chains"] = 2
+    spec = type(resolve_spec("pfs_primary")).model_validate(data).with_overrides(
+        borrowing="robust-map", draws=200, tune=200, psa_draws=100, scenarios=False)
+    summary = run_analysis(spec).summary
+    keys = summary[["analysis", "endpoint", "quantity", "group"]]
+    assert not keys.duplicated().any(), keys[keys.duplicated()]
+    assert (summary["quantity"] == Quantity.HAZARD_RATIO_WITHOUT_BORROWING).sum() == 1
+
+
 def test_unconverged_ae_fit_fails_the_toxicity_analysis(monkeypatch):
     """The joint hierarchical AE fit (both grades) gates the toxicity analysis."""
     import dataclasses

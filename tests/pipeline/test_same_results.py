@@ -59,9 +59,10 @@ floor the effect is the excess-hazard ratio (``excess_hazard_ratio``), and ``os_
 per period (the published PH test failed); the other rows keep the fixture's vocabulary."""
 
 
-NEW_QUANTITIES = ("probability_no_difference", "response_rate_without_borrowing")
+NEW_QUANTITIES = ("probability_no_difference", "response_rate_without_borrowing",
+                  "median_survival_months_without_borrowing")
 """Rows issue 17 added: Berry & Berry's probability of no difference per adverse event, the
-trial-alone response rate beside the borrowed one."""
+trial-alone response rate beside the borrowed one, the 177Lu median without the series."""
 
 MDS_ENDPOINTS = ("mds_long_term_pooled", "mds_long_term_new_cohort")
 """Issue 17 replaced the long-term MDS rows (a per-patient ``ae_probability``) by cumulative
@@ -105,6 +106,9 @@ def test_same_seed_same_bytes(tmp_path):
     assert _keys(rows) == _keys(_rows(expected, "pfs_primary"))
     assert [_key(line) for line in rows if line.split(",")[2].startswith(EFFECT_ROWS)] == [
         "pfs_primary,pfs,excess_hazard_ratio,lu177_vs_control"]
+    # the series enter as survivor counts: the 177Lu median is also reported without them
+    assert [_key(line) for line in rows if "without_borrowing" in line] == [
+        "pfs_primary,pfs,median_survival_months_without_borrowing,lu177"]
 
 
 @pytest.mark.slow
