@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from prrt_bayes.core.errors import InputError
-from prrt_bayes.core.vocabulary import POSTERIOR_PROBABILITIES, Arm, Quantity
+from prrt_bayes.core.vocabulary import POSTERIOR_PROBABILITIES, Quantity
 
 __all__ = ["app", "bad_input_exits_2", "fail"]
 
@@ -404,8 +404,6 @@ def _moved(summary, quantity: str, alone: str) -> tuple[float, float] | None:
 
 def _print_borrowing(results) -> None:
     """Per analysis: what was borrowed from whom, how strongly, and how far it moved the answer."""
-    from prrt_bayes.core.results import RECOMMENDED_SCENARIO, WITHOUT_EXTERNAL_SCENARIO
-
     for result in results:
         if result.borrowing is not None:
             report = result.borrowing
@@ -421,17 +419,14 @@ def _print_borrowing(results) -> None:
             if math.isfinite(report.conflict_p_box):
                 parts.append(f"prior-data conflict p = {report.conflict_p_box:.3g}")
             console.print(" | ".join(parts), markup=False, highlight=False)
-        elif result.extrapolation is not None and not result.extrapolation.scenarios.empty:
-            scenarios = result.extrapolation.scenarios
-            medians = scenarios[(scenarios["quantity"] == Quantity.MEDIAN_SURVIVAL)
-                                & (scenarios["group"] == Arm.LU177)].set_index("scenario")["median"]
-            if {RECOMMENDED_SCENARIO, WITHOUT_EXTERNAL_SCENARIO} <= set(medians.index):
+        else:
+            pair = _moved(result.summary, Quantity.MEDIAN_SURVIVAL,
+                          Quantity.MEDIAN_SURVIVAL_WITHOUT_BORROWING)
+            if pair is not None:
                 console.print(
                     f"{result.name} borrowing: the external evidence enters as survivor counts "
-                    f"(see the tail lines); 177Lu-Dotatate median (months) "
-                    f"{_number(medians[RECOMMENDED_SCENARIO])} with vs "
-                    f"{_number(medians[WITHOUT_EXTERNAL_SCENARIO])} without it "
-                    f"(scenario {WITHOUT_EXTERNAL_SCENARIO})", markup=False, highlight=False)
+                    f"(see the tail lines); 177Lu-Dotatate median (months) {_number(pair[0])} "
+                    f"with vs {_number(pair[1])} without it", markup=False, highlight=False)
 
 
 @app.command("run")

@@ -173,3 +173,21 @@ def test_closing_line_says_what_was_borrowed_from_whom_and_how_far_it_moved(caps
     assert "prior worth 30.1 patients (ELIR)" in out
     assert "response rate 0.187 with vs 0.182 without borrowing" in out
     assert "conflict p = 0.611" in out
+
+
+def test_closing_line_for_series_as_survivor_counts(capsys):
+    from prrt_bayes import cli
+    from prrt_bayes.core.results import AnalysisResult
+
+    summary = _summary_rows(
+        ("pfs_primary", "pfs", "median_survival_months", "lu177", 31, 3, 29.7, 25, 36),
+        ("pfs_primary", "pfs", "median_survival_months", "control", 9, 1, 8.6, 7, 11),
+        ("pfs_primary", "pfs", "median_survival_months_without_borrowing", "lu177", 35, 5, 33.2,
+         26, 48))
+    result = AnalysisResult(name="pfs_primary", kind="survival", endpoint="pfs",
+                            summary=summary, diagnostics=None)
+    cli.console.width = 400
+    cli._print_borrowing([result])
+    out = capsys.readouterr().out
+    assert "pfs_primary borrowing: the external evidence enters as survivor counts" in out
+    assert "median (months) 29.7 with vs 33.2 without it" in out
