@@ -6,8 +6,9 @@ DataTree (variable ``draws``, dims ``chain, draw, row``; coordinates ``quantity`
 :func:`summary_from_tree`, both when the runner writes ``summary.csv`` and when
 ``prrt-bayes summarize POSTERIOR.nc`` reloads a saved posterior, so both give the same numbers.
 :func:`save_posterior` writes the tree compressed, each quantity's draws once (a row equal to a
-posterior variable is stored as a reference to it) and the other draws as float32;
-:func:`load_posterior` restores the ``quantities`` group exactly.
+posterior variable is stored as a reference to it, a row equal to the difference of two other
+rows as that difference) and the other draws as float32; :func:`load_posterior` restores the
+``quantities`` group exactly.
 """
 
 from __future__ import annotations
@@ -30,8 +31,20 @@ QUANTITIES = "quantities"
 LABELS = ("quantity", "group", "endpoint", "analysis")
 """Coordinates along ``row`` of the ``quantities`` group."""
 LAYOUT_ATTR = "prrt_bayes_layout"
-LAYOUT = "quantities-by-reference-1"
-"""Marks a file whose ``quantities`` group stores duplicated rows as references."""
+LAYOUT = "quantities-by-reference-2"
+"""Marks a file whose ``quantities`` group stores duplicated rows as references and differences
+(``quantities-by-reference-1``: references only, still read)."""
+_LAYOUTS = ("quantities-by-reference-1", LAYOUT)
+SAMPLER_BOOKKEEPING = frozenset({
+    "fisher_distance", "index_in_trajectory", "max_energy_error", "mean_tree_accept_sym",
+    "step_size_bar", "transformation_index", "transformation_update_id",
+})
+"""Sampler statistics of nutpie's own adaptation and tree building, not written to the file: no
+diagnostic or output reads them (ArviZ's use ``diverging``, ``energy``, ``step_size``,
+``depth``/``n_steps``, ``mean_tree_accept`` and ``logp``, which are kept): 0.4 MB of the 7.6 MB
+bundled ``pfs_primary`` file."""
+_PROBE = 16
+"""Draws compared first when looking for rows that are differences of two others."""
 
 
 def attach_quantities(
@@ -126,14 +139,62 @@ def _draw_variables(tree: xr.DataTree, shape: tuple[int, int]):
                 yield node.path, str(name), variable
 
 
+def _differences(values: np.ndarray, free: np.ndarray) -> dict[int, tuple[int, int]]:
+    """Rows bitwise equal to one row minus another: ``{row: (minuend, subtrahend)}``.
+
+    ``values`` has shape (row, chain, draw); ``free[j]`` marks rows that cost nothing to store
+    (references to a posterior cell). An operand is never itself a difference, so rows can be
+    restored in one pass; it is an earlier row, or a later free row of a row that is not free,
+    so a row is written as the difference of the rows it was computed from (e.g.
+    ``rmst_difference_<t>m`` from the two arms' ``rmst_<t>m``, not an arm's ``rmst_<t>m``
+    from the other arm's and the difference). Rows with one value in every draw compress to
+    nothing and are left alone. Every match is checked on all draws, bit for bit.
+    """
+    n = len(values)
+    flat = values.reshape(n, -1)
+    if n < 3 or flat.shape[1] == 0:
+        return {}
+    probe = np.ascontiguousarray(flat[:, :_PROBE])
+    targets: dict[bytes, list[int]] = {}
+    for i in range(n):
+        if not (flat[i] == flat[i, 0]).all():
+            targets.setdefault(probe[i].tobytes(), []).append(i)
+    candidates: dict[int, list[tuple[int, int]]] = {}
+    for j in range(n):
+        with np.errstate(all="ignore"):
+            minus = probe[j] - probe
+        for k in range(n):
+            for i in targets.get(minus[k].tobytes(), ()) if k != j else ():
+                candidates.setdefault(i, []).append((j, k))
+    derived: dict[int, tuple[int, int]] = {}
+    operands: set[int] = set()
+    for i in sorted(candidates):
+        if i in operands:
+            continue
+        for j, k in candidates[i]:
+            if i in (j, k) or j in derived or k in derived:
+                continue
+            if not all(o < i or (free[o] and not free[i]) for o in (j, k)):
+                continue
+            with np.errstate(all="ignore"):
+                if (flat[j] - flat[k]).tobytes() == flat[i].tobytes():
+                    derived[i] = (j, k)
+                    operands.update((j, k))
+                    break
+    return derived
+
+
 def _stored_quantities(tree: xr.DataTree) -> tuple[xr.Dataset, set[tuple[str, str]]]:
     """The ``quantities`` group as stored: rows equal to a posterior variable become references.
 
     A row whose draws are bitwise equal to one cell of a float64 variable elsewhere in the tree
-    (e.g. ``risk_difference`` of one event) is stored as ``source_group``, ``source_variable``
-    and ``source_cell`` (C-order index over the variable's dims after chain and draw) with
-    ``stored_row = -1``; the other rows keep their draws in ``draws`` (dims ``stored_row, chain,
-    draw``). Also returns the (group, variable) pairs referenced, which must stay float64.
+    (e.g. ``ae_probability`` of one event and arm: a cell of ``p``) is stored as
+    ``source_group``, ``source_variable`` and ``source_cell`` (C-order index over the
+    variable's dims after chain and draw); a row bitwise equal to the difference of two other
+    rows (e.g. ``rmst_difference_12m`` = ``rmst_12m`` of lu177 minus that of control; see
+    :func:`_differences`) as ``minuend_row`` and ``subtrahend_row``. Both have ``stored_row =
+    -1``; the other rows keep their draws in ``draws`` (dims ``stored_row, chain, draw``). Also
+    returns the (group, variable) pairs still referenced, which must stay float64.
     """
     dataset = tree[QUANTITIES].to_dataset(inherit=False)
     draws = dataset["draws"].transpose("row", "chain", "draw")
@@ -144,16 +205,22 @@ def _stored_quantities(tree: xr.DataTree) -> tuple[xr.Dataset, set[tuple[str, st
             index.setdefault(np.ascontiguousarray(values).tobytes(), (group, name, cell))
     values = draws.values
     sources = [index.get(np.ascontiguousarray(row).tobytes()) for row in values]
-    kept = [i for i, source in enumerate(sources) if source is None]
+    derived = _differences(values, np.array([s is not None for s in sources], dtype=bool))
+    sources = [None if i in derived else s for i, s in enumerate(sources)]
+    kept = [i for i, source in enumerate(sources) if source is None and i not in derived]
     stored_row = np.full(len(sources), -1, dtype=np.int64)
     stored_row[kept] = np.arange(len(kept))
+    operand = {name: np.array([derived[i][position] if i in derived else -1
+                               for i in range(len(sources))], dtype=np.int64)
+               for position, name in enumerate(("minuend_row", "subtrahend_row"))}
     labels = {c: ("row", dataset[c].values) for c in LABELS}
     stored = xr.Dataset(
         {"draws": (("stored_row", "chain", "draw"), values[kept]),
          "stored_row": ("row", stored_row),
          "source_group": ("row", [s[0] if s else "" for s in sources]),
          "source_variable": ("row", [s[1] if s else "" for s in sources]),
-         "source_cell": ("row", np.array([s[2] if s else -1 for s in sources], dtype=np.int64))},
+         "source_cell": ("row", np.array([s[2] if s else -1 for s in sources], dtype=np.int64)),
+         **{name: ("row", rows) for name, rows in operand.items()}},
         coords={"chain": draws["chain"].values, "draw": draws["draw"].values, **labels},
         attrs={**dataset.attrs, LAYOUT_ATTR: LAYOUT},
     )
@@ -163,14 +230,23 @@ def _stored_quantities(tree: xr.DataTree) -> tuple[xr.Dataset, set[tuple[str, st
 def _restored_quantities(tree: xr.DataTree) -> xr.Dataset:
     """Inverse of :func:`_stored_quantities`: ``draws`` with dims ``row, chain, draw`` again."""
     stored = tree[QUANTITIES].to_dataset(inherit=False)
-    rows = []
+    n_rows = stored.sizes["row"]
+    minuend = (stored["minuend_row"].values if "minuend_row" in stored
+               else np.full(n_rows, -1, dtype=np.int64))
+    rows: list[np.ndarray | None] = []
     for i, position in enumerate(stored["stored_row"].values):
         if position >= 0:
             rows.append(stored["draws"].values[position])
-            continue
-        group = str(stored["source_group"].values[i])
-        variable = tree[group].to_dataset(inherit=False)[str(stored["source_variable"].values[i])]
-        rows.append(_cells(variable)[int(stored["source_cell"].values[i])])
+        elif minuend[i] >= 0:
+            rows.append(None)  # a difference of two rows restored below
+        else:
+            group = str(stored["source_group"].values[i])
+            variable = tree[group].to_dataset(inherit=False)[
+                str(stored["source_variable"].values[i])]
+            rows.append(_cells(variable)[int(stored["source_cell"].values[i])])
+    for i in np.flatnonzero(minuend >= 0):
+        with np.errstate(all="ignore"):
+            rows[i] = rows[minuend[i]] - rows[int(stored["subtrahend_row"].values[i])]
     shape = (0, stored.sizes["chain"], stored.sizes["draw"])
     draws = np.stack(rows) if rows else np.empty(shape)
     attrs = {k: v for k, v in stored.attrs.items() if k != LAYOUT_ATTR}
@@ -182,19 +258,31 @@ def _restored_quantities(tree: xr.DataTree) -> xr.Dataset:
     )
 
 
+def _all_none(variable: xr.DataArray) -> bool:
+    """Whether an object variable holds only ``None`` (written as NaN floats, compressible)."""
+    return variable.dtype == object and all(value is None for value in variable.values.flat)
+
+
 def save_posterior(tree: xr.DataTree, path: Path, *, spec: dict, version: str) -> None:
     """Write the tree as compressed NetCDF with the spec (JSON) and package version.
 
-    What is stored (measured on the bundled toxicity analysis: 19.6 MB before, about 8 MB
-    after; the survival analyses about 1.1 MB -> 0.65 MB):
+    What is stored:
 
     - every group and attribute of the tree, each numeric variable deflate-compressed (zlib
-      level 4 with byte shuffle, readable by any netCDF-4 / HDF5 reader);
+      level 4 with byte shuffle, readable by any netCDF-4 / HDF5 reader; higher levels gain
+      below 0.1% on posterior draws), and so are sampler statistics that hold no value at all
+      (nutpie's ``divergence_message`` without divergences, read back as NaN);
     - the ``quantities`` draws exactly (float64): :func:`load_posterior` gives back the same
       numbers, so ``prrt-bayes summarize`` reproduces ``summary.csv``. A quantity whose draws
       are bitwise a cell of a posterior variable (most toxicity rows: ``p``,
-      ``risk_difference``, ``odds_ratio`` per event) is stored once, as a reference to that
-      cell, and that variable stays float64;
+      ``odds_ratio``, ``prob_no_difference`` per event) is stored once, as a reference to that
+      cell, and that variable stays float64; a quantity whose draws are bitwise the
+      difference of two other rows (``rmst_difference_<t>m``,
+      ``mean_survival_difference_months``, a toxicity ``risk_difference``) is stored as that
+      difference. Full-precision draws are incompressible beyond about 6.5 of their 8 bytes,
+      so these rows are most of a survival analysis's file (32,000-48,000 pooled draws of the
+      reconstruction ensemble);
+    - the sampler statistics except :data:`SAMPLER_BOOKKEEPING`;
     - the other draws (sampled parameters, other deterministics, sampler statistics: float64
       variables with ``chain`` and ``draw`` dims) as float32: relative rounding below
       :math:`6 \\times 10^{-8}`, far below the Monte Carlo error of any posterior summary (a
@@ -217,13 +305,16 @@ def save_posterior(tree: xr.DataTree, path: Path, *, spec: dict, version: str) -
     tree.attrs["spec"] = json.dumps(spec, default=str, sort_keys=True)
     keep64: set[tuple[str, str]] = set()
     groups = {node.path: node.to_dataset(inherit=False) for node in tree.subtree}
+    for group, dataset in groups.items():
+        if group.rsplit("/", 1)[-1] == "sample_stats":
+            groups[group] = dataset.drop_vars(SAMPLER_BOOKKEEPING & set(dataset.data_vars))
     if QUANTITIES in tree.children and "draws" in tree[QUANTITIES].dataset:
         groups[f"/{QUANTITIES}"], keep64 = _stored_quantities(tree)
     encoding: dict[str, dict] = {}
     for group, dataset in groups.items():
         variables = {}
         for name, variable in dataset.data_vars.items():
-            if variable.dtype.kind not in "biuf":
+            if variable.dtype.kind not in "biuf" and not _all_none(variable):
                 continue
             variables[name] = {"zlib": True, "complevel": 4, "shuffle": True}
             if (group != f"/{QUANTITIES}" and variable.dtype == np.float64
@@ -241,7 +332,7 @@ def load_posterior(path: str | Path) -> xr.DataTree:
     ----------
     path
         NetCDF file written by :func:`save_posterior` (files written before quantities were
-        stored by reference load as they are).
+        stored by reference load as they are, those with references but no differences too).
 
     Returns
     -------
@@ -263,7 +354,7 @@ def load_posterior(path: str | Path) -> xr.DataTree:
             tree = opened.load()
     except (OSError, ValueError) as err:
         raise InputError(f"not a readable NetCDF posterior: {err}", file=path) from None
-    if QUANTITIES in tree.children and tree[QUANTITIES].attrs.get(LAYOUT_ATTR) == LAYOUT:
+    if QUANTITIES in tree.children and tree[QUANTITIES].attrs.get(LAYOUT_ATTR) in _LAYOUTS:
         tree[QUANTITIES] = xr.DataTree(_restored_quantities(tree))
     return tree
 

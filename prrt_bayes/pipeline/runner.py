@@ -32,7 +32,7 @@ leaves a half-written results folder, and an existing folder is replaced only wi
   time, survival, hazard``; scenario ``background`` is the general population);
 - ``plots/``, ``report.html``: figures and the report.
 
-About 60 MB for the bundled analyses (1,000 PSA samples, 4 chains per reconstruction member).
+About 65 MB for the bundled analyses (1,000 PSA samples, 4 chains per reconstruction member).
 """
 
 from __future__ import annotations
