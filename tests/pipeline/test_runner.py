@@ -143,10 +143,13 @@ def test_same_seed_gives_byte_identical_summary(tmp_path, cli_runner):
 
 
 def _user_spec(tmp_path, treatment: str):
-    ipd = load_netter1_ipd("os", "primary")
+    """The bundled PFS analysis on a user's IPD file whose 177Lu arm is named ``treatment``. (Its
+    model has the structure of the bundled PFS fit without the series in
+    tests/pipeline/test_same_results.py: one compile for both.)"""
+    ipd = load_netter1_ipd("pfs", "primary")
     ipd["arm"] = ipd["arm"].replace({"lu177": treatment})
     ipd.to_csv(tmp_path / "ipd.csv", index=False)
-    text = bundled_text("os_interim")
+    text = bundled_text("pfs_primary")
     assert 'cut = "primary"' in text
     text = text.replace('cut = "primary"', f"ipd = \"ipd.csv\"\ntreatment_arm = '{treatment}'")
     spec = tmp_path / "user.toml"
@@ -242,7 +245,9 @@ def test_unconverged_series_map_fit_fails_the_borrowed_response_analysis(monkeyp
     real = borrowing.fit_series_response_map
     monkeypatch.setattr(borrowing, "fit_series_response_map", lambda *a, **k: dataclasses.replace(
         real(*a, **k), diagnostics=FAILED))
-    spec = quick_response_spec.with_overrides(borrowing="robust-map")
+    # numba: the same draws as the series MAP model's preferred nutpie-c, sampled in a tenth
+    # of the time once compiled (the compiled model is shared with tests/pipeline/test_api.py)
+    spec = quick_response_spec.with_overrides(borrowing="robust-map", backend="nutpie-numba")
     result = run_analysis(spec)
     assert not result.diagnostics.passed
     assert result.diagnostics.max_rhat == 1.2 and result.diagnostics.divergences >= 3
@@ -296,8 +301,9 @@ def test_one_data_set_with_borrowing_reports_each_row_once():
     assert (summary["quantity"] == Quantity.HAZARD_RATIO_WITHOUT_BORROWING).sum() == 1
 
 
-def test_unconverged_ae_fit_fails_the_toxicity_analysis(monkeypatch):
-    """The joint hierarchical AE fit (both grades) gates the toxicity analysis."""
+def test_unconverged_ae_fit_fails_the_toxicity_analysis(monkeypatch, quick_toxicity_run):
+    """The joint hierarchical AE fit (both grades) gates the toxicity analysis. (The session's
+    ``quick_toxicity_run``, the same analysis unpatched, has compiled its models: not again.)"""
     import dataclasses
 
     from prrt_bayes.toxicity import analysis as toxicity_analysis
@@ -326,8 +332,8 @@ def test_survival_run_writes_the_extrapolation_scenarios(tmp_path, cli_runner):
     expected = {"recommended", "waning_linear_5y", "waning_exponential_10y",
                 "without_external_evidence", "without_background_mortality",
                 "control_from_pre_crossover_2016_cut", "piecewise_ph_constant_tail",
-                "piecewise_ph_series_as_median_prior", "exponential_ph", "weibull_ph", "gompertz_ph", "loglogistic_aft",
-                "lognormal_aft", "gengamma_aft"}
+                "piecewise_ph_series_as_median_prior", "exponential_ph", "weibull_ph",
+                "gompertz_ph", "loglogistic_aft", "lognormal_aft", "gengamma_aft"}
     left_out = " ".join(line for line in result.stdout.splitlines() if "left out" in line)
     assert {s for s in expected if s not in left_out} <= set(table["scenario"])
     assert {"median_survival_months", "mean_survival_months", "rmst_follow_up_months",

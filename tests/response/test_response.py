@@ -34,8 +34,11 @@ from prrt_bayes.response.model import (
 SETTINGS = SamplerSettings(target_accept=0.8)
 """The two-arm fits' settings (the former defaults of ``fit_response``)."""
 
-MAP_SETTINGS = SamplerSettings(draws=2000, tune=2000, target_accept=0.99)
-"""The series MAP fits' settings (the former defaults of ``fit_series_response_map``)."""
+MAP_SETTINGS = SamplerSettings(draws=2000, tune=2000, target_accept=0.99, backend="nutpie-numba")
+"""The series MAP fits' settings (the former defaults of ``fit_series_response_map``). On numba:
+the model prefers ``nutpie-c`` (``auto``), which gives the same draws but samples 2 x 4000
+iterations in about 11 s; numba compiles once per session (tests/pipeline/test_api.py, or
+here) and then samples them in under a second."""
 
 
 @pytest.fixture(scope="module")
@@ -301,7 +304,8 @@ def test_borrowing_methods_and_conflict(series_map):
 def test_borrowing_comparison_fits_the_map_prior_with_the_callers_settings(series_map):
     """Without a map_fit the series MAP fit runs with the caller's settings (draws, chains,
     seed), not settings of its own."""
-    settings = SamplerSettings(draws=60, tune=60, chains=1, seed=3, target_accept=0.95)
+    settings = SamplerSettings(draws=60, tune=60, chains=1, seed=3, target_accept=0.95,
+                               backend="nutpie-numba")
     comparison = borrowing_comparison(netter1_response("evaluable"), settings)
     post = comparison.map_fit.tree.posterior
     assert (post.sizes["chain"], post.sizes["draw"]) == (1, 60)

@@ -27,8 +27,14 @@ def _spec(reconstruction, piecewise: bool = False) -> SurvivalSpec:
 
 
 @pytest.fixture(scope="module")
-def pooled():
-    run(_spec("default"))  # compiles the structure, if no earlier test did
+def one_member():
+    """Member 1 alone; it also compiles the structure the ensemble shares, if no earlier test
+    did."""
+    return run(_spec(1))
+
+
+@pytest.fixture(scope="module")
+def pooled(one_member):
     before = compile_count()
     result = run(_spec("ensemble"))
     return result, compile_count() - before
@@ -62,8 +68,8 @@ def test_spread_has_every_member_and_the_pool(pooled):
     assert np.ptp(mean_gain["median"].to_numpy()) > 0
 
 
-def test_one_member_on_request():
-    result = run(_spec(1))
+def test_one_member_on_request(one_member):
+    result = one_member
     assert result.reconstruction_spread is None
     assert list(result.reconstruction_members["member"]) == [1]
     assert result.tree.posterior.sizes["chain"] == CHAINS

@@ -621,16 +621,12 @@ def test_prior_predictive_check_rejects_unknown_kind(table_any):
         prior_predictive_check(table_any, kind="hierarchical", draws=10)
 
 
-def test_toxicity_analysis_compiles_two_models(monkeypatch):
+def test_toxicity_analysis_compiles_two_models(quick_toxicity_run):
     """The analysis: one Berry & Berry model of both grades and the MDS model are compiled (the
-    independent model is drawn exactly); rows, tree layout and forest as the readers expect."""
-    from prrt_bayes.pipeline.specs import resolve_spec
-    from prrt_bayes.toxicity.analysis import run
-
-    monkeypatch.setattr(core_fit, "_CACHE", OrderedDict())  # every model structure is new
-    before = compile_count()
-    result = run(resolve_spec("toxicity").with_overrides(draws=200, tune=200))
-    assert compile_count() - before == 2
+    independent model is drawn exactly); rows, tree layout and forest as the readers expect.
+    The run (200 draws, an emptied model cache) is the session's ``quick_toxicity_run``."""
+    result, compiles = quick_toxicity_run
+    assert compiles == 2
     s = result.summary
     assert len(s) == 2 * 19 * 6 + 4
     assert {e.rsplit("_", 2)[-1] for e in s["endpoint"] if not e.startswith("mds")} == {
