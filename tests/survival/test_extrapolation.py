@@ -112,6 +112,7 @@ def test_reconstruction_members_share_one_compiled_structure():
     assert pd.Series([f.data.event_basis.shape[0] for f in fits]).nunique() == 1
 
 
+@pytest.mark.slow  # two PH fits at 2 x (1,000 + 1,000): a validation, not a unit check
 def test_series_as_median_prior_scenario_sits_between_the_trial_and_the_series():
     # the series' other route (issue 17): the PH model with the robust MAP median prior
     from prrt_bayes.borrowing.survival import external_log_median_prior
