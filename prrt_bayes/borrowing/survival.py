@@ -378,11 +378,18 @@ def borrowing_report(
           for name, value in settings.items()),
         ("trial median without borrowing", f"{math.exp(trial_log_median):.3g} months"),
         ("prior-data conflict", f"Box p = {check.p_box:.3g}, tail p = {check.p_tail:.3g}"),
-        *(("cohort used", f"{r.study}: median {r.median:g} months, SE(log) {r.std_error:.3f} "
+        *(("cohort used", f"{r.study}: {_median_words(r)}, SE(log) {r.std_error:.3f} "
                           f"({r.se_method})") for r in included.itertuples()),
         *(("cohort excluded", f"{r.study}: {r.reason}") for r in excluded.itertuples()),
     ]
     return BorrowingReport(method=method, conflict_p_box=float(check.p_box), lines=tuple(lines),
-                           sources=tuple(f"{r.study} (median {r.median:g} months)"
+                           sources=tuple(f"{r.study} ({_median_words(r)})"
                                          for r in included.itertuples()),
                            prior_ess=prior_ess)
+
+
+def _median_words(cohort) -> str:
+    """``median 29 months``, or for a censored cohort ``median > 24.5 months (not reached)``."""
+    if getattr(cohort, "censored", False):
+        return f"median > {cohort.median:g} months (not reached)"
+    return f"median {cohort.median:g} months"

@@ -19,6 +19,7 @@ from scipy import special, stats
 from prrt_bayes.borrowing.meta import normal_normal_exact
 from prrt_bayes.borrowing.meta_regression import censored_predictive_draws, meta_regression_exact
 from prrt_bayes.borrowing.survival import (
+    borrowing_report,
     external_log_median_prior,
     point_estimates_only,
     series_log_medians,
@@ -136,8 +137,11 @@ def test_not_reached_median_with_follow_up_enters_the_map_as_censored():
     assert row.std_error == pytest.approx(1 / (math.log(2) * math.sqrt(62 / 2)))
     assert "not reached" in dict(zip(excluded.study, excluded.reason,
                                      strict=True))["sansovini2013_full_dose"]
-    map_prior, used, _ = external_log_median_prior("pfs", "map", series=series)
+    map_prior, used, excluded = external_log_median_prior("pfs", "map", series=series)
     assert "netter_r2022" in set(used.study)
+    report = borrowing_report(map_prior, used, excluded, method="map", settings={},
+                              trial_log_median=3.5, trial_std_error=0.2)
+    assert "netter_r2022 (median > 24.5 months (not reached))" in report.sources
     unknown = replace(series, records=tuple(
         r for r in series.records
         if not (r.study == "netter_r2022" and r.quantity == "pfs_median_months")))
