@@ -338,10 +338,8 @@ def posterior_on_grid(
 
     Parameters
     ----------
-    tau
-        Increasing grid nodes, shape ``(T,)``.
-    logpost
-        Unnormalised log posterior density of tau at the nodes, shape ``(T,)``.
+    tau, logpost
+        Grid nodes and unnormalised log posterior density, as :func:`grid_mass`.
     mu_mean, mu_var
         Mean and variance of ``mu | tau, y`` at each node, shape ``(T,)`` (stored as given).
 
