@@ -7,7 +7,7 @@ DataTree (variable ``draws``, dims ``chain, draw, row``; coordinates ``quantity`
 ``prrt-bayes summarize POSTERIOR.nc`` reloads a saved posterior, so both give the same numbers.
 :func:`save_posterior` writes the tree compressed, each quantity's draws once (a row equal to a
 posterior variable is stored as a reference to it, a row equal to the difference of two other
-rows as that difference) and the other draws as float32; :func:`load_posterior` restores the
+rows as that difference), everything at float32 precision; :func:`load_posterior` restores the
 ``quantities`` group exactly.
 """
 
@@ -50,7 +50,14 @@ _PROBE = 16
 def attach_quantities(
     tree: xr.DataTree, items: Sequence[QuantityDraws], *, analysis: str, endpoint: str
 ) -> None:
-    """Store the draws of each reported quantity in ``tree["quantities"]``.
+    """Store the draws of each reported quantity in ``tree["quantities"]``, at float32 precision.
+
+    Each row's draws are rounded to the nearest float32 (relative error below
+    :math:`6 \\times 10^{-8}`, far below any posterior summary's Monte Carlo error), except a
+    row that is bitwise the difference of two earlier rows, which stays the difference of their
+    rounded draws. The summary is computed from these rounded draws, and
+    :func:`save_posterior` stores them exactly in half the bytes, so ``prrt-bayes summarize``
+    gives back ``summary.csv`` bit for bit.
 
     Parameters
     ----------
@@ -79,6 +86,7 @@ def attach_quantities(
         arrays.append(draws.transpose("chain", "draw").astype(float).drop_vars(
             [c for c in draws.coords if c not in ("chain", "draw")]))
     stacked = xr.concat(arrays, dim="row")
+    stacked = stacked.copy(data=_float32_precision(stacked.values))
     # labels may be vocabulary enums (str subclasses): store them as plain strings
     stacked = stacked.assign_coords(
         quantity=("row", [str(item[0]) for item in items]),
@@ -129,12 +137,12 @@ def _cells(array: xr.DataArray) -> np.ndarray:
 
 
 def _draw_variables(tree: xr.DataTree, shape: tuple[int, int]):
-    """(group path, name, variable) of every float64 variable with ``shape`` chain x draw."""
+    """(group path, name, variable) of every float variable with ``shape`` chain x draw."""
     for node in tree.subtree:
         if node.path == f"/{QUANTITIES}":
             continue
         for name, variable in node.to_dataset(inherit=False).data_vars.items():
-            if ({"chain", "draw"} <= set(variable.dims) and variable.dtype == np.float64
+            if ({"chain", "draw"} <= set(variable.dims) and variable.dtype.kind == "f"
                     and (variable.sizes["chain"], variable.sizes["draw"]) == shape):
                 yield node.path, str(name), variable
 
@@ -184,24 +192,38 @@ def _differences(values: np.ndarray, free: np.ndarray) -> dict[int, tuple[int, i
     return derived
 
 
-def _stored_quantities(tree: xr.DataTree) -> tuple[xr.Dataset, set[tuple[str, str]]]:
+def _float32_precision(values: np.ndarray) -> np.ndarray:
+    """Rows (row, chain, draw) rounded to float32, differences of earlier rows kept as such.
+
+    A row bitwise equal to an earlier row minus another (:func:`_differences`) becomes the
+    difference of the two rounded rows, so that it can still be stored as that difference.
+    """
+    rounded = values.astype(np.float32).astype(float)
+    for row, (minuend, subtrahend) in _differences(values, np.zeros(len(values), bool)).items():
+        with np.errstate(all="ignore"):
+            rounded[row] = rounded[minuend] - rounded[subtrahend]
+    return rounded
+
+
+def _stored_quantities(tree: xr.DataTree) -> xr.Dataset:
     """The ``quantities`` group as stored: rows equal to a posterior variable become references.
 
-    A row whose draws are bitwise equal to one cell of a float64 variable elsewhere in the tree
-    (e.g. ``ae_probability`` of one event and arm: a cell of ``p``) is stored as
+    A row whose draws are bitwise equal to one cell of a float variable elsewhere in the tree
+    as that variable is stored (float32; e.g. ``ae_probability`` of one event and arm: a cell
+    of ``p``) is stored as
     ``source_group``, ``source_variable`` and ``source_cell`` (C-order index over the
     variable's dims after chain and draw); a row bitwise equal to the difference of two other
     rows (e.g. ``rmst_difference_12m`` = ``rmst_12m`` of lu177 minus that of control; see
     :func:`_differences`) as ``minuend_row`` and ``subtrahend_row``. Both have ``stored_row =
-    -1``; the other rows keep their draws in ``draws`` (dims ``stored_row, chain, draw``). Also
-    returns the (group, variable) pairs still referenced, which must stay float64.
+    -1``; the other rows keep their draws in ``draws`` (dims ``stored_row, chain, draw``).
     """
     dataset = tree[QUANTITIES].to_dataset(inherit=False)
     draws = dataset["draws"].transpose("row", "chain", "draw")
     shape = (draws.sizes["chain"], draws.sizes["draw"])
     index: dict[bytes, tuple[str, str, int]] = {}
     for group, name, variable in _draw_variables(tree, shape):
-        for cell, values in enumerate(_cells(variable)):
+        # as stored (float32) and read back: the value a reference restores
+        for cell, values in enumerate(_cells(variable).astype(np.float32).astype(float)):
             index.setdefault(np.ascontiguousarray(values).tobytes(), (group, name, cell))
     values = draws.values
     sources = [index.get(np.ascontiguousarray(row).tobytes()) for row in values]
@@ -224,7 +246,7 @@ def _stored_quantities(tree: xr.DataTree) -> tuple[xr.Dataset, set[tuple[str, st
         coords={"chain": draws["chain"].values, "draw": draws["draw"].values, **labels},
         attrs={**dataset.attrs, LAYOUT_ATTR: LAYOUT},
     )
-    return stored, {(s[0], s[1]) for s in sources if s}
+    return stored
 
 
 def _restored_quantities(tree: xr.DataTree) -> xr.Dataset:
@@ -236,14 +258,14 @@ def _restored_quantities(tree: xr.DataTree) -> xr.Dataset:
     rows: list[np.ndarray | None] = []
     for i, position in enumerate(stored["stored_row"].values):
         if position >= 0:
-            rows.append(stored["draws"].values[position])
+            rows.append(stored["draws"].values[position].astype(float))
         elif minuend[i] >= 0:
             rows.append(None)  # a difference of two rows restored below
         else:
             group = str(stored["source_group"].values[i])
             variable = tree[group].to_dataset(inherit=False)[
                 str(stored["source_variable"].values[i])]
-            rows.append(_cells(variable)[int(stored["source_cell"].values[i])])
+            rows.append(_cells(variable)[int(stored["source_cell"].values[i])].astype(float))
     for i in np.flatnonzero(minuend >= 0):
         with np.errstate(all="ignore"):
             rows[i] = rows[minuend[i]] - rows[int(stored["subtrahend_row"].values[i])]
@@ -272,16 +294,16 @@ def save_posterior(tree: xr.DataTree, path: Path, *, spec: dict, version: str) -
       level 4 with byte shuffle, readable by any netCDF-4 / HDF5 reader; higher levels gain
       below 0.1% on posterior draws), and so are sampler statistics that hold no value at all
       (nutpie's ``divergence_message`` without divergences, read back as NaN);
-    - the ``quantities`` draws exactly (float64): :func:`load_posterior` gives back the same
-      numbers, so ``prrt-bayes summarize`` reproduces ``summary.csv``. A quantity whose draws
-      are bitwise a cell of a posterior variable (most toxicity rows: ``p``,
-      ``odds_ratio``, ``prob_no_difference`` per event) is stored once, as a reference to that
-      cell, and that variable stays float64; a quantity whose draws are bitwise the
-      difference of two other rows (``rmst_difference_<t>m``,
-      ``mean_survival_difference_months``, a toxicity ``risk_difference``) is stored as that
-      difference. Full-precision draws are incompressible beyond about 6.5 of their 8 bytes,
-      so these rows are most of a survival analysis's file (32,000-48,000 pooled draws of the
-      reconstruction ensemble);
+    - the ``quantities`` draws exactly: :func:`load_posterior` gives back the same numbers, so
+      ``prrt-bayes summarize`` reproduces ``summary.csv``. They are at float32 precision
+      (:func:`attach_quantities`) and stored as float32. A quantity whose draws are bitwise a
+      cell of a posterior variable as stored (most toxicity rows: ``p``, ``odds_ratio``,
+      ``prob_no_difference`` per event) is stored once, as a reference to that cell; a
+      quantity whose draws are bitwise the difference of two other rows
+      (``rmst_difference_<t>m``, ``mean_survival_difference_months``, a toxicity
+      ``risk_difference``) is stored as that difference. Random draws are incompressible
+      beyond about 3.5 of their 4 bytes, so these rows are most of a survival analysis's file
+      (32,000-48,000 pooled draws of the reconstruction ensemble);
     - the sampler statistics except :data:`SAMPLER_BOOKKEEPING`;
     - the other draws (sampled parameters, other deterministics, sampler statistics: float64
       variables with ``chain`` and ``draw`` dims) as float32: relative rounding below
@@ -303,13 +325,12 @@ def save_posterior(tree: xr.DataTree, path: Path, *, spec: dict, version: str) -
     """
     tree.attrs["prrt_bayes_version"] = version
     tree.attrs["spec"] = json.dumps(spec, default=str, sort_keys=True)
-    keep64: set[tuple[str, str]] = set()
     groups = {node.path: node.to_dataset(inherit=False) for node in tree.subtree}
     for group, dataset in groups.items():
         if group.rsplit("/", 1)[-1] == "sample_stats":
             groups[group] = dataset.drop_vars(SAMPLER_BOOKKEEPING & set(dataset.data_vars))
     if QUANTITIES in tree.children and "draws" in tree[QUANTITIES].dataset:
-        groups[f"/{QUANTITIES}"], keep64 = _stored_quantities(tree)
+        groups[f"/{QUANTITIES}"] = _stored_quantities(tree)
     encoding: dict[str, dict] = {}
     for group, dataset in groups.items():
         variables = {}
@@ -317,12 +338,17 @@ def save_posterior(tree: xr.DataTree, path: Path, *, spec: dict, version: str) -
             if variable.dtype.kind not in "biuf" and not _all_none(variable):
                 continue
             variables[name] = {"zlib": True, "complevel": 4, "shuffle": True}
-            if (group != f"/{QUANTITIES}" and variable.dtype == np.float64
-                    and {"chain", "draw"} <= set(variable.dims) and (group, name) not in keep64):
+            if (variable.dtype == np.float64 and {"chain", "draw"} <= set(variable.dims)
+                    and (group != f"/{QUANTITIES}" or _float32_exact(variable.values))):
                 variables[name]["dtype"] = "float32"
         if variables:
             encoding[group] = variables
     xr.DataTree.from_dict(groups).to_netcdf(path, encoding=encoding)
+
+
+def _float32_exact(values: np.ndarray) -> bool:
+    """Whether float32 holds every value exactly (NaN and infinities included)."""
+    return np.array_equal(values.astype(np.float32).astype(float), values, equal_nan=True)
 
 
 def load_posterior(path: str | Path) -> xr.DataTree:

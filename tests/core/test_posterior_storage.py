@@ -1,5 +1,5 @@
-"""What a posterior file stores: every variable compressed, differences of rows as differences,
-no sampler bookkeeping, and the summary numbers back bit for bit.
+"""What a posterior file stores: every variable compressed and float32, differences of rows as
+differences, no sampler bookkeeping, and the summary numbers back bit for bit.
 
 Hand-made trees shaped like a pooled survival analysis and the toxicity analysis - no MCMC.
 """
@@ -107,7 +107,8 @@ def test_every_variable_is_compressed_and_bookkeeping_is_left_out(tmp_path):
         assert {"diverging", "energy", "step_size", "n_steps",
                 "divergence_message"} <= set(stats.data_vars)
         assert raw["posterior"]["weights"].dtype == np.float32
-        assert raw["posterior"]["hazard_ratio"].dtype == np.float64  # referenced by a row
+        assert raw["posterior"]["hazard_ratio"].dtype == np.float32  # also when referenced
+        assert raw[QUANTITIES]["draws"].dtype == np.float32
     plain = tmp_path / "plain.nc"
     tree.to_netcdf(plain)
     assert (tmp_path / "p.nc").stat().st_size < 0.5 * plain.stat().st_size
@@ -149,7 +150,7 @@ def test_a_difference_of_referenced_cells_frees_its_variable(tmp_path):
     assert stored["quantity"].values[is_difference].tolist() == ["risk_difference"] * 2
     assert set(stored["source_variable"].values[~is_difference].tolist()) == {"p"}
     back = load_posterior(tmp_path / "p.nc")
-    assert back["posterior"]["p"].dtype == np.float64
+    assert back["posterior"]["p"].dtype == np.float32
     assert back["posterior"]["risk_difference"].dtype == np.float32
     np.testing.assert_array_equal(back[QUANTITIES]["draws"].values,
                                   tree[QUANTITIES]["draws"].values)
@@ -174,7 +175,35 @@ def test_files_with_references_only_still_load(tmp_path):
     )
     groups = {node.path: node.to_dataset(inherit=False) for node in tree.subtree}
     groups[f"/{QUANTITIES}"] = old
+    # a layout-1 file's referenced variable held the row's draws exactly
+    groups["/posterior"]["hazard_ratio"] = (DIMS, draws[0])
     xr.DataTree.from_dict(groups).to_netcdf(tmp_path / "old.nc")
     back = load_posterior(tmp_path / "old.nc")
     assert back[QUANTITIES]["draws"].values.tobytes() == draws.tobytes()
     assert summary_from_tree(back).equals(summary_from_tree(tree))
+
+
+def test_quantities_are_float32_precision_and_differences_stay_differences(tmp_path):
+    """Rounding each row on its own would break ``rmst_difference = lu177 - control``: the
+    difference row is the difference of the rounded rows instead, and still stored as such."""
+    rng = np.random.default_rng(5)
+    arms = {arm: xr.DataArray(rng.gamma(20, 0.6, (CHAINS, DRAWS)), dims=DIMS)
+            for arm in ("lu177", "control")}
+    tree = xr.DataTree.from_dict({"posterior": xr.Dataset({"x": arms["lu177"]})})
+    attach_quantities(tree, [("rmst_24m", "lu177", arms["lu177"]),
+                             ("rmst_24m", "control", arms["control"]),
+                             ("rmst_difference_24m", "lu177_vs_control",
+                              arms["lu177"] - arms["control"])],
+                      analysis="a", endpoint="os")
+    lu177, control, difference = tree[QUANTITIES]["draws"].transpose("row", ...).values
+    for row, exact in ((lu177, arms["lu177"]), (control, arms["control"])):
+        np.testing.assert_array_equal(row, exact.values.astype(np.float32))
+        assert not np.array_equal(row, exact.values)  # rounded, not float64 any more
+    assert difference.tobytes() == (lu177 - control).tobytes()
+    # within a float32 rounding of the operands (about 12 months here)
+    np.testing.assert_allclose(difference, (arms["lu177"] - arms["control"]).values, rtol=0,
+                               atol=2e-6)
+    save_posterior(tree, tmp_path / "p.nc", spec={}, version="x")
+    assert raw_quantities(tmp_path / "p.nc")["minuend_row"].values.tolist() == [-1, -1, 0]
+    back = load_posterior(tmp_path / "p.nc")
+    assert back[QUANTITIES]["draws"].values.tobytes() == tree[QUANTITIES]["draws"].values.tobytes()
