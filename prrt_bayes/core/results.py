@@ -83,6 +83,26 @@ external evidence moves the extrapolation."""
 BACKGROUND_SCENARIO = "background"
 """The ``scenario`` of the general-population cohort's rows in :attr:`Extrapolation.curves`."""
 
+SCENARIO_LABELS: dict[str, str] = {
+    RECOMMENDED_SCENARIO: "recommended model",
+    "recommended_without_waning": "recommended model without the spec's waning",
+    "waning_linear_5y": "recommended, HR wanes linearly to 1 over 5 years after follow-up",
+    "waning_exponential_10y": "recommended, HR wanes exponentially to 1 over 10 years after "
+                              "follow-up",
+    WITHOUT_EXTERNAL_SCENARIO: "recommended model without the external evidence",
+    "without_background_mortality": "recommended model without the population mortality floor",
+    "control_from_pre_crossover_2016_cut": "control arm from the 2016 cut (before crossover)",
+    "piecewise_ph_constant_tail": "piecewise PH, constant hazard after the last interval",
+    "piecewise_ph_series_as_median_prior": "piecewise PH, series as a prior on the 177Lu median",
+    "exponential_ph": "exponential (PH)",
+    "weibull_ph": "Weibull (PH)",
+    "gompertz_ph": "Gompertz (PH)",
+    "loglogistic_aft": "log-logistic (AFT)",
+    "lognormal_aft": "log-normal (AFT)",
+    "gengamma_aft": "generalised gamma (AFT)",
+}
+"""Each extrapolation scenario in words, for plot legends (the CSV files keep the ids)."""
+
 POOLED_SCENARIOS = (RECOMMENDED_SCENARIO, "recommended_without_waning", "waning_linear_5y",
                     "waning_exponential_10y")
 """Scenarios derived from the recommended fits of every reconstruction member (pooled); the

@@ -53,6 +53,7 @@ from prrt_bayes.core.results import (
     BACKGROUND_SCENARIO,
     EXTRAPOLATION_CURVE_COLUMNS,
     RECOMMENDED_SCENARIO,
+    SCENARIO_LABELS,
     AnalysisResult,
 )
 from prrt_bayes.core.vocabulary import (
@@ -370,7 +371,7 @@ def _scenario_figure(result: AnalysisResult, column: str, what: str) -> Figure:
                          "label": "general population (life table, dashed)"}
             else:
                 style = {"color": colour[scenario], "lw": 1.0, "alpha": 0.9,
-                         "label": escape_mpl(scenario)}
+                         "label": escape_mpl(SCENARIO_LABELS.get(scenario, scenario))}
             (line,) = ax.plot(t, y, **style)
             handles.setdefault(str(style["label"]), line)
             if scenario == RECOMMENDED_SCENARIO:
@@ -387,7 +388,7 @@ def _scenario_figure(result: AnalysisResult, column: str, what: str) -> Figure:
         ax.set_xlabel(MONTHS)
         ax.set_title(arm_label(arm), fontsize="medium")
     fig.legend(list(handles.values()), list(handles.keys()), loc="outside lower center",
-               ncols=4, fontsize="x-small", title="scenario", title_fontsize="x-small")
+               ncols=3, fontsize="x-small", title="scenario", title_fontsize="x-small")
     title = (f"{_endpoint_label(result)} {what} under each extrapolation scenario to "
              f"{horizon:g} months ({horizon / 12:g} years), {escape_mpl(result.name)}:\n"
              "posterior medians; recommended bold, other scenarios thin, general population "

@@ -24,6 +24,9 @@ from matplotlib.text import Text
 
 from prrt_bayes.core.results import (
     EXTRAPOLATION_SCENARIO_COLUMNS,
+    RECOMMENDED_SCENARIO,
+    SCENARIO_LABELS,
+    WITHOUT_EXTERNAL_SCENARIO,
     AnalysisResult,
     Extrapolation,
 )
@@ -361,10 +364,14 @@ def test_scenario_plot_has_one_line_per_scenario_per_arm(plot):
         assert "recommended" in texts and "end of follow-up (70 months)" in texts
     legend = fig.legends[0]
     assert len(legend.get_texts()) == len(SCENARIOS) + 1
-    assert legend.get_texts()[0].get_text() == "waning_linear_5y"
+    # scenarios in words (SCENARIO_LABELS), the ids stay in the CSV files
+    assert legend.get_texts()[0].get_text() == (
+        "recommended, HR wanes linearly to 1 over 5 years after follow-up")
+    assert not any("_" in text.get_text() for text in legend.get_texts())
     if plot == "hazard":
         assert all(ax.get_yscale() == "log" for ax in fig.axes)
-        last = next(ln for ln in fig.axes[0].lines if ln.get_label() == SCENARIOS[-1])
+        last = next(ln for ln in fig.axes[0].lines
+                    if ln.get_label() == SCENARIO_LABELS[SCENARIOS[-1]])
         assert np.isnan(last.get_ydata()[0])  # a zero hazard is left out of the log axis
         bottom, top = fig.axes[0].get_ylim()
         assert bottom < 0.001 and top > 0.1 * 1.7  # background and the largest hazard shown
@@ -372,6 +379,19 @@ def test_scenario_plot_has_one_line_per_scenario_per_arm(plot):
         assert fig.axes[0].get_ylim() == (0.0, 1.02)
         recommended = next(ln for ln in fig.axes[1].lines if ln.get_linewidth() > 2)
         np.testing.assert_allclose(recommended.get_ydata()[12], np.exp(-0.1 * 12))
+
+
+def test_every_extrapolation_scenario_has_words_for_the_legend():
+    """The scenarios of docs/extrapolation.md, each with a label of its own."""
+    from prrt_bayes.survival.extrapolation import SCENARIO_WANING, SERIES_MEDIAN_PRIOR_SCENARIO
+    from prrt_bayes.survival.spec import DEFAULT_MODELS
+
+    scenarios = {RECOMMENDED_SCENARIO, "recommended_without_waning", WITHOUT_EXTERNAL_SCENARIO,
+                 "without_background_mortality", "control_from_pre_crossover_2016_cut",
+                 "piecewise_ph_constant_tail", SERIES_MEDIAN_PRIOR_SCENARIO,
+                 *(label for label, _, _ in SCENARIO_WANING), *DEFAULT_MODELS}
+    assert set(SCENARIO_LABELS) == scenarios
+    assert len(set(SCENARIO_LABELS.values())) == len(SCENARIO_LABELS)
 
 
 def test_scenario_plot_puts_a_users_treatment_arm_first_and_draws_its_label_literally():
