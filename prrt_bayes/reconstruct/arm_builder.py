@@ -14,7 +14,9 @@ landmark, KM median at the published median, or the exact count; (2) the tail le
 bisection so the arm's events equal the target exactly (when the target is the most the rows
 can hold, e.g. every patient has an event, every level above a threshold reproduces it and the
 count does not pin the tail: it continues at the hazard just before the last point, or at the
-threshold when that gives too few events); (3) if even a zero tail leaves too many
+threshold when that gives too few events; or, when the member sets
+:attr:`ArmShape.unpinned_level`, at that position between the threshold and that level, which
+the ensemble solves to the published hazard ratio); (3) if even a zero tail leaves too many
 events and extra dropout is allowed, an arm-specific dropout hazard is solved instead with the
 tail continuing at the last hazard.
 """
@@ -53,23 +55,30 @@ class ArmShape:
     early : ``(t_e, factor)``: hazard before the first assessment ``t_e`` is ``factor`` times
         the first interval's average, or None.
     allow_dropout : extra arm-specific dropout may absorb too few events.
+    unpinned_level : where the tail level sits when the event count does not pin it (step 2 of
+        the module doc), as a fraction ``u`` of the way on the log scale from the threshold
+        (0) to the default level (1: the hazard just before the last point, or twice the
+        threshold when that is lower); None: the default level.
     """
 
     slope: float = 0.0
     tail_slope: float = 0.0
     early: tuple[float, float] | None = None
     allow_dropout: bool = False
+    unpinned_level: float | None = None
 
 
 @dataclass(frozen=True)
 class BuiltArm:
-    """Rows of one arm on the grid, the generating hazard and censoring."""
+    """Rows of one arm on the grid, the generating hazard and censoring; ``tail_pinned`` is
+    False when the event count left the tail level open (step 2 of the module doc)."""
 
     times: np.ndarray
     events: np.ndarray
     unfollowed: int
     hazard: ShapedHazard
     censoring: CensoringModel
+    tail_pinned: bool = True
 
 
 def grid_for(censoring: CensoringModel, extra_times, cells: int) -> np.ndarray:
@@ -172,9 +181,12 @@ def _tail_not_pinned(at_level, log_under: float, log_level: float, events: int, 
     """Tail level (log scale) when ``events`` is the most the rows can hold (module doc).
 
     Every level above a threshold then reproduces the count (e.g. every patient has an event),
-    up to death within one grid cell, so the count does not pin the tail: it continues at the
-    hazard just before the last published point, or at the threshold when that is too low to
-    give ``events``. The threshold is bisected on ``[log_under, log_level]`` (count monotone).
+    up to death within one grid cell, so the count does not pin the tail: by default it
+    continues at the hazard just before the last published point, or at the threshold when
+    that is too low to give ``events``; with ``shape.unpinned_level = u`` it sits at
+    ``threshold + u (default - threshold)`` on the log scale (``default = threshold + log 2``
+    when the two coincide). The threshold is bisected on ``[log_under, log_level]`` (count
+    monotone).
     """
     for _ in range(60):
         mid = (log_under + log_level) / 2
@@ -182,11 +194,15 @@ def _tail_not_pinned(at_level, log_under: float, log_level: float, events: int, 
             log_level = mid
         else:
             log_under = mid
+    threshold = log_level
     if points:
         before = float(ShapedHazard(points, shape.slope, 0.0, 0.0, shape.early).hazard(
             np.asarray(points[-1][0] - 1e-9)))
         if before > 0 and math.log(before) > log_level:
             log_level = math.log(before)
+    if shape.unpinned_level is not None:
+        top = log_level if log_level > threshold else threshold + math.log(2)
+        log_level = threshold + shape.unpinned_level * (top - threshold)
     return log_level, at_level(log_level)
 
 
@@ -236,9 +252,11 @@ def build_arm(t: ArmTargets, events: int, shape: ArmShape, censoring: CensoringM
     low, high = (int(at_level(b)[0].sum()) for b in bounds)
     if events > high:
         raise Infeasible(f"{events} events is more than the rows can hold ({high})")
+    pinned = True
     if low <= events:
         log_level, (ev, ce) = _bisect(at_level, *bounds, events)
         if low < events == high:
+            pinned = False
             log_level, (ev, ce) = _tail_not_pinned(at_level, bounds[0], log_level, events,
                                                    points, shape)
         hazard = ShapedHazard(points, shape.slope, shape.tail_slope, math.exp(log_level),
@@ -266,4 +284,5 @@ def build_arm(t: ArmTargets, events: int, shape: ArmShape, censoring: CensoringM
     order = np.lexsort((1 - flags, times))
     times, flags = times[order], flags[order]
     followed = times > 0
-    return BuiltArm(times[followed], flags[followed], int((~followed).sum()), hazard, censoring)
+    return BuiltArm(times[followed], flags[followed], int((~followed).sum()), hazard, censoring,
+                    pinned)

@@ -15,7 +15,11 @@ them. The enumerated assumptions (columns of :meth:`Ensemble.table`):
     After the last published point (the whole curve when there is none), the hazard is
     ``constant``, ``halving_24m``, ``doubling_24m``, ``halving_12m`` or ``doubling_12m``
     (log-linear, halving or doubling every 24 or 12 time units); its level is calibrated to the
-    events.
+    events. When the events do not pin it (an arm in which the rows can hold no more events,
+    e.g. every patient has one: every level above a threshold gives the same count) and the
+    Cox HR misses under every other solve below, the level is solved to the published HR
+    between that threshold and the default level (label ``<tail>; unpinned level solved to
+    the HR (u=...)``): the count carries no information on it, the HR does.
 ``split``
     Per-arm events: ``published``, or when only the total is published every split
     ``treatment/control`` tried (:data:`SPLIT_SPAN` either side of an even share of the total
@@ -94,6 +98,9 @@ ACCRUAL_FRACTIONS = (0.0, 0.5, 1.0)
 ``max(0, 2 m - M)`` (0) and the maximum follow-up ``M`` (1); module doc."""
 ACCRUAL_SCAN = (0.0, 0.125, 0.25, 0.5, 0.75, 1.0)
 """Values of ``q`` scanned when an inferred accrual window is solved to the hazard ratio."""
+UNPINNED_SCAN = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+"""Positions of an unpinned tail level scanned before it is solved to the HR (0: the lowest
+level that gives the events; 1: the default level; see ``tail_rule``)."""
 INFERRED = "none; accrual inferred q="
 """Prefix of the late-entrant reading of an inferred accrual window (followed by ``q``)."""
 DEFAULT_CELLS = 1000
@@ -328,16 +335,16 @@ def _stack(arms: dict[str, BuiltArm]) -> pd.DataFrame:
 
 
 def _shape_for(targets: SurvivalTargets, arm: str, slope: float, tail: str,
-               early_rule: str) -> ArmShape:
+               early_rule: str, unpinned_level: float | None = None) -> ArmShape:
     t = targets.arms[arm]
-    tail_slope = TAIL_SLOPES[tail]
+    tail_slope = TAIL_SLOPES[tail.split(";")[0]]  # the rule, without a solved level's label
     tail_slope = slope if tail_slope == "slope" else (tail_slope or 0.0)
     early = None
     has_points = bool(t.landmarks or t.median or t.events_by)
     if early_rule == "low_hazard_before_first_scan" and has_points:
         early = (targets.first_assessment, EARLY_FACTOR)
     return ArmShape(slope=slope, tail_slope=tail_slope, early=early,
-                    allow_dropout=early_rule == "extra_dropout")
+                    allow_dropout=early_rule == "extra_dropout", unpinned_level=unpinned_level)
 
 
 @dataclass(frozen=True)
@@ -348,13 +355,14 @@ class _Plan:
     events: dict[str, int]
     slope: float
     w: float = 0.0
+    u: float | None = None
 
 
 def _build_once(targets, plan: _Plan, censoring, cells) -> dict[str, BuiltArm]:
     built = {}
     a = plan.assumptions
     for arm in targets.arms:
-        shape = _shape_for(targets, arm, plan.slope, a.tail_rule, a.pfs_early_rule)
+        shape = _shape_for(targets, arm, plan.slope, a.tail_rule, a.pfs_early_rule, plan.u)
         built[arm] = build_arm(targets.arms[arm], plan.events[arm], shape, censoring[arm], cells,
                                targets.first_assessment)
     return built
@@ -528,7 +536,9 @@ def _try(targets, shape, tail, split, reading, early, cells):
     Built with the shape's fixed slope and common censoring; when the Cox HR misses, a
     log-linear shape's slope is solved to the HR, else (pooled follow-up) the differential
     censoring ``w``. When the HR is still missed and the accrual window is inferred (reading
-    ``q=0``), the window's ``q`` is solved to the HR with the shape's fixed slope.
+    ``q=0``), the window's ``q`` is solved to the HR with the shape's fixed slope; when it is
+    missed even then and the events left an arm's tail level open, that level is solved to
+    the HR (``u``, :attr:`~prrt_bayes.reconstruct.arm_builder.ArmShape.unpinned_level`).
     """
     label = "published" if targets.total_events is None else "/".join(
         str(split[a]) for a in targets.arms)
@@ -544,6 +554,7 @@ def _try(targets, shape, tail, split, reading, early, cells):
     except Infeasible as err:
         built, checks, extra = None, (), {}
         reason = str(err)
+    unpinned = built is not None and not all(b.tail_pinned for b in built.values())
     hr_met = built is not None and all(c.met for c in checks if c.name.startswith("cox_hr"))
     if targets.hazard_ratio is not None and not hr_met:
         solved = None
@@ -581,6 +592,21 @@ def _try(targets, shape, tail, split, reading, early, cells):
                 return _Plan(a, split, SHAPES[shape])
 
             solved = _solve_hr(targets, by_q, ACCRUAL_SCAN, cells)
+            if solved is not None:
+                _, plan, built = solved
+                ipd = _stack(built)
+                checks, extra = _evaluate(targets, plan, built, ipd, stat)
+        hr_met = built is not None and all(c.met for c in checks
+                                           if c.name.startswith("cox_hr"))
+        if not hr_met and unpinned:
+
+            def by_u(value: float) -> _Plan:
+                a = Assumptions(base.hazard_shape,
+                                f"{tail}; unpinned level solved to the HR (u={value:.3f})",
+                                label, reading, "common", early)
+                return _Plan(a, split, SHAPES[shape], 0.0, value)
+
+            solved = _solve_hr(targets, by_u, UNPINNED_SCAN, cells)
             if solved is not None:
                 _, plan, built = solved
                 ipd = _stack(built)

@@ -10,7 +10,9 @@ target:
 
 - events exact (per arm, or the total when only the total is published); events before a time
   exact;
-- Kaplan-Meier landmarks within :data:`LANDMARK_TOL` (1 percentage point);
+- Kaplan-Meier landmarks within :data:`LANDMARK_TOL` (1 percentage point), or half the
+  smallest Kaplan-Meier step of the arm when that is larger (:func:`landmark_tolerance`: arms
+  of fewer than 50 patients);
 - medians within :data:`MEDIAN_TOL` months; "not reached" stays not reached;
 - Cox hazard ratio (Efron ties) within :data:`HR_TOL` (5%) of the published one and each CI
   limit within :data:`HR_CI_TOL` (10%);
@@ -31,7 +33,8 @@ from prrt_bayes.core.errors import InputError
 from prrt_bayes.reconstruct.cox import cox_hazard_ratio_efron
 
 LANDMARK_TOL = 0.01
-"""Largest allowed |KM - published| at a landmark (probability scale)."""
+"""Largest allowed |KM - published| at a landmark (probability scale), for arms of at least 50
+patients (:func:`landmark_tolerance`)."""
 MEDIAN_TOL = 0.3
 """Largest allowed |KM median - published| (months)."""
 HR_TOL = 0.05
@@ -40,6 +43,27 @@ HR_CI_TOL = 0.10
 """Largest allowed relative error of each 95% CI limit of the Cox hazard ratio."""
 FOLLOW_UP_TOL = 1.0
 """Largest allowed |median follow-up - published| (months)."""
+
+
+def landmark_tolerance(n: int) -> float:
+    """Largest allowed |KM - published| at a landmark of an arm of ``n`` patients.
+
+    A Kaplan-Meier estimate of ``n`` patients falls by at least ``1/n`` at each event (by
+    ``S(t-) / n_at_risk``, and censoring only makes ``S(t-)`` larger than ``n_at_risk / n``), so
+    rows can be asked to land no closer than half a step: ``max(LANDMARK_TOL, 0.5 / n)``, which
+    is :data:`LANDMARK_TOL` from 50 patients up (NETTER-1: 116 and 113).
+
+    Parameters
+    ----------
+    n
+        Patients in the arm (>= 1).
+
+    Returns
+    -------
+    float
+        The tolerance on the probability scale.
+    """
+    return max(LANDMARK_TOL, 0.5 / n)
 
 
 @dataclass(frozen=True)
@@ -265,7 +289,8 @@ def check_targets(
         km = _km(times, events)
         for time, surv in sorted(t.landmarks.items()):
             achieved = float(km.survival_function_at_times(time).iloc[0])
-            checks.append(TargetCheck(f"{arm}:S({time:g})", surv, achieved, LANDMARK_TOL))
+            checks.append(TargetCheck(f"{arm}:S({time:g})", surv, achieved,
+                                      landmark_tolerance(t.n)))
         median = float(km.median_survival_time_)
         if t.median is not None:
             checks.append(TargetCheck(f"{arm}:median", t.median, median, MEDIAN_TOL))
