@@ -70,12 +70,11 @@ def _pooled_rmst_difference(members: list[pd.DataFrame], tau: float) -> np.ndarr
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "measured 2026-12-07: 3 of 5 covered (rossi, gbsg2, lung, each inside its pooled 95% "
-    "interval); waltons and leukemia get no ensemble member: the per-month shape and tail rules "
-    "cannot reach the Waltons HR 7.8 over a 2.5-month study, and 21 leukaemia patients cannot "
-    "hit the control landmark within 1 point; the builder names the conflicting targets"))
 def test_pooled_interval_covers_the_true_rmst_difference_in_most_data_sets():
+    """Measured 2026-12-07: 5 of 5 covered, Waltons only just (truth -0.671 months, pooled
+    interval -0.672 to -0.402: its 12 members differ little). Until that day 3 of 5 (Waltons and leukaemia got no member; the
+    builder then learnt a landmark's resolution 0.5/n and solving an open tail level to the HR,
+    docs/reconstruction_assumptions.md)."""
     covered, lines = 0, []
     for name, ipd in _datasets().items():
         tau = 0.75 * min(ipd.loc[ipd.arm == arm, "time"].max() for arm in ("lu177", "control"))
@@ -93,7 +92,7 @@ def test_pooled_interval_covers_the_true_rmst_difference_in_most_data_sets():
         hit = bool(low <= truth <= high)
         covered += hit
         lines.append(f"{name}: {len(ensemble.members)} members of {ensemble.tried} tried; "
-                     f"truth {truth:.2f}, pooled 95% CrI {low:.2f} to {high:.2f}"
+                     f"truth {truth:.3f}, pooled 95% CrI {low:.3f} to {high:.3f}"
                      f"{'' if hit else '  NOT COVERED'}")
     print("\n".join(lines))
     # nominal 95%: with 5 data sets, 3 or fewer covered has probability 0.023
