@@ -37,7 +37,12 @@ import xarray as xr
 
 from prrt_bayes.core.diagnostics import Diagnostics, worst_of
 from prrt_bayes.core.errors import InputError
-from prrt_bayes.core.posterior import attach_quantities, parameter_frame, summary_from_tree
+from prrt_bayes.core.posterior import (
+    QUANTITIES,
+    attach_quantities,
+    parameter_frame,
+    summary_from_tree,
+)
 from prrt_bayes.core.priors import Prior, attach_priors, describe_priors
 from prrt_bayes.core.results import (
     PRIOR_POSTERIOR_COLUMNS,
@@ -416,7 +421,10 @@ def run(spec: SurvivalSpec) -> AnalysisResult:
     attach_quantities(tree, items, analysis=spec.name, endpoint=spec.evidence.endpoint)
     spread = None
     if len(members) > 1:
-        spread = _reconstruction_spread(spec.name, items, [quantities(m) for m in members])
+        # the pooled rows from the stored draws (float32 precision), as the summary's
+        stored = tree[QUANTITIES].dataset["draws"].values
+        pooled = [(q, g, stored[i]) for i, (q, g, *_) in enumerate(items)]
+        spread = _reconstruction_spread(spec.name, pooled, [quantities(m) for m in members])
     cycle_times = np.arange(0.0, export.horizon_months + export.cycle_months / 2,
                             export.cycle_months)
     curves = main.survival.sel(time=cycle_times)
