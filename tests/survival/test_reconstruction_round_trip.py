@@ -72,9 +72,9 @@ def _pooled_rmst_difference(members: list[pd.DataFrame], tau: float) -> np.ndarr
 @pytest.mark.slow
 def test_pooled_interval_covers_the_true_rmst_difference_in_most_data_sets():
     """Measured 2026-12-07: 5 of 5 covered, Waltons only just (truth -0.671 months, pooled
-    interval -0.672 to -0.402: its 12 members differ little). Until that day 3 of 5 (Waltons and leukaemia got no member; the
-    builder then learnt a landmark's resolution 0.5/n and solving an open tail level to the HR,
-    docs/reconstruction_assumptions.md)."""
+    interval -0.672 to -0.402: its 12 members differ little). Until that day 3 of 5 (Waltons
+    and leukaemia got no member; the builder then learnt a landmark's resolution 0.5/n and
+    solving an open tail level to the HR, docs/reconstruction_assumptions.md)."""
     covered, lines = 0, []
     for name, ipd in _datasets().items():
         tau = 0.75 * min(ipd.loc[ipd.arm == arm, "time"].max() for arm in ("lu177", "control"))
