@@ -58,6 +58,10 @@ NAMED_CHANGES = {
 for _name in ("os_final", "pfs_primary+os_final"):
     NAMED_CHANGES[_name] += ("; issue 14: os_final tunes 1,500 steps, not 1,000 (one divergent "
                              "transition in a member with a freshly compiled model)")
+for _name in NAMED_CHANGES:
+    NAMED_CHANGES[_name] += ("; issue 14: numba code is compiled without fast-math, so a cached "
+                             "model gives the same draws as a fresh compile; the draws of every "
+                             "numba fit change within Monte Carlo error")
 
 EFFECT_ROWS = ("hazard_ratio", "excess_hazard_ratio", "probability_hr_increases")
 """Issue 16 renamed the survival analyses' treatment-effect rows: with a general-population
