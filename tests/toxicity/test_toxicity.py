@@ -371,16 +371,22 @@ def test_stack_agrees_with_a_fit_of_one_table(hier_any, table_any):
 @pytest.mark.slow  # Xia Model 1a, an option since issue 17
 def test_agrees_with_pre_redesign_rows(xia_any, xia_g34):
     """Five fits before, one joint fit of Xia Model 1a (the pre-issue-17 model) now: the same
-    rows within Monte Carlo error."""
+    rows within Monte Carlo error (0.2 posterior SD). A posterior probability's SD is that of
+    its indicator, sqrt(p (1 - p)) at the two estimates' mean p: the fixture's P(RD > 0) = 1
+    for lymphopenia (no draw at or below 0, so SD 0) and today's 0.99975 (2 of 8,000 draws) are
+    the same row within it."""
     old = pd.read_csv(FIXTURE).query("analysis == 'toxicity'").set_index(
         ["endpoint", "quantity", "group"])
     new = pd.concat([xia_any.summary, xia_g34.summary]).set_index(
         ["endpoint", "quantity", "group"])
     assert len(new) == 2 * 19 * 5 and new.index.isin(old.index).all()
     old = old.loc[new.index]
-    varying = old["sd"] > 0
+    probability = old.index.get_level_values("quantity") == "probability_risk_difference_positive"
+    p = (new["mean"] + old["mean"]) / 2
+    scale = old["sd"].where(~probability, np.sqrt((p * (1 - p)).where(probability, 0.0)))
+    varying = scale > 0
     assert (new.loc[~varying, "mean"] == old.loc[~varying, "mean"]).all()
-    diff = (new["mean"] - old["mean"]).abs()[varying] / old["sd"][varying]
+    diff = (new["mean"] - old["mean"]).abs()[varying] / scale[varying]
     assert diff.max() < 0.2, diff.idxmax()
 
 
@@ -569,7 +575,7 @@ def test_berry_berry_recovers_which_events_differ(table_any):
         pi.sel(organ_class="Musculoskeletal disorders"))
 
 
-@pytest.mark.slow  # one joint fit of 8 simulated tables (152 events), about 3 minutes
+@pytest.mark.slow  # one joint fit of 8 simulated tables (152 events), about 4 minutes
 def test_berry_berry_fewer_false_positives_than_independent(table_any):
     """Multiplicity: 8 simulated trials of the NETTER-1 size (110 per arm) and Table 4
     structure, stacked in one model, where only some events differ (:func:`_some_differ`; 96
@@ -586,8 +592,9 @@ def test_berry_berry_fewer_false_positives_than_independent(table_any):
     truth = np.array(truth)
     flagged = {}
     # at 4000 draws and 1000 (2000) tuning steps tau_theta of one trial had a bulk ESS of 267
-    # (312): the between-class SD is weakly identified when most classes are null
-    for kind, settings in (("berry_berry", replace(BB_SETTINGS, draws=8000, tune=2000, seed=60)),
+    # (312): the between-class SD is weakly identified when most classes are null; at 8000
+    # draws the smallest tail ESS was 315 once numba fast-math was off (2026-12-07)
+    for kind, settings in (("berry_berry", replace(BB_SETTINGS, draws=12000, tune=2000, seed=60)),
                            ("independent", AE_SETTINGS.with_seed(61))):
         fits = fit_ae_tables(sims, settings, kind=kind)
         diagnostics = fits["trial0"].diagnostics
