@@ -545,6 +545,7 @@ def _some_differ(table):
     return np.where(differ, TRUE_LOG_OR, 0.0)
 
 
+@pytest.mark.slow  # 4 x 6,000 draws, about 22 s: the largest fit of the default suite
 def test_berry_berry_recovers_which_events_differ(table_any):
     """Recovery (seeds fixed before looking): the Table 4 structure with counts simulated at
     n = 1000 per arm where only some events differ (:func:`_some_differ`). The events that
