@@ -9,7 +9,9 @@ prints one JSON line per run: import time and the wall time of each fit through
 :func:`prrt_bayes.core.sampling.sample` (compile included in the first; ``nutpie-jax`` needs
 ``pip install jax``). ``kind``: ``ph`` (PFS primary
 piecewise-exponential PH model, target_accept 0.9), ``response`` (two-arm binomial, 0.99),
-``ae`` (hierarchical AE model on NEJM Table 4, both grades in one model, 0.99); 1,000
+``ae`` (hierarchical AE model on NEJM Table 4, both grades in one model, 0.99), or a
+parametric family of the extrapolation scenarios (e.g. ``weibull_ph``: the family fitted to the
+interim OS pseudo-IPD, 0.99, as ``os_interim`` fits it); 1,000
 tuning steps and 1,000 draws per chain, 2 chains (a fourth argument changes the chains).
 The table in README.md ("Sampler backends") comes from it and sets
 :attr:`prrt_bayes.core.fit.BayesianModel.preferred_backend`.
@@ -33,6 +35,14 @@ def _model(kind: str):
                            control="control")
         cuts = default_breakpoints(ipd.time.to_numpy(), ipd.event.to_numpy(), 6)
         return PHModel(aggregate(ipd, cuts, treatment="lu177", control="control")), 0.9
+    from prrt_bayes.survival.spec import DEFAULT_MODELS
+
+    if kind in DEFAULT_MODELS:
+        from prrt_bayes.reconstruct.netter1_ipd import load_netter1_ipd
+        from prrt_bayes.survival.parametric import ParametricModel, prepare_ipd
+
+        data = prepare_ipd(load_netter1_ipd("os", "primary"), treatment="lu177")
+        return ParametricModel(kind, data), 0.99
     if kind == "ae":
         from prrt_bayes.toxicity.adverse_events import HierarchicalAEModel, netter1_ae_table
 
