@@ -109,8 +109,9 @@ AUTO_BACKEND = "nutpie-numba"
 model structures many times in one process (one fit per reconstruction ensemble member, per
 analysis sharing the structure, with and without borrowing), where numba's compile (5-10 s,
 once per structure and process) is repaid by sampling 5-10x faster than ``nutpie-c``. A model
-fitted once per analysis says so with ``preferred_backend = "nutpie-c"``
-(``benchmarks/README.md``, backend table)."""
+fitted once per analysis that measured faster on ``nutpie-c`` (it loads from PyTensor's disk
+cache) says so with ``preferred_backend = "nutpie-c"`` (``benchmarks/README.md``, backend
+table)."""
 
 
 @dataclass

@@ -240,9 +240,9 @@ class SeriesMapModel(BayesianModel):
 
     what = "series MAP fit"
     gate_vars = ("alpha", "beta", "tau", "theta", "p_new")
-    # fitted once per analysis: PyTensor's disk-cached C compile (about 0.5 s) beats numba's
-    # per-process compile (5-10 s) although it samples slower (benchmarks/README.md)
-    preferred_backend = "nutpie-c"
+    # the default nutpie-numba, although fitted once per analysis: at the bundled settings
+    # (4 x 3,000 iterations, target acceptance 0.99) it compiles and samples in 8.5 s where
+    # nutpie-c takes 20.5 s, with the same draws (benchmarks/README.md)
 
     def __init__(self, included: pd.DataFrame, target_level: str,
                  priors: Mapping[str, Prior] | None) -> None:

@@ -14,10 +14,9 @@ from prrt_bayes.core.summary import SUMMARY_COLUMNS
 from prrt_bayes.core.vocabulary import Arm, Quantity
 
 NUMBA = "nutpie-numba"
-"""The backend of these fits: the series MAP and two-arm response models prefer ``nutpie-c``
-(``auto``), which gives the same draws; numba compiles once per session and then samples the
-MAP model about ten times faster (the compiled models are reused by the runner's and the
-sweep's response tests and by tests/response)."""
+"""The backend of these fits: the two-arm response model prefers ``nutpie-c`` (``auto``), which
+gives the same draws; on numba both models compile once per session (the compiled models are
+reused by the runner's and the sweep's response tests and by tests/response)."""
 
 
 @pytest.fixture(scope="module")

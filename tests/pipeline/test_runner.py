@@ -245,8 +245,8 @@ def test_unconverged_series_map_fit_fails_the_borrowed_response_analysis(monkeyp
     real = borrowing.fit_series_response_map
     monkeypatch.setattr(borrowing, "fit_series_response_map", lambda *a, **k: dataclasses.replace(
         real(*a, **k), diagnostics=FAILED))
-    # numba: the same draws as the series MAP model's preferred nutpie-c, sampled in a tenth
-    # of the time once compiled (the compiled model is shared with tests/pipeline/test_api.py)
+    # numba: the same draws as the two-arm model's preferred nutpie-c; both models compiled
+    # once per session (the compiled models are shared with tests/pipeline/test_api.py)
     spec = quick_response_spec.with_overrides(borrowing="robust-map", backend="nutpie-numba")
     result = run_analysis(spec)
     assert not result.diagnostics.passed

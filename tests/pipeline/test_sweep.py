@@ -28,8 +28,8 @@ GRID = {"borrowing.method": ["none", "power"], "borrowing.a0": [0.3, 1.5]}
 
 @pytest.fixture(scope="module")
 def response_spec(quick_response_spec):
-    """The quick response spec on numba: the same draws as the models' preferred nutpie-c, and
-    the series MAP model compiled by tests/pipeline/test_api.py samples ten times faster."""
+    """The quick response spec on numba: the same draws as the two-arm model's preferred
+    nutpie-c, and the models compiled by tests/pipeline/test_api.py are reused."""
     return quick_response_spec.with_overrides(backend="nutpie-numba")
 
 

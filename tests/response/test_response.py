@@ -35,10 +35,9 @@ SETTINGS = SamplerSettings(target_accept=0.8)
 """The two-arm fits' settings (the former defaults of ``fit_response``)."""
 
 MAP_SETTINGS = SamplerSettings(draws=2000, tune=2000, target_accept=0.99, backend="nutpie-numba")
-"""The series MAP fits' settings (the former defaults of ``fit_series_response_map``). On numba:
-the model prefers ``nutpie-c`` (``auto``), which gives the same draws but samples 2 x 4000
-iterations in about 11 s; numba compiles once per session (tests/pipeline/test_api.py, or
-here) and then samples them in under a second."""
+"""The series MAP fits' settings (the former defaults of ``fit_series_response_map``), on the
+model's ``auto`` backend, numba, named here: compiled once per session
+(tests/pipeline/test_api.py, or here), it samples 2 x 4000 iterations in under a second."""
 
 
 @pytest.fixture(scope="module")
