@@ -13,9 +13,10 @@ should combine the trial with external long-term evidence and general-population
 
 with :math:`h^*_a` the background (general-population) hazard of arm :math:`a`'s cohort
 (:mod:`prrt_bayes.survival.background`, zero without a life table), :math:`M_k` the cubic
-M-spline basis on :math:`[0, b]` (:mod:`prrt_bayes.survival.mspline`; constant beyond the
-boundary :math:`b`), :math:`w` a point on the simplex and :math:`\beta_{p}` the log excess-hazard
-ratio of treatment vs control in HR period :math:`p` (one period: proportional excess hazards).
+M-spline basis on :math:`[0, b]` (:mod:`prrt_bayes.survival.mspline`; flat at the boundary
+:math:`b`, survextrap's ``bsmooth``, and constant beyond it), :math:`w` a point on the simplex
+and :math:`\beta_{p}` the log excess-hazard ratio of treatment vs control in HR period
+:math:`p` (one period: proportional excess hazards).
 Survival is relative survival: :math:`S_a(t) = S^*_a(t)\,\exp(-H^{E}_a(t))`, so no hazard falls
 below the population's.
 
@@ -68,7 +69,12 @@ boundary is the last time any data reach (:func:`prrt_bayes.survival.mspline.def
 **Departures named.** The background hazard is the cohort's expected hazard (age and sex mix of
 each arm), not each patient's (reconstructed IPD have no ages). Treatment-effect waning
 (:class:`Waning`) acts on the excess-hazard ratio and is applied to the posterior draws, as a
-scenario, not fitted.
+scenario, not fitted. Against survextrap's defaults (package version of 2025): its spline
+coefficients have a first-order random-walk prior with logistic steps (Timmins et al. 2025),
+where this model keeps the exchangeable prior of the 2023 paper with normal rather than logistic
+deviations; it has 7 basis functions (5 interior knots), not 10; and its boundary is the last
+time any data reach, where survextrap's is the last event time. The boundary smoothing
+(``bsmooth``) is survextrap's.
 """
 
 from __future__ import annotations
@@ -100,7 +106,7 @@ DEFAULT_FLEXIBLE_PRIORS: Mapping[str, Prior] = {
 """The documented priors of the module docstring (time in months)."""
 
 N_INTERIOR_KNOTS = 5
-"""Interior knots at event-time quantiles (8 cubic basis functions within follow-up)."""
+"""Interior knots at event-time quantiles (7 basis functions, flat at the boundary)."""
 
 EXTERNAL_FIELDS = ("start", "stop", "n", "r", "arm")
 """Columns of external survivor counts (months; ``r`` of ``n`` alive at start alive at stop)."""

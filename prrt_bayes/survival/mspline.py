@@ -8,11 +8,22 @@ with :math:`p_k \ge 0` is then non-negative, smooth, and its cumulative hazard i
 :math:`p`, which is what lets :mod:`prrt_bayes.survival.flexible` aggregate its likelihood.
 This is the basis of survextrap (Jackson 2023, BMC Med Res Methodol 23:282).
 
-Beyond the boundary knot the hazard is held at its boundary value (as survextrap does): the
-basis functions are constant there and their integrals grow linearly. The weights
-:attr:`MSplineBasis.constant_weights` make the hazard constant on the whole line
-(:math:`\sum_k \bar p_k M_k(t) = 1 / b` for boundary :math:`b`), the centre of the smoothing
-prior.
+**Smooth at the boundary** (survextrap's default ``bsmooth = TRUE``, derivation by I. Timmins):
+the last three cubic functions are joined into one, :math:`\tilde M = (c_1 M_{K-2} + c_2
+M_{K-1} + c_3 M_K) / (c_1 + c_2 + c_3)`, with :math:`c` chosen so that its first and second
+derivatives vanish at the boundary knot :math:`b` (the only function that is not zero there is
+:math:`M_K`; only :math:`M_{K-1}, M_K` have a slope there and only the last three a curvature).
+Every hazard of the basis therefore meets the boundary flat, and the extrapolated hazard — held
+at its boundary value beyond :math:`b`, as survextrap does — continues the fitted curve's level
+instead of the end of a cubic piece that only the last few events inform. The joined function
+is non-negative (:math:`c > 0`) and, normalised by :math:`\sum c`, integrates to 1 like the
+others. A basis with :math:`n` interior knots has :math:`n + 2` functions (survextrap: ``df =
+length(knots) + degree - 2``).
+
+Beyond the boundary the basis functions are constant and their integrals grow linearly. The
+weights :attr:`MSplineBasis.constant_weights` make the hazard constant on the whole line
+(:math:`\sum_k \bar p_k M_k(t) = 1 / b`), the centre of the smoothing prior; a constant
+hazard is smooth at the boundary, so these weights exist in the joined basis.
 """
 
 from __future__ import annotations
@@ -62,8 +73,8 @@ class MSplineBasis:
 
     @property
     def size(self) -> int:
-        """Number of basis functions (interior knots + degree + 1)."""
-        return len(self.interior_knots) + DEGREE + 1
+        """Number of basis functions: interior knots + 2 (the last three cubic ones joined)."""
+        return len(self.interior_knots) + DEGREE - 1
 
     @property
     def _scale(self) -> np.ndarray:
@@ -71,15 +82,36 @@ class MSplineBasis:
         order = DEGREE + 1
         return order / (knots[order:] - knots[:-order])
 
+    def _cubic(self) -> BSpline:
+        """The ``interior + 4`` cubic M-splines before the boundary join."""
+        return BSpline(self.knot_vector, np.diag(self._scale), DEGREE, extrapolate=False)
+
+    @property
+    def _join(self) -> np.ndarray:
+        """Matrix ``(interior + 4, size)`` taking the cubic M-splines to the joined basis."""
+        cubic = self._cubic()
+        end = np.array([np.nextafter(float(self.boundary), 0.0)])
+        value, slope, curvature = (np.nan_to_num(cubic.derivative(nu)(end))[0]
+                                   for nu in (0, 1, 2))
+        c3 = 1.0 / value[-1]
+        c2 = -c3 * slope[-1] / slope[-2]
+        c1 = (-c2 * curvature[-2] - c3 * curvature[-1]) / curvature[-3]
+        c = np.array([c1, c2, c3])
+        join = np.zeros((self.size + 2, self.size))
+        join[:-3, :-1] = np.eye(self.size - 1)
+        join[-3:, -1] = c / c.sum()
+        return join
+
     @property
     def constant_weights(self) -> np.ndarray:
         """Weights :math:`\\bar p` (summing to 1) with :math:`\\sum_k \\bar p_k M_k = 1/b`."""
-        weights = 1.0 / self._scale
-        return weights / weights.sum()
+        cubic = 1.0 / self._scale
+        cubic = cubic / cubic.sum()
+        return np.append(cubic[:-3], cubic[-3:].sum())
 
     def _splines(self) -> tuple[BSpline, BSpline]:
-        coefficients = np.diag(self._scale)
-        spline = BSpline(self.knot_vector, coefficients, DEGREE, extrapolate=False)
+        spline = BSpline(self.knot_vector, np.diag(self._scale) @ self._join, DEGREE,
+                         extrapolate=False)
         return spline, spline.antiderivative()
 
     def basis(self, times: np.ndarray) -> np.ndarray:
