@@ -58,6 +58,9 @@ NAMED_CHANGES = {
 for _name in ("os_final", "pfs_primary+os_final"):
     NAMED_CHANGES[_name] += ("; issue 14: os_final tunes 1,500 steps, not 1,000 (one divergent "
                              "transition in a member with a freshly compiled model)")
+for _name in ("pfs_primary", "os_interim", "os_final", "pfs_primary+os_final"):
+    NAMED_CHANGES[_name] += ("; issue 16: the M-spline basis meets its boundary flat "
+                             "(survextrap's bsmooth), which changes every recommended-model row")
 for _name in NAMED_CHANGES:
     NAMED_CHANGES[_name] += ("; issue 14: numba code is compiled without fast-math, so a cached "
                              "model gives the same draws as a fresh compile; the draws of every "
